@@ -1,0 +1,11 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts"],
+    // End-to-end tests train tiny models through the real train.py; 2 cores here.
+    testTimeout: 240_000,
+    hookTimeout: 60_000,
+    maxWorkers: 2,
+  },
+});
