@@ -1,0 +1,166 @@
+"""Search-efficiency benchmark: which planner finds a better model in fewer trainings?
+
+Runs the real CLI (`node dist/cli.js run`) on a fresh copy of nas_system for every
+planner x seed, on one low-fidelity task (bench/search_config.py: ETTh1, MS, 96/48/24,
+a small Informer, at most 3 epochs), with the rules-only evaluator so the verdicts
+are deterministic. Every search starts from the same config: iteration 1 is the
+baseline. Reports the best-so-far val_mse per iteration (mean +- std over seeds) and
+the test_mse of each search's final best run; writes a CSV and a PNG of the curves.
+
+    NAS_DATA_DIR=../shared/data/ETT-small .venv/bin/python bench/search.py \
+        --iterations 12 --seeds 3 --planners random,optuna,mock
+
+llm and llm+optuna are added when OPENROUTER_API_KEY is set (or name them).
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+WORKSPACE_FILES = ["train.py", "model.py", "data.py", "nas_agent"]
+
+
+def make_workspace(parent: Path, name: str) -> Path:
+    """A fresh nas_system copy holding the bench's config and search space."""
+    ws = parent / name
+    ws.mkdir()
+    for item in WORKSPACE_FILES:
+        src = ROOT / "nas_system" / item
+        if src.is_dir():
+            shutil.copytree(src, ws / item, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(src, ws / item)
+    shutil.copy2(BENCH / "search_config.py", ws / "config.py")
+    shutil.copy2(BENCH / "search_space.json", ws / "search_space.json")
+    return ws
+
+
+def run_search(ws: Path, planner: str, seed: int, iterations: int, log) -> float:
+    cmd = [
+        "node", str(ROOT / "dist" / "cli.js"), "run",
+        "--system-dir", str(ws),
+        "--planner", planner,
+        "--max-iterations", str(iterations),
+        "--seed", str(seed),
+        "--max-epochs", "3",
+        "--json",
+    ]
+    if planner == "mock":
+        cmd += ["--mock-file", str(BENCH / "mock_decisions.json")]
+    if planner not in ("llm", "llm+optuna"):
+        cmd += ["--evaluator", "rules"]
+    started = time.perf_counter()
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=log, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"{planner} seed {seed} failed (exit {proc.returncode}); see {log.name}")
+    return time.perf_counter() - started
+
+
+def best_so_far(ws: Path, iterations: int) -> tuple[list[float], float | None]:
+    """Best val_mse among the completed runs after each iteration, and the final best's test_mse."""
+    state = json.loads((ws / "agent_state.json").read_text())
+    runs = sorted(state["runs"], key=lambda r: r["run_id"])
+    curve: list[float] = []
+    best = None
+    for run in runs[:iterations]:
+        val = run.get("val_mse")
+        if run.get("status") == "ok" and val is not None and (best is None or val < best["val_mse"]):
+            best = run
+        curve.append(best["val_mse"] if best else float("nan"))
+    while len(curve) < iterations:  # a search that stopped early keeps its best
+        curve.append(curve[-1] if curve else float("nan"))
+    return curve, (best or {}).get("test_mse")
+
+
+def mean_std(xs: list[float]) -> tuple[float, float]:
+    return statistics.fmean(xs), (statistics.pstdev(xs) if len(xs) > 1 else 0.0)
+
+
+def plot(curves: dict[str, list[list[float]]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    for planner, seeds in curves.items():
+        its = list(range(1, len(seeds[0]) + 1))
+        stats = [mean_std([s[i] for s in seeds]) for i in range(len(its))]
+        means = [m for m, _ in stats]
+        ax.plot(its, means, marker="o", label=planner)
+        ax.fill_between(its, [m - s for m, s in stats], [m + s for m, s in stats], alpha=0.15)
+    ax.set_xlabel("iteration (trainings)")
+    ax.set_ylabel("best-so-far val_mse (mean ± std over seeds)")
+    ax.set_title("ETTh1 MS 96/48/24, small Informer, 3 epochs per training")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--iterations", type=int, default=12)
+    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--planners", default="")
+    ap.add_argument("--out", default=str(BENCH / "out"))
+    args = ap.parse_args()
+
+    planners = args.planners.split(",") if args.planners else ["random", "optuna", "mock"]
+    if not args.planners and os.environ.get("OPENROUTER_API_KEY"):
+        planners += ["llm", "llm+optuna"]
+    if not (ROOT / "dist" / "cli.js").exists():
+        raise SystemExit("dist/cli.js is missing: run `npm run build` first")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+
+    curves: dict[str, list[list[float]]] = {}
+    finals: dict[str, list[float]] = {}
+    walls: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="nas-bench-") as tmp, open(out / "search.log", "w") as log:
+        for planner in planners:
+            curves[planner], finals[planner], walls[planner] = [], [], 0.0
+            for seed in range(args.seeds):
+                ws = make_workspace(Path(tmp), f"{planner.replace('+', '_')}-{seed}")
+                walls[planner] += run_search(ws, planner, seed, args.iterations, log)
+                curve, test_mse = best_so_far(ws, args.iterations)
+                curves[planner].append(curve)
+                if test_mse is not None:
+                    finals[planner].append(test_mse)
+                print(f"{planner:>11} seed {seed}: best val_mse {curve[-1]:.4f}  test_mse {test_mse}", flush=True)
+
+    with open(out / "search.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["planner", "seed", "iteration", "best_val_mse"])
+        for planner, seeds in curves.items():
+            for seed, curve in enumerate(seeds):
+                for i, v in enumerate(curve, start=1):
+                    w.writerow([planner, seed, i, f"{v:.6f}"])
+    plot(curves, out / "search.png")
+
+    print(f"\n| planner | best val_mse @{args.iterations} (mean ± std) | final best test_mse | wall time |")
+    print("| --- | --- | --- | --- |")
+    for planner, seeds in curves.items():
+        m, s = mean_std([c[-1] for c in seeds])
+        tm, ts = mean_std(finals[planner]) if finals[planner] else (float("nan"), 0.0)
+        print(f"| {planner} | {m:.4f} ± {s:.4f} | {tm:.4f} ± {ts:.4f} | {walls[planner] / 60:.1f} min |")
+    print("\nper-iteration best-so-far val_mse (mean):")
+    for planner, seeds in curves.items():
+        means = [statistics.fmean(c[i] for c in seeds) for i in range(args.iterations)]
+        print(f"  {planner:>11}: " + " ".join(f"{v:.4f}" for v in means))
+    print(f"\nwrote {out / 'search.csv'} and {out / 'search.png'}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
