@@ -93,10 +93,22 @@ export interface SearchSpace {
   constraints: Array<{ rule: string; keys: string[]; help?: string }>;
 }
 
+/** One request/answer exchange with an LLM (raw answer text, why it was rejected, usage). */
+export interface LlmAttempt {
+  /** Raw answer text: the tool-call arguments, or the message text when there was no call. */
+  raw: string;
+  /** Why the answer was rejected (quoted in the re-ask); null for the accepted answer. */
+  error: string | null;
+  usage: LlmUsage;
+}
+
 /** What every planner receives. The graph builds it; planners never touch files. */
 export interface PlannerContext {
+  /** 1-based number of the iteration being planned (the baseline run is not planned). */
   iteration: number;
   maxIterations: number;
+  /** 0-based count of planner calls in this search so far (the mock planner replays by it). */
+  plannerCall: number;
   agentState: AgentStateFile;
   configText: string;
   searchSpace: SearchSpace;
@@ -119,6 +131,8 @@ export interface PlannerResult {
   fallback?: string | null;
   /** Hybrid planner: what the LLM did with the TPE advice. */
   advice?: "adopted" | "modified" | "ignored" | null;
+  /** Every LLM attempt of this decision (raw text, rejection reason, usage); null without LLM. */
+  transcript?: LlmAttempt[] | null;
 }
 
 export type Planner = (ctx: PlannerContext) => Promise<PlannerResult>;
@@ -149,7 +163,11 @@ export interface EvaluationResult {
   accept: boolean;
   reason: string;
   feedback: string;
-  /** rules | llm | baseline | failure | rules (no LLM) */
+  /** rules | llm | baseline | failure | rules (no LLM) | rules (LLM failed) */
   source: string;
   usage: LlmUsage;
+  /** The val_mse improvement over the best run in percent; null for baselines and failures. */
+  improvement_pct?: number | null;
+  /** Every LLM attempt of this evaluation; null when no LLM was asked. */
+  transcript?: LlmAttempt[] | null;
 }

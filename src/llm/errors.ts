@@ -1,0 +1,93 @@
+/**
+ * What can go wrong when asking an LLM, sorted into what the caller can do about it:
+ * - UserError (from configError): a setting is wrong (bad key, unknown model); stop now.
+ * - LlmAnswerError: the model kept answering in a malformed way after the re-asks.
+ * - LlmUnavailableError: the API is down (5xx, timeouts, refused connections, rate limits
+ *   that outlasted our backoff) after all retries.
+ * Both LLM failures carry the usage already spent, so the caller can still account for it.
+ */
+import type { LlmAttempt, LlmUsage } from "../contracts.js";
+import { UserError, oneLine } from "../errors.js";
+import type { LlmSettings } from "./settings.js";
+
+/** One request/answer exchange of the structured-output loop (kept for the run record). */
+export type AttemptRecord = LlmAttempt;
+
+export class LlmFailure extends Error {
+  constructor(
+    message: string,
+    readonly usage: LlmUsage,
+    readonly attempts: AttemptRecord[],
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** The model's answers stayed invalid after every re-ask; `lastError` quotes the last problem. */
+export class LlmAnswerError extends LlmFailure {
+  constructor(
+    readonly lastError: string,
+    usage: LlmUsage,
+    attempts: AttemptRecord[],
+  ) {
+    super(`the LLM gave no valid answer in ${attempts.length} attempts; last error: ${lastError}`, usage, attempts);
+  }
+}
+
+/** The API could not be reached or kept failing after the client's retries and our backoff. */
+export class LlmUnavailableError extends LlmFailure {}
+
+export function httpStatus(err: unknown): number | undefined {
+  if (typeof err !== "object" || err === null) return undefined;
+  const e = err as { status?: unknown; response?: { status?: unknown } };
+  if (typeof e.status === "number") return e.status;
+  if (typeof e.response?.status === "number") return e.response.status;
+  return undefined;
+}
+
+/** Retry-After of an HTTP error in ms (seconds or an HTTP date); undefined when absent. */
+export function retryAfterMs(err: unknown): number | undefined {
+  const headers = (err as { headers?: unknown } | null)?.headers;
+  let value: string | null | undefined;
+  if (headers && typeof (headers as Headers).get === "function") value = (headers as Headers).get("retry-after");
+  else if (headers && typeof headers === "object") value = (headers as Record<string, string>)["retry-after"];
+  if (value == null || value.trim() === "") return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
+
+export function isAbort(err: unknown, signal?: AbortSignal): boolean {
+  if (signal?.aborted) return true;
+  return err instanceof Error && (err.name === "AbortError" || err.message.startsWith("AbortError"));
+}
+
+/**
+ * HTTP answers that no retry or fallback can fix: the user must change a setting.
+ * Returns null for everything else.
+ */
+export function configError(err: unknown, settings: LlmSettings): UserError | null {
+  const status = httpStatus(err);
+  const where = `${status} from ${settings.baseURL}`;
+  if (status === 401 || status === 403) {
+    return new UserError(`OPENROUTER_API_KEY is invalid (${where}); set a valid key in .env`);
+  }
+  if (status === 402) {
+    return new UserError(`the LLM account has no credit left (${where}); add credit or use --planner optuna`);
+  }
+  if (status === 404) {
+    return new UserError(
+      `model "${settings.model}" was not found (${where}); set NAS_PLANNER_MODEL / NAS_EVALUATOR_MODEL to a model the server offers`,
+    );
+  }
+  return null;
+}
+
+/** One line describing an API failure, without the library's troubleshooting-URL tail. */
+export function describeApiError(err: unknown): string {
+  const status = httpStatus(err);
+  const msg = oneLine(err);
+  return status !== undefined && !msg.startsWith(String(status)) ? `${status} ${msg}` : msg;
+}
