@@ -1,0 +1,201 @@
+"""Train one Informer configuration and write runs/<tag>/.
+
+    python -u train.py --config config.py --tag run_0001 [--max-epochs N]    (cwd = workspace)
+
+Outputs in runs/<tag>/: config_used.py (first), history.json, best_model.pth,
+learning_curve.png, and metrics.json LAST (its presence means the run is complete).
+Exit codes: 0 ok; 2 bad config (one line on stderr, no run dir); 3 non-finite loss;
+130 interrupted; 1 crash. val/test/train "mse" is always MSE on the forecast target,
+on scaled data, whatever the training criterion.
+"""
+import argparse
+import math
+import random
+import signal
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from data import DataError, load_splits
+from model import build_model
+from nas_agent import logging_utils as logs
+from nas_agent.config_check import ConfigError, load_config, pick_device
+from nas_agent.run_manager import RunDirError, prepare_run_dir, snapshot_config
+
+
+class Diverged(Exception):
+    """The training loss or val_mse became non-finite."""
+
+
+def fail(message: str, code: int):
+    print(message, file=sys.stderr, flush=True)
+    sys.exit(code)
+
+
+def on_sigterm(signum, frame):
+    raise KeyboardInterrupt
+
+
+def seed_everything(seed: int):
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+@torch.inference_mode()
+def evaluate(model, windows, batch_size, device, seed):
+    """(mse, mae) over every window of a split, on the target columns.
+    ProbSparse sampling is seeded here, so the result depends on the weights only."""
+    model.eval()
+    sq, ab, n = 0.0, 0.0, 0
+    with torch.random.fork_rng(devices=[torch.cuda.current_device()] if device.type == "cuda" else []):
+        torch.manual_seed(seed)
+        for b in windows.batches(batch_size):
+            out = model(b.x_enc, b.x_mark_enc, b.x_dec, b.x_mark_dec)[..., -b.y.shape[-1]:]
+            err = out - b.y
+            sq += err.square().sum().item()
+            ab += err.abs().sum().item()
+            n += err.numel()
+    return sq / n, ab / n
+
+
+# ----------------------------------------------------------------------------- arguments
+parser = argparse.ArgumentParser(description="Train one Informer configuration.")
+parser.add_argument("--config", default="config.py", help="config file (a Python module)")
+parser.add_argument("--tag", required=True, help="run name, e.g. run_0001: outputs go to runs/<tag>/")
+parser.add_argument("--max-epochs", type=int, default=None, help="cap on the config's max_epochs")
+args = parser.parse_args()
+if args.max_epochs is not None and args.max_epochs < 1:
+    fail(f"config error: --max-epochs is {args.max_epochs}; pass an integer >= 1", 2)
+
+# ----------------------------------------------------------------------------- config and data
+# Everything that can be wrong with the config is caught here: before training, before the run dir.
+config_path = Path(args.config).resolve()
+try:
+    config = load_config(config_path)
+    seed = config["seed"]
+    seed_everything(seed)
+    splits = load_splits(config["data"], workspace=config_path.parent)
+    try:
+        model = build_model(config)
+    except Exception as exc:
+        raise ConfigError(f"build_model failed ({type(exc).__name__}: {exc}); fix the model section")
+except (ConfigError, DataError) as exc:
+    fail(f"config error: {exc}", 2)
+
+data_cfg, train_cfg = config["data"], config["training"]
+device, notice = pick_device(train_cfg["device"])
+if notice:
+    print(notice, file=sys.stderr, flush=True)
+max_epochs = train_cfg["max_epochs"] if args.max_epochs is None else min(train_cfg["max_epochs"], args.max_epochs)
+batch_size = data_cfg["batch_size"]
+
+model.to(device)
+for windows in (splits.train, splits.val, splits.test):
+    windows.to(device)
+optimizer = train_cfg["optimizer_class"](model.parameters(), **train_cfg["optimizer_params"])
+scheduler = None
+if train_cfg["use_scheduler"]:
+    scheduler = train_cfg["scheduler_class"](optimizer, **train_cfg["scheduler_params"])
+plateau = isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
+criterion = train_cfg["criterion_class"](**train_cfg["criterion_params"])
+shuffle_gen = torch.Generator().manual_seed(seed)
+n_params = sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+try:
+    run_dir = prepare_run_dir(args.tag, root="runs")
+except RunDirError as exc:
+    fail(f"config error: {exc}", 2)
+snapshot_config(config_path, run_dir)
+print(f"run {args.tag}: {n_params:,} params on {device}, {len(splits.train)}/{len(splits.val)}/"
+      f"{len(splits.test)} windows, up to {max_epochs} epochs", flush=True)
+
+# ----------------------------------------------------------------------------- training
+signal.signal(signal.SIGTERM, on_sigterm)
+history, best_state, best_epoch, best_val, stale = [], None, 0, math.inf, 0
+epoch, t_start = 0, time.time()
+try:
+    for epoch in range(1, max_epochs + 1):
+        t0 = time.time()
+        model.train()
+        lr = optimizer.param_groups[0]["lr"]
+        loss_sum, sq_sum, n_seen, n_elems = 0.0, 0.0, 0, 0
+        for b in splits.train.batches(batch_size, shuffle=True, generator=shuffle_gen):
+            out = model(b.x_enc, b.x_mark_enc, b.x_dec, b.x_mark_dec)[..., -b.y.shape[-1]:]  # [B, pred_len, C_out]
+            loss = criterion(out, b.y)
+            if not torch.isfinite(loss):
+                raise Diverged(f"training loss became {loss.item()} in epoch {epoch}")
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if train_cfg["grad_clip"] > 0:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), train_cfg["grad_clip"])
+            optimizer.step()
+            loss_sum += loss.item() * len(b.y)
+            sq_sum += (out.detach() - b.y).square().sum().item()
+            n_seen, n_elems = n_seen + len(b.y), n_elems + b.y.numel()
+        train_loss, train_mse = loss_sum / n_seen, sq_sum / n_elems
+        val_mse, val_mae = evaluate(model, splits.val, batch_size, device, seed)
+        if not (math.isfinite(val_mse) and math.isfinite(train_mse)):
+            raise Diverged(f"train_mse {train_mse} / val_mse {val_mse} became non-finite in epoch {epoch}")
+
+        improved = val_mse < best_val
+        if improved:
+            best_val, best_epoch, stale = val_mse, epoch, 0
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}  # a real copy
+        else:
+            stale += 1
+        seconds = time.time() - t0
+        history.append({"epoch": epoch, "train_mse": train_mse, "val_mse": val_mse, "val_mae": val_mae,
+                        "lr": lr, "seconds": round(seconds, 3), "train_loss": train_loss})
+        print(f"epoch {epoch}/{max_epochs}  train_mse {train_mse:.4f}  val_mse {val_mse:.4f}  lr {lr:.1e}  "
+              f"{seconds:.1f}s{'  *best' if improved else ''}", flush=True)
+        if stale >= train_cfg["patience"]:
+            break
+        if scheduler is not None:
+            scheduler.step(val_mse) if plateau else scheduler.step()
+    train_time_s = time.time() - t_start
+
+    # ------------------------------------------------------------------------- test and outputs
+    model.load_state_dict(best_state)
+    test_mse, test_mae = evaluate(model, splits.test, batch_size, device, seed)
+    best = history[best_epoch - 1]
+    logs.save_history(run_dir, {"best_epoch": best_epoch, "epochs": history})
+    torch.save(best_state, run_dir / "best_model.pth")
+    if config["logging"]["plot_learning_curve"]:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(6, 4))
+        epochs = [h["epoch"] for h in history]
+        ax.plot(epochs, [h["train_mse"] for h in history], "o-", label="train_mse")
+        ax.plot(epochs, [h["val_mse"] for h in history], "o-", label="val_mse")
+        ax.axvline(best_epoch, color="gray", linestyle="--", label=f"best epoch {best_epoch}")
+        ax.set(xlabel="epoch", ylabel="MSE (scaled, target)", title=args.tag)
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(run_dir / "learning_curve.png", dpi=100)
+        plt.close(fig)
+    metrics = {
+        "status": "ok", "val_mse": best["val_mse"], "val_mae": best["val_mae"], "test_mse": test_mse,
+        "test_mae": test_mae, "train_mse": best["train_mse"], "best_epoch": best_epoch,
+        "epochs_run": len(history), "max_epochs": max_epochs, "max_epochs_cap": args.max_epochs,
+        "stopped_early": len(history) < max_epochs, "train_time_s": round(train_time_s, 3),
+        "n_params": n_params, "device": device.type, "seed": seed,
+    }
+    logs.save_metrics(run_dir, metrics)  # last: marks the run complete
+    print(f"done {args.tag}: best epoch {best_epoch}  val_mse {best['val_mse']:.4f}  test_mse {test_mse:.4f}  "
+          f"test_mae {test_mae:.4f}", flush=True)
+except Diverged as exc:
+    logs.save_failure(run_dir, "diverged", str(exc), epoch)
+    fail(f"diverged: {exc}; lower the learning rate or enable grad_clip", 3)
+except KeyboardInterrupt:
+    logs.save_failure(run_dir, "interrupted", "interrupted by a signal", epoch)
+    fail(f"interrupted in epoch {epoch}", 130)
+except Exception as exc:
+    reason = f"{type(exc).__name__}: {exc}".replace("\n", " ")
+    logs.save_failure(run_dir, "crashed", reason, epoch)
+    fail(f"crashed: {reason}", 1)
