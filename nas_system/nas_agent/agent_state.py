@@ -1,0 +1,227 @@
+"""Global search state: agent_state.json (the only writer of that file).
+
+``{max_runs, best_run_id, runs: [RunInfo], ...}``. Fields this code does not know are kept
+(top level and per run). ``best_run_id`` is always derived: the accepted run with status
+ok and the lowest finite val_mse. Writes are atomic; a corrupt file is an error, never a
+silent reset.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass, field, fields
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+DEFAULT_MAX_RUNS = 50
+STATUSES = ("ok", "failed", "diverged", "crashed", "interrupted", "timeout", "invalid")
+
+
+class AgentStateError(ValueError):
+    """agent_state.json cannot be read or an update is inconsistent (one line, with the fix)."""
+
+
+@dataclass
+class RunInfo:
+    """One training run as the search saw it."""
+
+    run_id: str
+    val_mse: float | None = None
+    test_mse: float | None = None
+    history_summary: str | None = None
+    accepted: bool = False
+    config_changes: dict[str, Any] = field(default_factory=dict)
+    status: str = "ok"
+    step_type: str | None = None
+    plan: str | None = None
+    reason: str | None = None
+    evaluation_reason: str | None = None
+    feedback: str | None = None
+    train_mse: float | None = None
+    test_mae: float | None = None
+    best_epoch: int | None = None
+    epochs_run: int | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    planner: str | None = None
+    error: str | None = None
+    search_id: str | None = None
+    created_at: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "RunInfo":
+        """Build from JSON; unknown fields go to ``extra`` and are written back as they were."""
+        if not isinstance(data, dict) or not isinstance(data.get("run_id"), str) or not data["run_id"]:
+            raise AgentStateError(f"run entry without a string run_id: {str(data)[:80]}")
+        known = {f.name for f in fields(cls)} - {"extra"}
+        kwargs = {k: v for k, v in data.items() if k in known}
+        kwargs["extra"] = {k: v for k, v in data.items() if k not in known}
+        run = cls(**kwargs)
+        run.config_changes = changes_to_dict(run.config_changes)
+        run.params = dict(run.params or {})
+        return run
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "extra"}
+        for k, v in self.extra.items():
+            out.setdefault(k, v)
+        return out
+
+    def is_candidate(self) -> bool:
+        """Can this run be the incumbent? (accepted, status ok, finite val_mse)"""
+        return bool(self.accepted) and self.status == "ok" and _finite(self.val_mse)
+
+
+@dataclass
+class AgentState:
+    """The whole agent_state.json."""
+
+    max_runs: int = DEFAULT_MAX_RUNS
+    best_run_id: str | None = None
+    runs: list[RunInfo] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def find(self, run_id: str) -> RunInfo | None:
+        return next((r for r in self.runs if r.run_id == run_id), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {"max_runs": self.max_runs, "best_run_id": self.best_run_id,
+               "runs": [r.to_dict() for r in self.runs]}
+        for k, v in self.extra.items():
+            out.setdefault(k, v)
+        return out
+
+
+def changes_to_dict(changes: Any) -> dict[str, Any]:
+    """config_changes as ``{key: value}``; accepts that or ``[{key, value}]``."""
+    if changes is None:
+        return {}
+    if isinstance(changes, dict):
+        return dict(changes)
+    if isinstance(changes, list) and all(isinstance(c, dict) and "key" in c and "value" in c for c in changes):
+        return {c["key"]: c["value"] for c in changes}
+    raise AgentStateError("config_changes must be {key: value} or [{key, value}]")
+
+
+def _finite(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def load_agent_state(path: str | Path = "agent_state.json") -> AgentState:
+    """Read the state; a missing file is a fresh empty state, a corrupt one an error."""
+    path = Path(path)
+    if not path.exists():
+        return AgentState()
+    fix = "fix it by hand or move it aside to start a fresh search"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise AgentStateError(f"cannot read {path}: {exc.strerror}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise AgentStateError(f"{path} is corrupt ({exc}): {fix}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("runs", []), list):
+        raise AgentStateError(f"{path} is not an agent state (expected an object with a 'runs' list): {fix}")
+    try:
+        runs = [RunInfo.from_dict(r) for r in data.get("runs", [])]
+    except (AgentStateError, TypeError) as exc:
+        raise AgentStateError(f"{path} has a bad run entry ({exc}): {fix}") from None
+    max_runs = data.get("max_runs", DEFAULT_MAX_RUNS)
+    if not isinstance(max_runs, int) or isinstance(max_runs, bool):
+        raise AgentStateError(f"{path}: max_runs must be an integer, got {max_runs!r}: {fix}")
+    extra = {k: v for k, v in data.items() if k not in ("max_runs", "best_run_id", "runs")}
+    state = AgentState(max_runs, data.get("best_run_id"), runs, extra)
+    recompute_best(state)
+    return state
+
+
+def save_agent_state(state: AgentState, path: str | Path = "agent_state.json") -> None:
+    """Atomically write the state (non-finite numbers become null, so the file stays JSON)."""
+    recompute_best(state)
+    text = json.dumps(json_safe(state.to_dict()), indent=2, allow_nan=False) + "\n"
+    atomic_write_text(Path(path), text)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write via a temp file in the same directory, fsync, then os.replace."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if path.exists():
+            os.chmod(tmp, path.stat().st_mode & 0o777)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def json_safe(obj: Any) -> Any:
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {str(k): json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_safe(v) for v in obj]
+    return obj
+
+
+def recompute_best(state: AgentState) -> str | None:
+    """Set and return best_run_id: lowest finite val_mse among accepted ok runs (first wins ties)."""
+    best = None
+    for run in state.runs:
+        if run.is_candidate() and (best is None or run.val_mse < best.val_mse):
+            best = run
+    state.best_run_id = best.run_id if best else None
+    return state.best_run_id
+
+
+def add_run(state: AgentState, run: RunInfo) -> AgentState:
+    """Insert or replace (by run_id) a run, then recompute the best run."""
+    if not run.created_at:
+        old = state.find(run.run_id)
+        run.created_at = old.created_at if old and old.created_at else _now()
+    for i, existing in enumerate(state.runs):
+        if existing.run_id == run.run_id:
+            state.runs[i] = run
+            break
+    else:
+        state.runs.append(run)
+    recompute_best(state)
+    return state
+
+
+def set_accepted(state: AgentState, run_id: str, accepted: bool, reason: str | None = None) -> RunInfo:
+    """Manual accept/reject override; recomputes the best run."""
+    run = state.find(run_id)
+    if run is None:
+        raise AgentStateError(f"unknown run id {run_id}: see `status` for the recorded runs")
+    if accepted and not (run.status == "ok" and _finite(run.val_mse)):
+        raise AgentStateError(f"cannot accept {run_id}: its status is {run.status} and it has no finite val_mse")
+    run.accepted = accepted
+    run.extra["override"] = {"accepted": accepted, "reason": reason, "at": _now()}
+    if reason:
+        run.evaluation_reason = f"manual override: {reason}"
+    recompute_best(state)
+    return run
+
+
+def get_best_run(state: AgentState) -> RunInfo | None:
+    """The incumbent run, or None."""
+    best_id = recompute_best(state)
+    return state.find(best_id) if best_id else None
+
+
+def get_recent_runs(state: AgentState, n: int = 5) -> list[RunInfo]:
+    """The last ``n`` recorded runs, oldest first."""
+    return list(state.runs[-n:]) if n > 0 else []
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")

@@ -1,0 +1,410 @@
+"""Read and change config.py through its AST, never by importing or executing it (stdlib only).
+
+Keys are dotted paths into module-level assignments (``training.optimizer_params.lr``,
+``model.d_model``, ``seed``). A change replaces exactly the source bytes of the value node,
+so comments and layout elsewhere are kept byte for byte. Only search-space keys and
+literal values are accepted; class keys are written as attribute references from the
+allow-list (``optim.AdamW``). On any error nothing is written.
+"""
+from __future__ import annotations
+
+import ast
+import difflib
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from .agent_state import atomic_write_text
+from .search_space import SearchSpace, check_constraints, check_value, normalize_value
+
+LEGACY_LENGTHS = ("seq_len", "label_len", "pred_len")
+
+
+class ConfigEditError(ValueError):
+    """Changes refused or config unreadable; ``errors`` lists every problem."""
+
+    def __init__(self, message: str, errors: list[str] | None = None):
+        super().__init__(message)
+        self.errors = errors or [message]
+
+
+class NotLiteral(Exception):
+    """A config node that is neither a literal nor a dotted class reference."""
+
+
+@dataclass
+class ParsedConfig:
+    """A parsed config file with byte offsets for its nodes."""
+
+    path: str
+    source: bytes
+    tree: ast.Module
+    roots: dict[str, ast.expr]
+    imported: set[str]
+    line_starts: list[int]
+
+    def span(self, node: ast.AST) -> tuple[int, int]:
+        start = self.line_starts[node.lineno - 1] + node.col_offset
+        end = self.line_starts[node.end_lineno - 1] + node.end_col_offset
+        return start, end
+
+
+class ConfigValues(NamedTuple):
+    values: dict[str, Any]
+    missing: list[str]
+    unreadable: dict[str, str]
+
+
+def parse_config(path: str | Path, source: bytes | None = None) -> ParsedConfig:
+    """Parse a config file (or given bytes); SyntaxError becomes a one-line ConfigEditError."""
+    path = str(path)
+    if source is None:
+        try:
+            source = Path(path).read_bytes()
+        except OSError as exc:
+            raise ConfigEditError(f"cannot read config {path}: {exc.strerror}") from None
+    try:
+        tree = ast.parse(source, filename=path)
+    except (SyntaxError, ValueError) as exc:
+        line = getattr(exc, "lineno", None)
+        raise ConfigEditError(
+            f"config {path} is not valid Python (line {line}: {getattr(exc, 'msg', exc)}): fix it or restore a snapshot"
+        ) from None
+    roots: dict[str, ast.expr] = {}
+    imported: set[str] = set()
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+            roots[stmt.targets[0].id] = stmt.value
+        elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.value is not None:
+            roots[stmt.target.id] = stmt.value
+        elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            imported.update((a.asname or a.name.split(".")[0]) for a in stmt.names)
+    starts, pos = [], 0
+    for line in source.splitlines(keepends=True):
+        starts.append(pos)
+        pos += len(line)
+    starts.append(pos)
+    return ParsedConfig(path, source, tree, roots, imported, starts)
+
+
+def _dotted(node: ast.AST) -> str | None:
+    """``optim.lr_scheduler.StepLR`` for an attribute chain rooted at a Name, else None."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name) and parts:
+        return ".".join([node.id, *reversed(parts)])
+    return None
+
+
+def node_value(node: ast.AST) -> Any:
+    """Literal value of a node; dotted class references read as their dotted name."""
+    if isinstance(node, ast.Dict):
+        if any(k is None for k in node.keys):
+            raise NotLiteral("dict with ** unpacking")
+        return {node_value(k): node_value(v) for k, v in zip(node.keys, node.values)}
+    dotted = _dotted(node)
+    if dotted is not None:
+        return dotted
+    try:
+        return ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        raise NotLiteral(ast.unparse(node)[:60]) from None
+
+
+def _dict_entry(node: ast.Dict, key: str) -> ast.expr | None:
+    found = None
+    for k, v in zip(node.keys, node.values):
+        if isinstance(k, ast.Constant) and k.value == key:
+            found = v
+    return found
+
+
+def locate(cfg: ParsedConfig, key: str) -> tuple[ast.expr | None, ast.Dict | None, list[str]]:
+    """(value node, None, []) if present; (None, deepest existing dict, missing parts) if not."""
+    parts = key.split(".")
+    if parts[0] not in cfg.roots:
+        return None, None, parts
+    node = cfg.roots[parts[0]]
+    for i, part in enumerate(parts[1:], start=1):
+        if not isinstance(node, ast.Dict):
+            raise ConfigEditError(f"{cfg.path}: {'.'.join(parts[:i])} is not a dict literal, so {key} cannot be set")
+        child = _dict_entry(node, part)
+        if child is None:
+            return None, node, parts[i:]
+        node = child
+    return node, None, []
+
+
+def read_values(path: str | Path | ParsedConfig, space: SearchSpace) -> ConfigValues:
+    """Search-space values of a config file (AST only): values, missing keys, unreadable keys."""
+    cfg = path if isinstance(path, ParsedConfig) else parse_config(path)
+    values, missing, unreadable = {}, [], {}
+    for key in space.params:
+        try:
+            node, _, _ = locate(cfg, key)
+        except ConfigEditError as exc:
+            unreadable[key] = str(exc)
+            continue
+        if node is None:
+            missing.append(key)
+            continue
+        try:
+            values[key] = node_value(node)
+        except NotLiteral as exc:
+            unreadable[key] = f"not a literal: {exc}"
+    return ConfigValues(values, missing, unreadable)
+
+
+def normalize_changes(changes: Any) -> list[tuple[str, Any]]:
+    """``[{key, value}]`` (or ``{key: value}``) to a list of pairs; malformed input is an error."""
+    if isinstance(changes, dict):
+        return list(changes.items())
+    if not isinstance(changes, list):
+        raise ConfigEditError("changes must be a JSON list of {\"key\": ..., \"value\": ...} objects")
+    out = []
+    for i, c in enumerate(changes):
+        if not (isinstance(c, dict) and isinstance(c.get("key"), str) and "value" in c):
+            raise ConfigEditError(f"change #{i + 1} must be an object with a string 'key' and a 'value', got {str(c)[:60]}")
+        out.append((c["key"], c["value"]))
+    return out
+
+
+def _literal_or_none(text: str) -> Any:
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return None
+
+
+def render(value: Any) -> str:
+    """Python source for a literal value (checked to round-trip through ast.literal_eval)."""
+    if isinstance(value, dict):
+        text = "{" + ", ".join(f"{render(k)}: {render(v)}" for k, v in value.items()) + "}"
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise ConfigEditError(f"non-finite value {value!r} cannot be written")
+    elif isinstance(value, str):
+        text = json.dumps(value)  # double quotes, like the hand-written config
+        if _literal_or_none(text) != value:
+            text = repr(value)
+    elif value is None or isinstance(value, (bool, int, float)):
+        text = repr(value)
+    else:
+        raise ConfigEditError(f"value {value!r} is not a plain literal")
+    if _literal_or_none(text) != value:
+        raise ConfigEditError(f"value {value!r} does not round-trip as a literal")
+    return text
+
+
+@dataclass
+class EditPlan:
+    """Resolved changes: final values per dotted path, plus report rows."""
+
+    assign: dict[str, Any]
+    changed: list[dict[str, Any]]
+    class_paths: set[str]
+
+
+def plan_changes(cfg: ParsedConfig, changes: list[tuple[str, Any]], space: SearchSpace) -> EditPlan:
+    """Validate every change and resolve class resets and legacy duplicates; raise on any error."""
+    errors: list[str] = []
+    current = read_values(cfg, space)
+    requested: dict[str, Any] = {}
+    for key, raw in changes:
+        spec = space.params.get(key)
+        if spec is None:
+            errors.append(f"unknown key {key}: only search-space keys may change (see the `space` command)")
+            continue
+        if key in requested:
+            errors.append(f"key {key} is given twice")
+            continue
+        value = normalize_value(spec, raw)
+        err = check_value(spec, value)
+        if err:
+            errors.append(err)
+            continue
+        if spec.type == "class" and value.split(".")[0] not in cfg.imported:
+            errors.append(f"{key}: config does not import `{value.split('.')[0]}` at module level; add e.g. `from torch import nn, optim`")
+            continue
+        requested[key] = value
+    assign: dict[str, Any] = {
+        k: v for k, v in requested.items()
+        if not (k in current.values and current.values[k] == v and type(current.values[k]) is type(v))
+    }
+    class_paths: set[str] = set()
+    for key in [k for k in assign if space.params[k].type == "class"]:
+        pk = space.params[key].params_key
+        if pk:
+            assign[pk] = _reset_params(cfg, space, pk, assign[key], assign, errors)
+    for x in LEGACY_LENGTHS:
+        if f"data.{x}" in assign and _has(cfg, f"model.{x}"):
+            assign[f"model.{x}"] = assign[f"data.{x}"]
+    result = dict(current.values)
+    for path, value in assign.items():
+        if isinstance(value, dict):
+            for k in [k for k in result if k.startswith(path + ".")]:
+                del result[k]
+            result.update({f"{path}.{s}": v for s, v in value.items() if f"{path}.{s}" in space.params})
+        elif path in space.params:
+            result[path] = value
+    errors += check_constraints(space, result)
+    if errors:
+        raise ConfigEditError(f"{len(errors)} problem(s): " + "; ".join(errors), errors)
+    changed = []
+    for path, new in assign.items():
+        try:
+            node, _, _ = locate(cfg, path)
+            old = node_value(node) if node is not None else None
+        except (ConfigEditError, NotLiteral):
+            old = None
+        changed.append({"key": path, "old": old, "new": new})
+        if path in space.params and space.params[path].type == "class":
+            class_paths.add(path)
+    return EditPlan(assign, changed, class_paths)
+
+
+def _has(cfg: ParsedConfig, key: str) -> bool:
+    try:
+        return locate(cfg, key)[0] is not None
+    except ConfigEditError:
+        return False
+
+
+def _reset_params(cfg, space, pk, new_class, assign, errors) -> dict[str, Any]:
+    """class_defaults[new] + old searchable subkeys of ``pk`` + explicit changes under ``pk``."""
+    old: Any = {}
+    try:
+        node, _, _ = locate(cfg, pk)
+        old = node_value(node) if node is not None else {}
+    except (ConfigEditError, NotLiteral) as exc:
+        errors.append(f"{pk} cannot be rebuilt for {new_class}: {exc}")
+    if not isinstance(old, dict):
+        errors.append(f"{pk} must be a dict literal to change its class")
+        old = {}
+    params = dict(space.class_defaults.get(new_class, {}))
+    params.update({k: v for k, v in old.items() if f"{pk}.{k}" in space.params})
+    for key in [k for k in assign if k.startswith(pk + ".") and "." not in k[len(pk) + 1:]]:
+        params[key[len(pk) + 1:]] = assign.pop(key)
+    return params
+
+
+def _edits(cfg: ParsedConfig, plan: EditPlan) -> list[tuple[int, int, str]]:
+    """Byte-range replacements implementing the plan."""
+    edits, errors = [], []
+    inserts: dict[int, tuple[ast.Dict, dict]] = {}
+    for path, value in plan.assign.items():
+        node, parent, rest = locate(cfg, path)
+        text = value if path in plan.class_paths else None
+        if node is not None:
+            start, end = cfg.span(node)
+            edits.append((start, end, text if text is not None else render(value)))
+        elif parent is not None:
+            if text is not None:
+                errors.append(f"{path} is missing from the config; add it by hand before searching over it")
+                continue
+            nested = inserts.setdefault(id(parent), (parent, {}))[1]
+            for part in rest[:-1]:
+                nested = nested.setdefault(part, {})
+            nested[rest[-1]] = value
+        else:
+            errors.append(f"config has no module-level `{path.split('.')[0]} = ...`; add it by hand")
+    if errors:
+        raise ConfigEditError("; ".join(errors), errors)
+    for parent, entries in inserts.values():
+        edits += _insert(cfg, parent, entries)
+    return edits
+
+
+def _insert(cfg: ParsedConfig, node: ast.Dict, entries: dict) -> list[tuple[int, int, str]]:
+    """Edits adding ``entries`` to dict ``node``: a new line per key for multi-line dicts."""
+    start, end = cfg.span(node)
+    brace = end - 1
+    src = cfg.source
+    items = [f"{render(k)}: {render(v)}" for k, v in entries.items()]
+    last_end = cfg.span(node.values[-1])[1] if node.values else None
+    has_comma = last_end is None or _next_significant(src, last_end, brace) == ord(",")
+    line_start = src.rfind(b"\n", 0, brace) + 1
+    if node.lineno != node.end_lineno and not src[line_start:brace].strip():
+        if node.keys and node.keys[-1] is not None:
+            indent = " " * node.keys[-1].col_offset
+        else:
+            indent = src[line_start:brace].decode() + "    "
+        edits = [(line_start, line_start, "".join(f"{indent}{item},\n" for item in items))]
+        if not has_comma:
+            edits.append((last_end, last_end, ","))
+        return edits
+    if last_end is None:
+        prefix = ""
+    elif has_comma:
+        prefix = "" if src[brace - 1:brace].isspace() else " "
+    else:
+        prefix = ", "
+    return [(brace, brace, prefix + ", ".join(items))]
+
+
+def _next_significant(src: bytes, pos: int, stop: int) -> int | None:
+    """First byte after ``pos`` that is not whitespace or part of a comment."""
+    while pos < stop:
+        ch = src[pos]
+        if ch == ord("#"):
+            nl = src.find(b"\n", pos, stop)
+            pos = stop if nl < 0 else nl
+        elif chr(ch).isspace():
+            pos += 1
+        else:
+            return ch
+    return None
+
+
+def apply_edits(source: bytes, edits: list[tuple[int, int, str]]) -> bytes:
+    ordered = sorted(edits, key=lambda e: (e[0], e[1]))
+    for (s1, e1, _), (s2, _, _) in zip(ordered, ordered[1:]):
+        if s2 < e1:
+            raise ConfigEditError("internal: overlapping config edits; nothing was written")
+    out = source
+    for start, end, text in reversed(ordered):
+        out = out[:start] + text.encode("utf-8") + out[end:]
+    return out
+
+
+def apply_changes(config_path: str | Path, changes: Any, space: SearchSpace,
+                  base_path: str | Path | None = None, dry_run: bool = False) -> dict[str, Any]:
+    """Validate ``changes`` against ``space``, apply them to ``base_path`` (default: the config
+    itself) and write the result atomically to ``config_path`` unless ``dry_run``.
+
+    Returns ``{changed: [{key, old, new}], diff, written}``; raises ConfigEditError and writes
+    nothing on any problem.
+    """
+    config_path = Path(config_path)
+    base = parse_config(base_path or config_path)
+    plan = plan_changes(base, normalize_changes(changes), space)
+    new_source = apply_edits(base.source, _edits(base, plan))
+    check = parse_config(config_path, new_source)
+    for path, value in plan.assign.items():
+        node, _, _ = locate(check, path)
+        if node is None or node_value(node) != value:
+            raise ConfigEditError(f"internal: {path} did not read back as {value!r}; nothing was written")
+    old_text = _read_text_or_empty(config_path)
+    new_text = new_source.decode("utf-8")
+    diff = "".join(difflib.unified_diff(
+        old_text.splitlines(keepends=True), new_text.splitlines(keepends=True),
+        fromfile=f"a/{config_path.name}", tofile=f"b/{config_path.name}"))
+    if not dry_run and new_text != old_text:
+        atomic_write_text(config_path, new_text)
+    return {"changed": plan.changed, "diff": diff, "written": not dry_run}
+
+
+def _read_text_or_empty(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return ""
+
+
+def restore(from_path: str | Path, config_path: str | Path) -> None:
+    """Atomically copy a config snapshot onto ``config_path``; the source must parse."""
+    cfg = parse_config(from_path)
+    atomic_write_text(Path(config_path), cfg.source.decode("utf-8"))

@@ -1,0 +1,150 @@
+"""A short diagnosis of one run's learning curves, written for an LLM planner to read.
+
+Input: history.json (``{best_epoch, epochs: [{epoch, train_mse, val_mse, lr, ...}]}``) and,
+optionally, the run's metrics.json (for max_epochs / stopped_early). Output: a few lines on
+convergence, trend, generalisation gap, stability and the learning-rate schedule.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+PLATEAU_REL = 0.01     # < 1% change counts as flat
+WORSEN_REL = 0.05      # > 5% above the best counts as worsening
+SPIKE_REL = 0.10       # an epoch-to-epoch jump of > 10% is a spike
+OVERFIT_GAP = 0.30     # train_mse more than 30% below val_mse at the best epoch
+UNDERFIT_DROP = 0.10   # train_mse fell by less than 10% over the run
+
+
+def _num(x: Any) -> float | None:
+    if isinstance(x, (int, float)) and not isinstance(x, bool):
+        return float(x)
+    return None
+
+
+def _fmt(x: float | None) -> str:
+    if x is None:
+        return "n/a"
+    if not math.isfinite(x):
+        return str(x)
+    return f"{x:.4g}"
+
+
+def _pct(new: float, old: float) -> str:
+    return f"{(new - old) / old * 100:+.1f}%" if old else "n/a"
+
+
+def build_history_summary(history: dict[str, Any], metrics: dict[str, Any] | None = None) -> str:
+    """Diagnose a run's history in a few lines (see module docstring)."""
+    epochs = [e for e in (history or {}).get("epochs", []) if isinstance(e, dict)]
+    if not epochs:
+        return "No epochs completed: the run produced no learning curve."
+    val = [_num(e.get("val_mse")) for e in epochs]
+    train = [_num(e.get("train_mse")) for e in epochs]
+    lrs = [_num(e.get("lr")) for e in epochs]
+    nonfinite = [e.get("epoch", i + 1) for i, (v, t) in enumerate(zip(val, train))
+                 if (v is not None and not math.isfinite(v)) or (t is not None and not math.isfinite(t))]
+    if len(epochs) == 1:
+        lines = [f"Only 1 epoch run: val_mse {_fmt(val[0])}, train_mse {_fmt(train[0])}; too short to judge trends."]
+    else:
+        lines = _curve_lines(history, epochs, val, train, metrics or {})
+    if nonfinite:
+        lines.append(f"Non-finite loss at epoch(s) {nonfinite[:5]}: training diverged; lower the lr or clip gradients.")
+    lr_line = _lr_line(lrs)
+    if lr_line:
+        lines.append(lr_line)
+    return "\n".join(lines)
+
+
+def _curve_lines(history, epochs, val, train, metrics) -> list[str]:
+    finite = [(i, v) for i, v in enumerate(val) if v is not None and math.isfinite(v)]
+    if not finite:
+        return [f"{len(epochs)} epochs run but no finite val_mse was recorded."]
+    b, best = min(finite, key=lambda p: p[1])
+    best_epoch = epochs[b].get("epoch", b + 1)
+    n = len(epochs)
+    return [
+        _convergence_line(best_epoch, best, b, n, metrics),
+        _trend_line(val, b, epochs),
+        _gap_line(train, val, b),
+        _stability_line(val, epochs),
+    ]
+
+
+def _convergence_line(best_epoch, best, b, n, metrics) -> str:
+    head = f"Best val_mse {_fmt(best)} at epoch {best_epoch} of {n} run"
+    cap = metrics.get("max_epochs")
+    after = n - 1 - b
+    if metrics.get("stopped_early") or (after > 0 and cap and n < cap):
+        return f"{head}; early stopping fired {after} epoch(s) after the best."
+    if after == 0:
+        capped = f" (epoch cap {cap})" if cap else ""
+        return f"{head}; the best was the last epoch{capped}: still improving when training ended, more epochs may help."
+    return f"{head}; ran {after} more epoch(s) without improving" + (f" until the epoch cap {cap}." if cap else ".")
+
+
+def _trend_line(val, b, epochs) -> str:
+    first, best = val[0], val[b]
+    if first is None or not math.isfinite(first):
+        return f"val_mse reached {_fmt(best)}."
+    line = f"val_mse {_fmt(first)} -> {_fmt(best)} ({_pct(best, first)}) by epoch {epochs[b].get('epoch', b + 1)}"
+    last = val[-1]
+    if b == len(val) - 1:
+        window = val[max(0, b - 3):]
+        if len(window) > 1 and window[0] and (window[0] - best) / window[0] < PLATEAU_REL:
+            return line + f", improving but flattened (< {PLATEAU_REL:.0%} over the last {len(window) - 1} epochs): plateau."
+        return line + ", still improving."
+    if last is not None and math.isfinite(last) and last > best * (1 + WORSEN_REL):
+        return line + f", then worsened to {_fmt(last)} ({_pct(last, best)}) by the last epoch."
+    return line + f", then plateaued (last epoch within {_pct(last, best) if last else 'n/a'} of the best)."
+
+
+def _gap_line(train, val, b) -> str:
+    t, v = train[b], val[b]
+    if t is None or v is None or not math.isfinite(t) or not v:
+        return "train_mse not recorded at the best epoch: no generalisation diagnosis."
+    gap = (v - t) / v
+    base = f"At the best epoch train_mse {_fmt(t)} vs val_mse {_fmt(v)} (train {_pct(t, v)} vs val)"
+    finite_train = [x for x in train if x is not None and math.isfinite(x)]
+    drop = (finite_train[0] - finite_train[-1]) / finite_train[0] if finite_train and finite_train[0] else 0.0
+    after_val = [x for x in val[b + 1:] if x is not None and math.isfinite(x)]
+    after_train = [x for x in train[b + 1:] if x is not None and math.isfinite(x)]
+    if gap > OVERFIT_GAP:
+        return base + ": overfitting; more dropout/weight decay or a smaller model may help."
+    if after_val and after_train and after_train[-1] < t * (1 - PLATEAU_REL) and after_val[-1] > v * (1 + PLATEAU_REL):
+        return base + ": overfitting after the best epoch (train kept falling while val rose)."
+    if drop < UNDERFIT_DROP and gap < OVERFIT_GAP:
+        return base + f": underfitting (train_mse fell only {drop:.0%} over the run); more capacity or a higher lr may help."
+    return base + ": no strong over- or underfitting."
+
+
+def _stability_line(val, epochs) -> str:
+    spikes = []
+    for i in range(1, len(val)):
+        a, c = val[i - 1], val[i]
+        if a and c is not None and math.isfinite(a) and math.isfinite(c) and c > a * (1 + SPIKE_REL):
+            spikes.append(epochs[i].get("epoch", i + 1))
+    diffs = [val[i] - val[i - 1] for i in range(1, len(val))
+             if val[i] is not None and val[i - 1] is not None]
+    turns = sum(1 for x, y in zip(diffs, diffs[1:]) if x * y < 0)
+    if len(spikes) >= 2 or (spikes and turns >= max(2, len(diffs) // 2)):
+        return f"Unstable: val_mse jumped > {SPIKE_REL:.0%} at epoch(s) {spikes[:6]} ({turns} direction changes); a lower lr or gradient clipping may help."
+    if spikes:
+        return f"Mostly stable; one val_mse spike (> {SPIKE_REL:.0%}) at epoch {spikes[0]}."
+    return "Stable: no val_mse spikes."
+
+
+def _lr_line(lrs) -> str | None:
+    vals = [x for x in lrs if x is not None and math.isfinite(x)]
+    if not vals:
+        return None
+    first, last = vals[0], vals[-1]
+    if max(vals) == min(vals):
+        return f"lr constant at {_fmt(first)}."
+    ups = sum(1 for a, c in zip(vals, vals[1:]) if c > a)
+    downs = sum(1 for a, c in zip(vals, vals[1:]) if c < a)
+    if ups and downs and ups + downs > 2:
+        return f"lr varied between {_fmt(min(vals))} and {_fmt(max(vals))} (restarts or warm-up), ending at {_fmt(last)}."
+    if last < first:
+        return f"lr decayed from {_fmt(first)} to {_fmt(last)} ({last / first:.2g}x)."
+    return f"lr rose from {_fmt(first)} to {_fmt(last)} (warm-up)."
