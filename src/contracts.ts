@@ -157,6 +157,8 @@ export interface EvaluationInput {
   best: { run_id: string; val_mse: number; test_mse: number | null } | null;
   changes: ConfigChange[];
   historySummary: string;
+  /** Aborts an LLM consultation (Ctrl-C). */
+  signal?: AbortSignal;
 }
 
 export interface EvaluationResult {

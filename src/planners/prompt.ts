@@ -1,0 +1,117 @@
+/**
+ * Fills prompts/planner.md from a PlannerContext: state, budget, recent and failed runs,
+ * the current config, the search space and (hybrid only) the TPE advice.
+ */
+import type { ConfigChange, PlannerContext, PlannerDecision, RunInfo, SearchSpace } from "../contracts.js";
+import { renderPrompt } from "../prompts.js";
+
+/** How many of the latest runs the prompt shows in full. */
+export const RECENT_RUNS = 8;
+/** How many failed/rejected runs the prompt lists with their reasons. */
+export const FAILED_RUNS = 10;
+
+export function buildPlannerPrompt(ctx: PlannerContext, advice: PlannerDecision | null): string {
+  const runs = ctx.agentState.runs ?? [];
+  const best = runs.find((r) => r.run_id === ctx.agentState.best_run_id) ?? null;
+  return renderPrompt("planner", {
+    iteration: ctx.iteration,
+    max_iterations: ctx.maxIterations,
+    best_val_mse: best ? fmt(best.val_mse) : "none yet (no accepted run)",
+    best_run_id: best?.run_id ?? "none",
+    best_test_mse: best ? fmt(best.test_mse) : "n/a",
+    iterations_left: Math.max(0, ctx.maxIterations - ctx.iteration),
+    target_val_mse: ctx.targetValMse === null ? "none given" : fmt(ctx.targetValMse),
+    last_feedback: ctx.lastFeedback?.trim() || "none yet",
+    recent_runs_summary: formatRecentRuns(runs.slice(-RECENT_RUNS), ctx.agentState.best_run_id),
+    failed_runs_summary: formatFailedRuns(runs),
+    current_config: ctx.configText.trimEnd(),
+    search_space: formatSearchSpace(ctx.searchSpace, best?.params ?? null),
+    constraints: formatConstraints(ctx.searchSpace),
+    tpe_advice: advice ? formatAdvice(advice) : "none (this planner does not use a sampler)",
+    stop_rule: stopRule(ctx.targetValMse),
+  });
+}
+
+function stopRule(target: number | null): string {
+  return target === null
+    ? "only if further improvement looks unlikely (no target val_mse is set; the iteration budget is enforced for you)"
+    : `if the best val_mse is below ${fmt(target)}, or further improvement looks unlikely (the iteration budget is enforced for you)`;
+}
+
+export function fmt(value: unknown): string {
+  if (typeof value === "number") return Number.isFinite(value) ? String(Number(value.toPrecision(4))) : String(value);
+  if (value === null || value === undefined) return "n/a";
+  return typeof value === "string" ? value : JSON.stringify(value);
+}
+
+function runLabel(run: RunInfo, bestId: string | null): string {
+  const status = run.status ?? (run.val_mse === null ? "failed" : "ok");
+  const verdict = status !== "ok" ? status : run.accepted ? "accepted" : "rejected";
+  return run.run_id === bestId ? `${verdict}, best` : verdict;
+}
+
+function formatChanges(changes: Record<string, unknown> | undefined): string {
+  const entries = Object.entries(changes ?? {});
+  return entries.length === 0 ? "none (baseline)" : entries.map(([k, v]) => `${k}=${fmt(v)}`).join(", ");
+}
+
+export function formatRecentRuns(runs: RunInfo[], bestId: string | null): string {
+  if (runs.length === 0) return "none yet";
+  return runs
+    .map((r) => {
+      const lines = [
+        `- ${r.run_id} [${runLabel(r, bestId)}] step ${r.step_type ?? "baseline"}${r.planner ? ` (${r.planner})` : ""}: ${r.plan ?? "starting config"}`,
+        `  changes: ${formatChanges(r.config_changes)}`,
+        `  val_mse ${fmt(r.val_mse)} | test_mse ${fmt(r.test_mse)} | train_mse ${fmt(r.train_mse)} | best_epoch ${fmt(r.best_epoch)} of ${fmt(r.epochs_run)}`,
+      ];
+      if (r.error) lines.push(`  error: ${r.error}`);
+      if (r.evaluation_reason) lines.push(`  evaluation: ${r.evaluation_reason}`);
+      if (r.history_summary) lines.push(`  history: ${r.history_summary}`);
+      return lines.join("\n");
+    })
+    .join("\n");
+}
+
+export function formatFailedRuns(runs: RunInfo[]): string {
+  const bad = runs.filter((r) => (r.status ?? "ok") !== "ok" || !r.accepted).slice(-FAILED_RUNS);
+  if (bad.length === 0) return "none";
+  return bad
+    .map((r) => {
+      const why = r.error || r.evaluation_reason || r.reason || "no reason recorded";
+      return `- ${r.run_id} (${runLabel(r, null)}): ${formatChanges(r.config_changes)} -> ${why}`;
+    })
+    .join("\n");
+}
+
+export function formatSearchSpace(space: SearchSpace, current: Record<string, unknown> | null): string {
+  return Object.entries(space.params)
+    .map(([key, p]) => {
+      let domain: string;
+      if (p.choices) domain = `one of ${p.choices.map((c) => (typeof c === "string" ? `"${c}"` : String(c))).join(" | ")}`;
+      else if (p.type === "bool") domain = "true or false";
+      else domain = `in [${p.low}, ${p.high}]${p.log ? " (log scale)" : ""}`;
+      const now = current && key in current ? `; now ${fmt(current[key])}` : "";
+      const kwargs = p.params_key ? ` (its kwargs: ${p.params_key}, reset to the class defaults on change)` : "";
+      return `- ${key}: ${p.type}, ${domain}; step ${p.step}${now} - ${p.help ?? ""}${kwargs}`;
+    })
+    .join("\n");
+}
+
+export function formatConstraints(space: SearchSpace): string {
+  if (!space.constraints?.length) return "none";
+  return space.constraints
+    .map((c) => {
+      const [a, b] = c.keys;
+      const rule = c.rule === "divisible" ? `${a} divisible by ${b}` : c.rule === "less_equal" ? `${a} <= ${b}` : `${c.rule}(${c.keys.join(", ")})`;
+      return `- ${rule}${c.help ? ` - ${c.help}` : ""}`;
+    })
+    .join("\n");
+}
+
+export function formatChangeList(changes: ConfigChange[]): string {
+  return changes.length === 0 ? "no changes" : changes.map((c) => `${c.key}=${fmt(c.value)}`).join(", ");
+}
+
+function formatAdvice(advice: PlannerDecision): string {
+  return `step_type ${advice.step_type}; config_changes: ${formatChangeList(advice.config_changes)}`;
+}

@@ -1,0 +1,17 @@
+/**
+ * Checks a planner decision beyond its zod schema: shape rules that need no Python,
+ * then the Python config helper's dry run (keys, types, ranges, allow-list, constraints).
+ */
+import type { PlannerContext, PlannerDecision } from "../contracts.js";
+
+export async function validateDecision(decision: PlannerDecision, ctx: PlannerContext): Promise<string[]> {
+  const changes = decision.config_changes;
+  if (decision.step_type === "stop") {
+    return changes.length > 0 ? ["config_changes must be empty when step_type is stop"] : [];
+  }
+  if (changes.length === 0) return [`config_changes is empty; a ${decision.step_type} step needs at least one change`];
+  const keys = changes.map((c) => c.key);
+  const dupes = [...new Set(keys.filter((k, i) => keys.indexOf(k) !== i))];
+  if (dupes.length > 0) return [`config_changes sets ${dupes.join(", ")} more than once`];
+  return ctx.validateChanges(changes);
+}
