@@ -96,6 +96,19 @@ class FullAttention(nn.Module):
         return torch.einsum("bhls,bshd->blhd", attn, v).contiguous()  # [B, L_Q, H, D]
 
 
+def sampled_scores_matmul(q, k, idx):
+    """q.k_j for the sampled keys idx [L_Q, U], via one full Q K^T: [B, H, L_Q, U]."""
+    B, H, L_Q, _ = q.shape
+    qk = q @ k.transpose(-2, -1)                                   # [B, H, L_Q, L_K]
+    return qk.gather(-1, idx.expand(B, H, L_Q, idx.shape[1]))      # [B, H, L_Q, U]
+
+
+def sampled_scores_gather(q, k, idx):
+    """q.k_j for the sampled keys idx [L_Q, U], via gathered keys: [B, H, L_Q, U]."""
+    k_sample = k[:, :, idx, :]                                     # [B, H, L_Q, U, E]
+    return (q.unsqueeze(-2) @ k_sample.transpose(-2, -1)).squeeze(-2)
+
+
 class ProbAttention(nn.Module):
     """ProbSparse self-attention.
 
@@ -115,16 +128,11 @@ class ProbAttention(nn.Module):
     @torch.no_grad()
     def _select_queries(self, q, k, n_sample: int, n_top: int):
         """Indices [B, H, u] of the top-u queries by the sampled sparsity measure."""
-        B, H, L_Q, E = q.shape
+        L_Q, E = q.shape[2], q.shape[3]
         L_K = k.shape[2]
         idx = torch.randint(L_K, (L_Q, n_sample), device=q.device)                 # [L_Q, U]
-        if L_K <= n_sample * E:
-            # one Q K^T matmul, then gather the sampled entries: cheaper than U*E per query
-            qk = q @ k.transpose(-2, -1)                                          # [B, H, L_Q, L_K]
-            sampled = qk.gather(-1, idx.expand(B, H, L_Q, n_sample))              # [B, H, L_Q, U]
-        else:
-            k_sample = k[:, :, idx, :]                                            # [B, H, L_Q, U, E]
-            sampled = (q.unsqueeze(-2) @ k_sample.transpose(-2, -1)).squeeze(-2)  # [B, H, L_Q, U]
+        # one Q K^T matmul then a gather is cheaper than U*E work per query when L_K <= U*E
+        sampled = (sampled_scores_matmul if L_K <= n_sample * E else sampled_scores_gather)(q, k, idx)
         m = sampled.max(-1).values - sampled.sum(-1) / L_K                        # [B, H, L_Q]
         return m.topk(n_top, dim=-1, sorted=False).indices                        # [B, H, u]
 
