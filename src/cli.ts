@@ -1,0 +1,107 @@
+#!/usr/bin/env node
+/**
+ * nas-graph CLI. Commands are imported lazily so `--help` stays fast (no langgraph, openai or
+ * execa load). This is the only place that calls process.exit and the one error handler:
+ * UserError -> `error: <message>` and its exit code; anything else -> `internal error: ...`, 1.
+ */
+import { Command, InvalidArgumentError } from "commander";
+import dotenv from "dotenv";
+import { UserError, oneLine } from "./errors.js";
+
+const DEFAULT_DIR = "./nas_system";
+
+function num(flag: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (v.trim() === "" || !Number.isFinite(n)) throw new InvalidArgumentError(`${flag} takes a number`);
+    return n;
+  };
+}
+
+function int(flag: string) {
+  return (v: string): number => {
+    const n = num(flag)(v);
+    if (!Number.isInteger(n)) throw new InvalidArgumentError(`${flag} takes an integer`);
+    return n;
+  };
+}
+
+function program(): Command {
+  const p = new Command("nas-graph")
+    .description("LLM-driven configuration search for an Informer forecaster (LangGraph.js loop over nas_system/train.py)")
+    .version("0.1.0")
+    .showHelpAfterError("(run with --help for usage)");
+
+  p.command("run")
+    .description("start a new search")
+    .option("--system-dir <dir>", "workspace with config.py and train.py", DEFAULT_DIR)
+    .option("--max-iterations <n>", "iterations (trainings) in this search", int("--max-iterations"), 20)
+    .option("--planner <name>", "llm | mock | optuna | random | llm+optuna (default: llm with OPENROUTER_API_KEY, else optuna)")
+    .option("--mock-file <file>", "JSON list of planner decisions for --planner mock")
+    .option("--evaluator <mode>", "llm | rules (default: llm with OPENROUTER_API_KEY, else rules)")
+    .option("--target-val-mse <x>", "stop once the best val_mse is below this", num("--target-val-mse"))
+    .option("--max-epochs <n>", "cap the epochs of every training", int("--max-epochs"))
+    .option("--run-timeout <seconds>", "stop a training after this many seconds (status timeout)", num("--run-timeout"))
+    .option("--review", "pause after each evaluation for a human verdict (answer with resume --accept/--reject)")
+    .option("--seed <n>", "seed for the optuna/random planners", int("--seed"))
+    .option("--accept-above <pct>", "accept when val_mse improves by more than this %", num("--accept-above"), 2)
+    .option("--reject-below <pct>", "reject when val_mse changes by less than this % (a regression)", num("--reject-below"), -0.5)
+    .option("--max-gap <pct>", "reject when the train/val gap exceeds this %", num("--max-gap"), 50)
+    .option("--min-best-epoch <n>", "reject when the best epoch is below this", int("--min-best-epoch"), 3)
+    .option("--json", "print a final JSON summary on stdout")
+    .action(async (opts) => (await import("./commands/run.js")).runCommand(opts));
+
+  p.command("resume")
+    .description("continue the last search where it stopped, or answer its review pause")
+    .option("--system-dir <dir>", "workspace with config.py and train.py", DEFAULT_DIR)
+    .option("--accept", "answer a review pause: accept the run")
+    .option("--reject", "answer a review pause: reject the run")
+    .option("--json", "print a final JSON summary on stdout")
+    .action(async (opts) => (await import("./commands/resume.js")).resumeCommand(opts));
+
+  p.command("status")
+    .description("show the runs, the best run and its config, LLM usage")
+    .option("--system-dir <dir>", "workspace", DEFAULT_DIR)
+    .option("--json", "print the status as JSON")
+    .action(async (opts) => (await import("./commands/status.js")).statusCommand(opts));
+
+  p.command("override")
+    .description("accept or reject a run by hand; config.py follows the best run")
+    .argument("<run_id>", "e.g. run_0003")
+    .option("--system-dir <dir>", "workspace", DEFAULT_DIR)
+    .option("--accept", "accept the run")
+    .option("--reject", "reject the run")
+    .option("--reason <text>", "why (recorded in agent_state.json)")
+    .option("--json", "print the result as JSON")
+    .action(async (runId: string, opts) => (await import("./commands/override.js")).overrideCommand(runId, opts));
+
+  p.exitOverride();
+  return p;
+}
+
+async function main(argv: string[]): Promise<number> {
+  dotenv.config({ quiet: true });
+  try {
+    await program().parseAsync(argv);
+    return 0;
+  } catch (err) {
+    return report(err);
+  }
+}
+
+function report(err: unknown): number {
+  const e = err as { code?: string; exitCode?: number };
+  if (typeof e?.code === "string" && e.code.startsWith("commander.")) {
+    // commander printed its own message (or help/version)
+    return e.exitCode ?? 1;
+  }
+  if (err instanceof UserError) {
+    process.stderr.write(`error: ${oneLine(err)}\n`);
+    return err.exitCode;
+  }
+  process.stderr.write(`internal error: ${oneLine(err)} (rerun with NAS_DEBUG=1 for the stack)\n`);
+  if (process.env.NAS_DEBUG) process.stderr.write(`${(err as Error)?.stack ?? String(err)}\n`);
+  return 1;
+}
+
+main(process.argv).then((code) => process.exit(code));

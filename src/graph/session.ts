@@ -1,0 +1,154 @@
+/**
+ * Drive one search (run, resume, or answer a review pause) on the SQLite checkpointer:
+ * build the planner/evaluator and the graph, invoke it, handle Ctrl-C, and record the
+ * search status in `.nas-graph/search.json`.
+ */
+import fs from "node:fs";
+import { Command as GraphCommand, GraphRecursionError } from "@langchain/langgraph";
+import { SqliteSaver } from "@langchain/langgraph-checkpoint-sqlite";
+import type { LlmUsage, SearchSpace } from "../contracts.js";
+import { UserError, oneLine } from "../errors.js";
+import { createEvaluator } from "../evaluation/evaluate.js";
+import { createPlanner } from "../planners/index.js";
+import { agent } from "../python.js";
+import { ui } from "../ui.js";
+import { readAgentState, writeSearch, type SearchRecord, type Workspace } from "../workspace.js";
+import { buildGraph, recursionLimitFor, type SearchGraph } from "./graph.js";
+import type { ReviewPayload } from "./nodes/review.js";
+import { bestOf } from "./nodes/update-state.js";
+import type { GraphUpdate } from "./state.js";
+
+export interface SearchSummary {
+  search_id: string;
+  status: "finished" | "paused";
+  iterations: number;
+  max_iterations: number;
+  best_run_id: string | null;
+  best_val_mse: number | null;
+  best_config: string | null;
+  n_runs: number;
+  usage: LlmUsage;
+  pending_review: ReviewPayload | null;
+}
+
+export type SearchInput = { start: GraphUpdate } | { resume: true } | { answer: { accept: boolean } };
+
+export async function driveSearch(ws: Workspace, rec: SearchRecord, input: SearchInput, env: NodeJS.ProcessEnv): Promise<SearchSummary> {
+  const controller = new AbortController();
+  const onSigint = () => {
+    if (controller.signal.aborted) process.exit(130);
+    ui.notice("interrupt: stopping training and saving progress (Ctrl-C again to force quit)");
+    controller.abort();
+  };
+  process.on("SIGINT", onSigint);
+  const checkpointer = SqliteSaver.fromConnString(ws.checkpoints);
+  try {
+    const graph = buildSearchGraph(ws, rec, env, controller.signal, checkpointer);
+    const config = { configurable: { thread_id: rec.thread_id }, recursionLimit: recursionLimitFor(rec.options.maxIterations) };
+    writeSearch(ws, { ...rec, status: "running" });
+    try {
+      await graph.invoke(graphInput(input), config);
+    } catch (err) {
+      throw translate(err, controller.signal);
+    }
+    const summary = await summarize(graph, config, ws, rec);
+    writeSearch(ws, { ...rec, status: summary.status });
+    return summary;
+  } catch (err) {
+    writeSearch(ws, { ...rec, status: "failed" });
+    throw err;
+  } finally {
+    process.off("SIGINT", onSigint);
+    (checkpointer as unknown as { db?: { close?: () => void } }).db?.close?.();
+  }
+}
+
+type InvokeInput = Parameters<SearchGraph["invoke"]>[0];
+
+function graphInput(input: SearchInput): InvokeInput {
+  if ("start" in input) return input.start;
+  if ("answer" in input) return new GraphCommand({ resume: input.answer }) as unknown as InvokeInput;
+  return null;
+}
+
+function buildSearchGraph(ws: Workspace, rec: SearchRecord, env: NodeJS.ProcessEnv, signal: AbortSignal, saver: SqliteSaver): SearchGraph {
+  const o = rec.options;
+  const py = { ws, env };
+  let space: Promise<SearchSpace> | null = null;
+  return buildGraph(
+    {
+      py,
+      planner: createPlanner(o.planner as Parameters<typeof createPlanner>[0], { env, mockFile: o.mockFile ?? undefined }),
+      evaluate: createEvaluator({
+        mode: o.evaluator,
+        thresholds: {
+          acceptAbovePct: o.thresholds.acceptAbove,
+          rejectBelowPct: o.thresholds.rejectBelow,
+          maxGapPct: o.thresholds.maxGap,
+          minBestEpoch: o.thresholds.minBestEpoch,
+        },
+        env,
+      }),
+      ui,
+      signal,
+      searchSpace: () => (space ??= agent<{ space: SearchSpace }>(py, ["space"]).then((r) => r.space)),
+    },
+    saver,
+  );
+}
+
+function translate(err: unknown, signal: AbortSignal): unknown {
+  if (signal.aborted) return new UserError("interrupted; progress is saved: continue with 'nas-graph resume'", 130);
+  if (err instanceof GraphRecursionError) {
+    return new UserError("the search exceeded its step limit; continue with 'nas-graph resume' or raise --max-iterations", 1);
+  }
+  return err;
+}
+
+async function summarize(graph: SearchGraph, config: { configurable: { thread_id: string } }, ws: Workspace, rec: SearchRecord): Promise<SearchSummary> {
+  const snap = await graph.getState(config);
+  const pending = snap.tasks.flatMap((t) => t.interrupts ?? []);
+  const values = snap.values as { iteration?: number; usage?: LlmUsage };
+  const best = bestOf(readAgentState(ws));
+  const bestConfig = best.best_run_id ? `runs/${best.best_run_id}/config_used.py` : null;
+  return {
+    search_id: rec.thread_id,
+    status: pending.length > 0 ? "paused" : "finished",
+    iterations: values.iteration ?? 0,
+    max_iterations: rec.options.maxIterations,
+    ...best,
+    best_config: bestConfig,
+    usage: values.usage ?? { calls: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0 },
+    pending_review: pending.length > 0 ? (pending[0].value as ReviewPayload) : null,
+  };
+}
+
+export interface SearchPosition {
+  /** none: no checkpoint; finished: graph reached END; paused: waiting for a review answer; stopped: crashed or interrupted mid-way. */
+  state: "none" | "finished" | "paused" | "stopped";
+  next: string[];
+  review: ReviewPayload | null;
+}
+
+/** Inspect the last checkpoint of a search without running anything. */
+export async function searchPosition(ws: Workspace, rec: SearchRecord): Promise<SearchPosition> {
+  if (!fs.existsSync(ws.checkpoints)) return { state: "none", next: [], review: null };
+  const saver = SqliteSaver.fromConnString(ws.checkpoints);
+  const inert = () => Promise.reject(new Error("inspection only"));
+  try {
+    const graph = buildGraph(
+      { py: { ws, env: {} }, planner: inert, evaluate: inert, ui, signal: new AbortController().signal, searchSpace: inert },
+      saver,
+    );
+    const snap = await graph.getState({ configurable: { thread_id: rec.thread_id } });
+    const next = [...snap.next];
+    const interrupts = snap.tasks.flatMap((t) => t.interrupts ?? []);
+    if (!snap.createdAt) return { state: "none", next, review: null };
+    if (interrupts.length > 0) return { state: "paused", next, review: interrupts[0].value as ReviewPayload };
+    return { state: next.length === 0 ? "finished" : "stopped", next, review: null };
+  } catch (err) {
+    throw new UserError(`cannot read ${ws.checkpoints}: ${oneLine(err)}; move it aside to start a fresh search`);
+  } finally {
+    (saver as unknown as { db?: { close?: () => void } }).db?.close?.();
+  }
+}
