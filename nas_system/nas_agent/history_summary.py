@@ -42,8 +42,8 @@ def build_history_summary(history: dict[str, Any], metrics: dict[str, Any] | Non
     val = [_num(e.get("val_mse")) for e in epochs]
     train = [_num(e.get("train_mse")) for e in epochs]
     lrs = [_num(e.get("lr")) for e in epochs]
-    nonfinite = [e.get("epoch", i + 1) for i, (v, t) in enumerate(zip(val, train))
-                 if (v is not None and not math.isfinite(v)) or (t is not None and not math.isfinite(t))]
+    nonfinite = [epochs[i].get("epoch", i + 1) for i, (v, t) in enumerate(zip(val, train))
+                 if not (v is not None and math.isfinite(v) and (t is None or math.isfinite(t)))]
     if len(epochs) == 1:
         lines = [f"Only 1 epoch run: val_mse {_fmt(val[0])}, train_mse {_fmt(train[0])}; too short to judge trends."]
     else:
@@ -79,7 +79,7 @@ def _convergence_line(best_epoch, best, b, n, metrics) -> str:
         return f"{head}; early stopping fired {after} epoch(s) after the best."
     if after == 0:
         capped = f" (epoch cap {cap})" if cap else ""
-        return f"{head}; the best was the last epoch{capped}: still improving when training ended, more epochs may help."
+        return f"{head}; the best was the last epoch{capped}, so no early stop."
     return f"{head}; ran {after} more epoch(s) without improving" + (f" until the epoch cap {cap}." if cap else ".")
 
 
@@ -89,14 +89,16 @@ def _trend_line(val, b, epochs) -> str:
         return f"val_mse reached {_fmt(best)}."
     line = f"val_mse {_fmt(first)} -> {_fmt(best)} ({_pct(best, first)}) by epoch {epochs[b].get('epoch', b + 1)}"
     last = val[-1]
+    if last is None or not math.isfinite(last):
+        return line + ", then became non-finite."
     if b == len(val) - 1:
         window = val[max(0, b - 3):]
         if len(window) > 1 and window[0] and (window[0] - best) / window[0] < PLATEAU_REL:
             return line + f", improving but flattened (< {PLATEAU_REL:.0%} over the last {len(window) - 1} epochs): plateau."
-        return line + ", still improving."
-    if last is not None and math.isfinite(last) and last > best * (1 + WORSEN_REL):
+        return line + ", still improving at the end: more epochs may help."
+    if last > best * (1 + WORSEN_REL):
         return line + f", then worsened to {_fmt(last)} ({_pct(last, best)}) by the last epoch."
-    return line + f", then plateaued (last epoch within {_pct(last, best) if last else 'n/a'} of the best)."
+    return line + f", then plateaued (last epoch {_pct(last, best)} from the best)."
 
 
 def _gap_line(train, val, b) -> str:
@@ -118,14 +120,18 @@ def _gap_line(train, val, b) -> str:
     return base + ": no strong over- or underfitting."
 
 
+def _ok(x) -> bool:
+    return x is not None and math.isfinite(x)
+
+
 def _stability_line(val, epochs) -> str:
+    """Spikes are jumps of > SPIKE_REL that fall back the next epoch (a steady rise is a trend)."""
     spikes = []
-    for i in range(1, len(val)):
-        a, c = val[i - 1], val[i]
-        if a and c is not None and math.isfinite(a) and math.isfinite(c) and c > a * (1 + SPIKE_REL):
+    for i in range(1, len(val) - 1):
+        a, c, d = val[i - 1], val[i], val[i + 1]
+        if _ok(a) and _ok(c) and _ok(d) and a > 0 and c > a * (1 + SPIKE_REL) and d < c:
             spikes.append(epochs[i].get("epoch", i + 1))
-    diffs = [val[i] - val[i - 1] for i in range(1, len(val))
-             if val[i] is not None and val[i - 1] is not None]
+    diffs = [val[i] - val[i - 1] for i in range(1, len(val)) if _ok(val[i]) and _ok(val[i - 1])]
     turns = sum(1 for x, y in zip(diffs, diffs[1:]) if x * y < 0)
     if len(spikes) >= 2 or (spikes and turns >= max(2, len(diffs) // 2)):
         return f"Unstable: val_mse jumped > {SPIKE_REL:.0%} at epoch(s) {spikes[:6]} ({turns} direction changes); a lower lr or gradient clipping may help."
