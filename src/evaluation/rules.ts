@@ -6,7 +6,8 @@
  *   3. |train - val| / val > maxGapPct        -> reject (overfitting)
  *   4. best_epoch < min(minBestEpoch, max_epochs) -> reject (converged too quickly)
  *   5. otherwise (rejectBelow..acceptAbove)   -> undecided: borderline, needs a judge
- * improvement = (best_val - new_val) / best_val * 100.
+ * improvement = (best_val - new_val) / best_val * 100, in percent (boundaries inclusive as in
+ * the seed: exactly +2% or -0.5% is borderline).
  *
  * Rule 4 uses min(minBestEpoch, metrics.max_epochs): a run capped by --max-epochs below
  * minBestEpoch cannot reach that epoch, so it must not be rejected for it.
@@ -52,7 +53,8 @@ export function applyRules(input: Pick<EvaluationInput, "metrics" | "failure" | 
   if (best === null || !Number.isFinite(best.val_mse) || best.val_mse <= 0) {
     return { accept: true, reason: `baseline: first successful run (val_mse ${val.toFixed(4)})`, source: "baseline", improvementPct: null };
   }
-  const improvement = ((best.val_mse - val) / best.val_mse) * 100;
+  // Rounded to 1e-9 % so that a boundary like exactly +2.0% is not tipped by float noise.
+  const improvement = Math.round(((best.val_mse - val) / best.val_mse) * 100 * 1e9) / 1e9;
   const verdict = (accept: boolean | null, reason: string): RulesVerdict => ({ accept, reason, source: "rules", improvementPct: improvement });
 
   if (improvement > t.acceptAbovePct) return verdict(true, `significant improvement: ${pct(improvement)} val_mse over ${best.run_id}`);

@@ -91,7 +91,7 @@ export function formatSearchSpace(space: SearchSpace, current: Record<string, un
       else if (p.type === "bool") domain = "true or false";
       else domain = `in [${p.low}, ${p.high}]${p.log ? " (log scale)" : ""}`;
       const now = current && key in current ? `; now ${fmt(current[key])}` : "";
-      const kwargs = p.params_key ? ` (its kwargs: ${p.params_key}, reset to the class defaults on change)` : "";
+      const kwargs = p.params_key ? ` (kwargs in ${p.params_key}: on a class change they reset to the new class defaults, keeping search-space keys)` : "";
       return `- ${key}: ${p.type}, ${domain}; step ${p.step}${now} - ${p.help ?? ""}${kwargs}`;
     })
     .join("\n");
