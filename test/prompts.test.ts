@@ -1,0 +1,123 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import type { PlannerContext, SearchSpace } from "../src/contracts.js";
+import { buildEvaluatorPrompt } from "../src/evaluation/evaluate.js";
+import { applyRules } from "../src/evaluation/rules.js";
+import { buildPlannerPrompt } from "../src/planners/prompt.js";
+import { PROMPTS_DIR, loadPrompt, renderPrompt, slotNames } from "../src/prompts.js";
+
+const SPACE = JSON.parse(readFileSync(new URL("../nas_system/search_space.json", import.meta.url), "utf8")) as SearchSpace;
+
+function evaluatorSlots(): Record<string, string> {
+  return Object.fromEntries(slotNames(loadPrompt("evaluator")).map((s) => [s, `<${s}>`]));
+}
+
+function ctx(over: Partial<PlannerContext> = {}): PlannerContext {
+  return {
+    iteration: 4,
+    maxIterations: 12,
+    plannerCall: 3,
+    agentState: { max_runs: 12, best_run_id: null, runs: [] },
+    configText: "seed = 7\n",
+    searchSpace: SPACE,
+    lastFeedback: null,
+    targetValMse: null,
+    validateChanges: async () => [],
+    suggest: async () => {
+      throw new Error("not used");
+    },
+    ...over,
+  };
+}
+
+describe("renderPrompt", () => {
+  it("fills every slot", () => {
+    const text = renderPrompt("evaluator", evaluatorSlots());
+    expect(text).toContain("- val_mse: <new_val_mse>");
+    expect(text).not.toMatch(/\{\{/);
+  });
+
+  it("throws on a missing slot", () => {
+    const slots = evaluatorSlots();
+    delete slots.best_val_mse;
+    expect(() => renderPrompt("evaluator", slots)).toThrow('prompt "evaluator": no value for slot(s) best_val_mse');
+  });
+
+  it("throws on a slot the template does not use", () => {
+    expect(() => renderPrompt("evaluator", { ...evaluatorSlots(), bogus: 1 })).toThrow(
+      'prompt "evaluator": slot(s) bogus not used by the template',
+    );
+  });
+
+  it("does not expand slots inside values, and rejects bad or unknown names", () => {
+    const text = renderPrompt("evaluator", { ...evaluatorSlots(), history_summary: "{{run_id}} $& literal" });
+    expect(text).toContain("{{run_id}} $& literal");
+    expect(() => loadPrompt("../package")).toThrow(/invalid prompt name/);
+    expect(() => loadPrompt("nope")).toThrow(/prompt template .*nope\.md is missing/);
+  });
+
+  it("finds the templates from the package root", () => {
+    expect(PROMPTS_DIR.endsWith("/prompts/")).toBe(true);
+    expect(slotNames(loadPrompt("planner"))).toContain("search_space");
+  });
+});
+
+describe("planner prompt", () => {
+  it("keeps the seed's content and adds the search space, budget and answer format", () => {
+    const text = buildPlannerPrompt(ctx({ targetValMse: 0.17, lastFeedback: "add dropout" }), null);
+    expect(text).toContain("You are a Neural Architecture Search expert optimizing Informer for time series forecasting.");
+    expect(text).toContain("Learning dynamics (overfitting, underfitting, instability)");
+    expect(text).toContain("Iteration: 4/12");
+    expect(text).toContain("Best validation MSE: none yet (no accepted run)");
+    expect(text).toContain("Iterations left after this one: 8");
+    expect(text).toContain("Target validation MSE: 0.17");
+    expect(text).toContain("stop: if the best val_mse is below 0.17");
+    expect(text).toContain("add dropout");
+    expect(text).toContain("- training.optimizer_params.lr: float, in [0.000001, 0.01] (log scale); step small - learning rate");
+    expect(text).toContain("- model.distil: bool, true or false; step medium");
+    expect(text).toContain("- data.label_len <= data.seq_len");
+    expect(text).toContain('[{"key": "training.optimizer_params.lr", "value": 0.0001}');
+    expect(text).toContain("seed = 7");
+    for (const key of Object.keys(SPACE.params)) expect(text).toContain(`- ${key}: `);
+  });
+
+  it("says when there is no target and no history", () => {
+    const text = buildPlannerPrompt(ctx(), null);
+    expect(text).toContain("Target validation MSE: none given");
+    expect(text).toContain("Recent Runs (oldest first; changes are relative to the incumbent at the time):\nnone yet");
+    expect(text).toContain("stop: only if further improvement looks unlikely");
+  });
+
+  it("shows only the last 8 runs in full", () => {
+    const runs = Array.from({ length: 11 }, (_, i) => ({
+      run_id: `run_${String(i + 1).padStart(4, "0")}`, val_mse: 0.2 - i * 0.001, test_mse: 0.1, history_summary: null,
+      accepted: true, config_changes: { "model.dropout": 0.1 }, status: "ok",
+    }));
+    const text = buildPlannerPrompt(ctx({ agentState: { max_runs: 20, best_run_id: "run_0011", runs } }), null);
+    expect(text).not.toContain("- run_0003 [");
+    expect(text).toContain("- run_0004 [accepted]");
+    expect(text).toContain("- run_0011 [accepted, best]");
+    expect(text).toContain("Best run ID: run_0011");
+  });
+});
+
+describe("evaluator prompt", () => {
+  it("renders the seed's evaluator content from an evaluation input", () => {
+    const input = {
+      runId: "run_0005",
+      metrics: { val_mse: 0.199, test_mse: 0.1, test_mae: 0.2, train_mse: 0.17, best_epoch: 4, epochs_run: 6, max_epochs: 8 },
+      failure: null,
+      best: { run_id: "run_0002", val_mse: 0.2, test_mse: null },
+      changes: [],
+      historySummary: "",
+    };
+    const text = buildEvaluatorPrompt(input, applyRules(input));
+    expect(text).toContain("New Run (run_0005):");
+    expect(text).toContain("- best_epoch: 4 of 6 epochs run (max 8)");
+    expect(text).toContain("Best Run So Far (run_0002):");
+    expect(text).toContain("- test_mse: n/a");
+    expect(text).toContain("Relative improvement in val_mse: 0.50%");
+    expect(text).toContain("The automatic rules are uncertain: borderline +0.5%");
+    expect(text).toContain("Is the improvement meaningful even if small?");
+  });
+});
