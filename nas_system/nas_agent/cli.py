@@ -21,7 +21,7 @@ from .history_summary import build_history_summary
 from .search_space import SpaceError, load_space, resolve_space_path
 
 RUN_ID_RE = re.compile(r"^run_(\d+)$")
-SAFE_ID_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
+SAFE_ID_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 NO_METRICS_STATUSES = ("invalid", "timeout", "failed")
 
 

@@ -1,0 +1,200 @@
+"""The nas_agent CLI through its real entry point (`python -m nas_agent`), on crafted run dirs."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+NAS_SYSTEM = Path(__file__).resolve().parents[1]
+
+
+def cli(ws, *args, check=None):
+    env = {**os.environ, "PYTHONPATH": str(NAS_SYSTEM)}
+    proc = subprocess.run([sys.executable, "-m", "nas_agent", "--system-dir", str(ws), *args],
+                          capture_output=True, text=True, env=env, cwd=ws, timeout=60)
+    lines = proc.stdout.strip().splitlines()
+    assert len(lines) == 1, f"expected one JSON line, got {proc.stdout!r} / {proc.stderr!r}"
+    out = json.loads(lines[0])
+    assert out["ok"] == (proc.returncode == 0)
+    if check is not None:
+        assert proc.returncode == check, out
+    if proc.returncode != 0:
+        assert "\n" not in out["error"]
+    return proc.returncode, out
+
+
+@pytest.fixture()
+def ws(tmp_path):
+    shutil.copy(NAS_SYSTEM / "config.py", tmp_path / "config.py")
+    return tmp_path
+
+
+def make_run(ws, run_id, val=None, failure=None, lr=5e-05, history=True):
+    d = ws / "runs" / run_id
+    d.mkdir(parents=True)
+    text = (NAS_SYSTEM / "config.py").read_text().replace('"lr": 5e-05', f'"lr": {lr!r}')
+    (d / "config_used.py").write_text(text)
+    if history:
+        epochs = [{"epoch": i + 1, "train_mse": v * 0.8, "val_mse": v, "lr": lr, "seconds": 1, "train_loss": v}
+                  for i, v in enumerate([0.9, 0.6, val or 0.5, (val or 0.5) * 1.01])]
+        (d / "history.json").write_text(json.dumps({"best_epoch": 3, "epochs": epochs}))
+    if val is not None:
+        (d / "metrics.json").write_text(json.dumps({
+            "status": "ok", "val_mse": val, "val_mae": 0.5, "test_mse": val * 1.1, "test_mae": 0.55,
+            "train_mse": val * 0.8, "best_epoch": 3, "epochs_run": 4, "max_epochs": 20,
+            "max_epochs_cap": None, "stopped_early": True, "train_time_s": 3.0, "n_params": 1000,
+            "device": "cpu", "seed": 42}))
+    if failure is not None:
+        (d / "failure.json").write_text(json.dumps(failure))
+    return d
+
+
+def test_space_resolution(ws):
+    _, out = cli(ws, "space", check=0)
+    assert Path(out["path"]) == NAS_SYSTEM / "search_space.json"
+    assert "model.d_model" in out["space"]["params"]
+    local = json.loads((NAS_SYSTEM / "search_space.json").read_text())
+    del local["params"]["model.d_model"]
+    local["constraints"] = []
+    (ws / "search_space.json").write_text(json.dumps(local))
+    _, out = cli(ws, "space", check=0)
+    assert Path(out["path"]) == ws / "search_space.json" and "model.d_model" not in out["space"]["params"]
+    (ws / "bad.json").write_text('{"params": {"x": {"type": "complex", "step": "small"}}}')
+    _, out = cli(ws, "--space", str(ws / "bad.json"), "space", check=2)
+    assert "bad.json is invalid" in out["error"]
+
+
+def test_config_get_and_apply(ws):
+    _, out = cli(ws, "config-get", check=0)
+    assert out["values"]["model.d_model"] == 256 and out["missing"] == []
+    changes = json.dumps([{"key": "model.d_model", "value": 128}, {"key": "training.optimizer_class", "value": "optim.SGD"}])
+    _, out = cli(ws, "config-apply", "--changes", changes, "--dry-run", check=0)
+    assert out["written"] is False and "+    \"d_model\": 128," in out["diff"]
+    assert '"d_model": 256' in (ws / "config.py").read_text()
+    _, out = cli(ws, "config-apply", "--changes", changes, check=0)
+    assert out["written"] is True
+    assert {c["key"] for c in out["changed"]} == {"model.d_model", "training.optimizer_class", "training.optimizer_params"}
+    assert '"optimizer_class": optim.SGD,' in (ws / "config.py").read_text()
+
+
+def test_config_apply_errors_leave_file_untouched(ws):
+    before = (ws / "config.py").read_bytes()
+    _, out = cli(ws, "config-apply", "--changes", "[{key: 1}]", check=2)
+    assert "--changes is not valid JSON" in out["error"]
+    bad = json.dumps([{"key": "training.optimizer_class", "value": "__import__('os').system('touch pwned')"},
+                      {"key": "model.d_model", "value": 3.5}])
+    _, out = cli(ws, "config-apply", "--changes", bad, check=2)
+    assert len(out["errors"]) == 2
+    assert (ws / "config.py").read_bytes() == before and not (ws / "pwned").exists()
+
+
+def test_config_apply_base_and_restore(ws):
+    base = ws / "best.py"
+    base.write_text((ws / "config.py").read_text().replace('"d_ff": 512', '"d_ff": 2048'))
+    cli(ws, "config-apply", "--changes", '[{"key": "model.dropout", "value": 0.1}]', "--base", str(base), check=0)
+    _, out = cli(ws, "config-get", check=0)
+    assert out["values"]["model.d_ff"] == 2048 and out["values"]["model.dropout"] == 0.1
+    snap = ws / "snap.py"
+    snap.write_text((NAS_SYSTEM / "config.py").read_text())
+    _, out = cli(ws, "config-restore", "--from", str(snap), check=0)
+    assert out["restored_from"] == str(snap)
+    assert (ws / "config.py").read_text() == snap.read_text()
+    (ws / "broken.py").write_text("data = {\n")
+    _, out = cli(ws, "config-restore", "--from", str(ws / "broken.py"), check=2)
+    assert "not valid Python" in out["error"] and (ws / "config.py").read_text() == snap.read_text()
+
+
+def test_next_run_id(ws):
+    assert cli(ws, "next-run-id", check=0)[1]["run_id"] == "run_0000"
+    (ws / "runs" / "run_0003").mkdir(parents=True)
+    assert cli(ws, "next-run-id", check=0)[1]["run_id"] == "run_0004"
+    (ws / "agent_state.json").write_text(json.dumps({"max_runs": 5, "best_run_id": None, "runs": [
+        {"run_id": "run_0007", "val_mse": None, "test_mse": None, "history_summary": None,
+         "accepted": False, "config_changes": {}, "status": "invalid"}]}))
+    assert cli(ws, "next-run-id", check=0)[1]["run_id"] == "run_0008"
+
+
+def test_record_run_ok_and_idempotent(ws):
+    make_run(ws, "run_0000", val=0.5)
+    info = {"accepted": True, "step_type": "small", "plan": "baseline", "reason": "first",
+            "config_changes": [{"key": "model.d_model", "value": 256}], "planner": "baseline", "custom_field": 7}
+    _, out = cli(ws, "record-run", "--run-id", "run_0000", "--info", json.dumps(info), check=0)
+    run = out["run"]
+    assert out["best_run_id"] == "run_0000" and out["previous_best_run_id"] is None
+    assert run["val_mse"] == 0.5 and run["test_mae"] == 0.55 and run["best_epoch"] == 3 and run["status"] == "ok"
+    assert run["config_changes"] == {"model.d_model": 256} and run["custom_field"] == 7
+    assert "early stopping fired" in run["history_summary"]
+    assert run["params"]["training.optimizer_params.lr"] == 5e-05 and run["params"]["training.optimizer_class"] == "optim.AdamW"
+    cli(ws, "record-run", "--run-id", "run_0000", "--info", json.dumps(info), check=0)
+    state = json.loads((ws / "agent_state.json").read_text())
+    assert [r["run_id"] for r in state["runs"]] == ["run_0000"]
+    make_run(ws, "run_0001", val=0.4, lr=1e-4)
+    _, out = cli(ws, "record-run", "--run-id", "run_0001", "--info", '{"accepted": true}', check=0)
+    assert out["best_run_id"] == "run_0001" and out["previous_best_run_id"] == "run_0000"
+    assert out["run"]["params"]["training.optimizer_params.lr"] == 1e-4
+
+
+def test_record_failed_incomplete_and_timeout(ws):
+    make_run(ws, "run_0000", failure={"status": "diverged", "reason": "loss is nan", "epoch": 2})
+    _, out = cli(ws, "record-run", "--run-id", "run_0000", "--info", '{"accepted": false}', check=0)
+    assert out["run"]["status"] == "diverged" and out["run"]["error"] == "loss is nan (epoch 2)"
+    assert out["best_run_id"] is None
+    make_run(ws, "run_0001", history=False)
+    _, out = cli(ws, "record-run", "--run-id", "run_0001", "--info", "{}", check=2)
+    assert "is incomplete" in out["error"]
+    _, out = cli(ws, "record-run", "--run-id", "run_0001", "--info", '{"status": "timeout", "error": "killed after 600 s"}', check=0)
+    assert out["run"]["status"] == "timeout" and out["run"]["val_mse"] is None
+    _, out = cli(ws, "record-run", "--run-id", "run_0002", "--info", '{"status": "invalid", "error": "bad config"}', check=0)
+    assert out["run"]["status"] == "invalid"
+    _, out = cli(ws, "record-run", "--run-id", "run_0000", "--info", '{"accepted": true}', check=2)
+    assert "cannot accept run_0000" in out["error"]
+    _, out = cli(ws, "record-run", "--run-id", "../etc", "--info", '{"status": "failed"}', check=2)
+    assert "bad run id" in out["error"]
+    _, out = cli(ws, "record-run", "--run-id", "run_0003", "--info", '[1]', check=2)
+    assert "--info must be a JSON object" in out["error"]
+
+
+def test_set_accept_and_summarize(ws):
+    make_run(ws, "run_0000", val=0.5)
+    make_run(ws, "run_0001", val=0.4)
+    cli(ws, "record-run", "--run-id", "run_0000", "--info", '{"accepted": true}', check=0)
+    cli(ws, "record-run", "--run-id", "run_0001", "--info", '{"accepted": false}', check=0)
+    _, out = cli(ws, "set-accept", "--run-id", "run_0001", "--accept", "--reason", "user says so", check=0)
+    assert out["best_run_id"] == "run_0001" and out["previous_best_run_id"] == "run_0000"
+    assert out["run"]["accepted"] is True and out["run"]["override"]["reason"] == "user says so"
+    _, out = cli(ws, "set-accept", "--run-id", "run_0001", "--reject", check=0)
+    assert out["best_run_id"] == "run_0000"
+    _, out = cli(ws, "set-accept", "--run-id", "run_0042", "--accept", check=2)
+    assert "unknown run id run_0042" in out["error"]
+    cli(ws, "set-accept", "--run-id", "run_0001", check=2)  # --accept or --reject is required
+    _, out = cli(ws, "summarize", "--run-id", "run_0000", check=0)
+    assert "Best val_mse 0.5 at epoch 3 of 4" in out["summary"]
+    _, out = cli(ws, "summarize", "--run-id", "run_0099", check=2)
+    assert "unknown run id run_0099" in out["error"]
+
+
+def test_corrupt_state_is_reported_not_reset(ws):
+    (ws / "agent_state.json").write_text("{oops")
+    make_run(ws, "run_0000", val=0.5)
+    _, out = cli(ws, "record-run", "--run-id", "run_0000", "--info", "{}", check=2)
+    assert "agent_state.json is corrupt" in out["error"]
+    assert (ws / "agent_state.json").read_text() == "{oops"
+    _, out = cli(ws, "next-run-id", check=2)
+
+
+def test_missing_system_dir(tmp_path):
+    _, out = cli(tmp_path, "--system-dir", str(tmp_path / "nope"), "next-run-id", check=2)
+    assert "does not exist" in out["error"]
+
+
+def test_non_suggest_commands_stay_light(ws):
+    code = ("import sys; from nas_agent.cli import main; "
+            f"rc = main(['--system-dir', {str(ws)!r}, 'config-get']); "
+            "heavy = [m for m in ('optuna', 'torch', 'numpy') if m in sys.modules]; "
+            "print(heavy, file=sys.stderr); sys.exit(rc or (3 if heavy else 0))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(NAS_SYSTEM)}, timeout=60)
+    assert proc.returncode == 0, proc.stderr
