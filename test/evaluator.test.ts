@@ -149,6 +149,13 @@ describe("createEvaluator", () => {
     expect(fake.requests).toHaveLength(0);
   });
 
+  it("checks thresholds at creation (undefined means default)", () => {
+    expect(() => createEvaluator({ mode: "rules", thresholds: { acceptAbovePct: undefined, minBestEpoch: 2 } })).not.toThrow();
+    expect(() => createEvaluator({ mode: "rules", thresholds: { acceptAbovePct: Number.NaN } })).toThrow(/acceptAbovePct must be a number/);
+    expect(() => createEvaluator({ mode: "rules", thresholds: { acceptAbove: 3 } as never })).toThrow(/unknown evaluator threshold "acceptAbove"/);
+    expect(() => createEvaluator({ mode: "rules", thresholds: { acceptAbovePct: -1, rejectBelowPct: 0 } })).toThrow(/below the reject threshold/);
+  });
+
   it("llm mode without a key fails at creation with the fix", () => {
     expect(() => createEvaluator({ mode: "llm", env: {} })).toThrow(UserError);
     expect(() => createEvaluator({ mode: "llm", env: {} })).toThrow(/OPENROUTER_API_KEY is not set.*--evaluator rules/);

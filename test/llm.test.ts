@@ -171,6 +171,14 @@ describe("askStructured against a fake OpenAI-compatible server", () => {
     expect(err.attempts).toHaveLength(1);
   });
 
+  it("reports a timeout (after the client's retries) as unavailable", async () => {
+    settings = { ...settings, timeoutMs: 100 };
+    fake.enqueue({ tool: GOOD, delayMs: 1000 });
+    const err = await ask().catch((e) => e);
+    expect(err).toBeInstanceOf(LlmUnavailableError);
+    expect(err.message).toMatch(/failed: .*timed out/i);
+  });
+
   it("reports a refused connection as unavailable", async () => {
     settings = { ...settings, baseURL: "http://127.0.0.1:1/v1" };
     const err = await ask().catch((e) => e);

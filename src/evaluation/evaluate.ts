@@ -26,7 +26,8 @@ export interface EvaluatorOptions {
 export type Evaluator = (input: EvaluationInput) => Promise<EvaluationResult>;
 
 export function createEvaluator(opts: EvaluatorOptions): Evaluator {
-  const thresholds = { ...DEFAULT_THRESHOLDS, ...opts.thresholds };
+  const given = Object.entries(opts.thresholds ?? {}).filter(([, v]) => v !== undefined);
+  const thresholds = checkThresholds({ ...DEFAULT_THRESHOLDS, ...Object.fromEntries(given) });
   const settings = opts.mode === "llm" ? evaluatorSettings(opts.env ?? process.env) : null;
   return async (input) => {
     const rules = applyRules(input, thresholds);
@@ -34,6 +35,19 @@ export function createEvaluator(opts: EvaluatorOptions): Evaluator {
     if (settings === null) return tieBreak(input, rules, "no LLM evaluator configured", "rules (no LLM)");
     return askLlm(settings, input, rules);
   };
+}
+
+/** Every threshold must be known and finite; the accept bound must lie above the reject bound. */
+export function checkThresholds(t: Record<string, unknown>): Thresholds {
+  for (const [key, value] of Object.entries(t)) {
+    if (!(key in DEFAULT_THRESHOLDS)) throw new UserError(`unknown evaluator threshold "${key}"; use ${Object.keys(DEFAULT_THRESHOLDS).join(", ")}`);
+    if (typeof value !== "number" || !Number.isFinite(value)) throw new UserError(`evaluator threshold ${key} must be a number (got ${String(value)})`);
+  }
+  const th = t as unknown as Thresholds;
+  if (th.acceptAbovePct < th.rejectBelowPct) {
+    throw new UserError(`the accept threshold (${th.acceptAbovePct}%) is below the reject threshold (${th.rejectBelowPct}%); raise it or lower the other`);
+  }
+  return th;
 }
 
 function evaluatorSettings(env: Record<string, string | undefined>): LlmSettings {

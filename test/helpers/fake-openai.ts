@@ -7,6 +7,7 @@
  *   - { toolText: "not json" }      a tool-call answer whose arguments are this raw text
  *   - { text: "..." }               a plain assistant message (no tool call)
  *   - { status: 429, retryAfter? }  an HTTP error (with an optional Retry-After header)
+ * A tool reply with `delayMs` is sent that late (to provoke client timeouts).
  * When the queue is empty it answers 500 "no scripted reply", so a test that asks more
  * often than it scripted fails loudly. Every request is recorded (body + headers).
  */
@@ -14,7 +15,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 
 export type FakeReply =
-  | { tool: unknown; usage?: Partial<FakeUsage> }
+  | { tool: unknown; usage?: Partial<FakeUsage>; delayMs?: number }
   | { toolText: string; usage?: Partial<FakeUsage> }
   | { text: string; usage?: Partial<FakeUsage> }
   | { status: number; retryAfter?: string; message?: string };
@@ -67,41 +68,50 @@ export async function startFakeOpenAI(): Promise<FakeOpenAI> {
         const headers: Record<string, string> = reply.retryAfter ? { "retry-after": reply.retryAfter } : {};
         return sendJson(res, reply.status, { error: { message: reply.message ?? `fake status ${reply.status}` } }, headers);
       }
-      counter += 1;
-      const usage = { ...DEFAULT_USAGE, ...reply.usage };
-      const toolName = body.tools?.[0]?.function.name ?? "extract";
-      const message =
-        "text" in reply
-          ? { role: "assistant", content: reply.text }
-          : {
-              role: "assistant",
-              content: null,
-              tool_calls: [
-                {
-                  id: `call_${counter}`,
-                  type: "function",
-                  function: {
-                    name: toolName,
-                    arguments: "tool" in reply ? JSON.stringify(reply.tool) : reply.toolText,
-                  },
-                },
-              ],
-            };
-      sendJson(res, 200, {
-        id: `chatcmpl-${counter}`,
-        object: "chat.completion",
-        created: Math.floor(Date.now() / 1000),
-        model: body.model ?? "fake",
-        choices: [{ index: 0, message, finish_reason: "text" in reply ? "stop" : "tool_calls" }],
-        usage: {
-          prompt_tokens: usage.prompt_tokens,
-          completion_tokens: usage.completion_tokens,
-          total_tokens: usage.prompt_tokens + usage.completion_tokens,
-          cost: usage.cost,
-        },
-      });
+      if ("tool" in reply && reply.delayMs) {
+        const { delayMs, ...rest } = reply;
+        return void setTimeout(() => answer(res, body, rest), delayMs);
+      }
+      answer(res, body, reply);
     });
   });
+
+  function answer(res: http.ServerResponse, body: RecordedRequest["body"], reply: Exclude<FakeReply, { status: number }>) {
+    if (res.destroyed) return;
+    counter += 1;
+    const usage = { ...DEFAULT_USAGE, ...reply.usage };
+    const toolName = body.tools?.[0]?.function.name ?? "extract";
+    const message =
+      "text" in reply
+        ? { role: "assistant", content: reply.text }
+        : {
+            role: "assistant",
+            content: null,
+            tool_calls: [
+              {
+                id: `call_${counter}`,
+                type: "function",
+                function: {
+                  name: toolName,
+                  arguments: "tool" in reply ? JSON.stringify(reply.tool) : reply.toolText,
+                },
+              },
+            ],
+          };
+    sendJson(res, 200, {
+      id: `chatcmpl-${counter}`,
+      object: "chat.completion",
+      created: Math.floor(Date.now() / 1000),
+      model: body.model ?? "fake",
+      choices: [{ index: 0, message, finish_reason: "text" in reply ? "stop" : "tool_calls" }],
+      usage: {
+        prompt_tokens: usage.prompt_tokens,
+        completion_tokens: usage.completion_tokens,
+        total_tokens: usage.prompt_tokens + usage.completion_tokens,
+        cost: usage.cost,
+      },
+    });
+  }
 
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
