@@ -176,7 +176,12 @@ describe("askStructured against a fake OpenAI-compatible server", () => {
     fake.enqueue({ tool: GOOD, delayMs: 1000 });
     const err = await ask().catch((e) => e);
     expect(err).toBeInstanceOf(LlmUnavailableError);
-    expect(err.message).toMatch(/failed: .*timed out/i);
+    expect(err.message).toContain("failed: no answer within 100 ms (raise NAS_LLM_TIMEOUT_MS if the model is slow)");
+  });
+
+  it("stops at once on an unknown model, naming the variable to fix", async () => {
+    fake.enqueue({ status: 404 });
+    await expect(ask()).rejects.toThrow(/model "anthropic\/claude-3.5-sonnet" was not found \(404 from .*\); set NAS_PLANNER_MODEL in .env/);
   });
 
   it("reports a refused connection as unavailable", async () => {

@@ -8,7 +8,7 @@
  */
 import type { LlmAttempt, LlmUsage } from "../contracts.js";
 import { UserError, oneLine } from "../errors.js";
-import type { LlmSettings } from "./settings.js";
+import { modelVariable, type LlmSettings } from "./settings.js";
 
 /** One request/answer exchange of the structured-output loop (kept for the run record). */
 export type AttemptRecord = LlmAttempt;
@@ -79,14 +79,17 @@ export function configError(err: unknown, settings: LlmSettings): UserError | nu
   }
   if (status === 404) {
     return new UserError(
-      `model "${settings.model}" was not found (${where}); set NAS_PLANNER_MODEL / NAS_EVALUATOR_MODEL to a model the server offers`,
+      `model "${settings.model}" was not found (${where}); set ${modelVariable(settings.role)} in .env to a model the server offers`,
     );
   }
   return null;
 }
 
 /** One line describing an API failure, without the library's troubleshooting-URL tail. */
-export function describeApiError(err: unknown): string {
+export function describeApiError(err: unknown, settings: LlmSettings): string {
+  if (err instanceof Error && err.name === "TimeoutError") {
+    return `no answer within ${settings.timeoutMs} ms (raise NAS_LLM_TIMEOUT_MS if the model is slow)`;
+  }
   const status = httpStatus(err);
   const msg = oneLine(err);
   return status !== undefined && !msg.startsWith(String(status)) ? `${status} ${msg}` : msg;

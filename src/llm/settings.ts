@@ -9,7 +9,11 @@ export const DEFAULT_MODEL = "anthropic/claude-3.5-sonnet";
 
 export type LlmRole = "planner" | "evaluator";
 
+/** The env variable that picks the model of a role. */
+export const modelVariable = (role: LlmRole) => (role === "planner" ? "NAS_PLANNER_MODEL" : "NAS_EVALUATOR_MODEL");
+
 export interface LlmSettings {
+  role: LlmRole;
   apiKey: string;
   baseURL: string;
   model: string;
@@ -39,12 +43,13 @@ export function noLlmError(): UserError {
 /** Read and check the settings for one role; throws a UserError naming the bad variable. */
 export function readLlmSettings(env: Env, role: LlmRole): LlmSettings {
   if (!llmConfigured(env)) throw noLlmError();
-  const modelVar = role === "planner" ? "NAS_PLANNER_MODEL" : "NAS_EVALUATOR_MODEL";
+  const modelVar = modelVariable(role);
   const baseURL = (env.NAS_LLM_BASE_URL ?? "").trim() || DEFAULT_BASE_URL;
   if (!/^https?:\/\//.test(baseURL)) {
     throw new UserError(`NAS_LLM_BASE_URL must start with http:// or https:// (got "${baseURL}"); fix it in .env`);
   }
   return {
+    role,
     apiKey: (env.OPENROUTER_API_KEY ?? "").trim(),
     baseURL: baseURL.replace(/\/+$/, ""),
     model: (env[modelVar] ?? "").trim() || DEFAULT_MODEL,

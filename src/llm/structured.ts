@@ -88,7 +88,7 @@ export async function askStructured<T>(opts: AskOptions<T>): Promise<StructuredA
     if (checked.error === null) return { value: checked.value as T, usage, attempts };
 
     lastError = checked.error;
-    logger.warn({ tool: opts.toolName, attempt: round + 1, error: lastError }, "LLM answer rejected");
+    logger.info({ tool: opts.toolName, attempt: round + 1, error: lastError }, "LLM answer rejected; re-asking");
     messages = [
       { role: "user", content: opts.prompt },
       { role: "assistant", content: rawText || "(no answer)" },
@@ -179,7 +179,7 @@ async function invokeWithBackoff<R>(
       if (status === undefined && !isNetworkError(err)) throw err; // a bug, not an outage
       const { usage, attempts } = spent();
       throw new LlmUnavailableError(
-        `the LLM API at ${settings.baseURL} failed: ${describeApiError(err)}`,
+        `the LLM API at ${settings.baseURL} failed: ${describeApiError(err, settings)}`,
         usage,
         [...attempts],
       );
