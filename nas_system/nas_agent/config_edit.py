@@ -192,6 +192,8 @@ def render(value: Any) -> str:
             text = repr(value)
     elif value is None or isinstance(value, (bool, int, float)):
         text = repr(value)
+    elif isinstance(value, list):
+        text = "[" + ", ".join(render(v) for v in value) + "]"
     else:
         raise ConfigEditError(f"value {value!r} is not a plain literal")
     if _literal_or_none(text) != value:
@@ -211,7 +213,33 @@ class EditPlan:
 def plan_changes(cfg: ParsedConfig, changes: list[tuple[str, Any]], space: SearchSpace) -> EditPlan:
     """Validate every change and resolve class resets and legacy duplicates; raise on any error."""
     errors: list[str] = []
-    current = read_values(cfg, space)
+    current = read_values(cfg, space).values
+    requested = _validated(cfg, changes, space, errors)
+    assign = {k: v for k, v in requested.items() if not _same(current.get(k, _MISSING), v)}
+    for key in [k for k in assign if space.params[k].type == "class"]:
+        pk = space.params[key].params_key
+        if pk:
+            assign[pk] = _reset_params(cfg, space, pk, assign[key], assign, errors)
+    for x in LEGACY_LENGTHS:
+        if f"data.{x}" in assign and _has(cfg, f"model.{x}"):
+            assign[f"model.{x}"] = assign[f"data.{x}"]
+    errors += check_constraints(space, _resulting(current, assign, space))
+    if errors:
+        raise ConfigEditError(f"{len(errors)} problem(s): " + "; ".join(errors), errors)
+    changed = [{"key": path, "old": _old_value(cfg, path), "new": new} for path, new in assign.items()]
+    class_paths = {p for p in assign if p in space.params and space.params[p].type == "class"}
+    return EditPlan(assign, changed, class_paths)
+
+
+_MISSING = object()
+
+
+def _same(a: Any, b: Any) -> bool:
+    return a == b and type(a) is type(b)
+
+
+def _validated(cfg: ParsedConfig, changes, space: SearchSpace, errors: list[str]) -> dict[str, Any]:
+    """Requested values that pass key, type, range, allow-list and import checks."""
     requested: dict[str, Any] = {}
     for key, raw in changes:
         spec = space.params.get(key)
@@ -225,24 +253,17 @@ def plan_changes(cfg: ParsedConfig, changes: list[tuple[str, Any]], space: Searc
         err = check_value(spec, value)
         if err:
             errors.append(err)
-            continue
-        if spec.type == "class" and value.split(".")[0] not in cfg.imported:
-            errors.append(f"{key}: config does not import `{value.split('.')[0]}` at module level; add e.g. `from torch import nn, optim`")
-            continue
-        requested[key] = value
-    assign: dict[str, Any] = {
-        k: v for k, v in requested.items()
-        if not (k in current.values and current.values[k] == v and type(current.values[k]) is type(v))
-    }
-    class_paths: set[str] = set()
-    for key in [k for k in assign if space.params[k].type == "class"]:
-        pk = space.params[key].params_key
-        if pk:
-            assign[pk] = _reset_params(cfg, space, pk, assign[key], assign, errors)
-    for x in LEGACY_LENGTHS:
-        if f"data.{x}" in assign and _has(cfg, f"model.{x}"):
-            assign[f"model.{x}"] = assign[f"data.{x}"]
-    result = dict(current.values)
+        elif spec.type == "class" and value.split(".")[0] not in cfg.imported:
+            errors.append(f"{key}: config does not import `{value.split('.')[0]}` at module level; "
+                          "add e.g. `from torch import nn, optim`")
+        else:
+            requested[key] = value
+    return requested
+
+
+def _resulting(current: dict[str, Any], assign: dict[str, Any], space: SearchSpace) -> dict[str, Any]:
+    """Search-space values after the plan (a replaced params dict drops its old subkeys)."""
+    result = dict(current)
     for path, value in assign.items():
         if isinstance(value, dict):
             for k in [k for k in result if k.startswith(path + ".")]:
@@ -250,20 +271,15 @@ def plan_changes(cfg: ParsedConfig, changes: list[tuple[str, Any]], space: Searc
             result.update({f"{path}.{s}": v for s, v in value.items() if f"{path}.{s}" in space.params})
         elif path in space.params:
             result[path] = value
-    errors += check_constraints(space, result)
-    if errors:
-        raise ConfigEditError(f"{len(errors)} problem(s): " + "; ".join(errors), errors)
-    changed = []
-    for path, new in assign.items():
-        try:
-            node, _, _ = locate(cfg, path)
-            old = node_value(node) if node is not None else None
-        except (ConfigEditError, NotLiteral):
-            old = None
-        changed.append({"key": path, "old": old, "new": new})
-        if path in space.params and space.params[path].type == "class":
-            class_paths.add(path)
-    return EditPlan(assign, changed, class_paths)
+    return result
+
+
+def _old_value(cfg: ParsedConfig, path: str) -> Any:
+    try:
+        node, _, _ = locate(cfg, path)
+        return node_value(node) if node is not None else None
+    except (ConfigEditError, NotLiteral):
+        return None
 
 
 def _has(cfg: ParsedConfig, key: str) -> bool:

@@ -249,3 +249,27 @@ def test_restore(cfg, tmp_path):
         restore(bad, cfg)
     assert cfg.read_text() == "seed = 1\n"
     assert list(tmp_path.glob(".config.py.*")) == []  # no temp files left behind
+
+
+@pytest.mark.parametrize("raw,msg", [
+    ({"params": {}}, "non-empty 'params'"),
+    ({"params": {"model.d_model": {"type": "complex", "step": "small"}}}, "type must be one of"),
+    ({"params": {"model.d_model": {"type": "int", "step": "huge", "low": 1, "high": 2}}}, "step must be one of"),
+    ({"params": {"model.d_model": {"type": "int", "step": "small", "low": 5, "high": 2}}}, "'low' <= 'high'"),
+    ({"params": {"model.dropout": {"type": "float", "step": "small", "low": 0, "high": 1, "log": True}}}, "low > 0"),
+    ({"params": {"model.attn": {"type": "str", "step": "small"}}}, "non-empty 'choices'"),
+    ({"params": {"x.c": {"type": "class", "step": "small", "choices": ["os.system('x')"]}}}, "not a dotted class name"),
+    ({"params": {"x.c": {"type": "class", "step": "small", "choices": ["optim.Adam"], "params_key": "x.p"}}},
+     "no entry in class_defaults"),
+    ({"params": {"model.d_model": {"type": "int", "step": "small", "choices": [1, 2]}},
+      "constraints": [{"rule": "divisible", "keys": ["model.d_model", "model.n_heads"]}]}, "declared in params"),
+    ({"params": {"model.d_model": {"type": "int", "step": "small", "choices": [1, 2]}},
+      "constraints": [{"rule": "greater", "keys": ["model.d_model", "model.d_model"]}]}, "rule must be one of"),
+])
+def test_search_space_validation(tmp_path, raw, msg):
+    from nas_agent.search_space import SpaceError
+    path = tmp_path / "space.json"
+    path.write_text(json.dumps(raw))
+    with pytest.raises(SpaceError, match=msg) as err:
+        load_space(path)
+    assert str(path) in str(err.value)
