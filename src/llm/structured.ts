@@ -88,7 +88,7 @@ export async function askStructured<T>(opts: AskOptions<T>): Promise<StructuredA
     if (checked.error === null) return { value: checked.value as T, usage, attempts };
 
     lastError = checked.error;
-    logger.info({ tool: opts.toolName, attempt: round + 1, error: lastError }, "LLM answer rejected; re-asking");
+    logger.info({ tool: opts.toolName, attempt: round + 1, error: lastError }, "LLM answer rejected");
     messages = [
       { role: "user", content: opts.prompt },
       { role: "assistant", content: rawText || "(no answer)" },
