@@ -34,7 +34,8 @@ export function removeWorkspace(dir: string): void {
 
 /** Environment for the CLI: no real key, no .env pick-up surprises, the test data folder. */
 export function cliEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, NAS_DATA_DIR: DATA_DIR, NO_COLOR: "1" };
+  // one torch thread per training: vitest runs two test files at once on 2 cores
+  const env: NodeJS.ProcessEnv = { OMP_NUM_THREADS: "1", ...process.env, NAS_DATA_DIR: DATA_DIR, NO_COLOR: "1" };
   for (const k of ["OPENROUTER_API_KEY", "NAS_LLM_BASE_URL", "NAS_PLANNER_MODEL", "NAS_EVALUATOR_MODEL", "NAS_LOG_LEVEL"]) delete env[k];
   for (const [k, v] of Object.entries(extra)) {
     if (v === undefined) delete env[k];

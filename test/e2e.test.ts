@@ -1,0 +1,112 @@
+/**
+ * End to end through the real CLI (node dist/cli.js), the real nas_agent CLI and the real
+ * train.py on the tiny config: a mock dry run, and an LLM search against the fake server.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { startFakeOpenAI, type FakeOpenAI } from "./helpers/fake-openai.js";
+import { cliEnv, LR_DECISION, makeWorkspace, readAgentState, removeWorkspace, runCli, writeMockScript } from "./helpers/workspace.js";
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) removeWorkspace(d);
+});
+
+describe("mock dry run", () => {
+  it("runs 2 iterations: the baseline first (accepted), then the scripted change", async () => {
+    const dir = makeWorkspace();
+    dirs.push(dir);
+    const mock = writeMockScript(dir, [LR_DECISION]);
+    const res = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", mock, "--max-iterations", "2", "--json"]);
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stderr).toContain("evaluator: rules");
+    expect(res.stderr).toMatch(/\[run_\d+\] epoch 1\/2/);
+
+    const state = readAgentState(dir);
+    expect(state.runs).toHaveLength(2);
+    const [first, second] = state.runs;
+    expect(first.step_type).toBe("baseline");
+    expect(first.accepted).toBe(true);
+    expect(first.status).toBe("ok");
+    expect(second.planner).toBe("mock");
+    expect(second.config_changes).toEqual({ "training.optimizer_params.lr": 0.001 });
+    expect(new Set(state.runs.map((r) => r.run_id)).size).toBe(2);
+
+    const summary = JSON.parse(res.stdout);
+    expect(summary).toMatchObject({ status: "finished", iterations: 2, n_runs: 2, best_run_id: state.best_run_id });
+    // config.py is the incumbent's config after the search
+    const best = state.best_run_id as string;
+    expect(fs.readFileSync(path.join(dir, "config.py"), "utf8")).toBe(fs.readFileSync(path.join(dir, "runs", best, "config_used.py"), "utf8"));
+    // one decision log line per iteration, with node timings
+    const log = fs.readFileSync(path.join(dir, ".nas-graph", "decisions.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    expect(log.map((e) => e.iteration)).toEqual([1, 2]);
+    expect(log[1].timings.train_s).toBeGreaterThan(0);
+    // the lock is released
+    expect(fs.existsSync(path.join(dir, ".nas-graph", "lock"))).toBe(false);
+
+    const again = await runCli(["resume", "--system-dir", dir]);
+    expect(again.code).toBe(0);
+    expect(again.stderr).toMatch(/nothing to resume: the last search .* has finished/);
+  });
+
+  it("continues run numbering in a second search and never overwrites a run", async () => {
+    const dir = makeWorkspace();
+    dirs.push(dir);
+    const mock = writeMockScript(dir, [LR_DECISION]);
+    const first = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", mock, "--max-iterations", "1"]);
+    expect(first.code, first.stderr).toBe(0);
+    const second = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", mock, "--max-iterations", "1"]);
+    expect(second.code, second.stderr).toBe(0);
+    const state = readAgentState(dir);
+    expect(state.runs).toHaveLength(2);
+    expect(state.runs[1].planner).toBe("mock"); // a best exists now: no second baseline
+    expect(state.runs[0].run_id).not.toBe(state.runs[1].run_id);
+  });
+});
+
+describe("LLM search against the fake OpenAI server", () => {
+  let fake: FakeOpenAI;
+  beforeAll(async () => {
+    fake = await startFakeOpenAI();
+  });
+  afterAll(async () => {
+    await fake.close();
+  });
+
+  it("plans with the LLM, trains, evaluates and keeps the key out of every file", async () => {
+    const dir = makeWorkspace();
+    dirs.push(dir);
+    fake.enqueue({ tool: { ...LR_DECISION, plan: "LLM: raise the learning rate" }, usage: { prompt_tokens: 1234, completion_tokens: 56, cost: 0.0021 } });
+    const key = "sk-or-test-SECRET-KEY-123";
+    const env = cliEnv({ OPENROUTER_API_KEY: key, NAS_LLM_BASE_URL: fake.baseURL, NAS_LLM_MAX_RETRIES: "0", NAS_LLM_BACKOFF_MS: "0" });
+    const res = await runCli(["run", "--system-dir", dir, "--max-iterations", "2", "--evaluator", "rules", "--json"], { env });
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stderr).toContain("planner: llm");
+
+    const state = readAgentState(dir);
+    expect(state.runs).toHaveLength(2);
+    expect(state.runs[0].step_type).toBe("baseline");
+    expect(state.runs[1]).toMatchObject({ planner: "llm", plan: "LLM: raise the learning rate", fallback: null });
+    expect(fake.requests.length).toBe(1);
+    expect(fake.requests[0].headers.authorization).toBe(`Bearer ${key}`);
+
+    const summary = JSON.parse(res.stdout);
+    expect(summary.usage).toMatchObject({ calls: 1, input_tokens: 1234, output_tokens: 56 });
+    expect(summary.usage.cost_usd).toBeCloseTo(0.0021);
+    expect(res.stderr).toContain("1234 in / 56 out tokens");
+
+    for (const file of walk(dir)) {
+      if (file.endsWith(".pth")) continue;
+      expect(fs.readFileSync(file).includes(key), `key leaked into ${file}`).toBe(false);
+    }
+    expect(res.stderr.includes(key)).toBe(false);
+  });
+});
+
+function walk(dir: string): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = path.join(dir, e.name);
+    return e.isDirectory() ? walk(p) : [p];
+  });
+}
