@@ -1,0 +1,55 @@
+/**
+ * Crash and resume: SIGKILL the whole CLI process group in the middle of a training, then
+ * `resume` takes over the stale lock and finishes with no duplicated or lost run.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { LR_DECISION, makeWorkspace, readAgentState, removeWorkspace, runCli, startCli, writeMockScript } from "./helpers/workspace.js";
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) removeWorkspace(d);
+});
+
+describe("crash and resume", () => {
+  it("resumes a search killed during training without duplicates or lost runs", async () => {
+    // more epochs so that the kill lands mid-training
+    const dir = makeWorkspace((c) => c.replace('"max_epochs": 2,', '"max_epochs": 4,').replace('"patience": 2,', '"patience": 4,'));
+    dirs.push(dir);
+    const mock = writeMockScript(dir, [LR_DECISION]);
+    const cli = startCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", mock, "--max-iterations", "2"]);
+    await cli.waitFor(/\] epoch 1\/4/);
+    process.kill(-cli.child.pid!, "SIGKILL");
+    const killed = await cli.done;
+    expect(killed.signal).toBe("SIGKILL");
+    expect(fs.existsSync(path.join(dir, ".nas-graph", "lock"))).toBe(true); // left behind by the kill
+    expect(fs.existsSync(path.join(dir, "agent_state.json"))).toBe(false); // nothing recorded yet
+
+    const res = await runCli(["resume", "--system-dir", dir, "--json"]);
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stderr).toMatch(/taking over a stale lock from pid \d+ \(run/);
+    expect(res.stderr).toMatch(/moved the incomplete run_\d+ .* retraining it/);
+
+    const state = readAgentState(dir);
+    const ids = state.runs.map((r) => r.run_id);
+    expect(ids).toHaveLength(2);
+    expect(new Set(ids).size).toBe(2);
+    expect(state.runs.every((r) => r.status === "ok")).toBe(true);
+    expect(state.runs[0]).toMatchObject({ step_type: "baseline", accepted: true });
+    expect(state.runs[1].planner).toBe("mock");
+    // the killed attempt's half-written dir was set aside, not counted
+    expect(fs.readdirSync(path.join(dir, ".nas-graph", "aborted"))).toHaveLength(1);
+    expect(fs.readdirSync(path.join(dir, "runs")).sort()).toEqual([...ids].sort());
+    expect(JSON.parse(res.stdout)).toMatchObject({ status: "finished", iterations: 2, n_runs: 2 });
+    expect(fs.existsSync(path.join(dir, ".nas-graph", "lock"))).toBe(false);
+  });
+
+  it("says so when there is nothing to resume", async () => {
+    const dir = makeWorkspace();
+    dirs.push(dir);
+    const res = await runCli(["resume", "--system-dir", dir]);
+    expect(res.code).toBe(2);
+    expect(res.stderr.trim()).toMatch(/^error: no search to resume in .*; start one with 'nas-graph run'$/);
+  });
+});
