@@ -33,9 +33,9 @@ export async function resumeCommand(opts: ResumeOptions, env: NodeJS.ProcessEnv 
     if (pos.state === "none") {
       throw new UserError(`the search ${rec.thread_id} has no checkpoint yet (it stopped before its first step); start again with 'nas-graph run'`);
     }
-    ui.notice(`resuming search ${rec.thread_id}${pos.next.length ? ` at ${pos.next.join(", ")}` : ""}`);
     const input =
       pos.state === "paused" ? { answer: { accept: opts.accept ?? (opts.reject ? false : await ask(pos.review)) } } : ({ resume: true } as const);
+    ui.notice(`resuming search ${rec.thread_id}${pos.next.length ? ` at ${pos.next.join(", ")}` : ""}`);
     const summary = await driveSearch(ws, rec, input, env);
     printSummary(summary, Boolean(opts.json));
   } finally {

@@ -1,0 +1,115 @@
+/** The lock, status (--json), override (best changes, config.py follows) and review (pause + answer). */
+import fs from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { LR_DECISION, makeWorkspace, readAgentState, removeWorkspace, runCli, writeMockScript } from "./helpers/workspace.js";
+
+const read = (f: string) => fs.readFileSync(f, "utf8");
+
+describe("status, override and the lock on a finished search", () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = makeWorkspace();
+    const mock = writeMockScript(dir, [LR_DECISION]);
+    const res = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", mock, "--max-iterations", "2"]);
+    expect(res.code, res.stderr).toBe(0);
+  }, 180_000);
+  afterAll(() => removeWorkspace(dir));
+
+  it("status --json lists the runs and where the best config is", async () => {
+    const res = await runCli(["status", "--system-dir", dir, "--json"]);
+    expect(res.code, res.stderr).toBe(0);
+    const s = JSON.parse(res.stdout);
+    const state = readAgentState(dir);
+    expect(s.runs.map((r: { run_id: string }) => r.run_id)).toEqual(state.runs.map((r) => r.run_id));
+    expect(s.runs[0]).toMatchObject({ accepted: true, status: "ok", step_type: "baseline" });
+    expect(s.best).toMatchObject({ run_id: state.best_run_id, config: path.join("runs", state.best_run_id!, "config_used.py") });
+    expect(s.search.status).toBe("finished");
+
+    const human = await runCli(["status", "--system-dir", dir]);
+    expect(human.stdout).toMatch(/^run\s+val_mse\s+test_mse/);
+    expect(human.stdout).toContain(`config: runs/${state.best_run_id}/config_used.py`);
+  });
+
+  it("override moves the best run and config.py follows; the lock guards it", async () => {
+    const before = readAgentState(dir);
+    const [baseline, second] = before.runs.map((r) => r.run_id);
+    expect(before.best_run_id).toBe(second); // lr 1e-3 beats the baseline by far on the tiny task
+    const cfg = (id: string) => read(path.join(dir, "runs", id, "config_used.py"));
+
+    const rej = await runCli(["override", second, "--reject", "--system-dir", dir, "--json"]);
+    expect(rej.code, rej.stderr).toBe(0);
+    expect(JSON.parse(rej.stdout)).toMatchObject({ best_run_id: baseline, previous_best_run_id: second });
+    expect(readAgentState(dir).best_run_id).toBe(baseline);
+    expect(read(path.join(dir, "config.py"))).toBe(cfg(baseline));
+
+    // a live holder: refused with a one-line error and exit 3
+    const lock = path.join(dir, ".nas-graph", "lock");
+    fs.writeFileSync(lock, JSON.stringify({ pid: process.pid, started_at: "now", command: "run" }));
+    const busy = await runCli(["override", second, "--accept", "--system-dir", dir]);
+    expect(busy.code).toBe(3);
+    expect(busy.stderr.trim()).toMatch(/^error: workspace .* is busy: 'run' \(pid \d+, started now\) holds .*lock; wait for it/);
+    expect(readAgentState(dir).best_run_id).toBe(baseline);
+
+    // a dead holder: taken over with a notice
+    fs.writeFileSync(lock, JSON.stringify({ pid: 2 ** 22 + 12345, started_at: "then", command: "run" }));
+    const acc = await runCli(["override", second, "--accept", "--system-dir", dir]);
+    expect(acc.code, acc.stderr).toBe(0);
+    expect(acc.stderr).toMatch(/taking over a stale lock/);
+    expect(readAgentState(dir).best_run_id).toBe(second);
+    expect(read(path.join(dir, "config.py"))).toBe(cfg(second));
+    expect(fs.existsSync(lock)).toBe(false);
+  });
+
+  it("rejects bad usage with one-line errors", async () => {
+    const both = await runCli(["override", "run_0001", "--accept", "--reject", "--system-dir", dir]);
+    expect(both.code).toBe(2);
+    expect(both.stderr.trim()).toBe("error: pass exactly one of --accept and --reject");
+    const unknown = await runCli(["override", "run_9999", "--accept", "--system-dir", dir]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr.trim().split("\n")).toHaveLength(1);
+    expect(unknown.stderr).toMatch(/^error: .*run_9999/);
+    const noDir = await runCli(["status", "--system-dir", path.join(dir, "nope")]);
+    expect(noDir.code).toBe(2);
+    expect(noDir.stderr).toMatch(/^error: workspace .*nope does not exist; pass --system-dir/);
+    const badPlanner = await runCli(["run", "--system-dir", dir, "--planner", "gpt"]);
+    expect(badPlanner.code).toBe(2);
+    expect(badPlanner.stderr.trim()).toMatch(/^error: unknown --planner 'gpt'; use one of llm, mock/);
+  });
+});
+
+describe("review", () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = makeWorkspace();
+  });
+  afterAll(() => removeWorkspace(dir));
+
+  it("run --review pauses after the evaluation; resume --reject answers it", async () => {
+    const mock = writeMockScript(dir, [LR_DECISION]);
+    const paused = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", mock, "--max-iterations", "1", "--review", "--json"]);
+    expect(paused.code, paused.stderr).toBe(0);
+    const summary = JSON.parse(paused.stdout);
+    expect(summary.status).toBe("paused");
+    expect(summary.pending_review).toMatchObject({ verdict: { accept: true } });
+    const runId = summary.pending_review.run_id as string;
+    expect(fs.existsSync(path.join(dir, "agent_state.json"))).toBe(false); // recorded only after the answer
+
+    const bare = await runCli(["resume", "--system-dir", dir]);
+    expect(bare.code).toBe(2);
+    expect(bare.stderr.trim()).toBe(`error: ${runId} is waiting for review; answer with 'nas-graph resume --accept' or 'nas-graph resume --reject'`);
+
+    const answered = await runCli(["resume", "--reject", "--system-dir", dir, "--json"]);
+    expect(answered.code, answered.stderr).toBe(0);
+    expect(JSON.parse(answered.stdout)).toMatchObject({ status: "finished", iterations: 1 });
+    const state = readAgentState(dir);
+    expect(state.runs).toHaveLength(1);
+    expect(state.runs[0]).toMatchObject({ run_id: runId, accepted: false });
+    expect(String(state.runs[0].evaluation_reason)).toMatch(/^manual review: rejected/);
+    expect(state.best_run_id).toBeNull();
+
+    const late = await runCli(["resume", "--accept", "--system-dir", dir]);
+    expect(late.code).toBe(0);
+    expect(late.stderr).toMatch(/nothing to resume/);
+  });
+});
