@@ -207,7 +207,7 @@ def set_accepted(state: AgentState, run_id: str, accepted: bool, reason: str | N
     run.accepted = accepted
     run.extra["override"] = {"accepted": accepted, "reason": reason, "at": _now()}
     if reason:
-        run.evaluation_reason = f"manual override: {reason}"
+        run.evaluation_reason = reason if reason.startswith("manual override") else f"manual override: {reason}"
     recompute_best(state)
     return run
 

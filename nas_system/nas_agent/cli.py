@@ -22,7 +22,6 @@ from .search_space import SpaceError, load_space, resolve_space_path
 
 RUN_ID_RE = re.compile(r"^run_(\d+)$")
 SAFE_ID_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
-NO_METRICS_STATUSES = ("invalid", "timeout", "failed")
 
 
 class CliError(ValueError):
@@ -207,12 +206,12 @@ def _run_files(run_dir: Path, run_id: str, info_status: str | None, space) -> di
             reason += f" (epoch {failure['epoch']})"
         out.update({"status": info_status if info_status and info_status != "ok" else status,
                     "error": reason, "val_mse": None, "test_mse": None})
-    elif info_status in NO_METRICS_STATUSES:
+    elif info_status and info_status != "ok":  # the caller knows the run failed before writing files
         out.update({"status": info_status, "val_mse": None, "test_mse": None})
     else:
         raise CliError(
             f"{run_dir} is incomplete (no metrics.json or failure.json): the training did not finish; "
-            f"record it with --info '{{\"status\": \"failed\"}}' (or timeout/invalid)")
+            f"record it with --info '{{\"status\": \"failed\"}}' (or crashed/timeout/invalid)")
     if out["status"] == "ok" and not metrics:
         raise CliError(f"cannot record {run_id} as ok: {metrics_path} is missing")
     history_path = run_dir / "history.json"

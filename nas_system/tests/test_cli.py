@@ -149,6 +149,11 @@ def test_record_failed_incomplete_and_timeout(ws):
     assert out["run"]["status"] == "timeout" and out["run"]["val_mse"] is None
     _, out = cli(ws, "record-run", "--run-id", "run_0002", "--info", '{"status": "invalid", "error": "bad config"}', check=0)
     assert out["run"]["status"] == "invalid"
+    make_run(ws, "run_0004", history=False)  # crashed before failure.json could be written
+    _, out = cli(ws, "record-run", "--run-id", "run_0004", "--info", '{"status": "crashed", "error": "exit 1"}', check=0)
+    assert out["run"]["status"] == "crashed" and out["run"]["error"] == "exit 1"
+    _, out = cli(ws, "record-run", "--run-id", "run_0005", "--info", '{"status": "ok"}', check=2)
+    assert "is incomplete" in out["error"]
     _, out = cli(ws, "record-run", "--run-id", "run_0000", "--info", '{"accepted": true}', check=2)
     assert "cannot accept run_0000" in out["error"]
     _, out = cli(ws, "record-run", "--run-id", "../etc", "--info", '{"status": "failed"}', check=2)
