@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from .agent_state import atomic_write_text
-from .search_space import SearchSpace, check_constraints, check_value, normalize_value
+from .search_space import CLASS_RE, SearchSpace, check_constraints, check_value, normalize_value
 
 LEGACY_LENGTHS = ("seq_len", "label_len", "pred_len")
 
@@ -180,8 +180,17 @@ def _literal_or_none(text: str) -> Any:
         return None
 
 
+class ClassRef(str):
+    """An allow-listed dotted class name, written as the attribute reference itself."""
+
+
 def render(value: Any) -> str:
-    """Python source for a literal value (checked to round-trip through ast.literal_eval)."""
+    """Python source for a literal value (checked to round-trip through ast.literal_eval);
+    a ClassRef (already checked against the allow-list) is written as ``optim.AdamW``."""
+    if isinstance(value, ClassRef):
+        if not CLASS_RE.match(value):
+            raise ConfigEditError(f"{value!r} is not a dotted class name")
+        return str(value)
     if isinstance(value, dict):
         text = "{" + ", ".join(f"{render(k)}: {render(v)}" for k, v in value.items()) + "}"
     elif isinstance(value, float) and not math.isfinite(value):
@@ -207,7 +216,6 @@ class EditPlan:
 
     assign: dict[str, Any]
     changed: list[dict[str, Any]]
-    class_paths: set[str]
 
 
 def plan_changes(cfg: ParsedConfig, changes: list[tuple[str, Any]], space: SearchSpace) -> EditPlan:
@@ -227,8 +235,10 @@ def plan_changes(cfg: ParsedConfig, changes: list[tuple[str, Any]], space: Searc
     if errors:
         raise ConfigEditError(f"{len(errors)} problem(s): " + "; ".join(errors), errors)
     changed = [{"key": path, "old": _old_value(cfg, path), "new": new} for path, new in assign.items()]
-    class_paths = {p for p in assign if p in space.params and space.params[p].type == "class"}
-    return EditPlan(assign, changed, class_paths)
+    for path in assign:
+        if path in space.params and space.params[path].type == "class":
+            assign[path] = ClassRef(assign[path])
+    return EditPlan(assign, changed)
 
 
 _MISSING = object()
@@ -313,14 +323,10 @@ def _edits(cfg: ParsedConfig, plan: EditPlan) -> list[tuple[int, int, str]]:
     inserts: dict[int, tuple[ast.Dict, dict]] = {}
     for path, value in plan.assign.items():
         node, parent, rest = locate(cfg, path)
-        text = value if path in plan.class_paths else None
         if node is not None:
             start, end = cfg.span(node)
-            edits.append((start, end, text if text is not None else render(value)))
+            edits.append((start, end, render(value)))
         elif parent is not None:
-            if text is not None:
-                errors.append(f"{path} is missing from the config; add it by hand before searching over it")
-                continue
             nested = inserts.setdefault(id(parent), (parent, {}))[1]
             for part in rest[:-1]:
                 nested = nested.setdefault(part, {})

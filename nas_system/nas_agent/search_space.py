@@ -23,7 +23,7 @@ TYPES = ("float", "int", "bool", "str", "class")
 STEPS = ("small", "medium", "radical")
 RULES = ("divisible", "less_equal")
 _KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
-_CLASS_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")
+CLASS_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")
 INSTALLED_SPACE = Path(__file__).resolve().parent.parent / "search_space.json"
 
 
@@ -163,7 +163,7 @@ def _param(key: str, spec: Any, defaults: dict, errors: list[str]) -> ParamSpec 
         if pk is not None and not (isinstance(pk, str) and _KEY_RE.match(pk)):
             errors.append(f"{where}.params_key must be a dotted key")
         for c in choices or []:
-            if not (isinstance(c, str) and _CLASS_RE.match(c)):
+            if not (isinstance(c, str) and CLASS_RE.match(c)):
                 errors.append(f"{where}.choices: {c!r} is not a dotted class name like 'optim.AdamW'")
             elif pk and c not in defaults:
                 errors.append(f"{where}: class {c} has no entry in class_defaults")

@@ -273,3 +273,15 @@ def test_search_space_validation(tmp_path, raw, msg):
     with pytest.raises(SpaceError, match=msg) as err:
         load_space(path)
     assert str(path) in str(err.value)
+
+
+def test_missing_class_key_and_params_dict_are_added(tmp_path):
+    path = tmp_path / "config.py"
+    path.write_text('from torch import nn, optim\ntraining = {\n    "optimizer_class": optim.Adam,\n'
+                    '    "scheduler_params": {\n        "T_max": 20,  # epochs\n    },\n    # end\n}\n')
+    apply_changes(path, [{"key": "training.optimizer_params.lr", "value": 0.001},
+                         {"key": "training.scheduler_class", "value": "optim.lr_scheduler.StepLR"}], SPACE)
+    assert path.read_text() == (
+        'from torch import nn, optim\ntraining = {\n    "optimizer_class": optim.Adam,\n'
+        '    "scheduler_params": {"step_size": 1, "gamma": 0.5},\n    # end\n'
+        '    "optimizer_params": {"lr": 0.001},\n    "scheduler_class": optim.lr_scheduler.StepLR,\n}\n')
