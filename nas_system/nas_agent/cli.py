@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from . import agent_state as st
-from .config_edit import ConfigEditError, apply_changes, parse_config, read_values, restore
+from .config_edit import ConfigEditError, apply_changes, read_values, restore
 from .history_summary import build_history_summary
 from .search_space import SpaceError, load_space, resolve_space_path
 
