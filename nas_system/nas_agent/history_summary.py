@@ -87,7 +87,10 @@ def _trend_line(val, b, epochs) -> str:
     first, best = val[0], val[b]
     if first is None or not math.isfinite(first):
         return f"val_mse reached {_fmt(best)}."
-    line = f"val_mse {_fmt(first)} -> {_fmt(best)} ({_pct(best, first)}) by epoch {epochs[b].get('epoch', b + 1)}"
+    if b == 0:
+        line = f"val_mse was lowest at the first epoch ({_fmt(best)}) and never improved (lr too high, or overfitting at once?)"
+    else:
+        line = f"val_mse {_fmt(first)} -> {_fmt(best)} ({_pct(best, first)}) by epoch {epochs[b].get('epoch', b + 1)}"
     last = val[-1]
     if last is None or not math.isfinite(last):
         return line + ", then became non-finite."

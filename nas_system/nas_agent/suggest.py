@@ -146,7 +146,7 @@ def _decision(space, state, sampler, trials, base, params, changes, best_id, tri
     n_fail = len(trials) - n_ok
     best = state.find(best_id) if best_id else None
     name = "TPE" if sampler == "tpe" else "Random search"
-    head = f"{name} ({len(trials)} trials, {n_fail} failed"
+    head = f"{name} ({len(trials)} trial{'' if len(trials) == 1 else 's'}, {n_fail} failed"
     head += f"; best val_mse {best.val_mse:.4g} at {best_id})" if best else "; no accepted run yet)"
     if not changes:
         return {"step_type": "small", "plan": f"{head} found no valid configuration different from the incumbent "

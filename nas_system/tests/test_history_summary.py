@@ -72,3 +72,9 @@ def test_lr_schedules():
 def test_non_finite_losses_flagged():
     s = build_history_summary(hist([0.9, 0.6, float("nan")], [0.8, 0.5, float("nan")]))
     assert "Non-finite loss at epoch(s) [3]" in s
+
+
+def test_best_at_first_epoch():
+    s = build_history_summary(hist([0.34, 0.37], [0.72, 0.36]), {"max_epochs": 2, "stopped_early": False})
+    assert "lowest at the first epoch (0.34) and never improved" in s
+    assert "worsened to 0.37" in s
