@@ -44,6 +44,7 @@ class ParsedConfig:
     roots: dict[str, ast.expr]
     imported: set[str]
     line_starts: list[int]
+    quote: str = '"'
 
     def span(self, node: ast.AST) -> tuple[int, int]:
         start = self.line_starts[node.lineno - 1] + node.col_offset
@@ -86,7 +87,21 @@ def parse_config(path: str | Path, source: bytes | None = None) -> ParsedConfig:
         starts.append(pos)
         pos += len(line)
     starts.append(pos)
-    return ParsedConfig(path, source, tree, roots, imported, starts)
+    cfg = ParsedConfig(path, source, tree, roots, imported, starts)
+    cfg.quote = _dominant_quote(cfg)
+    return cfg
+
+
+def _dominant_quote(cfg: ParsedConfig) -> str:
+    """The quote character most string literals of the file use (double when tied)."""
+    counts = {'"': 0, "'": 0}
+    for node in ast.walk(cfg.tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and hasattr(node, "end_lineno"):
+            start, _ = cfg.span(node)
+            ch = chr(cfg.source[start]) if start < len(cfg.source) else ""
+            if ch in counts:
+                counts[ch] += 1
+    return "'" if counts["'"] > counts['"'] else '"'
 
 
 def _dotted(node: ast.AST) -> str | None:
@@ -184,7 +199,7 @@ class ClassRef(str):
     """An allow-listed dotted class name, written as the attribute reference itself."""
 
 
-def render(value: Any) -> str:
+def render(value: Any, quote: str = '"') -> str:
     """Python source for a literal value (checked to round-trip through ast.literal_eval);
     a ClassRef (already checked against the allow-list) is written as ``optim.AdamW``."""
     if isinstance(value, ClassRef):
@@ -192,17 +207,17 @@ def render(value: Any) -> str:
             raise ConfigEditError(f"{value!r} is not a dotted class name")
         return str(value)
     if isinstance(value, dict):
-        text = "{" + ", ".join(f"{render(k)}: {render(v)}" for k, v in value.items()) + "}"
+        text = "{" + ", ".join(f"{render(k, quote)}: {render(v, quote)}" for k, v in value.items()) + "}"
     elif isinstance(value, float) and not math.isfinite(value):
         raise ConfigEditError(f"non-finite value {value!r} cannot be written")
     elif isinstance(value, str):
-        text = json.dumps(value)  # double quotes, like the hand-written config
+        text = json.dumps(value) if quote == '"' else repr(value)  # the config's own quote style
         if _literal_or_none(text) != value:
             text = repr(value)
     elif value is None or isinstance(value, (bool, int, float)):
         text = repr(value)
     elif isinstance(value, list):
-        text = "[" + ", ".join(render(v) for v in value) + "]"
+        text = "[" + ", ".join(render(v, quote) for v in value) + "]"
     else:
         raise ConfigEditError(f"value {value!r} is not a plain literal")
     if _literal_or_none(text) != value:
@@ -325,7 +340,7 @@ def _edits(cfg: ParsedConfig, plan: EditPlan) -> list[tuple[int, int, str]]:
         node, parent, rest = locate(cfg, path)
         if node is not None:
             start, end = cfg.span(node)
-            edits.append((start, end, render(value)))
+            edits.append((start, end, render(value, cfg.quote)))
         elif parent is not None:
             nested = inserts.setdefault(id(parent), (parent, {}))[1]
             for part in rest[:-1]:
@@ -345,7 +360,7 @@ def _insert(cfg: ParsedConfig, node: ast.Dict, entries: dict) -> list[tuple[int,
     start, end = cfg.span(node)
     brace = end - 1
     src = cfg.source
-    items = [f"{render(k)}: {render(v)}" for k, v in entries.items()]
+    items = [f"{render(k, cfg.quote)}: {render(v, cfg.quote)}" for k, v in entries.items()]
     last_end = cfg.span(node.values[-1])[1] if node.values else None
     has_comma = last_end is None or _next_significant(src, last_end, brace) == ord(",")
     line_start = src.rfind(b"\n", 0, brace) + 1

@@ -285,3 +285,14 @@ def test_missing_class_key_and_params_dict_are_added(tmp_path):
         'from torch import nn, optim\ntraining = {\n    "optimizer_class": optim.Adam,\n'
         '    "scheduler_params": {"step_size": 1, "gamma": 0.5},\n    # end\n'
         '    "optimizer_params": {"lr": 0.001},\n    "scheduler_class": optim.lr_scheduler.StepLR,\n}\n')
+
+
+def test_single_quoted_config_keeps_its_quote_style(tmp_path):
+    path = tmp_path / "config.py"
+    path.write_text("from torch import nn, optim\nmodel = {'attn': 'prob', 'd_model': 16}\n"
+                    "training = {'optimizer_class': optim.Adam, 'optimizer_params': {'lr': 0.001}}\n")
+    apply_changes(path, [{"key": "model.attn", "value": "full"}, {"key": "model.activation", "value": "relu"},
+                         {"key": "training.optimizer_class", "value": "optim.SGD"}], SPACE)
+    assert path.read_text() == (
+        "from torch import nn, optim\nmodel = {'attn': 'full', 'd_model': 16, 'activation': 'relu'}\n"
+        "training = {'optimizer_class': optim.SGD, 'optimizer_params': {'momentum': 0.9, 'lr': 0.001}}\n")
