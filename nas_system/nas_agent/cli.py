@@ -170,7 +170,7 @@ def build_run(ws: Workspace, run_id: str, info: dict, existing: st.RunInfo | Non
             raise CliError(f"--info: {exc}") from None
     data.update({k: v for k, v in info.items() if k != "run_id"})
     status = info.get("status") or (existing.status if existing else None)
-    data.update(_run_files(run_dir, run_id, status, ws.space()))
+    data.update(_run_files(run_dir, run_id, status, ws.space))
     status = data.get("status")
     if status not in st.STATUSES:
         raise CliError(f"--info status {status!r} is not one of {', '.join(st.STATUSES)}")
@@ -184,8 +184,11 @@ def build_run(ws: Workspace, run_id: str, info: dict, existing: st.RunInfo | Non
         raise CliError(f"--info has bad fields for {run_id}: {exc}") from None
 
 
-def _run_files(run_dir: Path, run_id: str, info_status: str | None, space) -> dict[str, Any]:
-    """Fields read from metrics.json / failure.json, history.json and config_used.py."""
+def _run_files(run_dir: Path, run_id: str, info_status: str | None, load_space_fn) -> dict[str, Any]:
+    """Fields read from metrics.json / failure.json, history.json and config_used.py.
+
+    Only the outcome files are required; a damaged history or config snapshot is noted in
+    the run (history_summary / params_error) so that a finished run is never lost."""
     out: dict[str, Any] = {}
     metrics_path, failure_path = run_dir / "metrics.json", run_dir / "failure.json"
     metrics: dict[str, Any] = {}
@@ -216,12 +219,15 @@ def _run_files(run_dir: Path, run_id: str, info_status: str | None, space) -> di
         raise CliError(f"cannot record {run_id} as ok: {metrics_path} is missing")
     history_path = run_dir / "history.json"
     if history_path.is_file():
-        out["history_summary"] = build_history_summary(_read_json(history_path), metrics)
+        try:
+            out["history_summary"] = build_history_summary(_read_json(history_path), metrics)
+        except CliError as exc:
+            out["history_summary"] = f"no diagnosis: {exc}"
     used = run_dir / "config_used.py"
     if used.is_file():
         try:
-            out["params"] = read_values(used, space).values
-        except ConfigEditError as exc:  # recorded, not fatal: the run itself finished
+            out["params"] = read_values(used, load_space_fn()).values
+        except (ConfigEditError, SpaceError) as exc:  # recorded, not fatal: the run itself finished
             out["params"], out["params_error"] = {}, str(exc)
     return out
 

@@ -203,3 +203,14 @@ def test_non_suggest_commands_stay_light(ws):
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env={**os.environ, "PYTHONPATH": str(NAS_SYSTEM)}, timeout=60)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_damaged_history_and_snapshot_do_not_lose_a_finished_run(ws):
+    d = make_run(ws, "run_0000", val=0.5)
+    (d / "history.json").write_text("{truncated")
+    (d / "config_used.py").write_text("model = {\n")
+    _, out = cli(ws, "record-run", "--run-id", "run_0000", "--info", '{"accepted": true}', check=0)
+    run = out["run"]
+    assert run["val_mse"] == 0.5 and out["best_run_id"] == "run_0000"
+    assert run["history_summary"].startswith("no diagnosis:") and "history.json" in run["history_summary"]
+    assert run["params"] == {} and "not valid Python" in run["params_error"]
