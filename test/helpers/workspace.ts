@@ -1,6 +1,6 @@
 /**
- * Test workspaces and a CLI driver: a temp copy of nas_system with the TINY config
- * (test/fixtures/tiny_config.py), and `node dist/cli.js` spawned as the real entry point.
+ * Test workspaces and a CLI driver: a temp copy of nas_system with the TINY config and search
+ * space (test/fixtures/), and `node dist/cli.js` spawned as the real entry point.
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -12,7 +12,7 @@ export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "
 export const CLI = path.join(REPO, "dist", "cli.js");
 export const DATA_DIR = process.env.NAS_DATA_DIR ?? path.resolve(REPO, "..", "shared", "data", "ETT-small");
 
-const COPIED = ["train.py", "model.py", "data.py", "nas_agent", "search_space.json"];
+const COPIED = ["train.py", "model.py", "data.py", "nas_agent"];
 
 /** A fresh workspace; `edit` may rewrite the tiny config text (e.g. more epochs). */
 export function makeWorkspace(edit: (config: string) => string = (c) => c): string {
@@ -25,6 +25,8 @@ export function makeWorkspace(edit: (config: string) => string = (c) => c): stri
   }
   const tiny = fs.readFileSync(path.join(REPO, "test", "fixtures", "tiny_config.py"), "utf8");
   fs.writeFileSync(path.join(dir, "config.py"), edit(tiny));
+  // model sizes and lengths shrunk, so the offline planners' proposals also train in seconds
+  fs.copyFileSync(path.join(REPO, "test", "fixtures", "tiny_search_space.json"), path.join(dir, "search_space.json"));
   return dir;
 }
 

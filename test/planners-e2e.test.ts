@@ -1,0 +1,69 @@
+/**
+ * Issue 4 end to end: the offline TPE planner for 3 iterations with the real train.py, and
+ * the LLM planner falling back to TPE while the (fake) API keeps failing.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { startFakeOpenAI, type FakeOpenAI } from "./helpers/fake-openai.js";
+import { cliEnv, makeWorkspace, readAgentState, removeWorkspace, runCli } from "./helpers/workspace.js";
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) removeWorkspace(d);
+});
+
+describe("offline planners", () => {
+  it("--planner optuna runs 3 iterations end to end", async () => {
+    const dir = makeWorkspace();
+    dirs.push(dir);
+    const res = await runCli(["run", "--system-dir", dir, "--planner", "optuna", "--seed", "7", "--max-iterations", "3", "--json"]);
+    expect(res.code, res.stderr).toBe(0);
+    const state = readAgentState(dir);
+    expect(state.runs).toHaveLength(3);
+    expect(state.runs[0].step_type).toBe("baseline");
+    for (const run of state.runs.slice(1)) {
+      expect(run.planner).toBe("optuna");
+      expect(Object.keys(run.config_changes as object).length).toBeGreaterThan(0);
+    }
+    expect(new Set(state.runs.map((r) => r.run_id)).size).toBe(3);
+    expect(JSON.parse(res.stdout)).toMatchObject({ status: "finished", iterations: 3, n_runs: 3 });
+    // config.py ends on the incumbent
+    const best = state.best_run_id as string;
+    expect(fs.readFileSync(path.join(dir, "config.py"), "utf8")).toBe(fs.readFileSync(path.join(dir, "runs", best, "config_used.py"), "utf8"));
+  });
+});
+
+describe("LLM failure fallback", () => {
+  let fake: FakeOpenAI;
+  beforeAll(async () => {
+    fake = await startFakeOpenAI();
+  });
+  afterAll(async () => {
+    await fake.close();
+  });
+
+  it("keeps searching with TPE when the LLM answers garbage and 500s, and records the fallback", async () => {
+    const dir = makeWorkspace();
+    dirs.push(dir);
+    // garbage, then nothing scripted: the fake server answers 500 to every further request
+    fake.enqueue({ toolText: "this is not json" }, { text: "no tool call either" });
+    const env = cliEnv({
+      OPENROUTER_API_KEY: "sk-or-test",
+      NAS_LLM_BASE_URL: fake.baseURL,
+      NAS_LLM_MAX_RETRIES: "0",
+      NAS_LLM_BACKOFF_MS: "0",
+    });
+    const res = await runCli(["run", "--system-dir", dir, "--planner", "llm", "--evaluator", "rules", "--max-iterations", "3", "--json"], { env });
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stderr).toContain("LLM planner failed");
+    const state = readAgentState(dir);
+    expect(state.runs).toHaveLength(3);
+    for (const run of state.runs.slice(1)) {
+      expect(run.planner).toBe("optuna (fallback)");
+      expect(String(run.fallback)).not.toBe("");
+      expect(run.fallback).not.toBeNull();
+    }
+    expect(fake.requests.length).toBeGreaterThanOrEqual(2);
+  });
+});
