@@ -180,7 +180,7 @@ export interface Thresholds {
 export interface SearchRecord {
   thread_id: string;
   started_at: string;
-  status: "running" | "paused" | "finished" | "failed";
+  status: "running" | "paused" | "finished" | "interrupted" | "failed";
   updated_at: string;
   options: SearchOptions;
 }

@@ -53,3 +53,26 @@ describe("crash and resume", () => {
     expect(res.stderr.trim()).toMatch(/^error: no search to resume in .*; start one with 'nas-graph run'$/);
   });
 });
+
+describe("Ctrl-C", () => {
+  it("stops training cleanly (exit 130, lock released) and resume retrains the interrupted run", async () => {
+    const dir = makeWorkspace((c) => c.replace('"max_epochs": 2,', '"max_epochs": 4,').replace('"patience": 2,', '"patience": 4,'));
+    dirs.push(dir);
+    const cli = startCli(["run", "--system-dir", dir, "--planner", "optuna", "--max-iterations", "1"]);
+    await cli.waitFor(/\] epoch 1\/4/);
+    process.kill(-cli.child.pid!, "SIGINT"); // what a terminal's Ctrl-C does: the whole group
+    const stopped = await cli.done;
+    expect(stopped.code, stopped.stderr).toBe(130);
+    expect(stopped.stderr.trim().split("\n").pop()).toBe("error: interrupted; progress is saved: continue with 'nas-graph resume'");
+    expect(fs.existsSync(path.join(dir, ".nas-graph", "lock"))).toBe(false);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, ".nas-graph", "search.json"), "utf8")).status).toBe("interrupted");
+
+    const res = await runCli(["resume", "--system-dir", dir, "--json"]);
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stderr).not.toMatch(/stale lock/);
+    expect(res.stderr).toMatch(/moved the incomplete run_\d+ from an interrupted attempt/);
+    const state = readAgentState(dir);
+    expect(state.runs).toHaveLength(1);
+    expect(state.runs[0]).toMatchObject({ status: "ok", step_type: "baseline", accepted: true });
+  });
+});

@@ -55,7 +55,7 @@ export async function driveSearch(ws: Workspace, rec: SearchRecord, input: Searc
     writeSearch(ws, { ...rec, status: summary.status });
     return summary;
   } catch (err) {
-    writeSearch(ws, { ...rec, status: "failed" });
+    writeSearch(ws, { ...rec, status: controller.signal.aborted ? "interrupted" : "failed" });
     throw err;
   } finally {
     process.off("SIGINT", onSigint);
