@@ -85,28 +85,38 @@ describe("review", () => {
   });
   afterAll(() => removeWorkspace(dir));
 
-  it("run --review pauses after the evaluation; resume --reject answers it", async () => {
+  it("run --review pauses after each evaluation; resume --accept / --reject answer it", async () => {
     const mock = writeMockScript(dir, [LR_DECISION]);
-    const paused = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", mock, "--max-iterations", "1", "--review", "--json"]);
+    const paused = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", mock, "--max-iterations", "2", "--review", "--json"]);
     expect(paused.code, paused.stderr).toBe(0);
     const summary = JSON.parse(paused.stdout);
     expect(summary.status).toBe("paused");
     expect(summary.pending_review).toMatchObject({ verdict: { accept: true } });
-    const runId = summary.pending_review.run_id as string;
+    expect(summary.pending_review.metrics.val_mse).toBeGreaterThan(0);
+    const first = summary.pending_review.run_id as string;
     expect(fs.existsSync(path.join(dir, "agent_state.json"))).toBe(false); // recorded only after the answer
 
     const bare = await runCli(["resume", "--system-dir", dir]);
     expect(bare.code).toBe(2);
-    expect(bare.stderr.trim()).toBe(`error: ${runId} is waiting for review; answer with 'nas-graph resume --accept' or 'nas-graph resume --reject'`);
+    expect(bare.stderr.trim()).toBe(`error: ${first} is waiting for review; answer with 'nas-graph resume --accept' or 'nas-graph resume --reject'`);
 
-    const answered = await runCli(["resume", "--reject", "--system-dir", dir, "--json"]);
-    expect(answered.code, answered.stderr).toBe(0);
-    expect(JSON.parse(answered.stdout)).toMatchObject({ status: "finished", iterations: 1 });
+    const accepted = await runCli(["resume", "--accept", "--system-dir", dir, "--json"]);
+    expect(accepted.code, accepted.stderr).toBe(0);
+    const again = JSON.parse(accepted.stdout);
+    expect(again.status).toBe("paused"); // the second iteration ran and waits for its review
+    const second = again.pending_review.run_id as string;
+    expect(second).not.toBe(first);
+    expect(readAgentState(dir).runs.map((r) => [r.run_id, r.accepted])).toEqual([[first, true]]);
+
+    const rejected = await runCli(["resume", "--reject", "--system-dir", dir, "--json"]);
+    expect(rejected.code, rejected.stderr).toBe(0);
+    expect(JSON.parse(rejected.stdout)).toMatchObject({ status: "finished", iterations: 2, best_run_id: first });
     const state = readAgentState(dir);
-    expect(state.runs).toHaveLength(1);
-    expect(state.runs[0]).toMatchObject({ run_id: runId, accepted: false });
-    expect(String(state.runs[0].evaluation_reason)).toMatch(/^manual review: rejected/);
-    expect(state.best_run_id).toBeNull();
+    expect(state.runs.map((r) => [r.run_id, r.accepted])).toEqual([[first, true], [second, false]]);
+    expect(String(state.runs[0].evaluation_reason)).toMatch(/^manual review: accepted/);
+    expect(String(state.runs[1].evaluation_reason)).toMatch(/^manual review: rejected/);
+    // rejected: config.py is back on the incumbent
+    expect(read(path.join(dir, "config.py"))).toBe(read(path.join(dir, "runs", first, "config_used.py")));
 
     const late = await runCli(["resume", "--accept", "--system-dir", dir]);
     expect(late.code).toBe(0);

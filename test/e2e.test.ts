@@ -65,6 +65,32 @@ describe("mock dry run", () => {
   });
 });
 
+describe("stopping rules and failed runs", () => {
+  it("stops as soon as the best val_mse beats --target-val-mse", async () => {
+    const dir = makeWorkspace();
+    dirs.push(dir);
+    const mock = writeMockScript(dir, [LR_DECISION]);
+    const res = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", mock, "--max-iterations", "3", "--target-val-mse", "50", "--json"]);
+    expect(res.code, res.stderr).toBe(0);
+    expect(JSON.parse(res.stdout)).toMatchObject({ status: "finished", iterations: 1, n_runs: 1 });
+  });
+
+  it("records a training over --run-timeout as a rejected timeout run and restores config.py", async () => {
+    const dir = makeWorkspace();
+    dirs.push(dir);
+    const before = fs.readFileSync(path.join(dir, "config.py"), "utf8");
+    const mock = writeMockScript(dir, [LR_DECISION]);
+    const res = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", mock, "--max-iterations", "1", "--run-timeout", "0.5", "--json"]);
+    expect(res.code, res.stderr).toBe(0);
+    const state = readAgentState(dir);
+    expect(state.runs).toHaveLength(1);
+    expect(state.runs[0]).toMatchObject({ status: "timeout", accepted: false });
+    expect(String(state.runs[0].error)).toContain("--run-timeout 0.5s");
+    expect(state.best_run_id).toBeNull();
+    expect(fs.readFileSync(path.join(dir, "config.py"), "utf8")).toBe(before);
+  });
+});
+
 describe("LLM search against the fake OpenAI server", () => {
   let fake: FakeOpenAI;
   beforeAll(async () => {
