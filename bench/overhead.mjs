@@ -57,7 +57,9 @@ function tinyWorkspace() {
 
 function mockSearch() {
   const dir = tinyWorkspace();
-  const env = { ...process.env, NAS_DATA_DIR: process.env.NAS_DATA_DIR ?? path.resolve(REPO, "..", "shared", "data", "ETT-small") };
+  // One torch thread: on a busy 2-core machine torch's default threads make tiny trainings
+  // up to 10x slower (training time is subtracted anyway, but the run takes minutes).
+  const env = { OMP_NUM_THREADS: "1", ...process.env, NAS_DATA_DIR: process.env.NAS_DATA_DIR ?? path.resolve(REPO, "..", "shared", "data", "ETT-small") };
   delete env.OPENROUTER_API_KEY;
   const args = [CLI, "run", "--system-dir", dir, "--planner", "mock", "--mock-file", path.join(dir, "mock.json"), "--evaluator", "rules", "--max-iterations", String(ITERATIONS), "--json"];
   const t0 = performance.now();

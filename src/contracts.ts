@@ -133,6 +133,8 @@ export interface PlannerResult {
   advice?: "adopted" | "modified" | "ignored" | null;
   /** Every LLM attempt of this decision (raw text, rejection reason, usage); null without LLM. */
   transcript?: LlmAttempt[] | null;
+  /** Size of the prompt sent to the LLM, in characters (decision log); null without LLM. */
+  prompt_chars?: number | null;
 }
 
 export type Planner = (ctx: PlannerContext) => Promise<PlannerResult>;

@@ -7,6 +7,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { UserError, oneLine } from "./errors.js";
+import { logger } from "./log.js";
 import type { Workspace } from "./workspace.js";
 
 /** The package root (holds nas_system/ and .venv/), found from this compiled file. */
@@ -48,6 +49,7 @@ export interface PyContext {
 /** Run `python -m nas_agent --system-dir DIR <args>` and return its JSON object. */
 export async function agent<T = Record<string, unknown>>(ctx: PyContext, args: string[]): Promise<T> {
   const python = pythonBin(ctx.env);
+  const started = performance.now();
   const res = await execa(python, ["-m", "nas_agent", "--system-dir", ctx.ws.dir, ...args], {
     env: pythonEnv(ctx.env),
     extendEnv: false,
@@ -55,6 +57,7 @@ export async function agent<T = Record<string, unknown>>(ctx: PyContext, args: s
     stripFinalNewline: true,
   });
   const cmd = args[0] ?? "";
+  logger.debug({ cmd, exitCode: res.exitCode, ms: Math.round(performance.now() - started) }, "nas_agent call");
   if (res.failed && res.exitCode === undefined) {
     throw new UserError(`cannot start ${python} (${oneLine(res.shortMessage)}); set NAS_PYTHON to a Python with the nas_system requirements`);
   }
@@ -119,6 +122,7 @@ export async function runTraining(ctx: PyContext, opts: TrainOptions): Promise<T
     if (tail.length > 20) tail.shift();
   }
   const res = await sub;
+  logger.debug({ runId: opts.runId, exitCode: res.exitCode, timedOut: res.timedOut, canceled: res.isCanceled }, "train.py finished");
   if (res.failed && res.exitCode === undefined && !res.isCanceled && !res.timedOut && !res.signal) {
     throw new UserError(`cannot start training: ${oneLine(res.shortMessage)}; set NAS_PYTHON to a Python with the nas_system requirements`);
   }

@@ -75,6 +75,16 @@ describe("status, override and the lock on a finished search", () => {
     const badPlanner = await runCli(["run", "--system-dir", dir, "--planner", "gpt"]);
     expect(badPlanner.code).toBe(2);
     expect(badPlanner.stderr.trim()).toMatch(/^error: unknown --planner 'gpt'; use one of llm, mock/);
+
+    const broken = makeWorkspace((c) => c + "\ndata = {\n");
+    try {
+      const res = await runCli(["run", "--system-dir", broken, "--planner", "optuna"]);
+      expect(res.code).toBe(2);
+      expect(res.stderr.trim().split("\n").pop()).toMatch(/^error: cannot start a search: config .*config.py is not valid Python/);
+      expect(fs.existsSync(path.join(broken, "agent_state.json"))).toBe(false);
+    } finally {
+      removeWorkspace(broken);
+    }
   });
 });
 

@@ -3,6 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { UserError } from "../errors.js";
 import { llmConfigured } from "../llm/settings.js";
+import { agent, AgentError } from "../python.js";
 import { ui } from "../ui.js";
 import {
   acquireLock,
@@ -13,6 +14,7 @@ import {
   writeSearch,
   type SearchOptions,
   type SearchRecord,
+  type Workspace,
 } from "../workspace.js";
 import { driveSearch } from "../graph/session.js";
 import { printSummary } from "./resume.js";
@@ -44,6 +46,7 @@ export async function runCommand(opts: RunOptions, env: NodeJS.ProcessEnv = proc
   try {
     const previous = readSearch(ws);
     if (previous?.status === "paused") ui.notice(`leaving the paused search ${previous.thread_id} unanswered; starting a new one`);
+    await checkConfig(ws, env);
     const threadId = newSearchId();
     const start = startConfigPath(ws, threadId);
     fs.mkdirSync(path.dirname(start), { recursive: true });
@@ -56,6 +59,16 @@ export async function runCommand(opts: RunOptions, env: NodeJS.ProcessEnv = proc
     printSummary(summary, Boolean(opts.json));
   } finally {
     release();
+  }
+}
+
+/** The starting config.py must parse: the search starts from it and falls back to it. */
+async function checkConfig(ws: Workspace, env: NodeJS.ProcessEnv): Promise<void> {
+  try {
+    await agent({ ws, env }, ["config-get"]);
+  } catch (err) {
+    if (err instanceof AgentError) throw new UserError(`cannot start a search: ${err.message}`);
+    throw err;
   }
 }
 

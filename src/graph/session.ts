@@ -10,6 +10,7 @@ import type { LlmUsage, SearchSpace } from "../contracts.js";
 import { UserError, oneLine } from "../errors.js";
 import { createEvaluator } from "../evaluation/evaluate.js";
 import { createPlanner } from "../planners/index.js";
+import { logger } from "../log.js";
 import { agent } from "../python.js";
 import { ui } from "../ui.js";
 import { readAgentState, writeSearch, type SearchRecord, type Workspace } from "../workspace.js";
@@ -46,6 +47,7 @@ export async function driveSearch(ws: Workspace, rec: SearchRecord, input: Searc
     const graph = buildSearchGraph(ws, rec, env, controller.signal, checkpointer);
     const config = { configurable: { thread_id: rec.thread_id }, recursionLimit: recursionLimitFor(rec.options.maxIterations) };
     writeSearch(ws, { ...rec, status: "running" });
+    logger.info({ thread_id: rec.thread_id, input: Object.keys(input)[0], options: rec.options }, "search invoke");
     try {
       await graph.invoke(graphInput(input), config);
     } catch (err) {

@@ -48,6 +48,7 @@ export interface IterationTimings {
   review_s?: number;
   update_s?: number;
   prompt_chars?: number;
+  llm_attempts?: number;
   iteration_usage?: LlmUsage;
 }
 

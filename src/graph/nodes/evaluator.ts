@@ -12,8 +12,9 @@ import type { GraphDeps } from "../graph.js";
 export async function evaluatorNode(state: GraphState, deps: GraphDeps): Promise<GraphUpdate> {
   const started = performance.now();
   const runId = state.current_run_id as string;
-  const result = await judge(state, deps, runId);
+  const { result, evaluateS } = await judge(state, deps, runId);
   const s = (performance.now() - started) / 1000;
+  const askedLlm = result.usage.calls > 0 || (result.transcript?.length ?? 0) > 0 || result.source === "llm" || result.source.includes("LLM failed");
   return {
     accept_run: result.accept,
     evaluation_reason: result.reason,
@@ -23,14 +24,14 @@ export async function evaluatorNode(state: GraphState, deps: GraphDeps): Promise
     timings: {
       ...state.timings,
       evaluator_s: s,
-      evaluator_llm_s: result.usage.calls > 0 ? s : 0,
+      evaluator_llm_s: askedLlm ? evaluateS : 0,
       iteration_usage: addUsage(state.timings.iteration_usage ?? { ...ZERO_USAGE }, result.usage),
     },
   };
 }
 
 /** Failed runs and the first success (no best yet) are decided by the evaluator's rules too. */
-async function judge(state: GraphState, deps: GraphDeps, runId: string): Promise<EvaluationResult> {
+async function judge(state: GraphState, deps: GraphDeps, runId: string): Promise<{ result: EvaluationResult; evaluateS: number }> {
   const metrics = state.training_success ? readJson<RunMetrics>(path.join(runDir(deps.py.ws, runId), "metrics.json")) : null;
   const failure = metrics ? null : `run ${state.run_status ?? "failed"}: ${state.run_error ?? "no metrics.json"}`;
   const summary = metrics ? (await agent<{ summary: unknown }>(deps.py, ["summarize", "--run-id", runId])).summary : "";
@@ -43,7 +44,9 @@ async function judge(state: GraphState, deps: GraphDeps, runId: string): Promise
     historySummary: typeof summary === "string" ? summary : JSON.stringify(summary),
     signal: deps.signal,
   };
-  return deps.evaluate(input);
+  const asked = performance.now();
+  const result = await deps.evaluate(input);
+  return { result, evaluateS: (performance.now() - asked) / 1000 };
 }
 
 function bestRun(deps: GraphDeps, runId: string): EvaluationInput["best"] {

@@ -16,7 +16,9 @@ export async function plannerNode(state: GraphState, deps: GraphDeps): Promise<G
   const started = performance.now();
   const agentState = readAgentState(deps.py.ws);
   const baseline = agentState.best_run_id == null && !state.baseline_done;
+  const asked = performance.now();
   const result = baseline ? baselineResult() : await deps.planner(await buildContext(state, deps, agentState));
+  const llmS = usedLlm(result) ? (performance.now() - asked) / 1000 : 0;
   const d = result.decision;
   const runId = d.step_type === "stop" ? null : (await agent<{ run_id: string }>(deps.py, ["next-run-id"])).run_id;
   const seconds = (performance.now() - started) / 1000;
@@ -37,8 +39,19 @@ export async function plannerNode(state: GraphState, deps: GraphDeps): Promise<G
     run_status: null,
     run_error: null,
     diff: "",
-    timings: { planner_s: seconds, planner_llm_s: result.usage.calls > 0 ? seconds : 0, iteration_usage: result.usage },
+    timings: {
+      planner_s: seconds,
+      planner_llm_s: llmS,
+      prompt_chars: result.prompt_chars ?? undefined,
+      llm_attempts: result.transcript?.length ?? 0,
+      iteration_usage: result.usage,
+    },
   };
+}
+
+/** An LLM was asked (answered or failed) by this planner call. */
+function usedLlm(r: PlannerResult): boolean {
+  return r.usage.calls > 0 || Boolean(r.fallback) || (r.transcript?.length ?? 0) > 0 || r.planner.startsWith("llm");
 }
 
 function baselineResult(): PlannerResult {
