@@ -45,6 +45,23 @@ describe("crash and resume", () => {
     expect(fs.existsSync(path.join(dir, ".nas-graph", "lock"))).toBe(false);
   });
 
+  it("never retrains a run that finished before the kill", async () => {
+    const dir = makeWorkspace();
+    dirs.push(dir);
+    const cli = startCli(["run", "--system-dir", dir, "--planner", "optuna", "--max-iterations", "1"]);
+    await cli.waitFor(/\] done run_\d+/); // printed after metrics.json is written
+    process.kill(-cli.child.pid!, "SIGKILL");
+    await cli.done;
+
+    const res = await runCli(["resume", "--system-dir", dir, "--json"]);
+    expect(res.code, res.stderr).toBe(0);
+    const state = readAgentState(dir);
+    expect(state.runs).toHaveLength(1);
+    expect(state.runs[0]).toMatchObject({ status: "ok", accepted: true });
+    expect(res.stderr).not.toMatch(/\] epoch 1\//); // no training in the resumed process
+    expect(fs.existsSync(path.join(dir, ".nas-graph", "aborted"))).toBe(false);
+  });
+
   it("says so when there is nothing to resume", async () => {
     const dir = makeWorkspace();
     dirs.push(dir);
