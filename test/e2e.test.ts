@@ -100,27 +100,45 @@ describe("LLM search against the fake OpenAI server", () => {
     await fake.close();
   });
 
-  it("plans with the LLM, trains, evaluates and keeps the key out of every file", async () => {
+  it("plans with the LLM, trains, asks the LLM evaluator on a borderline run, and keeps the key out of every file", async () => {
     const dir = makeWorkspace();
     dirs.push(dir);
-    fake.enqueue({ tool: { ...LR_DECISION, plan: "LLM: raise the learning rate" }, usage: { prompt_tokens: 1234, completion_tokens: 56, cost: 0.0021 } });
+    fake.enqueue(
+      { tool: { ...LR_DECISION, plan: "LLM: raise the learning rate" }, usage: { prompt_tokens: 1234, completion_tokens: 56, cost: 0.0021 } },
+      { tool: { accept: false, reason: "LLM evaluator: not convincing", feedback: "try a lower lr" }, usage: { prompt_tokens: 400, completion_tokens: 30, cost: 0.0009 } },
+    );
     const key = "sk-or-test-SECRET-KEY-123";
     const env = cliEnv({ OPENROUTER_API_KEY: key, NAS_LLM_BASE_URL: fake.baseURL, NAS_LLM_MAX_RETRIES: "0", NAS_LLM_BACKOFF_MS: "0" });
-    const res = await runCli(["run", "--system-dir", dir, "--max-iterations", "2", "--evaluator", "rules", "--json"], { env });
+    // thresholds so wide that every comparison is borderline: the LLM evaluator decides
+    const wide = ["--accept-above", "1000", "--reject-below", "-1000", "--max-gap", "1000", "--min-best-epoch", "1"];
+    const res = await runCli(["run", "--system-dir", dir, "--max-iterations", "2", ...wide, "--json"], { env });
     expect(res.code, res.stderr).toBe(0);
     expect(res.stderr).toContain("planner: llm");
+    expect(res.stderr).toContain("evaluator: llm");
 
     const state = readAgentState(dir);
     expect(state.runs).toHaveLength(2);
     expect(state.runs[0].step_type).toBe("baseline");
-    expect(state.runs[1]).toMatchObject({ planner: "llm", plan: "LLM: raise the learning rate", fallback: null });
-    expect(fake.requests.length).toBe(1);
+    expect(state.runs[1]).toMatchObject({
+      planner: "llm",
+      plan: "LLM: raise the learning rate",
+      fallback: null,
+      accepted: false,
+      evaluation_reason: expect.stringContaining("LLM evaluator: not convincing"),
+      feedback: "try a lower lr",
+    });
+    expect(state.best_run_id).toBe(state.runs[0].run_id);
+    expect(fake.requests.length).toBe(2);
     expect(fake.requests[0].headers.authorization).toBe(`Bearer ${key}`);
+    // rejected: config.py is back on the baseline's config
+    expect(fs.readFileSync(path.join(dir, "config.py"), "utf8")).toBe(fs.readFileSync(path.join(dir, "runs", state.runs[0].run_id, "config_used.py"), "utf8"));
 
     const summary = JSON.parse(res.stdout);
-    expect(summary.usage).toMatchObject({ calls: 1, input_tokens: 1234, output_tokens: 56 });
-    expect(summary.usage.cost_usd).toBeCloseTo(0.0021);
-    expect(res.stderr).toContain("1234 in / 56 out tokens");
+    expect(summary.usage).toMatchObject({ calls: 2, input_tokens: 1634, output_tokens: 86 });
+    expect(summary.usage.cost_usd).toBeCloseTo(0.003);
+    expect(res.stderr).toContain("1634 in / 86 out tokens");
+    const status = JSON.parse((await runCli(["status", "--system-dir", dir, "--json"])).stdout);
+    expect(status.usage).toMatchObject({ calls: 2, input_tokens: 1634 });
 
     for (const file of walk(dir)) {
       if (file.endsWith(".pth")) continue;
