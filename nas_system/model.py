@@ -198,18 +198,19 @@ def make_attention(kind: str, mask_flag: bool, factor: int, dropout: float) -> n
 
 
 class FeedForward(nn.Module):
-    """Position-wise FFN as two kernel-1 convolutions: d -> d_ff -> d."""
+    """Position-wise FFN d -> d_ff -> d. The paper's kernel-1 Conv1d pair is the same map as
+    two Linear layers (same parameters); Linear skips the [B, d, L] transposes and copies."""
 
     def __init__(self, d_model: int, d_ff: int, dropout: float, activation: str):
         super().__init__()
-        self.conv1 = nn.Conv1d(d_model, d_ff, kernel_size=1)
-        self.conv2 = nn.Conv1d(d_ff, d_model, kernel_size=1)
+        self.fc1 = nn.Linear(d_model, d_ff)
+        self.fc2 = nn.Linear(d_ff, d_model)
         self.activation = F.gelu if activation == "gelu" else F.relu
         self.dropout = nn.Dropout(dropout)
 
-    def forward(self, x):                                               # [B, L, d]
-        y = self.dropout(self.activation(self.conv1(x.transpose(1, 2))))  # [B, d_ff, L]
-        return self.dropout(self.conv2(y).transpose(1, 2))                # [B, L, d]
+    def forward(self, x):                                   # [B, L, d]
+        y = self.dropout(self.activation(self.fc1(x)))      # [B, L, d_ff]
+        return self.dropout(self.fc2(y))                    # [B, L, d]
 
 
 class DistilLayer(nn.Module):
