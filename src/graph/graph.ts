@@ -19,6 +19,8 @@ export interface GraphDeps {
   py: PyContext;
   planner: Planner;
   evaluate: (input: EvaluationInput) => Promise<EvaluationResult>;
+  /** Only the LLM evaluator reads the run's history summary (saves a helper call per iteration). */
+  evaluatorUsesHistory: boolean;
   ui: Ui;
   /** Aborted on Ctrl-C: cancels training and LLM calls. */
   signal: AbortSignal;

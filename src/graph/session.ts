@@ -91,6 +91,7 @@ function buildSearchGraph(ws: Workspace, rec: SearchRecord, env: NodeJS.ProcessE
         },
         env,
       }),
+      evaluatorUsesHistory: o.evaluator === "llm",
       ui,
       signal,
       searchSpace: () => (space ??= agent<{ space: SearchSpace }>(py, ["space"]).then((r) => r.space)),
@@ -139,7 +140,7 @@ export async function searchPosition(ws: Workspace, rec: SearchRecord): Promise<
   const inert = () => Promise.reject(new Error("inspection only"));
   try {
     const graph = buildGraph(
-      { py: { ws, env: {} }, planner: inert, evaluate: inert, ui, signal: new AbortController().signal, searchSpace: inert },
+      { py: { ws, env: {} }, planner: inert, evaluate: inert, evaluatorUsesHistory: false, ui, signal: new AbortController().signal, searchSpace: inert },
       saver,
     );
     const snap = await graph.getState({ configurable: { thread_id: rec.thread_id } });

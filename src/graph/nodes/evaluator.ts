@@ -34,7 +34,7 @@ export async function evaluatorNode(state: GraphState, deps: GraphDeps): Promise
 async function judge(state: GraphState, deps: GraphDeps, runId: string): Promise<{ result: EvaluationResult; evaluateS: number }> {
   const metrics = state.training_success ? readJson<RunMetrics>(path.join(runDir(deps.py.ws, runId), "metrics.json")) : null;
   const failure = metrics ? null : `run ${state.run_status ?? "failed"}: ${state.run_error ?? "no metrics.json"}`;
-  const summary = metrics ? (await agent<{ summary: unknown }>(deps.py, ["summarize", "--run-id", runId])).summary : "";
+  const summary = metrics && deps.evaluatorUsesHistory ? (await agent<{ summary: unknown }>(deps.py, ["summarize", "--run-id", runId])).summary : "";
   const input: EvaluationInput = {
     runId,
     metrics,
