@@ -30,7 +30,8 @@ function program(): Command {
   const p = new Command("nas-graph")
     .description("LLM-driven configuration search for an Informer forecaster (LangGraph.js loop over nas_system/train.py)")
     .version("0.1.0")
-    .showHelpAfterError("(run with --help for usage)");
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride(); // before the subcommands, so they inherit it: errors reach main()
 
   p.command("run")
     .description("start a new search")
@@ -75,7 +76,6 @@ function program(): Command {
     .option("--json", "print the result as JSON")
     .action(async (runId: string, opts) => (await import("./commands/override.js")).overrideCommand(runId, opts));
 
-  p.exitOverride();
   return p;
 }
 
@@ -92,8 +92,8 @@ async function main(argv: string[]): Promise<number> {
 function report(err: unknown): number {
   const e = err as { code?: string; exitCode?: number };
   if (typeof e?.code === "string" && e.code.startsWith("commander.")) {
-    // commander printed its own message (or help/version)
-    return e.exitCode ?? 1;
+    // commander printed its own message; help and version exit 0, usage mistakes exit 2
+    return e.exitCode === 0 ? 0 : 2;
   }
   if (err instanceof UserError) {
     process.stderr.write(`error: ${oneLine(err)}\n`);

@@ -76,6 +76,10 @@ describe("status, override and the lock on a finished search", () => {
     expect(badPlanner.code).toBe(2);
     expect(badPlanner.stderr.trim()).toMatch(/^error: unknown --planner 'gpt'; use one of llm, mock/);
 
+    const badNumber = await runCli(["run", "--system-dir", dir, "--max-iterations", "abc"]);
+    expect(badNumber.code).toBe(2);
+    expect(badNumber.stderr).toMatch(/^error: option '--max-iterations <n>' argument 'abc' is invalid\. --max-iterations takes a number/);
+
     const broken = makeWorkspace((c) => c + "\ndata = {\n");
     try {
       const res = await runCli(["run", "--system-dir", broken, "--planner", "optuna"]);
