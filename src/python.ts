@@ -68,9 +68,13 @@ export async function agent<T = Record<string, unknown>>(ctx: PyContext, args: s
     parsed = null;
   }
   if (parsed && parsed.ok === true) return parsed as T;
-  if (parsed && parsed.ok === false) {
+  if (parsed && parsed.ok === false && res.exitCode === 2) {
     const errors = Array.isArray(parsed.errors) ? parsed.errors.map(String) : [];
     throw new AgentError(cmd, String(parsed.error ?? "unknown error"), errors);
+  }
+  if (parsed && parsed.ok === false) {
+    // exit 1: a bug in the helper, not a bad value; the node fails and `resume` can retry it
+    throw new UserError(`nas_agent ${cmd} failed: ${String(parsed.error ?? "unknown error")} (a bug in nas_agent; please report it)`, 1);
   }
   const why = lastLine(String(res.stderr)) || lastLine(String(res.stdout)) || `exit code ${res.exitCode}`;
   throw new UserError(`nas_agent ${cmd} failed: ${why} (python: ${python}; check NAS_PYTHON and the nas_system install)`);

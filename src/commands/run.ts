@@ -84,6 +84,7 @@ function searchOptions(opts: RunOptions, env: NodeJS.ProcessEnv): SearchOptions 
     throw new UserError(`unknown --planner '${planner}'; use one of ${PLANNERS.join(", ")}`);
   }
   if (planner === "mock" && !opts.mockFile) throw new UserError("--planner mock needs --mock-file FILE (a JSON list of planner decisions)");
+  if (opts.mockFile && !fs.existsSync(opts.mockFile)) throw new UserError(`--mock-file ${opts.mockFile} does not exist; pass the path of your mock script`);
   let evaluator = opts.evaluator;
   if (!evaluator) {
     evaluator = hasKey ? "llm" : "rules";
