@@ -136,7 +136,7 @@ try:
             loss_sum += loss.item() * len(b.y)
             sq_sum += (out.detach() - b.y).square().sum().item()
             n_seen, n_elems = n_seen + len(b.y), n_elems + b.y.numel()
-        train_loss, train_mse = loss_sum / n_seen, sq_sum / n_elems
+        train_loss, train_mse, train_seconds = loss_sum / n_seen, sq_sum / n_elems, time.time() - t0
         val_mse, val_mae = evaluate(model, splits.val, batch_size, device, seed)
         if not (math.isfinite(val_mse) and math.isfinite(train_mse)):
             raise Diverged(f"train_mse {train_mse} / val_mse {val_mse} became non-finite in epoch {epoch}")
@@ -149,7 +149,8 @@ try:
             stale += 1
         seconds = time.time() - t0
         history.append({"epoch": epoch, "train_mse": train_mse, "val_mse": val_mse, "val_mae": val_mae,
-                        "lr": lr, "seconds": round(seconds, 3), "train_loss": train_loss})
+                        "lr": lr, "seconds": round(seconds, 3), "train_seconds": round(train_seconds, 3),
+                        "train_loss": train_loss})
         print(f"epoch {epoch}/{max_epochs}  train_mse {train_mse:.4f}  val_mse {val_mse:.4f}  lr {lr:.1e}  "
               f"{seconds:.1f}s{'  *best' if improved else ''}", flush=True)
         if stale >= train_cfg["patience"]:
