@@ -98,3 +98,17 @@ def test_parameter_count_matches_the_reference_implementation(c, expected):
                          d_ff=256, dropout=0.05, factor=5, attn="prob", activation="gelu",
                          distil=True, mix=True)}
     assert sum(p.numel() for p in build_model(cfg).parameters()) == expected
+
+
+def test_dropout_drops_at_rate_p_keeps_the_expectation_and_is_off_in_eval():
+    from model import Dropout
+
+    drop = Dropout(0.25)
+    x = torch.ones(400_000)
+    torch.manual_seed(0)
+    y = drop(x)
+    assert (y == 0).float().mean().item() == pytest.approx(0.25, abs=0.005)
+    assert y.mean().item() == pytest.approx(1.0, abs=0.01)
+    assert y.unique().tolist() == [0.0, pytest.approx(4 / 3)]
+    drop.eval()
+    assert torch.equal(drop(x), x)
