@@ -10,6 +10,7 @@ on scaled data, whatever the training criterion.
 """
 import argparse
 import math
+import os
 import random
 import signal
 import sys
@@ -37,6 +38,14 @@ def fail(message: str, code: int):
 
 def on_sigterm(signum, frame):
     raise KeyboardInterrupt
+
+
+def pick_threads():
+    """On a machine with <= 2 CPUs use one torch thread unless OMP_NUM_THREADS says otherwise:
+    measured on a 2-vCPU VM (bench/train_bench.py), the default 2 OpenMP threads stalled in
+    spin-waits (437 ms vs 104 ms per train step for bench setting (a))."""
+    if "OMP_NUM_THREADS" not in os.environ and (os.cpu_count() or 1) <= 2:
+        torch.set_num_threads(1)
 
 
 def seed_everything(seed: int):
@@ -87,6 +96,7 @@ except (ConfigError, DataError) as exc:
     fail(f"config error: {exc}", 2)
 
 data_cfg, train_cfg = config["data"], config["training"]
+pick_threads()
 device, notice = pick_device(train_cfg["device"])
 if notice:
     print(notice, file=sys.stderr, flush=True)
@@ -191,12 +201,12 @@ try:
     print(f"done {args.tag}: best epoch {best_epoch}  val_mse {best['val_mse']:.4f}  test_mse {test_mse:.4f}  "
           f"test_mae {test_mae:.4f}", flush=True)
 except Diverged as exc:
-    logs.save_failure(run_dir, "diverged", str(exc), epoch)
+    logs.save_failure(run_dir, "diverged", str(exc), epoch or None)
     fail(f"diverged: {exc}; lower the learning rate or enable grad_clip", 3)
 except KeyboardInterrupt:
-    logs.save_failure(run_dir, "interrupted", "interrupted by a signal", epoch)
+    logs.save_failure(run_dir, "interrupted", "interrupted by a signal", epoch or None)
     fail(f"interrupted in epoch {epoch}", 130)
 except Exception as exc:
     reason = f"{type(exc).__name__}: {exc}".replace("\n", " ")
-    logs.save_failure(run_dir, "crashed", reason, epoch)
+    logs.save_failure(run_dir, "crashed", reason, epoch or None)
     fail(f"crashed: {reason}", 1)
