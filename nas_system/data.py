@@ -115,8 +115,12 @@ def read_csv(path: Path, columns: list[str]) -> tuple[np.ndarray, np.ndarray]:
     missing = [c for c in ["date", *columns] if c not in frame.columns]
     if missing:
         raise DataError(f"{path.name} has no column(s) {missing}; use columns among {list(frame.columns)}")
-    dates = pd.DatetimeIndex(pd.to_datetime(frame["date"]))
-    return frame[columns].to_numpy(np.float32), time_features(dates)
+    try:
+        dates = pd.DatetimeIndex(pd.to_datetime(frame["date"]))
+        values = frame[columns].to_numpy(np.float32)
+    except (ValueError, TypeError) as exc:
+        raise DataError(f"{path.name} has unreadable dates or non-numeric values ({exc}); fix the CSV")
+    return values, time_features(dates)
 
 
 def mode_columns(features: list[str], target: str, mode: str) -> list[str]:

@@ -94,6 +94,8 @@ try:
         raise ConfigError(f"build_model failed ({type(exc).__name__}: {exc}); fix the model section")
 except (ConfigError, DataError) as exc:
     fail(f"config error: {exc}", 2)
+except Exception as exc:  # nothing is trained and no run dir exists yet
+    fail(f"crashed before training: {type(exc).__name__}: {exc}".replace("\n", " "), 1)
 
 data_cfg, train_cfg = config["data"], config["training"]
 pick_threads()

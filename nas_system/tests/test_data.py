@@ -138,3 +138,9 @@ def test_splits_larger_than_the_file_are_a_data_error(data_dir, monkeypatch):
     monkeypatch.setenv("NAS_DATA_DIR", str(data_dir))
     with pytest.raises(DataError, match="exceeds"):
         load_splits({**STANDARD, "train_size": 20000}, workspace=Path("."))
+
+
+def test_unreadable_values_are_a_data_error(tmp_path):
+    (tmp_path / "bad.csv").write_text("date,OT\n2016-07-01 00:00:00,abc\n")
+    with pytest.raises(DataError, match="non-numeric"):
+        read_csv(tmp_path / "bad.csv", ["OT"])
