@@ -40,14 +40,6 @@ def on_sigterm(signum, frame):
     raise KeyboardInterrupt
 
 
-def pick_threads():
-    """On a machine with <= 2 CPUs use one torch thread unless OMP_NUM_THREADS says otherwise:
-    measured on a 2-vCPU VM (bench/train_bench.py), the default 2 OpenMP threads stalled in
-    spin-waits (437 ms vs 104 ms per train step for bench setting (a))."""
-    if "OMP_NUM_THREADS" not in os.environ and (os.cpu_count() or 1) <= 2:
-        torch.set_num_threads(1)
-
-
 def seed_everything(seed: int):
     random.seed(seed)
     np.random.seed(seed)
@@ -98,7 +90,6 @@ except Exception as exc:  # nothing is trained and no run dir exists yet
     fail(f"crashed before training: {type(exc).__name__}: {exc}".replace("\n", " "), 1)
 
 data_cfg, train_cfg = config["data"], config["training"]
-pick_threads()
 device, notice = pick_device(train_cfg["device"])
 if notice:
     print(notice, file=sys.stderr, flush=True)
