@@ -139,6 +139,11 @@ describe("LLM search against the fake OpenAI server", () => {
     expect(res.stderr).toContain("1634 in / 86 out tokens");
     const status = JSON.parse((await runCli(["status", "--system-dir", dir, "--json"])).stdout);
     expect(status.usage).toMatchObject({ calls: 2, input_tokens: 1634 });
+    // the decision log records the planner's prompt size and the prompt shows the incumbent's config
+    const decisions = fs.readFileSync(path.join(dir, ".nas-graph", "decisions.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    expect(decisions[1].timings.prompt_chars).toBeGreaterThan(1000);
+    const plannerPrompt = JSON.stringify(fake.requests[0].body);
+    expect(plannerPrompt).toContain(JSON.stringify(fs.readFileSync(path.join(dir, "runs", state.runs[0].run_id, "config_used.py"), "utf8")).slice(1, 200));
 
     for (const file of walk(dir)) {
       if (file.endsWith(".pth")) continue;

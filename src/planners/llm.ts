@@ -19,12 +19,13 @@ export const PLANNER_TOOL = "planner_decision";
 export function createLlmPlanner(settings: LlmSettings, hybrid: boolean) {
   return async function llmPlanner(ctx: PlannerContext): Promise<PlannerResult> {
     const advice = hybrid ? await ctx.suggest("tpe") : null;
+    const prompt = buildPlannerPrompt(ctx, advice);
     try {
       const answer = await askStructured<PlannerDecision>({
         settings,
         schema: PlannerDecisionSchema,
         toolName: PLANNER_TOOL,
-        prompt: buildPlannerPrompt(ctx, advice),
+        prompt,
         validate: (decision) => validateDecision(decision, ctx),
         signal: ctx.signal,
       });
@@ -36,10 +37,11 @@ export function createLlmPlanner(settings: LlmSettings, hybrid: boolean) {
         fallback: null,
         advice: advice ? classifyAdvice(advice.config_changes, answer.value.config_changes) : null,
         transcript: answer.attempts,
+        prompt_chars: prompt.length,
       };
     } catch (err) {
       if (!(err instanceof LlmFailure)) throw err; // UserError, abort, bugs: not ours to hide
-      return fallBackToTpe(ctx, err, advice);
+      return { ...(await fallBackToTpe(ctx, err, advice)), prompt_chars: prompt.length };
     }
   };
 }

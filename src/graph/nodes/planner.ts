@@ -69,15 +69,17 @@ async function buildContext(
   deps: GraphDeps,
   agentState: PlannerContext["agentState"],
 ): Promise<PlannerContext & { plannerCall: number }> {
+  // The incumbent's config: the text the prompt shows is the one the changes apply to.
+  const base = incumbentConfig(deps.py.ws, agentState.best_run_id, state.search_id);
   return {
     iteration: state.iteration + 1,
     maxIterations: state.max_iterations,
     agentState,
-    configText: fs.readFileSync(deps.py.ws.config, "utf8"),
+    configText: fs.readFileSync(base, "utf8"),
     searchSpace: await deps.searchSpace(),
     lastFeedback: state.feedback,
     targetValMse: state.options.target_val_mse,
-    validateChanges: (changes) => validateChanges(deps, changes, incumbentConfig(deps.py.ws, agentState.best_run_id, state.search_id)),
+    validateChanges: (changes) => validateChanges(deps, changes, base),
     suggest: (sampler) => suggest(deps, sampler, (state.options.seed ?? 0) + state.planner_call),
     signal: deps.signal,
     plannerCall: state.planner_call,
