@@ -91,6 +91,21 @@ describe("stopping rules and failed runs", () => {
   });
 });
 
+describe("a starting config that cannot train", () => {
+  it("stops the search after the baseline with a one-line error instead of failing every proposal", async () => {
+    const dir = makeWorkspace((c) => c.replace('"data_path": "ETTh1.csv"', '"data_path": "no_such_file.csv"'));
+    dirs.push(dir);
+    const mock = writeMockScript(dir, [LR_DECISION]);
+    const res = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", mock, "--max-iterations", "3"]);
+    expect(res.code).toBe(2);
+    const lines = res.stderr.trim().split("\n");
+    expect(lines[lines.length - 1]).toMatch(/^error: the starting config.py cannot be trained \(run_0000\): .*no_such_file\.csv/);
+    const state = readAgentState(dir);
+    expect(state.runs).toHaveLength(1);
+    expect(state.runs[0]).toMatchObject({ status: "invalid", accepted: false, step_type: "baseline" });
+  });
+});
+
 describe("LLM search against the fake OpenAI server", () => {
   let fake: FakeOpenAI;
   beforeAll(async () => {

@@ -49,10 +49,17 @@ export function routeAfterEvaluator(state: GraphState): "review" | "update_state
 /** should_continue: stop at max iterations or when the best beats the target. */
 export function shouldContinue(state: GraphState): "planner" | typeof END {
   if (state.step_type === "stop") return END;
+  // A starting config that train.py rejects (bad config, missing data) fails every proposal too.
+  if (baselineRejected(state)) return END;
   if (state.iteration >= state.max_iterations) return END;
   const target = state.options.target_val_mse;
   if (target != null && state.best_val_mse != null && state.best_val_mse < target) return END;
   return "planner";
+}
+
+/** The baseline run could not even start: train.py rejected the starting config. */
+export function baselineRejected(state: GraphState): boolean {
+  return state.step_type === "baseline" && state.run_status === "invalid";
 }
 
 export function buildGraph(deps: GraphDeps, checkpointer: BaseCheckpointSaver) {

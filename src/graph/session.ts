@@ -14,10 +14,10 @@ import { logger } from "../log.js";
 import { agent } from "../python.js";
 import { ui } from "../ui.js";
 import { readAgentState, writeSearch, type SearchRecord, type Workspace } from "../workspace.js";
-import { buildGraph, recursionLimitFor, type SearchGraph } from "./graph.js";
+import { baselineRejected, buildGraph, recursionLimitFor, type SearchGraph } from "./graph.js";
 import type { ReviewPayload } from "./nodes/review.js";
 import { bestOf } from "./nodes/update-state.js";
-import type { GraphUpdate } from "./state.js";
+import type { GraphState, GraphUpdate } from "./state.js";
 
 export interface SearchSummary {
   search_id: string;
@@ -55,6 +55,10 @@ export async function driveSearch(ws: Workspace, rec: SearchRecord, input: Searc
     }
     const summary = await summarize(graph, config, ws, rec);
     writeSearch(ws, { ...rec, status: summary.status });
+    const last = (await graph.getState(config)).values as GraphState;
+    if (baselineRejected(last)) {
+      throw new UserError(`the starting config.py cannot be trained (${last.current_run_id}): ${last.run_error}`);
+    }
     return summary;
   } catch (err) {
     writeSearch(ws, { ...rec, status: controller.signal.aborted ? "interrupted" : "failed" });
