@@ -15,6 +15,7 @@ llm and llm+optuna are added when OPENROUTER_API_KEY is set (or name them).
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import csv
 import json
 import os
@@ -46,7 +47,7 @@ def make_workspace(parent: Path, name: str) -> Path:
     return ws
 
 
-def run_search(ws: Path, planner: str, seed: int, iterations: int, log) -> float:
+def run_search(ws: Path, planner: str, seed: int, iterations: int, log, env: dict) -> float:
     cmd = [
         "node", str(ROOT / "dist" / "cli.js"), "run",
         "--system-dir", str(ws),
@@ -61,7 +62,7 @@ def run_search(ws: Path, planner: str, seed: int, iterations: int, log) -> float
     if planner not in ("llm", "llm+optuna"):
         cmd += ["--evaluator", "rules"]
     started = time.perf_counter()
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=log, text=True)
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=log, text=True, env=env)
     if proc.returncode != 0:
         raise SystemExit(f"{planner} seed {seed} failed (exit {proc.returncode}); see {log.name}")
     return time.perf_counter() - started
@@ -115,6 +116,7 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--planners", default="")
     ap.add_argument("--out", default=str(BENCH / "out"))
+    ap.add_argument("--jobs", type=int, default=1, help="searches run at once (2 on a 2-core box: one torch thread each)")
     args = ap.parse_args()
 
     planners = args.planners.split(",") if args.planners else ["random", "optuna", "mock"]
@@ -125,21 +127,39 @@ def main() -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
 
-    curves: dict[str, list[list[float]]] = {}
-    finals: dict[str, list[float]] = {}
-    walls: dict[str, float] = {}
-    with tempfile.TemporaryDirectory(prefix="nas-bench-") as tmp, open(out / "search.log", "w") as log:
-        for planner in planners:
-            curves[planner], finals[planner], walls[planner] = [], [], 0.0
-            # mock replays one script and the training seed is fixed: its seeds are identical.
-            for seed in range(1 if planner == "mock" else args.seeds):
-                ws = make_workspace(Path(tmp), f"{planner.replace('+', '_')}-{seed}")
-                walls[planner] += run_search(ws, planner, seed, args.iterations, log)
-                curve, test_mse = best_so_far(ws, args.iterations)
-                curves[planner].append(curve)
-                if test_mse is not None:
-                    finals[planner].append(test_mse)
-                print(f"{planner:>11} seed {seed}: best val_mse {curve[-1]:.4f}  test_mse {test_mse}", flush=True)
+    # Searches are independent: with --jobs 2 each training gets one thread of its own.
+    env = dict(os.environ)
+    if args.jobs > 1:
+        env.setdefault("OMP_NUM_THREADS", "1")
+    # mock replays one script and the training seed is fixed: its seeds are identical.
+    jobs = [(p, s) for p in planners for s in range(1 if p == "mock" else args.seeds)]
+    results: dict[tuple[str, int], tuple[list[float], float | None, float]] = {}
+    with tempfile.TemporaryDirectory(prefix="nas-bench-") as tmp:
+
+        def one(job: tuple[str, int]) -> None:
+            planner, seed = job
+            name = f"{planner.replace('+', '_')}-{seed}"
+            ws = make_workspace(Path(tmp), name)
+            with open(out / f"search-{name}.log", "w") as log:
+                wall = run_search(ws, planner, seed, args.iterations, log, env)
+            curve, test_mse = best_so_far(ws, args.iterations)
+            results[job] = (curve, test_mse, wall)
+            print(f"{planner:>11} seed {seed}: best val_mse {curve[-1]:.4f}  test_mse {test_mse}  ({wall / 60:.1f} min)", flush=True)
+
+        started = time.perf_counter()
+        with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
+            for f in [pool.submit(one, job) for job in jobs]:
+                f.result()
+        total_wall = time.perf_counter() - started
+
+    curves: dict[str, list[list[float]]] = {p: [] for p in planners}
+    finals: dict[str, list[float]] = {p: [] for p in planners}
+    walls: dict[str, float] = {p: 0.0 for p in planners}
+    for (planner, _seed), (curve, test_mse, wall) in sorted(results.items()):
+        curves[planner].append(curve)
+        walls[planner] += wall
+        if test_mse is not None:
+            finals[planner].append(test_mse)
 
     with open(out / "search.csv", "w", newline="") as f:
         w = csv.writer(f)
@@ -150,7 +170,8 @@ def main() -> None:
                     w.writerow([planner, seed, i, f"{v:.6f}"])
     plot(curves, out / "search.png")
 
-    print(f"\n| planner | best val_mse @{args.iterations} (mean ± std) | final best test_mse | wall time |")
+    print(f"\ntotal wall time {total_wall / 60:.1f} min with --jobs {args.jobs}")
+    print(f"\n| planner | best val_mse @{args.iterations} (mean ± std) | final best test_mse | search time (sum) |")
     print("| --- | --- | --- | --- |")
     for planner, seeds in curves.items():
         m, s = mean_std([c[-1] for c in seeds])

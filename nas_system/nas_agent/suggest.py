@@ -2,7 +2,8 @@
 
 Every run in agent_state.json becomes a trial of an in-memory study (its ``params`` and
 val_mse; failed runs are told as FAIL). One trial is asked from a seeded TPE or random
-sampler (seed + number of trials, so the same history and seed give the same answer),
+sampler (seeded from the search seed and the number of trials, so the same history and seed
+give the same answer, and two search seeds never replay each other's draws),
 resampled while it breaks a search-space constraint, and turned into a PlannerDecision
 whose config_changes are the keys that differ from the incumbent.
 """
@@ -22,6 +23,7 @@ from .config_edit import ConfigEditError, read_values
 from .search_space import ParamSpec, SearchSpace, check_constraints
 
 MAX_TRIES = 50
+SEED_STRIDE = 100_003  # > any history length, so seeds never overlap
 N_STARTUP = 4
 STEP_RANK = {"small": 0, "medium": 1, "radical": 2}
 
@@ -77,6 +79,12 @@ def _round(spec: ParamSpec, value: Any) -> Any:
     return min(max(rounded, spec.low), spec.high)
 
 
+def sampler_seed(seed: int, n_trials: int) -> int:
+    """A fresh sampler seed per history size. Injective in (seed, n_trials): with seed + n_trials,
+    search seed s at trial n+1 would redraw search seed s+1's trial n."""
+    return seed * SEED_STRIDE + n_trials
+
+
 def _sampler(kind: str, seed: int):
     if kind == "random":
         return optuna.samplers.RandomSampler(seed=seed)
@@ -111,7 +119,7 @@ def suggest(state: AgentState, space: SearchSpace, config_path: str | Path,
     trials = history_trials(state, dists)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        study = optuna.create_study(direction="minimize", sampler=_sampler(sampler, seed + len(trials)))
+        study = optuna.create_study(direction="minimize", sampler=_sampler(sampler, sampler_seed(seed, len(trials))))
         study.add_trials(trials)
         params, changes, tries = None, [], 0
         while tries < MAX_TRIES:

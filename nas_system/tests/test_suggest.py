@@ -105,6 +105,16 @@ def test_out_of_space_values_are_dropped_not_fatal():
     assert "model.d_model" not in trials[0].params and "model.distil" not in trials[1].params
 
 
+def test_search_seeds_do_not_replay_each_other(config):
+    # regression: sampler seed = seed + n_trials made seed 1 at trial n redraw seed 0 at trial n+1
+    seen = {}
+    for seed in range(3):
+        for n in (1, 2, 3):
+            out = suggest(history(n), SPACE, config, sampler="random", seed=seed)
+            seen.setdefault(json.dumps(out["params"], sort_keys=True), []).append((seed, n))
+    assert all(len(v) == 1 for v in seen.values()), [v for v in seen.values() if len(v) > 1]
+
+
 @pytest.mark.parametrize("sampler", ["tpe", "random"])
 def test_deterministic_and_valid(sampler, config, tmp_path):
     state = history(12)

@@ -80,7 +80,7 @@ async function buildContext(
     lastFeedback: state.feedback,
     targetValMse: state.options.target_val_mse,
     validateChanges: (changes) => validateChanges(deps, changes, base),
-    suggest: (sampler) => suggest(deps, sampler, (state.options.seed ?? 0) + state.planner_call),
+    suggest: (sampler) => suggest(deps, sampler, state.options.seed ?? 0),
     signal: deps.signal,
     plannerCall: state.planner_call,
   };
@@ -98,7 +98,7 @@ async function validateChanges(deps: GraphDeps, changes: ConfigChange[], base: s
   }
 }
 
-/** Optuna's proposal; the seed varies per planner call so repeated calls explore. */
+/** Optuna's proposal; nas_agent varies the sampler seed with the history size, so calls explore. */
 async function suggest(deps: GraphDeps, sampler: "tpe" | "random", seed: number): Promise<PlannerDecision> {
   const out = await agent<{ decision: PlannerDecision }>(deps.py, ["suggest", "--sampler", sampler, "--seed", String(seed)]);
   return out.decision;
