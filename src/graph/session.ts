@@ -53,9 +53,10 @@ export async function driveSearch(ws: Workspace, rec: SearchRecord, input: Searc
     } catch (err) {
       throw translate(err, controller.signal);
     }
-    const summary = await summarize(graph, config, ws, rec);
+    const snap = await graph.getState(config);
+    const summary = summarize(snap, ws, rec);
     writeSearch(ws, { ...rec, status: summary.status });
-    const last = (await graph.getState(config)).values as GraphState;
+    const last = snap.values as GraphState;
     if (baselineRejected(last)) {
       throw new UserError(`the starting config.py cannot be trained (${last.current_run_id}): ${last.run_error}`);
     }
@@ -112,8 +113,9 @@ function translate(err: unknown, signal: AbortSignal): unknown {
   return err;
 }
 
-async function summarize(graph: SearchGraph, config: { configurable: { thread_id: string } }, ws: Workspace, rec: SearchRecord): Promise<SearchSummary> {
-  const snap = await graph.getState(config);
+type Snapshot = Awaited<ReturnType<SearchGraph["getState"]>>;
+
+function summarize(snap: Snapshot, ws: Workspace, rec: SearchRecord): SearchSummary {
   const pending = snap.tasks.flatMap((t) => t.interrupts ?? []);
   const values = snap.values as { iteration?: number; usage?: LlmUsage };
   const best = bestOf(readAgentState(ws));
