@@ -39,7 +39,7 @@ function helpStart() {
 
 function tinyWorkspace() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nas-graph-bench-"));
-  for (const name of ["train.py", "model.py", "data.py", "nas_agent"]) {
+  for (const name of ["train.py", "model.py", "models", "data.py", "nas_agent"]) {
     fs.cpSync(path.join(REPO, "nas_system", name), path.join(dir, name), { recursive: true, filter: (s) => !s.includes("__pycache__") });
   }
   fs.copyFileSync(path.join(REPO, "test", "fixtures", "tiny_config.py"), path.join(dir, "config.py"));

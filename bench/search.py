@@ -29,7 +29,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
-WORKSPACE_FILES = ["train.py", "model.py", "data.py", "nas_agent"]
+WORKSPACE_FILES = ["train.py", "model.py", "models", "data.py", "nas_agent"]
 
 
 def make_workspace(parent: Path, name: str) -> Path:

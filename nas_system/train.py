@@ -1,6 +1,6 @@
 """Train one Informer configuration and write runs/<tag>/.
 
-    python -u train.py --config config.py --tag run_0001 [--max-epochs N]    (cwd = workspace)
+    python -u train.py --config config.py --tag run_0001 [--max-epochs N] [--seed N]    (cwd = workspace)
 
 Outputs in runs/<tag>/: config_used.py (first), history.json, best_model.pth,
 learning_curve.png, and metrics.json LAST (its presence means the run is complete).
@@ -68,18 +68,22 @@ parser = argparse.ArgumentParser(description="Train one Informer configuration."
 parser.add_argument("--config", default="config.py", help="config file (a Python module)")
 parser.add_argument("--tag", required=True, help="run name, e.g. run_0001: outputs go to runs/<tag>/")
 parser.add_argument("--max-epochs", type=int, default=None, help="cap on the config's max_epochs")
+parser.add_argument("--seed", type=int, default=None, help="overrides the config's seed (repeat trainings)")
 args = parser.parse_args()
 if args.max_epochs is not None and args.max_epochs < 1:
     fail(f"config error: --max-epochs is {args.max_epochs}; pass an integer >= 1", 2)
 
 # ----------------------------------------------------------------------------- config and data
 # Everything that can be wrong with the config is caught here: before training, before the run dir.
+# Relative data paths are read from the workspace (the cwd), wherever the config file lies.
 config_path = Path(args.config).resolve()
 try:
     config = load_config(config_path)
+    if args.seed is not None:
+        config["seed"] = args.seed
     seed = config["seed"]
     seed_everything(seed)
-    splits = load_splits(config["data"], workspace=config_path.parent)
+    splits = load_splits(config["data"], workspace=Path.cwd())
     try:
         model = build_model(config)
     except Exception as exc:

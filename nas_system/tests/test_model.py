@@ -7,8 +7,9 @@ import torch
 
 from conftest import tiny_sections
 from data import load_splits
-from model import (AttentionLayer, Encoder, EncoderLayer, DistilLayer, FullAttention, ProbAttention,
-                   build_model, sampled_scores_gather, sampled_scores_matmul)
+from model import build_model
+from models.informer import (AttentionLayer, Encoder, EncoderLayer, DistilLayer, FullAttention, ProbAttention,
+                   sampled_scores_gather, sampled_scores_matmul)
 
 
 def qkv(B=2, L=20, H=3, E=8, seed=0):
@@ -101,7 +102,7 @@ def test_parameter_count_matches_the_reference_implementation(c, expected):
 
 
 def test_dropout_drops_at_rate_p_keeps_the_expectation_and_is_off_in_eval():
-    from model import Dropout
+    from models.informer import Dropout
 
     drop = Dropout(0.25)
     x = torch.ones(400_000)

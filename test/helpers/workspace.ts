@@ -12,7 +12,7 @@ export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "
 export const CLI = path.join(REPO, "dist", "cli.js");
 export const DATA_DIR = process.env.NAS_DATA_DIR ?? path.resolve(REPO, "..", "shared", "data", "ETT-small");
 
-const COPIED = ["train.py", "model.py", "data.py", "nas_agent"];
+const COPIED = ["train.py", "model.py", "models", "data.py", "nas_agent"];
 
 /** A fresh workspace; `edit` may rewrite the tiny config text (e.g. more epochs). */
 export function makeWorkspace(edit: (config: string) => string = (c) => c): string {

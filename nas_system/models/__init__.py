@@ -1,0 +1,1 @@
+"""Model families; model.py picks one by config['model']['family']."""
