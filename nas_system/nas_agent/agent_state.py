@@ -1,9 +1,11 @@
 """Global search state: agent_state.json (the only writer of that file).
 
-``{max_runs, best_run_id, runs: [RunInfo], ...}``. Fields this code does not know are kept
-(top level and per run). ``best_run_id`` is always derived: the accepted run with status
-ok and the lowest finite val_mse. Writes are atomic; a corrupt file is an error, never a
-silent reset.
+``{max_runs, best_run_id, fidelity, runs: [RunInfo], configs, noise, ...}``. Fields this code
+does not know are kept (top level and per run). Derived on every write (config_stats.py):
+``configs`` (the seeds of each config pooled: mean and sd of val_mse), ``noise`` (the
+seed-to-seed spread per fidelity) and ``best_run_id``: the first run of the accepted config
+with the lowest MEAN val_mse at the current ``fidelity`` (set when a search begins), never the
+luckiest single seed. Writes are atomic; a corrupt file is an error, never a silent reset.
 """
 from __future__ import annotations
 
@@ -16,8 +18,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from . import config_stats
+
 DEFAULT_MAX_RUNS = 50
 STATUSES = ("ok", "failed", "diverged", "crashed", "interrupted", "timeout", "invalid")
+KINDS = ("baseline", "proposal", "repeat")
+DERIVED = ("configs", "noise")  # recomputed on every write, never read back
 
 
 class AgentStateError(ValueError):
@@ -49,6 +55,15 @@ class RunInfo:
     error: str | None = None
     search_id: str | None = None
     created_at: str | None = None
+    # seed repeats: runs of one config share config_id; repeat_of is the config's first run
+    config_id: str | None = None
+    repeat_of: str | None = None
+    seed: int | None = None
+    kind: str | None = None  # baseline | proposal | repeat
+    family: str | None = None
+    # comparability: the data task and the fidelity (task + epoch cap), see fidelity.py
+    task: dict[str, Any] | None = None
+    fidelity: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -70,10 +85,6 @@ class RunInfo:
             out.setdefault(k, v)
         return out
 
-    def is_candidate(self) -> bool:
-        """Can this run be the incumbent? (accepted, status ok, finite val_mse)"""
-        return bool(self.accepted) and self.status == "ok" and _finite(self.val_mse)
-
 
 @dataclass
 class AgentState:
@@ -83,13 +94,36 @@ class AgentState:
     best_run_id: str | None = None
     runs: list[RunInfo] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    fidelity: str | None = None  # of the current search; best_run_id is chosen among its runs
 
     def find(self, run_id: str) -> RunInfo | None:
         return next((r for r in self.runs if r.run_id == run_id), None)
 
+    def configs(self) -> list[config_stats.ConfigStats]:
+        """Per-config statistics with noise estimates (derived, see config_stats.py)."""
+        table = config_stats.config_table(self.runs)
+        config_stats.noise_table(table)
+        return table
+
+    def config_of(self, run_id: str) -> config_stats.ConfigStats | None:
+        run = self.find(run_id)
+        key = config_stats.group_key(run) if run else None
+        return next((c for c in self.configs() if (c.fidelity, c.config_id or f"run:{c.root_run_id}") == key), None)
+
+    def current_fidelity(self) -> str | None:
+        """The current search's fidelity; before any search began, the last run's."""
+        if self.fidelity is not None or not self.runs:
+            return self.fidelity
+        return self.runs[-1].fidelity
+
+    def incumbent(self) -> config_stats.ConfigStats | None:
+        return config_stats.incumbent(self.runs, self.configs(), self.current_fidelity())
+
     def to_dict(self) -> dict[str, Any]:
-        out = {"max_runs": self.max_runs, "best_run_id": self.best_run_id,
-               "runs": [r.to_dict() for r in self.runs]}
+        table = config_stats.config_table(self.runs)
+        noise = config_stats.noise_table(table)
+        out = {"max_runs": self.max_runs, "best_run_id": self.best_run_id, "fidelity": self.fidelity,
+               "runs": [r.to_dict() for r in self.runs], "configs": [c.to_dict() for c in table], "noise": noise}
         for k, v in self.extra.items():
             out.setdefault(k, v)
         return out
@@ -131,8 +165,8 @@ def load_agent_state(path: str | Path = "agent_state.json") -> AgentState:
     max_runs = data.get("max_runs", DEFAULT_MAX_RUNS)
     if not isinstance(max_runs, int) or isinstance(max_runs, bool):
         raise AgentStateError(f"{path}: max_runs must be an integer, got {max_runs!r}: {fix}")
-    extra = {k: v for k, v in data.items() if k not in ("max_runs", "best_run_id", "runs")}
-    state = AgentState(max_runs, data.get("best_run_id"), runs, extra)
+    extra = {k: v for k, v in data.items() if k not in ("max_runs", "best_run_id", "runs", "fidelity", *DERIVED)}
+    state = AgentState(max_runs, data.get("best_run_id"), runs, extra, data.get("fidelity"))
     recompute_best(state)
     return state
 
@@ -173,12 +207,10 @@ def json_safe(obj: Any) -> Any:
 
 
 def recompute_best(state: AgentState) -> str | None:
-    """Set and return best_run_id: lowest finite val_mse among accepted ok runs (first wins ties)."""
-    best = None
-    for run in state.runs:
-        if run.is_candidate() and (best is None or run.val_mse < best.val_mse):
-            best = run
-    state.best_run_id = best.run_id if best else None
+    """Set and return best_run_id: the first run of the incumbent config (config_stats.incumbent:
+    the accepted config with the lowest mean val_mse at the current fidelity; first wins ties)."""
+    best = state.incumbent()
+    state.best_run_id = best.root_run_id if best else None
     return state.best_run_id
 
 
@@ -197,14 +229,27 @@ def add_run(state: AgentState, run: RunInfo) -> AgentState:
     return state
 
 
+def config_runs(state: AgentState, run: RunInfo) -> list[RunInfo]:
+    """Every run of the same config (same config_id and fidelity) as ``run``, itself included."""
+    key = config_stats.group_key(run)
+    return [r for r in state.runs if config_stats.group_key(r) == key]
+
+
+def set_config_accepted(state: AgentState, run: RunInfo, accepted: bool) -> None:
+    """A verdict is about a config: it applies to every ok run of the config (seed repeats)."""
+    for r in config_runs(state, run):
+        if r.status == "ok" and _finite(r.val_mse):
+            r.accepted = accepted
+
+
 def set_accepted(state: AgentState, run_id: str, accepted: bool, reason: str | None = None) -> RunInfo:
-    """Manual accept/reject override; recomputes the best run."""
+    """Manual accept/reject override of a run's config (all its seeds); recomputes the best run."""
     run = state.find(run_id)
     if run is None:
         raise AgentStateError(f"unknown run id {run_id}: see `status` for the recorded runs")
     if accepted and not (run.status == "ok" and _finite(run.val_mse)):
         raise AgentStateError(f"cannot accept {run_id}: its status is {run.status} and it has no finite val_mse")
-    run.accepted = accepted
+    set_config_accepted(state, run, accepted)
     run.extra["override"] = {"accepted": accepted, "reason": reason, "at": _now()}
     if reason:
         run.evaluation_reason = reason if reason.startswith("manual override") else f"manual override: {reason}"

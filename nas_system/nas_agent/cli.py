@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from . import agent_state as st
-from .config_edit import ConfigEditError, apply_changes, read_values, restore
+from . import fidelity as fid
+from .config_edit import ConfigEditError, NotLiteral, apply_changes, locate, node_value, parse_config, read_values, restore
+from .config_id import config_id
 from .history_summary import build_history_summary
 from .search_space import SpaceError, load_space, resolve_space_path
 
@@ -32,7 +34,7 @@ class CliError(ValueError):
         self.errors = errors
 
 
-USER_ERRORS = (CliError, SpaceError, ConfigEditError, st.AgentStateError)
+USER_ERRORS = (CliError, SpaceError, ConfigEditError, st.AgentStateError, fid.FidelityError)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -57,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--from", dest="from_path", required=True)
     r.add_argument("--config")
     sub.add_parser("next-run-id", help="the next free run_XXXX id")
+    b = sub.add_parser("begin-search", help="set the current fidelity from a config; report its incumbent and noise")
+    b.add_argument("--config")
+    b.add_argument("--max-epochs-cap", type=int, default=None)
     rec = sub.add_parser("record-run", help="record a run in agent_state.json")
     rec.add_argument("--run-id", required=True)
     rec.add_argument("--info", default="{}", help="JSON object of decision fields")
@@ -153,16 +158,32 @@ def cmd_record_run(ws: Workspace, args) -> dict:
         raise CliError("--info must be a JSON object")
     state = st.load_agent_state(ws.state_path)
     previous = state.best_run_id
-    run = build_run(ws, args.run_id, info, state.find(args.run_id))
+    run = build_run(ws, args.run_id, info, state.find(args.run_id), state.fidelity)
     st.add_run(state, run)
+    if "accepted" in info:  # a verdict is about the config: every seed of it follows
+        st.set_config_accepted(state, run, bool(run.accepted))
     st.save_agent_state(state, ws.state_path)
-    return {"run": run.to_dict(), "best_run_id": state.best_run_id, "previous_best_run_id": previous}
+    return {"run": run.to_dict(), "best_run_id": state.best_run_id, "previous_best_run_id": previous,
+            **_standing(state, run.run_id)}
 
 
-def build_run(ws: Workspace, run_id: str, info: dict, existing: st.RunInfo | None) -> st.RunInfo:
+def _standing(state: st.AgentState, run_id: str | None = None) -> dict[str, Any]:
+    """The run's config statistics, the incumbent's, and the noise at the current fidelity."""
+    config = state.config_of(run_id) if run_id else None
+    incumbent = state.incumbent()
+    current = state.current_fidelity()
+    noise = state.to_dict()["noise"].get(current) if current else None
+    return {"config": config.to_dict() if config else None,
+            "incumbent": incumbent.to_dict() if incumbent else None, "noise": noise}
+
+
+def build_run(ws: Workspace, run_id: str, info: dict, existing: st.RunInfo | None,
+              current_fidelity: str | None = None) -> st.RunInfo:
     """Merge the existing entry, ``info`` and the run dir's files into one RunInfo."""
     run_dir = ws.run_dir(run_id)
     data = existing.to_dict() if existing else {"run_id": run_id}
+    if info.get("kind") is not None and info["kind"] not in st.KINDS:
+        raise CliError(f"--info kind {info['kind']!r} is not one of {', '.join(st.KINDS)}")
     if "config_changes" in info:
         try:
             info = {**info, "config_changes": st.changes_to_dict(info["config_changes"])}
@@ -171,6 +192,7 @@ def build_run(ws: Workspace, run_id: str, info: dict, existing: st.RunInfo | Non
     data.update({k: v for k, v in info.items() if k != "run_id"})
     status = info.get("status") or (existing.status if existing else None)
     data.update(_run_files(run_dir, run_id, status, ws.space))
+    data.update(_identity(run_dir, data, info, current_fidelity))
     status = data.get("status")
     if status not in st.STATUSES:
         raise CliError(f"--info status {status!r} is not one of {', '.join(st.STATUSES)}")
@@ -195,7 +217,7 @@ def _run_files(run_dir: Path, run_id: str, info_status: str | None, load_space_f
     if metrics_path.is_file():
         metrics = _read_json(metrics_path)
         for k in ("val_mse", "test_mse", "test_mae", "train_mse", "best_epoch", "epochs_run",
-                  "val_mae", "max_epochs", "stopped_early", "train_time_s", "n_params", "device"):
+                  "val_mae", "max_epochs", "stopped_early", "train_time_s", "n_params", "device", "seed"):
             if k in metrics:
                 out[k] = metrics[k]
         out["status"] = info_status or metrics.get("status", "ok")
@@ -232,8 +254,59 @@ def _run_files(run_dir: Path, run_id: str, info_status: str | None, load_space_f
     return out
 
 
+def _identity(run_dir: Path, data: dict[str, Any], info: dict, current_fidelity: str | None) -> dict[str, Any]:
+    """config_id, family, seed, task and fidelity of a run, read from its config_used.py and
+    metrics (a run without a config snapshot keeps the search's fidelity and no config_id)."""
+    used = run_dir / "config_used.py"
+    out: dict[str, Any] = {"fidelity": data.get("fidelity") or info.get("fidelity") or current_fidelity}
+    if "seed" in data and data["seed"] is not None:
+        out["seed"] = data["seed"]
+    if not used.is_file():
+        return out
+    try:
+        out["config_id"] = config_id(used)
+        out["family"] = _family(used)
+        cap = data.get("max_epochs") if isinstance(data.get("max_epochs"), int) else \
+            fid.effective_epochs(fid.config_max_epochs(used), info.get("max_epochs_cap"))
+        out["task"] = fid.config_task(used)
+        out["fidelity"] = fid.fidelity_key(out["task"], cap)
+    except (ConfigEditError, fid.FidelityError) as exc:  # recorded, not fatal: the run itself finished
+        out["identity_error"] = str(exc)
+    return out
+
+
+def _family(config_path: Path) -> str:
+    try:
+        node, _, _ = locate(parse_config(config_path), "model.family")
+        value = node_value(node) if node is not None else "informer"
+    except (ConfigEditError, NotLiteral):
+        return "informer"
+    return value if isinstance(value, str) else "informer"
+
+
 def _finite(x: Any) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def cmd_begin_search(ws: Workspace, args) -> dict:
+    """Make the config's fidelity the current one, and say whether the config must be trained
+    as a baseline: when no incumbent exists at this fidelity, or config.py differs from it
+    (the user changed it by hand: the search continues from the user's file, never over it)."""
+    config = ws.config(args.config)
+    task, key = fid.config_fidelity(config, args.max_epochs_cap)
+    state = st.load_agent_state(ws.state_path)
+    state.fidelity = key
+    st.save_agent_state(state, ws.state_path)
+    cid = config_id(config)
+    incumbent = state.incumbent()
+    if incumbent is None:
+        why = "no accepted run at this fidelity yet"
+    elif incumbent.config_id != cid:
+        why = f"config.py differs from the incumbent {incumbent.root_run_id}'s config"
+    else:
+        why = None
+    return {"fidelity": key, "task": task, "task_key": fid.task_key(task), "config_id": cid,
+            "baseline_needed": why is not None, "baseline_reason": why, **_standing(state)}
 
 
 def cmd_set_accept(ws: Workspace, args) -> dict:
@@ -268,7 +341,7 @@ def cmd_suggest(ws: Workspace, args) -> dict:
 
 COMMANDS = {
     "space": cmd_space, "config-get": cmd_config_get, "config-apply": cmd_config_apply,
-    "config-restore": cmd_config_restore, "next-run-id": cmd_next_run_id,
+    "config-restore": cmd_config_restore, "next-run-id": cmd_next_run_id, "begin-search": cmd_begin_search,
     "record-run": cmd_record_run, "set-accept": cmd_set_accept, "summarize": cmd_summarize,
     "suggest": cmd_suggest,
 }

@@ -65,3 +65,26 @@ def fidelity_key(task: dict[str, Any], max_epochs: int | None) -> str:
 def config_task(config_path: str | Path) -> dict[str, Any]:
     """The task of a config file, read through its AST."""
     return task_of(_data_section(config_path))
+
+
+def config_max_epochs(config_path: str | Path) -> int | None:
+    """training.max_epochs of a config file (AST), or None when it is not a literal int."""
+    try:
+        node, _, _ = locate(parse_config(config_path), "training.max_epochs")
+        value = node_value(node) if node is not None else None
+    except (ConfigEditError, NotLiteral):
+        return None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def effective_epochs(config_epochs: int | None, cap: int | None) -> int | None:
+    """The epoch budget a training runs under: the config's max_epochs, capped by --max-epochs."""
+    if config_epochs is None:
+        return cap
+    return config_epochs if cap is None else min(config_epochs, cap)
+
+
+def config_fidelity(config_path: str | Path, cap: int | None) -> tuple[dict[str, Any], str]:
+    """(task, fidelity key) of a config file trained under the epoch cap ``cap``."""
+    task = config_task(config_path)
+    return task, fidelity_key(task, effective_epochs(config_max_epochs(config_path), cap))

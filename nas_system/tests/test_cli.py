@@ -1,5 +1,6 @@
 """The nas_agent CLI through its real entry point (`python -m nas_agent`), on crafted run dirs."""
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -32,21 +33,22 @@ def ws(tmp_path):
     return tmp_path
 
 
-def make_run(ws, run_id, val=None, failure=None, lr=5e-05, history=True):
+def make_run(ws, run_id, val=None, failure=None, lr=5e-05, history=True, seed=42, max_epochs=20, pred_len=96):
     d = ws / "runs" / run_id
     d.mkdir(parents=True)
     text = (NAS_SYSTEM / "config.py").read_text().replace('"lr": 5e-05', f'"lr": {lr!r}')
+    text = text.replace('"pred_len": 96', f'"pred_len": {pred_len}')
     (d / "config_used.py").write_text(text)
     if history:
         epochs = [{"epoch": i + 1, "train_mse": v * 0.8, "val_mse": v, "lr": lr, "seconds": 1, "train_loss": v}
-                  for i, v in enumerate([0.9, 0.6, val or 0.5, (val or 0.5) * 1.01])]
+                  for i, v in enumerate([0.9, 0.6, val or 0.5, (val or 0.5) * 1.01])][:max_epochs]
         (d / "history.json").write_text(json.dumps({"best_epoch": 3, "epochs": epochs}))
     if val is not None:
         (d / "metrics.json").write_text(json.dumps({
             "status": "ok", "val_mse": val, "val_mae": 0.5, "test_mse": val * 1.1, "test_mae": 0.55,
-            "train_mse": val * 0.8, "best_epoch": 3, "epochs_run": 4, "max_epochs": 20,
+            "train_mse": val * 0.8, "best_epoch": 3, "epochs_run": 4, "max_epochs": max_epochs,
             "max_epochs_cap": None, "stopped_early": True, "train_time_s": 3.0, "n_params": 1000,
-            "device": "cpu", "seed": 42}))
+            "device": "cpu", "seed": seed}))
     if failure is not None:
         (d / "failure.json").write_text(json.dumps(failure))
     return d
@@ -164,7 +166,7 @@ def test_record_failed_incomplete_and_timeout(ws):
 
 def test_set_accept_and_summarize(ws):
     make_run(ws, "run_0000", val=0.5)
-    make_run(ws, "run_0001", val=0.4)
+    make_run(ws, "run_0001", val=0.4, lr=1e-4)  # another config: a verdict applies to a whole config
     cli(ws, "record-run", "--run-id", "run_0000", "--info", '{"accepted": true}', check=0)
     cli(ws, "record-run", "--run-id", "run_0001", "--info", '{"accepted": false}', check=0)
     _, out = cli(ws, "set-accept", "--run-id", "run_0001", "--accept", "--reason", "user says so", check=0)
@@ -214,3 +216,56 @@ def test_damaged_history_and_snapshot_do_not_lose_a_finished_run(ws):
     assert run["val_mse"] == 0.5 and out["best_run_id"] == "run_0000"
     assert run["history_summary"].startswith("no diagnosis:") and "history.json" in run["history_summary"]
     assert run["params"] == {} and "not valid Python" in run["params_error"]
+
+
+def test_seed_repeats_pool_into_one_config_and_best_is_the_lowest_mean(ws):
+    """Runs of one config (same config_id, other seeds) are one config: verdicts apply to all its
+    seeds, and the best is the config with the lowest MEAN val_mse, not the luckiest seed."""
+    make_run(ws, "run_0000", val=0.30, seed=42)
+    make_run(ws, "run_0001", val=0.20, seed=43)
+    make_run(ws, "run_0002", val=0.40, seed=44)
+    make_run(ws, "run_0003", val=0.25, lr=1e-4)   # a candidate: one lucky-looking seed
+    make_run(ws, "run_0004", val=0.34, lr=1e-4, seed=43)
+    cli(ws, "begin-search", check=0)
+    cli(ws, "record-run", "--run-id", "run_0000", "--info", '{"kind": "baseline", "accepted": true}', check=0)
+    for rid in ("run_0001", "run_0002"):
+        cli(ws, "record-run", "--run-id", rid, "--info", '{"kind": "repeat", "repeat_of": "run_0000", "accepted": true}', check=0)
+    _, out = cli(ws, "record-run", "--run-id", "run_0003", "--info", '{"kind": "proposal", "accepted": true}', check=0)
+    assert out["best_run_id"] == "run_0003"  # mean 0.25 < 0.30
+    _, out = cli(ws, "record-run", "--run-id", "run_0004", "--info",
+                 '{"kind": "repeat", "repeat_of": "run_0003", "accepted": true}', check=0)
+    assert out["config"]["run_ids"] == ["run_0003", "run_0004"] and out["config"]["n"] == 2
+    assert out["config"]["val_mean"] == pytest.approx(0.295)
+    assert out["best_run_id"] == "run_0003" and out["incumbent"]["root_run_id"] == "run_0003"
+    noise = out["noise"]
+    assert noise["dof"] == 3 and noise["n"] == 5  # (3 - 1) + (2 - 1)
+    expected = math.sqrt((2 * 0.1 ** 2 + 1 * (0.09 ** 2 / 2)) / 3)
+    assert noise["sd"] == pytest.approx(expected)
+    # a reject of any seed rejects the config: the baseline is the incumbent again
+    _, out = cli(ws, "record-run", "--run-id", "run_0004", "--info", '{"accepted": false}', check=0)
+    state = json.loads((ws / "agent_state.json").read_text())
+    assert [r["accepted"] for r in state["runs"]] == [True, True, True, False, False]
+    assert state["best_run_id"] == "run_0000"
+    assert {r["config_id"] for r in state["runs"][:3]} != {r["config_id"] for r in state["runs"][3:]}
+    assert [c["n"] for c in state["configs"]] == [3, 2]
+
+
+def test_fidelity_separates_epoch_caps_and_tasks(ws):
+    """A 1-epoch run is never the incumbent of a 3-epoch search; another pred_len is another task."""
+    make_run(ws, "run_0000", val=0.10, max_epochs=1)
+    cli(ws, "record-run", "--run-id", "run_0000", "--info", '{"kind": "baseline", "accepted": true}', check=0)
+    _, out = cli(ws, "begin-search", "--max-epochs-cap", "3", check=0)
+    assert out["fidelity"].endswith("@3ep") and out["baseline_needed"] is True
+    assert out["incumbent"] is None and "no accepted run at this fidelity" in out["baseline_reason"]
+    make_run(ws, "run_0001", val=0.30, max_epochs=3)
+    _, out = cli(ws, "record-run", "--run-id", "run_0001", "--info", '{"kind": "baseline", "accepted": true}', check=0)
+    assert out["best_run_id"] == "run_0001"  # not the 1-epoch run with its lower val_mse
+    make_run(ws, "run_0002", val=0.05, max_epochs=3, pred_len=24)
+    _, out = cli(ws, "record-run", "--run-id", "run_0002", "--info", '{"kind": "proposal", "accepted": true}', check=0)
+    assert out["best_run_id"] == "run_0001" and out["run"]["task"]["pred_len"] == 24
+    _, out = cli(ws, "begin-search", "--max-epochs-cap", "3", check=0)
+    assert out["baseline_needed"] is False and out["incumbent"]["root_run_id"] == "run_0001"
+    # the user changes config.py by hand: trained as a new baseline, the search continues from it
+    (ws / "config.py").write_text((NAS_SYSTEM / "config.py").read_text().replace('"dropout": 0.25', '"dropout": 0.1'))
+    _, out = cli(ws, "begin-search", "--max-epochs-cap", "3", check=0)
+    assert out["baseline_needed"] is True and "differs from the incumbent run_0001" in out["baseline_reason"]

@@ -1,0 +1,139 @@
+"""Seeds of one config, pooled: per-config val statistics, the seed-noise estimate, the incumbent.
+
+A *config* is every run with the same ``config_id`` at the same fidelity (seed repeats of one
+config.py; see config_id.py and fidelity.py). A run recorded without a config_id (an older
+workspace, or a change that never produced a config file) is a config of its own.
+
+- ``val_mean`` / ``val_sd``: mean and sample sd (ddof 1) of the val_mse of the config's ok runs.
+- Seed noise: the pooled within-config sd, sqrt(sum (n_i - 1) s_i^2 / sum (n_i - 1)), over the
+  configs of a fidelity with two or more ok seeds (the baseline first; repeats add to it),
+  overall and per model family. A config's own noise estimate is its family's pool when that
+  has 2 or more degrees of freedom, else the fidelity's pool, else none (the evaluator then
+  falls back to a stated default relative sd).
+- The incumbent of a fidelity: the accepted config with the lowest val_mean among the configs
+  trained since the fidelity's last baseline (a search that starts from a config.py the user
+  changed trains it as a new baseline, and the search continues from it).
+"""
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import asdict, dataclass, field
+from typing import Any, Iterable
+
+MIN_NOISE_DOF = 2
+
+
+def _finite(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+@dataclass
+class ConfigStats:
+    config_id: str | None
+    fidelity: str | None
+    root_run_id: str
+    family: str = "informer"
+    run_ids: list[str] = field(default_factory=list)
+    seeds: list[Any] = field(default_factory=list)
+    val_values: list[float] = field(default_factory=list)
+    test_values: list[float] = field(default_factory=list)  # held out: reported, never decided on
+    accepted: bool = False
+    n: int = 0
+    val_mean: float | None = None
+    val_sd: float | None = None
+    test_mean: float | None = None
+    noise_sd: float | None = None
+    noise_source: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def group_key(run) -> tuple[str | None, str]:
+    return run.fidelity, run.config_id or f"run:{run.run_id}"
+
+
+def is_baseline_root(run) -> bool:
+    kind = run.kind or ("baseline" if run.step_type == "baseline" else None)
+    return kind == "baseline" and not run.repeat_of
+
+
+def config_table(runs: Iterable) -> list[ConfigStats]:
+    """One ConfigStats per (fidelity, config), in the order of their first run."""
+    table: dict[tuple, ConfigStats] = {}
+    for run in runs:
+        key = group_key(run)
+        c = table.get(key)
+        if c is None:
+            c = table[key] = ConfigStats(run.config_id, run.fidelity, run.run_id, family=run.family or "informer")
+        c.run_ids.append(run.run_id)
+        if run.status == "ok" and _finite(run.val_mse):
+            c.val_values.append(float(run.val_mse))
+            c.seeds.append(run.seed)
+            if _finite(run.test_mse):
+                c.test_values.append(float(run.test_mse))
+            c.accepted = c.accepted or bool(run.accepted)
+    for c in table.values():
+        c.n = len(c.val_values)
+        if c.n:
+            c.val_mean = statistics.fmean(c.val_values)
+            c.val_sd = statistics.stdev(c.val_values) if c.n >= 2 else None
+        if c.test_values:
+            c.test_mean = statistics.fmean(c.test_values)
+    return list(table.values())
+
+
+def _pool(configs: list[ConfigStats]) -> dict[str, Any] | None:
+    """Pooled within-config sd over the configs with 2+ seeds; None when there are none."""
+    used = [c for c in configs if c.n >= 2]
+    dof = sum(c.n - 1 for c in used)
+    if dof == 0:
+        return None
+    var = sum((c.n - 1) * c.val_sd ** 2 for c in used) / dof
+    mean = statistics.fmean(c.val_mean for c in used)
+    sd = math.sqrt(var)
+    return {"sd": sd, "rel_sd": sd / mean if mean > 0 else None, "dof": dof, "n": sum(c.n for c in used),
+            "mean": mean, "run_ids": [r for c in used for r in c.run_ids], "config_ids": [c.config_id for c in used]}
+
+
+def noise_table(configs: list[ConfigStats]) -> dict[str, dict[str, Any]]:
+    """{fidelity: pooled noise (plus by_family)}; also sets each config's noise_sd and noise_source."""
+    out: dict[str, dict[str, Any]] = {}
+    fidelities = {c.fidelity for c in configs}
+    for fid in fidelities:
+        mine = [c for c in configs if c.fidelity == fid]
+        overall = _pool(mine)
+        families = {c.family for c in mine}
+        by_family = {f: p for f in sorted(families) if (p := _pool([c for c in mine if c.family == f]))}
+        if overall is not None and fid is not None:
+            out[fid] = {**overall, "by_family": by_family}
+        for c in mine:
+            fam = by_family.get(c.family)
+            if fam and fam["dof"] >= MIN_NOISE_DOF:
+                c.noise_sd, c.noise_source = fam["sd"], f"{c.family} runs ({fam['dof']} dof)"
+            elif overall and overall["dof"] >= MIN_NOISE_DOF:
+                c.noise_sd, c.noise_source = overall["sd"], f"all families ({overall['dof']} dof)"
+    return out
+
+
+def lineage_start(runs: list, fidelity: str | None) -> int:
+    """Index in ``runs`` of the last baseline root of this fidelity (0 when there is none)."""
+    start = 0
+    for i, run in enumerate(runs):
+        if run.fidelity == fidelity and is_baseline_root(run):
+            start = i
+    return start
+
+
+def incumbent(runs: list, configs: list[ConfigStats], fidelity: str | None) -> ConfigStats | None:
+    """The accepted config of this fidelity with the lowest val_mean since its last baseline."""
+    index = {r.run_id: i for i, r in enumerate(runs)}
+    start = lineage_start(runs, fidelity)
+    best = None
+    for c in configs:
+        if c.fidelity != fidelity or not c.accepted or c.n == 0 or index[c.root_run_id] < start:
+            continue
+        if best is None or c.val_mean < best.val_mean:
+            best = c
+    return best
