@@ -30,6 +30,14 @@ export const PlannerDecisionSchema = z.object({
 });
 export type PlannerDecision = z.infer<typeof PlannerDecisionSchema>;
 
+/** The LLM's answer when a round has room for several trials (--parallel K > 1). */
+export const PlannerBatchSchema = z.object({
+  proposals: z
+    .array(PlannerDecisionSchema)
+    .describe("The proposals of this round: as many distinct configs as asked for, each with its own plan and reason; or one stop decision alone"),
+});
+export type PlannerBatch = z.infer<typeof PlannerBatchSchema>;
+
 export const EvaluatorDecisionSchema = z.object({
   accept: z.boolean().describe("true to make this run the new incumbent"),
   reason: z.string().describe("Justification for accept/reject"),
@@ -66,14 +74,70 @@ export interface RunInfo {
   params?: Record<string, unknown>;
   planner?: string;
   error?: string | null;
+  config_id?: string | null;
+  repeat_of?: string | null;
+  seed?: number | null;
+  kind?: "baseline" | "proposal" | "repeat" | null;
+  fidelity?: string | null;
   [extra: string]: unknown;
+}
+
+/** One config's seeds at one fidelity (agent_state.json `configs`, derived by Python). */
+export interface ConfigRecord {
+  config_id: string | null;
+  fidelity: string | null;
+  root_run_id: string;
+  family: string;
+  run_ids: string[];
+  seeds: Array<number | null>;
+  val_values: number[];
+  /** Held out: reported, never used for a decision. */
+  test_values: number[];
+  accepted: boolean;
+  n: number;
+  val_mean: number | null;
+  val_sd: number | null;
+  test_mean: number | null;
+  noise_sd: number | null;
+  noise_source: string | null;
+}
+
+/** The seed-to-seed spread of val_mse at one fidelity (agent_state.json `noise`). */
+export interface NoiseRecord {
+  sd: number;
+  rel_sd: number | null;
+  dof: number;
+  n: number;
+  mean: number;
+  run_ids: string[];
+  config_ids: Array<string | null>;
+  by_family: Record<string, Omit<NoiseRecord, "by_family">>;
 }
 
 export interface AgentStateFile {
   max_runs: number;
   best_run_id: string | null;
+  /** The current search's fidelity: best_run_id is chosen among its runs. */
+  fidelity?: string | null;
   runs: RunInfo[];
+  configs?: ConfigRecord[];
+  noise?: Record<string, NoiseRecord>;
   [extra: string]: unknown;
+}
+
+/** A config record as evaluation evidence (null when it has no ok seed). */
+export function evidenceOf(rec: ConfigRecord | null | undefined): ConfigEvidence | null {
+  if (!rec || rec.n === 0 || rec.val_mean === null) return null;
+  return {
+    root_run_id: rec.root_run_id,
+    val_values: rec.val_values,
+    n: rec.n,
+    val_mean: rec.val_mean,
+    val_sd: rec.val_sd,
+    noise_sd: rec.noise_sd,
+    noise_source: rec.noise_source,
+    family: rec.family,
+  };
 }
 
 /** search_space.json, as declared (see docs/contracts.md). */
@@ -102,35 +166,57 @@ export interface LlmAttempt {
   usage: LlmUsage;
 }
 
+/** The result of checking changes against the incumbent (a dry run of the Python config helper). */
+export interface ChangeCheck {
+  /** [] when the changes apply cleanly. */
+  errors: string[];
+  /** config_id of the resulting config (null when the changes do not apply). */
+  configId: string | null;
+}
+
 /** What every planner receives. The graph builds it; planners never touch files. */
 export interface PlannerContext {
-  /** 1-based number of the iteration being planned (the baseline run is not planned). */
+  /** 1-based number of the next training (baseline seeds and repeats count too). */
   iteration: number;
   maxIterations: number;
-  /** 0-based count of planner calls in this search so far (the mock planner replays by it). */
+  /** 0-based count of proposals asked of the planner in this search so far (the mock replays by it). */
   plannerCall: number;
+  /** How many distinct proposals to return (--parallel fills a round with up to K trials). */
+  batchSize: number;
   agentState: AgentStateFile;
+  /** The fidelity of this search: prompts show only its runs. */
+  fidelity: string | null;
+  /** The incumbent config's seeds, or null before the baseline finished. */
+  incumbent: ConfigEvidence | null;
   configText: string;
   searchSpace: SearchSpace;
   lastFeedback: string | null;
   targetValMse: number | null;
-  /** Dry-run of the Python config helper: [] when the changes would apply cleanly. */
-  validateChanges: (changes: ConfigChange[]) => Promise<string[]>;
-  /** Optuna's proposal for this iteration (stateless, rebuilt from agent_state.json). */
-  suggest: (sampler: "tpe" | "random") => Promise<PlannerDecision>;
+  /** Dry-run of the Python config helper against the incumbent's config. */
+  checkChanges: (changes: ConfigChange[]) => Promise<ChangeCheck>;
+  /** config_id -> the first run of every config already trained at this fidelity. */
+  knownConfigs: Record<string, string>;
+  /** Optuna's proposals for this round (stateless, rebuilt from agent_state.json). */
+  suggest: (sampler: "tpe" | "random", count: number) => Promise<PlannerDecision[]>;
   signal?: AbortSignal;
 }
 
-export interface PlannerResult {
+/** One proposed training and who proposed it. */
+export interface Proposal {
   decision: PlannerDecision;
   /** Who decided: llm | mock | optuna | random | llm+optuna | optuna (fallback) ... */
   planner: string;
-  usage: LlmUsage;
-  attempts: number;
   /** Set when the LLM failed and an offline suggestion was used instead. */
   fallback?: string | null;
   /** Hybrid planner: what the LLM did with the TPE advice. */
   advice?: "adopted" | "modified" | "ignored" | null;
+}
+
+export interface PlannerResult {
+  /** Up to ctx.batchSize proposals; a single stop decision ends the search. */
+  proposals: Proposal[];
+  usage: LlmUsage;
+  attempts: number;
   /** Every LLM attempt of this decision (raw text, rejection reason, usage); null without LLM. */
   transcript?: LlmAttempt[] | null;
   /** Size of the prompt sent to the LLM, in characters (decision log); null without LLM. */
@@ -151,12 +237,44 @@ export interface RunMetrics {
   [extra: string]: unknown;
 }
 
+/** A config's seeds at this fidelity (agent_state.json `configs`, written by Python). */
+export interface ConfigEvidence {
+  /** The config's first run: its id names the config. */
+  root_run_id: string;
+  /** val_mse of each ok seed, in run order. */
+  val_values: number[];
+  n: number;
+  val_mean: number;
+  /** Sample sd of val_values (null below 2 seeds). */
+  val_sd: number | null;
+  /** The seed-noise estimate used for this config (its family's pool, else the fidelity's); null if unmeasured. */
+  noise_sd: number | null;
+  noise_source: string | null;
+  family?: string;
+}
+
+/** What the validation curve of one run says (src/evaluation/curve.ts). */
+export interface CurveSignals {
+  best_epoch: number;
+  epochs_run: number;
+  max_epochs: number;
+  stopped_early: boolean;
+  /** How far val_mse rose after its best epoch, in % of the best. */
+  rise_pct: number;
+}
+
 export interface EvaluationInput {
   runId: string;
   /** null when training failed. */
   metrics: RunMetrics | null;
   failure: string | null;
-  best: { run_id: string; val_mse: number; test_mse: number | null } | null;
+  /** This run's config: this run and the earlier seeds of the same config; null when it failed. */
+  candidate: ConfigEvidence | null;
+  /** The incumbent config; null when there is none yet (the run is a baseline). */
+  incumbent: ConfigEvidence | null;
+  curve: CurveSignals | null;
+  /** How many more trainings the candidate may get before its verdict (--max-repeats, budget). */
+  repeatsLeft: number;
   changes: ConfigChange[];
   historySummary: string;
   /** Aborts an LLM consultation (Ctrl-C). */
@@ -165,12 +283,14 @@ export interface EvaluationInput {
 
 export interface EvaluationResult {
   accept: boolean;
+  /** Not decided yet: train the candidate's config again with a new seed (noise-aware mode). */
+  repeat?: boolean;
   reason: string;
   feedback: string;
-  /** rules | llm | baseline | failure | rules (no LLM) | rules (LLM failed) */
+  /** noise | rules | llm | baseline | failure | ... (no LLM) | ... (LLM failed) */
   source: string;
   usage: LlmUsage;
-  /** The val_mse improvement over the best run in percent; null for baselines and failures. */
+  /** The val_mse improvement over the incumbent in percent; null for baselines and failures. */
   improvement_pct?: number | null;
   /** Every LLM attempt of this evaluation; null when no LLM was asked. */
   transcript?: LlmAttempt[] | null;

@@ -8,15 +8,21 @@ import path from "node:path";
 
 export interface DecisionEntry {
   search_id: string;
+  /** The training's number in its search (baseline seeds and repeats count). */
   iteration: number;
+  round: number;
   run_id: string | null;
+  kind: string;
   step_type: string | null;
   planner: string | null;
   fallback: string | null;
   changes: Array<{ key: string; value: unknown }>;
+  seed: number | null;
   run_status: string | null;
   accepted: boolean;
+  repeat: boolean;
   evaluation_source: string | null;
+  evaluation_reason: string;
   best_run_id: string | null;
   best_val_mse: number | null;
   timings: Record<string, unknown>;

@@ -87,6 +87,13 @@ function lastLine(text: string): string {
 
 export interface TrainOptions {
   runId: string;
+  /** The trial's config file, relative to the workspace (train.py --config). */
+  configPath: string;
+  /** train.py --seed; null trains the config's own seed. */
+  seed: number | null;
+  /** 0-based index among the trials in flight, and how many are in flight at once. */
+  slot: number;
+  parallel: number;
   maxEpochs: number | null;
   timeoutS: number | null;
   signal?: AbortSignal;
@@ -104,8 +111,9 @@ export interface TrainOutcome {
 
 /** Run train.py in the workspace, streaming every output line; never throws for a failed run. */
 export async function runTraining(ctx: PyContext, opts: TrainOptions): Promise<TrainOutcome> {
-  const args = ["-u", "train.py", "--config", "config.py", "--tag", opts.runId];
+  const args = ["-u", "train.py", "--config", opts.configPath, "--tag", opts.runId];
   if (opts.maxEpochs != null) args.push("--max-epochs", String(opts.maxEpochs));
+  if (opts.seed != null) args.push("--seed", String(opts.seed));
   const started = performance.now();
   const sub = execa(pythonBin(ctx.env), args, {
     cwd: ctx.ws.dir,

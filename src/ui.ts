@@ -39,12 +39,13 @@ export const ui = {
   trainLine(runId: string, line: string): void {
     say(dim(`  [${runId}] `) + line);
   },
-  verdict(runId: string, accept: boolean, status: string | null, reason: string): void {
-    const tag = accept ? green("ACCEPTED") : red("REJECTED");
+  verdict(runId: string, accept: boolean, status: string | null, reason: string, repeat = false): void {
+    const tag = repeat ? yellow("ANOTHER SEED") : accept ? green("ACCEPTED") : red("REJECTED");
     say(`${bold("verdict")} ${runId} ${tag}${status && status !== "ok" ? ` (${status})` : ""}: ${reason}`);
   },
-  best(bestRunId: string | null, bestValMse: number | null, nRuns: number): void {
-    const best = bestRunId ? `${bestRunId} val_mse=${fmt(bestValMse)}` : "none yet";
+  best(bestRunId: string | null, bestValMse: number | null, nRuns: number, sd: number | null = null, seeds = 1): void {
+    const spread = sd != null && seeds >= 2 ? ` ± ${fmt(sd)}` : "";
+    const best = bestRunId ? `${bestRunId} val_mse=${fmt(bestValMse)}${spread} (mean of ${seeds} seed${seeds === 1 ? "" : "s"})` : "none yet";
     say(`${bold("best")} ${best}  (${nRuns} runs recorded)`);
   },
   usage(u: LlmUsage): void {

@@ -54,10 +54,17 @@ export function runDir(ws: Workspace, runId: string): string {
   return path.join(ws.runs, runId);
 }
 
-/** The start snapshot of config.py taken when a search begins (incumbent before any best). */
+/** The start snapshot of config.py taken when a search begins (the baseline's config). */
 export function startConfigPath(ws: Workspace, searchId: string): string {
-  return path.join(ws.meta, "searches", searchId, "start_config.py");
+  return path.join(ws.dir, startConfigRel(searchId));
 }
+
+// Paths kept in the graph state are relative to the workspace (train.py runs there).
+export const startConfigRel = (searchId: string) => path.join(".nas-graph", "searches", searchId, "start_config.py");
+/** A finished run's config snapshot. */
+export const runConfigRel = (runId: string) => path.join("runs", runId, "config_used.py");
+/** The config file one trial trains (config.py itself only ever holds the incumbent). */
+export const trialConfigRel = (runId: string) => path.join(".nas-graph", "trials", `${runId}.py`);
 
 /** Read JSON, or null when the file is absent. A corrupt file is a user-facing error. */
 export function readJson<T>(file: string): T | null {
@@ -167,13 +174,21 @@ export interface SearchOptions {
   runTimeoutS: number | null;
   review: boolean;
   seed: number | null;
+  /** Trainings in flight at once. */
+  parallel: number;
+  acceptance: "noise" | "fixed";
+  /** null: decided at start (3, or 1 when the seed noise is already measured or acceptance is fixed). */
+  baselineSeeds: number | null;
+  maxRepeats: number;
+  marginZ: number;
+  defaultRelSd: number;
   thresholds: Thresholds;
 }
 
 export interface Thresholds {
   acceptAbove: number;
   rejectBelow: number;
-  maxGap: number;
+  maxRise: number;
   minBestEpoch: number;
 }
 
@@ -197,7 +212,3 @@ export function newSearchId(): string {
   return `search-${new Date().toISOString().replace(/[-:]/g, "").replace(/\..*$/, "")}-${process.pid}`;
 }
 
-/** The config every plan starts from: the best run's config_used.py, else the search's start snapshot. */
-export function incumbentConfig(ws: Workspace, bestRunId: string | null, searchId: string): string {
-  return bestRunId ? path.join(runDir(ws, bestRunId), "config_used.py") : startConfigPath(ws, searchId);
-}

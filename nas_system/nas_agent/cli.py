@@ -58,7 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("config-restore", help="atomically copy a config snapshot onto config.py")
     r.add_argument("--from", dest="from_path", required=True)
     r.add_argument("--config")
-    sub.add_parser("next-run-id", help="the next free run_XXXX id")
+    n = sub.add_parser("next-run-id", help="the next free run_XXXX id (or --count consecutive ones)")
+    n.add_argument("--count", type=int, default=1)
     b = sub.add_parser("begin-search", help="set the current fidelity from a config; report its incumbent and noise")
     b.add_argument("--config")
     b.add_argument("--max-epochs-cap", type=int, default=None)
@@ -149,7 +150,11 @@ def cmd_next_run_id(ws: Workspace, args) -> dict:
     nums = [int(m.group(1)) for r in state.runs if (m := RUN_ID_RE.match(r.run_id))]
     if ws.runs_dir.is_dir():
         nums += [int(m.group(1)) for p in ws.runs_dir.iterdir() if (m := RUN_ID_RE.match(p.name))]
-    return {"run_id": f"run_{(max(nums) + 1 if nums else 0):04d}"}
+    if args.count < 1:
+        raise CliError(f"--count must be >= 1, got {args.count}")
+    first = max(nums) + 1 if nums else 0
+    ids = [f"run_{i:04d}" for i in range(first, first + args.count)]
+    return {"run_id": ids[0], "run_ids": ids}
 
 
 def cmd_record_run(ws: Workspace, args) -> dict:
@@ -174,7 +179,7 @@ def _standing(state: st.AgentState, run_id: str | None = None) -> dict[str, Any]
     current = state.current_fidelity()
     noise = state.to_dict()["noise"].get(current) if current else None
     return {"config": config.to_dict() if config else None,
-            "incumbent": incumbent.to_dict() if incumbent else None, "noise": noise}
+            "incumbent": incumbent.to_dict() if incumbent else None, "noise": noise, "n_runs": len(state.runs)}
 
 
 def build_run(ws: Workspace, run_id: str, info: dict, existing: st.RunInfo | None,
@@ -305,8 +310,18 @@ def cmd_begin_search(ws: Workspace, args) -> dict:
         why = f"config.py differs from the incumbent {incumbent.root_run_id}'s config"
     else:
         why = None
-    return {"fidelity": key, "task": task, "task_key": fid.task_key(task), "config_id": cid,
+    return {"fidelity": key, "task": task, "task_key": fid.task_key(task), "config_id": cid, "seed": _seed(config),
             "baseline_needed": why is not None, "baseline_reason": why, **_standing(state)}
+
+
+def _seed(config_path: Path) -> int | None:
+    """The config's own top-level seed (repeats train seed + 1, seed + 2, ...)."""
+    try:
+        node, _, _ = locate(parse_config(config_path), "seed")
+        value = node_value(node) if node is not None else None
+    except (ConfigEditError, NotLiteral):
+        return None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def cmd_set_accept(ws: Workspace, args) -> dict:

@@ -412,9 +412,11 @@ def apply_changes(config_path: str | Path, changes: Any, space: SearchSpace,
     """Validate ``changes`` against ``space``, apply them to ``base_path`` (default: the config
     itself) and write the result atomically to ``config_path`` unless ``dry_run``.
 
-    Returns ``{changed: [{key, old, new}], diff, written}``; raises ConfigEditError and writes
-    nothing on any problem.
+    Returns ``{changed: [{key, old, new}], diff, written, config_id}``: the diff is against the
+    base when one is given (else against the config's current text), config_id that of the result
+    (config_id.py). Raises ConfigEditError and writes nothing on any problem.
     """
+    from .config_id import config_id  # config_id imports this module
     config_path = Path(config_path)
     base = parse_config(base_path or config_path)
     plan = plan_changes(base, normalize_changes(changes), space)
@@ -426,12 +428,14 @@ def apply_changes(config_path: str | Path, changes: Any, space: SearchSpace,
             raise ConfigEditError(f"internal: {path} did not read back as {value!r}; nothing was written")
     old_text = _read_text_or_empty(config_path)
     new_text = new_source.decode("utf-8")
+    shown = base.source.decode("utf-8") if base_path else old_text
     diff = "".join(difflib.unified_diff(
-        old_text.splitlines(keepends=True), new_text.splitlines(keepends=True),
+        shown.splitlines(keepends=True), new_text.splitlines(keepends=True),
         fromfile=f"a/{config_path.name}", tofile=f"b/{config_path.name}"))
     if not dry_run and new_text != old_text:
         atomic_write_text(config_path, new_text)
-    return {"changed": plan.changed, "diff": diff, "written": not dry_run}
+    return {"changed": plan.changed, "diff": diff, "written": not dry_run,
+            "config_id": config_id(config_path, new_source)}
 
 
 def _read_text_or_empty(path: Path) -> str:

@@ -14,9 +14,9 @@ from pathlib import Path
 from .config_edit import NotLiteral, node_value, parse_config
 
 
-def config_values(path: str | Path) -> dict:
+def config_values(path: str | Path, source: bytes | None = None) -> dict:
     """Every module-level literal assignment but ``seed``; names bound to non-literals are skipped."""
-    cfg = parse_config(path)
+    cfg = parse_config(path, source)
     out = {}
     for name, node in cfg.roots.items():
         if name == "seed":
@@ -28,6 +28,7 @@ def config_values(path: str | Path) -> dict:
     return out
 
 
-def config_id(path: str | Path) -> str:
-    text = json.dumps(config_values(path), sort_keys=True, default=str)
+def config_id(path: str | Path, source: bytes | None = None) -> str:
+    """The id of a config file (or of ``source``, the bytes it would hold)."""
+    text = json.dumps(config_values(path, source), sort_keys=True, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]

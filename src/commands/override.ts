@@ -1,9 +1,10 @@
 /** `nas-graph override <run_id> --accept|--reject`: manual verdict; config.py follows the incumbent. */
 import fs from "node:fs";
+import path from "node:path";
 import { UserError } from "../errors.js";
 import { agent } from "../python.js";
 import { ui } from "../ui.js";
-import { acquireLock, incumbentConfig, openWorkspace, readSearch } from "../workspace.js";
+import { acquireLock, openWorkspace, readSearch, runConfigRel, startConfigRel } from "../workspace.js";
 
 export interface OverrideOptions {
   systemDir: string;
@@ -39,7 +40,8 @@ export async function overrideCommand(runId: string, opts: OverrideOptions, env:
 /** Put config.py on the new incumbent: its config_used.py, else the last search's start snapshot. */
 async function followIncumbent(py: { ws: ReturnType<typeof openWorkspace>; env: NodeJS.ProcessEnv }, bestRunId: string | null): Promise<string | null> {
   const search = readSearch(py.ws);
-  const from = bestRunId ? incumbentConfig(py.ws, bestRunId, "") : search ? incumbentConfig(py.ws, null, search.thread_id) : null;
+  const rel = bestRunId ? runConfigRel(bestRunId) : search ? startConfigRel(search.thread_id) : null;
+  const from = rel ? path.join(py.ws.dir, rel) : null;
   if (!from || !fs.existsSync(from)) {
     ui.warn("no incumbent config to restore; config.py left as is");
     return null;

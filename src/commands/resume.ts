@@ -76,9 +76,10 @@ export function printSummary(s: SearchSummary, json: boolean): void {
       `paused for review of ${s.pending_review.run_id} (evaluator: ${v.accept ? "accept" : "reject"}, ${v.reason}); answer with 'nas-graph resume --accept' or '--reject'`,
     );
   } else {
-    ui.notice(`search ${s.search_id} finished after ${s.iterations} iteration(s)`);
+    const t = s.trainings;
+    ui.notice(`search ${s.search_id} finished after ${s.iterations} training(s): ${t.baseline} baseline, ${t.proposals} proposal(s), ${t.repeats} repeat(s)`);
   }
-  ui.best(s.best_run_id, s.best_val_mse, s.n_runs);
+  ui.best(s.best_run_id, s.best_val_mse, s.n_runs, s.best_val_sd, s.best_seeds);
   if (s.best_config) ui.notice(`best config: ${s.best_config} (val_mse ${fmt(s.best_val_mse)})`);
   ui.usage(s.usage);
 }

@@ -3,6 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { UserError } from "../errors.js";
 import { llmConfigured } from "../llm/settings.js";
+import { evidenceOf, type ConfigRecord, type NoiseRecord } from "../contracts.js";
 import { agent, AgentError } from "../python.js";
 import { ui } from "../ui.js";
 import {
@@ -32,11 +33,27 @@ export interface RunOptions {
   runTimeout?: number;
   review?: boolean;
   seed?: number;
+  parallel: number;
+  acceptance: string;
+  baselineSeeds?: number;
+  maxRepeats: number;
+  marginZ: number;
+  defaultRelSd: number;
+  maxRise: number;
   acceptAbove: number;
   rejectBelow: number;
-  maxGap: number;
   minBestEpoch: number;
   json?: boolean;
+}
+
+/** What `nas_agent begin-search` says about config.py at this search's fidelity. */
+interface SearchStart {
+  fidelity: string;
+  seed: number | null;
+  baseline_needed: boolean;
+  baseline_reason: string | null;
+  incumbent: ConfigRecord | null;
+  noise: NoiseRecord | null;
 }
 
 export async function runCommand(opts: RunOptions, env: NodeJS.ProcessEnv = process.env): Promise<void> {
@@ -52,10 +69,13 @@ export async function runCommand(opts: RunOptions, env: NodeJS.ProcessEnv = proc
     fs.mkdirSync(path.dirname(start), { recursive: true });
     fs.copyFileSync(ws.config, start);
     const now = new Date().toISOString();
-    const rec: SearchRecord = { thread_id: threadId, started_at: now, updated_at: now, status: "running", options };
+    const begin = await agent<SearchStart>({ ws, env }, ["begin-search", ...(options.maxEpochs ? ["--max-epochs-cap", String(options.maxEpochs)] : [])]);
+    const resolved = { ...options, baselineSeeds: baselineSeeds(options, begin) };
+    const rec: SearchRecord = { thread_id: threadId, started_at: now, updated_at: now, status: "running", options: resolved };
     writeSearch(ws, rec);
-    ui.notice(`search ${threadId}: up to ${options.maxIterations} iterations in ${ws.dir}`);
-    const summary = await driveSearch(ws, rec, { start: initialState(rec) }, env);
+    ui.notice(`search ${threadId}: up to ${options.maxIterations} trainings in ${ws.dir} (fidelity ${begin.fidelity})`);
+    announce(begin, resolved);
+    const summary = await driveSearch(ws, rec, { start: initialState(rec, begin) }, env);
     printSummary(summary, Boolean(opts.json));
   } finally {
     release();
@@ -92,6 +112,10 @@ function searchOptions(opts: RunOptions, env: NodeJS.ProcessEnv): SearchOptions 
   }
   if (evaluator !== "llm" && evaluator !== "rules") throw new UserError(`unknown --evaluator '${evaluator}'; use llm or rules`);
   positiveInt("--max-iterations", opts.maxIterations);
+  positiveInt("--parallel", opts.parallel);
+  if (opts.acceptance !== "noise" && opts.acceptance !== "fixed") throw new UserError(`unknown --acceptance '${opts.acceptance}'; use noise or fixed`);
+  if (opts.baselineSeeds !== undefined) positiveInt("--baseline-seeds", opts.baselineSeeds);
+  if (!Number.isInteger(opts.maxRepeats) || opts.maxRepeats < 0) throw new UserError(`--max-repeats must be an integer >= 0 (got ${opts.maxRepeats})`);
   if (opts.maxEpochs !== undefined) positiveInt("--max-epochs", opts.maxEpochs);
   if (opts.runTimeout !== undefined && !(opts.runTimeout > 0)) throw new UserError("--run-timeout must be a positive number of seconds");
   return {
@@ -104,31 +128,73 @@ function searchOptions(opts: RunOptions, env: NodeJS.ProcessEnv): SearchOptions 
     runTimeoutS: opts.runTimeout ?? null,
     review: Boolean(opts.review),
     seed: opts.seed ?? null,
+    parallel: opts.parallel,
+    acceptance: opts.acceptance as "noise" | "fixed",
+    baselineSeeds: opts.baselineSeeds ?? null,
+    maxRepeats: opts.acceptance === "fixed" ? 0 : opts.maxRepeats,
+    marginZ: opts.marginZ,
+    defaultRelSd: opts.defaultRelSd,
     thresholds: {
       acceptAbove: opts.acceptAbove,
       rejectBelow: opts.rejectBelow,
-      maxGap: opts.maxGap,
+      maxRise: opts.maxRise,
       minBestEpoch: opts.minBestEpoch,
     },
   };
+}
+
+/** 3 seeds measure the noise; 1 when it is already measured at this fidelity or the rules are fixed. */
+function baselineSeeds(o: SearchOptions, begin: SearchStart): number {
+  if (o.baselineSeeds !== null) return o.baselineSeeds;
+  return o.acceptance === "fixed" || begin.noise ? 1 : 3;
+}
+
+/** One line each: why the search starts where it does, and what its verdicts rest on. */
+function announce(begin: SearchStart, o: SearchOptions): void {
+  if (begin.baseline_needed) {
+    ui.notice(`baseline: ${begin.baseline_reason}; config.py is trained first (${o.baselineSeeds} seed${o.baselineSeeds === 1 ? "" : "s"})`);
+  } else if (begin.incumbent) {
+    const c = begin.incumbent;
+    ui.notice(`continuing from the incumbent ${c.root_run_id} (config.py is its config): mean val_mse ${c.val_mean?.toFixed(4)} over ${c.n} seed(s)`);
+  }
+  if (o.acceptance === "fixed") {
+    ui.notice("acceptance: the seed's fixed-percent rules on single runs (--acceptance fixed)");
+  } else if (begin.noise) {
+    const n = begin.noise;
+    ui.notice(`acceptance: means over seeds; seed noise at this fidelity sd ${n.sd.toFixed(4)}${n.rel_sd != null ? ` (${(n.rel_sd * 100).toFixed(1)}%)` : ""} over ${n.n} runs, reused`);
+  } else if ((o.baselineSeeds ?? 1) < 2) {
+    ui.notice(`acceptance: means over seeds; no seed noise measured (--baseline-seeds 1): using the default relative sd ${(o.defaultRelSd * 100).toFixed(0)}% until repeats measure it`);
+  } else {
+    ui.notice(`acceptance: means over seeds; the baseline's ${o.baselineSeeds} seeds measure the seed noise`);
+  }
 }
 
 function positiveInt(name: string, v: number): void {
   if (!Number.isInteger(v) || v < 1) throw new UserError(`${name} must be a positive integer (got ${v})`);
 }
 
-export function initialState(rec: SearchRecord) {
+export function initialState(rec: SearchRecord, begin: SearchStart) {
   const o = rec.options;
+  const incumbent = begin.baseline_needed ? null : evidenceOf(begin.incumbent);
   return {
     search_id: rec.thread_id,
     iteration: 0,
     max_iterations: o.maxIterations,
+    fidelity: begin.fidelity,
+    start_seed: begin.seed,
+    baseline_needed: begin.baseline_needed,
+    incumbent,
+    best_run_id: incumbent?.root_run_id ?? null,
+    best_val_mse: incumbent?.val_mean ?? null,
     options: {
       target_val_mse: o.targetValMse,
       max_epochs: o.maxEpochs,
       run_timeout_s: o.runTimeoutS,
       review: o.review,
       seed: o.seed,
+      parallel: o.parallel,
+      baseline_seeds: o.baselineSeeds ?? 1,
+      max_repeats: o.maxRepeats,
     },
   };
 }

@@ -1,48 +1,52 @@
 /**
- * The seed's deterministic acceptance rules, with configurable thresholds, applied in the
- * seed's order:
+ * What every verdict starts with (failures, baselines, seeds of the incumbent), and the seed's
+ * fixed-percent rules (`--acceptance fixed`), applied in the seed's order to the new run's
+ * val_mse against the incumbent's mean:
  *   1. improvement > acceptAbovePct           -> accept
  *   2. improvement < rejectBelowPct           -> reject (degraded)
- *   3. |train - val| / val > maxGapPct        -> reject (overfitting)
+ *   3. val rose > maxRisePct after its best    -> reject (overfitting; read from the val curve,
+ *                                                 see curve.ts for why not the train/val gap)
  *   4. best_epoch < min(minBestEpoch, max_epochs) -> reject (converged too quickly)
  *   5. otherwise (rejectBelow..acceptAbove)   -> undecided: borderline, needs a judge
- * improvement = (best_val - new_val) / best_val * 100, in percent (boundaries inclusive as in
- * the seed: exactly +2% or -0.5% is borderline).
+ * improvement = (incumbent_val - new_val) / incumbent_val * 100, in percent (boundaries
+ * inclusive as in the seed: exactly +2% or -0.5% is borderline).
  *
  * Rule 4 uses min(minBestEpoch, metrics.max_epochs): a run capped by --max-epochs below
  * minBestEpoch cannot reach that epoch, so it must not be rejected for it.
- * Two cases the seed does not cover: a failed training is rejected with its cause, and a
- * successful run with no best run yet is accepted as the baseline (the seed's formula
- * would compute NaN and reject it).
+ * Cases the seed does not cover: a failed training is rejected with its cause, a successful
+ * run with no incumbent is accepted as the baseline, and another seed of the incumbent's own
+ * config is kept (it measures the noise; the config's verdict stands).
  */
 import type { EvaluationInput } from "../contracts.js";
+import { curveFlags } from "./curve.js";
 
 export interface Thresholds {
   /** Accept outright above this improvement (percent). */
   acceptAbovePct: number;
   /** Reject outright below this improvement (percent, negative = regression). */
   rejectBelowPct: number;
-  /** Reject when the train/val gap exceeds this (percent of val_mse). */
-  maxGapPct: number;
-  /** Reject when the best epoch is earlier than this (capped by max_epochs). */
+  /** Flag (noise mode) or reject (fixed mode) when val_mse rose more than this after its best epoch (percent). */
+  maxRisePct: number;
+  /** Reject when the best epoch is earlier than this (capped by max_epochs); fixed mode only. */
   minBestEpoch: number;
 }
 
-export const DEFAULT_THRESHOLDS: Thresholds = { acceptAbovePct: 2, rejectBelowPct: -0.5, maxGapPct: 50, minBestEpoch: 3 };
+export const DEFAULT_THRESHOLDS: Thresholds = { acceptAbovePct: 2, rejectBelowPct: -0.5, maxRisePct: 25, minBestEpoch: 3 };
 
 export interface RulesVerdict {
   /** true accept, false reject, null borderline (needs the LLM or the tie-break). */
   accept: boolean | null;
   reason: string;
-  /** rules | baseline | failure */
-  source: "rules" | "baseline" | "failure";
+  /** rules | baseline | failure | seed */
+  source: "rules" | "baseline" | "failure" | "seed";
   improvementPct: number | null;
 }
 
 const pct = (x: number) => `${x >= 0 ? "+" : ""}${x.toFixed(1)}%`;
 
-export function applyRules(input: Pick<EvaluationInput, "metrics" | "failure" | "best">, t: Thresholds = DEFAULT_THRESHOLDS): RulesVerdict {
-  const { metrics, best } = input;
+/** Failures, baselines and seeds of the incumbent: decided the same way in every mode; null otherwise. */
+export function settledCases(input: Pick<EvaluationInput, "metrics" | "failure" | "incumbent" | "candidate">): RulesVerdict | null {
+  const { metrics, incumbent } = input;
   if (input.failure !== null || metrics === null) {
     return { accept: false, reason: `training failed: ${input.failure ?? "no metrics"}`, source: "failure", improvementPct: null };
   }
@@ -50,21 +54,38 @@ export function applyRules(input: Pick<EvaluationInput, "metrics" | "failure" | 
   if (!Number.isFinite(val)) {
     return { accept: false, reason: `training failed: val_mse is ${val}`, source: "failure", improvementPct: null };
   }
-  if (best === null || !Number.isFinite(best.val_mse) || best.val_mse <= 0) {
+  if (incumbent === null || !Number.isFinite(incumbent.val_mean) || incumbent.val_mean <= 0) {
     return { accept: true, reason: `baseline: first successful run (val_mse ${val.toFixed(4)})`, source: "baseline", improvementPct: null };
   }
-  // Rounded to 1e-9 % so that a boundary like exactly +2.0% is not tipped by float noise.
-  const improvement = Math.round(((best.val_mse - val) / best.val_mse) * 100 * 1e9) / 1e9;
-  const verdict = (accept: boolean | null, reason: string): RulesVerdict => ({ accept, reason, source: "rules", improvementPct: improvement });
+  if (input.candidate && input.candidate.root_run_id === incumbent.root_run_id) {
+    const n = input.candidate.n;
+    return { accept: true, reason: `seed ${n} of the incumbent ${incumbent.root_run_id}'s config (val_mse ${val.toFixed(4)}): measures the seed noise`, source: "seed", improvementPct: null };
+  }
+  return null;
+}
 
-  if (improvement > t.acceptAbovePct) return verdict(true, `significant improvement: ${pct(improvement)} val_mse over ${best.run_id}`);
-  if (improvement < t.rejectBelowPct) return verdict(false, `performance degraded: ${pct(improvement)} val_mse vs ${best.run_id}`);
-  const gap = Number.isFinite(metrics.train_mse) ? (Math.abs(metrics.train_mse - val) / val) * 100 : 0;
-  if (gap > t.maxGapPct) return verdict(false, `severe overfitting: train/val gap ${gap.toFixed(1)}% > ${t.maxGapPct}%`);
+export function applyRules(
+  input: Pick<EvaluationInput, "metrics" | "failure" | "incumbent" | "candidate" | "curve">,
+  t: Thresholds = DEFAULT_THRESHOLDS,
+): RulesVerdict {
+  const settled = settledCases(input);
+  if (settled) return settled;
+  const metrics = input.metrics!;
+  const best = input.incumbent!;
+  const val = metrics.val_mse;
+  // Rounded to 1e-9 % so that a boundary like exactly +2.0% is not tipped by float noise.
+  const improvement = Math.round(((best.val_mean - val) / best.val_mean) * 100 * 1e9) / 1e9;
+  const verdict = (accept: boolean | null, reason: string): RulesVerdict => ({ accept, reason, source: "rules", improvementPct: improvement });
+  const vs = best.root_run_id;
+
+  if (improvement > t.acceptAbovePct) return verdict(true, `significant improvement: ${pct(improvement)} val_mse over ${vs}`);
+  if (improvement < t.rejectBelowPct) return verdict(false, `performance degraded: ${pct(improvement)} val_mse vs ${vs}`);
+  const rise = input.curve ? curveFlags({ ...input.curve, stopped_early: false }, t.maxRisePct) : [];
+  if (rise.length > 0) return verdict(false, `overfitting: ${rise[0]}`);
   const minEpoch = Math.min(t.minBestEpoch, metrics.max_epochs);
   if (metrics.best_epoch < minEpoch) {
     return verdict(false, `converged too quickly: best epoch ${metrics.best_epoch} < ${minEpoch}`);
   }
   const kind = improvement > 0 ? "small improvement" : "minor regression";
-  return verdict(null, `borderline ${pct(improvement)}: ${kind} vs ${best.run_id}`);
+  return verdict(null, `borderline ${pct(improvement)}: ${kind} vs ${vs}`);
 }

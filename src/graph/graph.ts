@@ -1,16 +1,16 @@
 /**
- * The search graph: planner -> executor -> evaluator -> [review] -> update_state -> (loop|END).
- * Nodes get their collaborators (planner, evaluator, Python bridge, UI) through GraphDeps,
- * never through the state, so the checkpoint holds plain JSON only.
+ * The search graph: planner -> trial x K (Send) -> evaluator -> [review] -> update_state -> (loop|END).
+ * Nodes get their collaborators (planner, evaluator, Python bridge, executor, UI) through
+ * GraphDeps, never through the state, so the checkpoint holds plain JSON only.
  */
-import { END, START, StateGraph } from "@langchain/langgraph";
+import { END, START, Send, StateGraph } from "@langchain/langgraph";
 import type { BaseCheckpointSaver } from "@langchain/langgraph";
 import type { EvaluationInput, EvaluationResult, Planner, SearchSpace } from "../contracts.js";
-import type { PyContext } from "../python.js";
+import type { PyContext, TrainOptions, TrainOutcome } from "../python.js";
 import type { Ui } from "../ui.js";
-import { GraphStateAnnotation, type GraphState } from "./state.js";
+import { GraphStateAnnotation, type GraphState, type TrialInput } from "./state.js";
 import { plannerNode } from "./nodes/planner.js";
-import { executorNode } from "./nodes/executor.js";
+import { trialNode } from "./nodes/trial.js";
 import { evaluatorNode } from "./nodes/evaluator.js";
 import { reviewNode } from "./nodes/review.js";
 import { updateStateNode } from "./nodes/update-state.js";
@@ -19,8 +19,10 @@ export interface GraphDeps {
   py: PyContext;
   planner: Planner;
   evaluate: (input: EvaluationInput) => Promise<EvaluationResult>;
-  /** Only the LLM evaluator reads the run's history summary (saves a helper call per iteration). */
+  /** Only the LLM evaluator reads the run's history summary (saves a helper call per trial). */
   evaluatorUsesHistory: boolean;
+  /** Trains one trial to the end (train.py as a child process, or a cluster job). */
+  train: (opts: TrainOptions) => Promise<TrainOutcome>;
   ui: Ui;
   /** Aborted on Ctrl-C: cancels training and LLM calls. */
   signal: AbortSignal;
@@ -28,17 +30,20 @@ export interface GraphDeps {
   searchSpace: () => Promise<SearchSpace>;
 }
 
-/** Nodes per iteration (review included), for the recursion limit. */
+/** Steps per round (review included), for the recursion limit. */
 export const NODES_PER_ITERATION = 5;
 
-/** LangGraph counts steps per invoke and is off by one: N iterations need 5N + 1. */
+/** LangGraph counts steps per invoke and is off by one; a round trains at least one trial. */
 export function recursionLimitFor(maxIterations: number): number {
   return NODES_PER_ITERATION * maxIterations + 10;
 }
 
-/** After planning: a stop decision ends the search without training. */
-export function routeAfterPlanner(state: GraphState): "executor" | typeof END {
-  return state.step_type === "stop" ? END : "executor";
+/** After planning: one Send per trial (each its own checkpointed task), or END when none is left. */
+export function routeAfterPlanner(state: GraphState): Send[] | typeof END {
+  if (state.trials.length === 0) return END;
+  return state.trials.map(
+    (trial, slot) => new Send("trial", { trial, search_id: state.search_id, options: state.options, slot } satisfies TrialInput),
+  );
 }
 
 /** After evaluation: pause for a human only with --review. */
@@ -46,9 +51,9 @@ export function routeAfterEvaluator(state: GraphState): "review" | "update_state
   return state.options.review ? "review" : "update_state";
 }
 
-/** should_continue: stop at max iterations or when the best beats the target. */
+/** should_continue: stop on request, at the budget, or when the best mean beats the target. */
 export function shouldContinue(state: GraphState): "planner" | typeof END {
-  if (state.step_type === "stop") return END;
+  if (state.stop_requested) return END;
   // A starting config that train.py rejects (bad config, missing data) fails every proposal too.
   if (baselineRejected(state)) return END;
   if (state.iteration >= state.max_iterations) return END;
@@ -57,21 +62,22 @@ export function shouldContinue(state: GraphState): "planner" | typeof END {
   return "planner";
 }
 
-/** The baseline run could not even start: train.py rejected the starting config. */
+/** The baseline could not even start: train.py rejected the starting config. */
 export function baselineRejected(state: GraphState): boolean {
-  return state.step_type === "baseline" && state.run_status === "invalid";
+  const root = state.trials.find((t) => t.kind === "baseline" && t.repeat_of === null);
+  return root !== undefined && state.results[root.run_id]?.run_status === "invalid";
 }
 
 export function buildGraph(deps: GraphDeps, checkpointer: BaseCheckpointSaver) {
   return new StateGraph(GraphStateAnnotation)
     .addNode("planner", (s: GraphState) => plannerNode(s, deps))
-    .addNode("executor", (s: GraphState) => executorNode(s, deps))
+    .addNode("trial", (input: TrialInput) => trialNode(input, deps))
     .addNode("evaluator", (s: GraphState) => evaluatorNode(s, deps))
     .addNode("review", (s: GraphState) => reviewNode(s, deps))
     .addNode("update_state", (s: GraphState) => updateStateNode(s, deps))
     .addEdge(START, "planner")
-    .addConditionalEdges("planner", routeAfterPlanner, ["executor", END])
-    .addEdge("executor", "evaluator")
+    .addConditionalEdges("planner", routeAfterPlanner, ["trial", END])
+    .addEdge("trial", "evaluator")
     .addConditionalEdges("evaluator", routeAfterEvaluator, ["review", "update_state"])
     .addEdge("review", "update_state")
     .addConditionalEdges("update_state", shouldContinue, ["planner", END])

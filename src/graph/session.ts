@@ -10,22 +10,28 @@ import type { LlmUsage, SearchSpace } from "../contracts.js";
 import { UserError, oneLine } from "../errors.js";
 import { createEvaluator } from "../evaluation/evaluate.js";
 import { createPlanner } from "../planners/index.js";
+import { readDecisions } from "../decision-log.js";
 import { logger } from "../log.js";
-import { agent } from "../python.js";
+import { agent, runTraining } from "../python.js";
 import { ui } from "../ui.js";
-import { readAgentState, writeSearch, type SearchRecord, type Workspace } from "../workspace.js";
+import { writeSearch, type SearchRecord, type Workspace } from "../workspace.js";
 import { baselineRejected, buildGraph, recursionLimitFor, type SearchGraph } from "./graph.js";
 import type { ReviewPayload } from "./nodes/review.js";
-import { bestOf } from "./nodes/update-state.js";
 import type { GraphState, GraphUpdate } from "./state.js";
 
 export interface SearchSummary {
   search_id: string;
   status: "finished" | "paused";
+  /** Trainings done in this search (baseline seeds and repeats included). */
   iterations: number;
   max_iterations: number;
+  /** How the trainings split: baseline seeds, new proposals, repeats of candidates. */
+  trainings: { baseline: number; proposals: number; repeats: number };
   best_run_id: string | null;
+  /** Mean over the best config's seeds. */
   best_val_mse: number | null;
+  best_val_sd: number | null;
+  best_seeds: number;
   best_config: string | null;
   n_runs: number;
   usage: LlmUsage;
@@ -58,7 +64,8 @@ export async function driveSearch(ws: Workspace, rec: SearchRecord, input: Searc
     writeSearch(ws, { ...rec, status: summary.status });
     const last = snap.values as GraphState;
     if (baselineRejected(last)) {
-      throw new UserError(`the starting config.py cannot be trained (${last.current_run_id}): ${last.run_error}`);
+      const root = last.trials.find((t) => t.kind === "baseline" && t.repeat_of === null)!;
+      throw new UserError(`the starting config.py cannot be trained (${root.run_id}): ${last.results[root.run_id]?.run_error}`);
     }
     return summary;
   } catch (err) {
@@ -88,15 +95,18 @@ function buildSearchGraph(ws: Workspace, rec: SearchRecord, env: NodeJS.ProcessE
       planner: createPlanner(o.planner as Parameters<typeof createPlanner>[0], { env, mockFile: o.mockFile ?? undefined }),
       evaluate: createEvaluator({
         mode: o.evaluator,
+        acceptance: o.acceptance,
         thresholds: {
           acceptAbovePct: o.thresholds.acceptAbove,
           rejectBelowPct: o.thresholds.rejectBelow,
-          maxGapPct: o.thresholds.maxGap,
+          maxRisePct: o.thresholds.maxRise,
           minBestEpoch: o.thresholds.minBestEpoch,
         },
+        noise: { marginZ: o.marginZ, defaultRelSd: o.defaultRelSd },
         env,
       }),
       evaluatorUsesHistory: o.evaluator === "llm",
+      train: (opts) => runTraining(py, opts),
       ui,
       signal,
       searchSpace: () => (space ??= agent<{ space: SearchSpace }>(py, ["space"]).then((r) => r.space)),
@@ -117,17 +127,22 @@ type Snapshot = Awaited<ReturnType<SearchGraph["getState"]>>;
 
 function summarize(snap: Snapshot, ws: Workspace, rec: SearchRecord): SearchSummary {
   const pending = snap.tasks.flatMap((t) => t.interrupts ?? []);
-  const values = snap.values as { iteration?: number; usage?: LlmUsage };
-  const best = bestOf(readAgentState(ws));
-  const bestConfig = best.best_run_id ? `runs/${best.best_run_id}/config_used.py` : null;
+  const v = snap.values as GraphState;
+  const kinds = readDecisions(ws.decisions).filter((e) => e.search_id === rec.thread_id).map((e) => e.kind);
+  const count = (k: string) => kinds.filter((x) => x === k).length;
   return {
     search_id: rec.thread_id,
     status: pending.length > 0 ? "paused" : "finished",
-    iterations: values.iteration ?? 0,
+    iterations: v.iteration ?? 0,
     max_iterations: rec.options.maxIterations,
-    ...best,
-    best_config: bestConfig,
-    usage: values.usage ?? { calls: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0 },
+    trainings: { baseline: count("baseline"), proposals: count("proposal"), repeats: count("repeat") },
+    best_run_id: v.best_run_id ?? null,
+    best_val_mse: v.incumbent?.val_mean ?? null,
+    best_val_sd: v.incumbent?.val_sd ?? null,
+    best_seeds: v.incumbent?.n ?? 0,
+    best_config: v.best_run_id ? `runs/${v.best_run_id}/config_used.py` : null,
+    n_runs: v.n_runs ?? 0,
+    usage: v.usage ?? { calls: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0 },
     pending_review: pending.length > 0 ? (pending[0].value as ReviewPayload) : null,
   };
 }
@@ -146,7 +161,7 @@ export async function searchPosition(ws: Workspace, rec: SearchRecord): Promise<
   const inert = () => Promise.reject(new Error("inspection only"));
   try {
     const graph = buildGraph(
-      { py: { ws, env: {} }, planner: inert, evaluate: inert, evaluatorUsesHistory: false, ui, signal: new AbortController().signal, searchSpace: inert },
+      { py: { ws, env: {} }, planner: inert, evaluate: inert, evaluatorUsesHistory: false, train: inert, ui, signal: new AbortController().signal, searchSpace: inert },
       saver,
     );
     const snap = await graph.getState({ configurable: { thread_id: rec.thread_id } });

@@ -2,33 +2,35 @@
  * The graph state: plain JSON only (it is checkpointed to SQLite). Never put env, keys or
  * class instances here; large data lives in files (agent_state.json, runs/).
  *
- * One iteration = planner -> executor -> evaluator -> [review] -> update_state.
+ * One round = planner -> trial x K (LangGraph Send fan-out, one checkpointed task per trial)
+ * -> evaluator -> [review] -> update_state. A round trains up to --parallel K trials: repeats
+ * of configs whose verdict waits for more seeds first, then the baseline's seeds, then new
+ * proposals. Every training counts against max_iterations (the training budget).
  *
  * | field              | set by        | meaning |
  * | ------------------ | ------------- | ------- |
  * | search_id          | run command   | thread id of this search (also recorded per run) |
- * | iteration          | update_state  | iterations finished in this search (0 at start) |
- * | max_iterations     | run command   | stop after this many iterations |
- * | options            | run command   | target_val_mse, max_epochs, run_timeout_s, review, seed |
- * | planner_call       | planner       | planner calls so far in this search (0-based for the next) |
- * | baseline_done      | planner       | this search has trained the starting config |
- * | step_type          | planner       | baseline / small / medium / radical / stop |
- * | plan, reason       | planner       | the decision in words |
- * | config_changes     | planner       | [{key, value}] relative to the incumbent |
- * | planner_name, fallback, advice | planner | who decided; the LLM fallback cause; hybrid advice |
- * | current_run_id     | planner       | run id reserved for this iteration (re-runs reuse it) |
- * | diff               | executor      | config-apply's diff of config.py |
- * | run_status         | executor      | ok / diverged / crashed / interrupted / timeout / invalid |
- * | run_error          | executor      | one-line cause of a failed run |
- * | training_success   | executor      | run_status == ok |
- * | accept_run         | evaluator/review | the verdict |
- * | evaluation_reason, feedback, evaluation_source | evaluator/review | why, advice for next plan |
- * | best_run_id, best_val_mse, n_runs | update_state | compact view of agent_state.json |
+ * | max_iterations     | run command   | the budget: trainings in this search, baseline seeds and repeats included |
+ * | options            | run command   | see GraphOptions |
+ * | fidelity           | run command   | the comparability key of this search's runs (nas_agent begin-search) |
+ * | start_seed         | run command   | config.py's seed; baseline seed i trains start_seed + i |
+ * | baseline_needed    | run command   | config.py is not the incumbent at this fidelity: train it first |
+ * | iteration          | update_state  | trainings finished in this search |
+ * | round              | planner       | rounds planned so far |
+ * | planner_call       | planner       | proposals asked of the planner so far (the mock replays by it) |
+ * | baseline_done      | planner       | the baseline config's trials have been planned |
+ * | trials             | planner       | this round's trials (Trial), run ids reserved up front |
+ * | stop_requested     | planner       | the planner answered stop: end after this round |
+ * | repeat_queue       | update_state  | configs waiting for another seed before their verdict |
+ * | results            | trial         | run_id -> TrialResult (merged; a re-run overwrites its own key) |
+ * | verdicts           | evaluator/review | this round's verdicts, in evaluation order |
+ * | incumbent          | update_state  | the incumbent config's seeds (ConfigEvidence), carried so nodes need not re-derive it |
+ * | best_run_id, best_val_mse, n_runs | update_state | compact view of agent_state.json (mean val_mse) |
  * | usage              | planner/evaluator | LLM token and cost totals of this search |
- * | timings            | each node     | seconds spent per node in the current iteration |
+ * | timings            | each node     | seconds spent per node in the current round |
  */
 import { Annotation } from "@langchain/langgraph";
-import type { ConfigChange, LlmUsage } from "../contracts.js";
+import type { ConfigChange, ConfigEvidence, LlmUsage } from "../contracts.js";
 
 export interface GraphOptions {
   target_val_mse: number | null;
@@ -36,12 +38,79 @@ export interface GraphOptions {
   run_timeout_s: number | null;
   review: boolean;
   seed: number | null;
+  /** Trials in flight at once (--parallel). */
+  parallel: number;
+  /** Seeds of the baseline config (--baseline-seeds). */
+  baseline_seeds: number;
+  /** Extra seeds a candidate may get before its verdict (--max-repeats). */
+  max_repeats: number;
 }
 
-export interface IterationTimings {
+export const DEFAULT_GRAPH_OPTIONS: GraphOptions = {
+  target_val_mse: null,
+  max_epochs: null,
+  run_timeout_s: null,
+  review: false,
+  seed: null,
+  parallel: 1,
+  baseline_seeds: 3,
+  max_repeats: 2,
+};
+
+export type TrialKind = "baseline" | "proposal" | "repeat";
+
+/** One training of a round. Paths are relative to the workspace. */
+export interface Trial {
+  run_id: string;
+  kind: TrialKind;
+  /** The config's first run, for seeds after the first (baseline seeds and repeats). */
+  repeat_of: string | null;
+  /** train.py --seed; null trains the config's own seed. */
+  seed: number | null;
+  /** The config file the changes apply to (a repeat copies it as is). */
+  base: string;
+  config_changes: ConfigChange[];
+  step_type: string;
+  plan: string;
+  reason: string;
+  planner_name: string | null;
+  fallback: string | null;
+  advice: string | null;
+}
+
+export interface TrialResult {
+  run_id: string;
+  /** ok / diverged / crashed / interrupted / timeout / invalid */
+  run_status: string;
+  run_error: string | null;
+  training_success: boolean;
+  diff: string;
+  train_s: number;
+  trial_s: number;
+}
+
+export interface Verdict {
+  run_id: string;
+  accept: boolean;
+  /** Train the config again with a new seed before deciding. */
+  repeat: boolean;
+  reason: string;
+  feedback: string;
+  source: string;
+  improvement_pct: number | null;
+}
+
+export interface RepeatRequest {
+  /** The config's first run: its config_used.py is trained again. */
+  root_run_id: string;
+  seed: number;
+  kind: TrialKind;
+  plan: string;
+}
+
+export interface RoundTimings {
   planner_s?: number;
   planner_llm_s?: number;
-  executor_s?: number;
   train_s?: number;
   evaluator_s?: number;
   evaluator_llm_s?: number;
@@ -49,7 +118,7 @@ export interface IterationTimings {
   update_s?: number;
   prompt_chars?: number;
   llm_attempts?: number;
-  iteration_usage?: LlmUsage;
+  round_usage?: LlmUsage;
 }
 
 export const ZERO_USAGE: LlmUsage = { calls: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0 };
@@ -71,33 +140,40 @@ function field<T>(init: () => T) {
 
 export const GraphStateAnnotation = Annotation.Root({
   search_id: field<string>(() => ""),
-  iteration: field<number>(() => 0),
   max_iterations: field<number>(() => 20),
-  options: field<GraphOptions>(() => ({ target_val_mse: null, max_epochs: null, run_timeout_s: null, review: false, seed: null })),
+  options: field<GraphOptions>(() => ({ ...DEFAULT_GRAPH_OPTIONS })),
+  fidelity: field<string | null>(() => null),
+  start_seed: field<number | null>(() => null),
+  baseline_needed: field<boolean>(() => true),
+  iteration: field<number>(() => 0),
+  round: field<number>(() => 0),
   planner_call: field<number>(() => 0),
   baseline_done: field<boolean>(() => false),
-  step_type: field<string | null>(() => null),
-  plan: field<string>(() => ""),
-  reason: field<string>(() => ""),
-  config_changes: field<ConfigChange[]>(() => []),
-  planner_name: field<string | null>(() => null),
-  fallback: field<string | null>(() => null),
-  advice: field<string | null>(() => null),
-  current_run_id: field<string | null>(() => null),
-  diff: field<string>(() => ""),
-  run_status: field<string | null>(() => null),
-  run_error: field<string | null>(() => null),
-  training_success: field<boolean>(() => false),
-  accept_run: field<boolean>(() => false),
-  evaluation_reason: field<string>(() => ""),
-  feedback: field<string | null>(() => null),
-  evaluation_source: field<string | null>(() => null),
+  trials: field<Trial[]>(() => []),
+  stop_requested: field<boolean>(() => false),
+  repeat_queue: field<RepeatRequest[]>(() => []),
+  // Each trial task writes its own key, so parallel tasks merge and a re-run overwrites itself.
+  results: Annotation<Record<string, TrialResult>>({
+    reducer: (old: Record<string, TrialResult>, next: Record<string, TrialResult>) => ({ ...old, ...next }),
+    default: () => ({}),
+  }),
+  verdicts: field<Verdict[]>(() => []),
+  incumbent: field<ConfigEvidence | null>(() => null),
   best_run_id: field<string | null>(() => null),
   best_val_mse: field<number | null>(() => null),
   n_runs: field<number>(() => 0),
   usage: field<LlmUsage>(() => ({ ...ZERO_USAGE })),
-  timings: field<IterationTimings>(() => ({})),
+  timings: field<RoundTimings>(() => ({})),
 });
 
 export type GraphState = typeof GraphStateAnnotation.State;
 export type GraphUpdate = typeof GraphStateAnnotation.Update;
+
+/** What a trial task receives through Send: the trial and what it needs of the state. */
+export interface TrialInput {
+  trial: Trial;
+  search_id: string;
+  options: GraphOptions;
+  /** 0-based index among the round's trials (GPU round-robin, thread split). */
+  slot: number;
+}

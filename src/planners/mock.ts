@@ -1,29 +1,27 @@
 /**
  * Replays scripted decisions from a JSON file `{ "planner": [PlannerDecision, ...] }`,
- * through the same validation as LLM answers. Decision i is used for planner call i
- * (ctx.plannerCall), so a resumed search replays the same script. When the script runs
- * out, the planner answers stop.
+ * through the same validation as LLM answers. Decision i is used for the i-th proposal of the
+ * search (ctx.plannerCall counts them), so a resumed search replays the same script; a batch
+ * of K takes the next K entries. When the script runs out, the planner answers stop.
  */
 import { readFileSync } from "node:fs";
 import { PlannerDecisionSchema, type PlannerContext, type PlannerDecision, type PlannerResult } from "../contracts.js";
 import { UserError, oneLine } from "../errors.js";
 import { formatZodError } from "../llm/structured.js";
 import { emptyUsage } from "../llm/usage.js";
-import { validateDecision } from "./validate.js";
+import { validateDecisions } from "./validate.js";
 
 export function createMockPlanner(file: string) {
   let script: unknown[] | null = null;
   return async function mockPlanner(ctx: PlannerContext): Promise<PlannerResult> {
     script ??= readScript(file);
-    const index = ctx.plannerCall;
-    const decision = index < script.length ? await checkEntry(file, index, script[index], ctx) : exhausted();
+    const start = ctx.plannerCall;
+    const entries = script.slice(start, start + ctx.batchSize);
+    const decisions = entries.length > 0 ? await checkEntries(file, start, entries, ctx) : [exhausted()];
     return {
-      decision,
-      planner: "mock",
+      proposals: decisions.map((decision) => ({ decision, planner: "mock", fallback: null, advice: null })),
       usage: emptyUsage(),
       attempts: 1,
-      fallback: null,
-      advice: null,
       transcript: null,
     };
   };
@@ -47,11 +45,20 @@ function readScript(file: string): unknown[] {
   return list;
 }
 
-async function checkEntry(file: string, index: number, entry: unknown, ctx: PlannerContext): Promise<PlannerDecision> {
-  const parsed = PlannerDecisionSchema.safeParse(entry);
-  const problems = parsed.success ? await validateDecision(parsed.data, ctx) : [formatZodError(parsed.error)];
-  if (problems.length > 0 || !parsed.success) {
-    throw new UserError(`mock script ${file}: planner[${index}] is invalid: ${problems.join("; ")}; fix that entry`);
+/** The entries as decisions; a stop entry ends the batch before it (or is the batch's only one). */
+async function checkEntries(file: string, start: number, entries: unknown[], ctx: PlannerContext): Promise<PlannerDecision[]> {
+  const decisions: PlannerDecision[] = [];
+  for (const [i, entry] of entries.entries()) {
+    const parsed = PlannerDecisionSchema.safeParse(entry);
+    if (!parsed.success) throw new UserError(`mock script ${file}: planner[${start + i}] is invalid: ${formatZodError(parsed.error)}; fix that entry`);
+    if (parsed.data.step_type === "stop" && decisions.length > 0) break;
+    decisions.push(parsed.data);
+    if (parsed.data.step_type === "stop") break;
   }
-  return parsed.data;
+  const problems = await validateDecisions(decisions, ctx);
+  if (problems.length > 0) {
+    const which = decisions.length > 1 ? `planner[${start}..${start + decisions.length - 1}]` : `planner[${start}]`;
+    throw new UserError(`mock script ${file}: ${which} is invalid: ${problems.join("; ")}; fix that entry`);
+  }
+  return decisions;
 }

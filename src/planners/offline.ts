@@ -4,14 +4,12 @@ import { emptyUsage } from "../llm/usage.js";
 
 export function createSamplerPlanner(sampler: "tpe" | "random") {
   return async function samplerPlanner(ctx: PlannerContext): Promise<PlannerResult> {
-    const decision = await ctx.suggest(sampler);
+    const decisions = await ctx.suggest(sampler, ctx.batchSize);
+    const planner = sampler === "tpe" ? "optuna" : "random";
     return {
-      decision,
-      planner: sampler === "tpe" ? "optuna" : "random",
+      proposals: decisions.map((decision) => ({ decision, planner, fallback: null, advice: null })),
       usage: emptyUsage(),
       attempts: 0,
-      fallback: null,
-      advice: null,
       transcript: null,
     };
   };

@@ -1,8 +1,9 @@
 /**
- * Fills prompts/planner.md from a PlannerContext: state, budget, recent and failed runs,
- * the current config, the search space and (hybrid only) the TPE advice.
+ * Fills prompts/planner.md from a PlannerContext: state, budget, recent and failed runs of this
+ * search's fidelity, the current config, the search space and (hybrid only) the TPE advice.
+ * Validation data only: no test metric ever reaches the prompt (the test split is held out).
  */
-import type { ConfigChange, PlannerContext, PlannerDecision, RunInfo, SearchSpace } from "../contracts.js";
+import type { ConfigChange, ConfigEvidence, PlannerContext, PlannerDecision, RunInfo, SearchSpace } from "../contracts.js";
 import { renderPrompt } from "../prompts.js";
 
 /** How many of the latest runs the prompt shows in full. */
@@ -10,15 +11,16 @@ export const RECENT_RUNS = 8;
 /** How many failed/rejected runs the prompt lists with their reasons. */
 export const FAILED_RUNS = 10;
 
-export function buildPlannerPrompt(ctx: PlannerContext, advice: PlannerDecision | null): string {
-  const runs = ctx.agentState.runs ?? [];
+export function buildPlannerPrompt(ctx: PlannerContext, advice: PlannerDecision[] | null, wanted = 1): string {
+  // Only runs of this search's fidelity are comparable (same task and epoch cap).
+  const runs = (ctx.agentState.runs ?? []).filter((r) => ctx.fidelity == null || r.fidelity == null || r.fidelity === ctx.fidelity);
   const best = runs.find((r) => r.run_id === ctx.agentState.best_run_id) ?? null;
   return renderPrompt("planner", {
     iteration: ctx.iteration,
     max_iterations: ctx.maxIterations,
-    best_val_mse: best ? fmt(best.val_mse) : "none yet (no accepted run)",
-    best_run_id: best?.run_id ?? "none",
-    best_test_mse: best ? fmt(best.test_mse) : "n/a",
+    best_val_mse: ctx.incumbent ? formatEvidence(ctx.incumbent) : "none yet (no accepted run)",
+    best_run_id: ctx.incumbent?.root_run_id ?? "none",
+    seed_noise: formatNoise(ctx),
     iterations_left: Math.max(0, ctx.maxIterations - ctx.iteration),
     target_val_mse: ctx.targetValMse === null ? "none given" : fmt(ctx.targetValMse),
     last_feedback: ctx.lastFeedback?.trim() || "none yet",
@@ -27,9 +29,34 @@ export function buildPlannerPrompt(ctx: PlannerContext, advice: PlannerDecision 
     current_config: ctx.configText.trimEnd(),
     search_space: formatSearchSpace(ctx.searchSpace, best?.params ?? null),
     constraints: formatConstraints(ctx.searchSpace),
-    tpe_advice: advice ? formatAdvice(advice) : "none (this planner does not use a sampler)",
+    tpe_advice: advice ? advice.map(formatAdvice).join("\n") : "none (this planner does not use a sampler)",
     stop_rule: stopRule(ctx.targetValMse),
+    answer_format: answerFormat(wanted),
   });
+}
+
+/** `0.1871 ± 0.027 over 3 seeds (mean val_mse)`. */
+export function formatEvidence(c: ConfigEvidence): string {
+  const sd = c.n >= 2 && c.val_sd != null ? ` ± ${fmt(c.val_sd)}` : "";
+  return `${fmt(c.val_mean)}${sd} (mean val_mse over ${c.n} seed${c.n === 1 ? "" : "s"})`;
+}
+
+function formatNoise(ctx: PlannerContext): string {
+  const noise = ctx.fidelity ? ctx.agentState.noise?.[ctx.fidelity] : undefined;
+  if (!noise) return "not measured yet: a gain must clear a default relative sd before it counts";
+  const rel = noise.rel_sd != null ? ` (${(noise.rel_sd * 100).toFixed(1)}% of the mean)` : "";
+  return `sd ${fmt(noise.sd)}${rel} of val_mse between seeds of one config (${noise.n} runs); gains smaller than about twice that are retrained with new seeds before they count`;
+}
+
+function answerFormat(wanted: number): string {
+  if (wanted === 1) {
+    return "Call the tool with step_type, plan (what to try, one or two sentences), reason (why, citing\nthe runs above) and config_changes";
+  }
+  return (
+    `This round trains ${wanted} configs at once: call the tool with proposals, a list of exactly ${wanted}\n` +
+    "distinct proposals (each a different config, none already trained), each with step_type, plan,\n" +
+    "reason and config_changes; or a list of one stop decision to end the search. Each proposal's config_changes"
+  );
 }
 
 function stopRule(target: number | null): string {
@@ -60,9 +87,9 @@ export function formatRecentRuns(runs: RunInfo[], bestId: string | null): string
   return runs
     .map((r) => {
       const lines = [
-        `- ${r.run_id} [${runLabel(r, bestId)}] step ${r.step_type ?? "baseline"}${r.planner ? ` (${r.planner})` : ""}: ${r.plan ?? "starting config"}`,
+        `- ${r.run_id} [${runLabel(r, bestId)}] step ${r.step_type ?? "baseline"}${r.planner ? ` (${r.planner})` : ""}${r.repeat_of ? ` (another seed of ${r.repeat_of})` : ""}: ${r.plan ?? "starting config"}`,
         `  changes: ${formatChanges(r.config_changes)}`,
-        `  val_mse ${fmt(r.val_mse)} | test_mse ${fmt(r.test_mse)} | train_mse ${fmt(r.train_mse)} | best_epoch ${fmt(r.best_epoch)} of ${fmt(r.epochs_run)}`,
+        `  val_mse ${fmt(r.val_mse)}${r.seed != null ? ` (seed ${r.seed})` : ""} | train_mse ${fmt(r.train_mse)} | best_epoch ${fmt(r.best_epoch)} of ${fmt(r.epochs_run)}`,
       ];
       if (r.error) lines.push(`  error: ${r.error}`);
       if (r.evaluation_reason) lines.push(`  evaluation: ${r.evaluation_reason}`);

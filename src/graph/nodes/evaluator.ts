@@ -1,58 +1,126 @@
 /**
- * evaluator: judge the run with the evaluator (rules; LLM on borderline cases). A failed run is
- * rejected with its cause; the first successful run with no incumbent is accepted as the baseline.
+ * evaluator: record the round's runs in agent_state.json (verdict pending: a finished run is
+ * on file before anything else can go wrong), then judge each one in a fixed order: the
+ * baseline's seeds, then repeats, then proposals, each by run id. Every run is judged as part
+ * of its config (all the config's seeds so far) against the incumbent at the start of the
+ * round, or the baseline this round established; several candidates may be accepted, and the
+ * one with the lowest mean becomes the incumbent (agent_state derives it).
  */
 import path from "node:path";
-import type { EvaluationInput, EvaluationResult, RunMetrics } from "../../contracts.js";
+import { evidenceOf, type ConfigEvidence, type ConfigRecord, type EvaluationInput, type RunMetrics } from "../../contracts.js";
+import { curveSignals, type HistoryFile } from "../../evaluation/curve.js";
 import { agent } from "../../python.js";
-import { readAgentState, readJson, runDir } from "../../workspace.js";
-import { addUsage, ZERO_USAGE, type GraphState, type GraphUpdate } from "../state.js";
+import { readJson, runDir } from "../../workspace.js";
+import { addUsage, ZERO_USAGE, type GraphState, type GraphUpdate, type Trial, type Verdict } from "../state.js";
 import type { GraphDeps } from "../graph.js";
+
+const ORDER = { baseline: 0, repeat: 1, proposal: 2 } as const;
 
 export async function evaluatorNode(state: GraphState, deps: GraphDeps): Promise<GraphUpdate> {
   const started = performance.now();
-  const runId = state.current_run_id as string;
-  const { result, evaluateS } = await judge(state, deps, runId);
-  const s = (performance.now() - started) / 1000;
-  const askedLlm = result.usage.calls > 0 || (result.transcript?.length ?? 0) > 0 || result.source === "llm" || result.source.includes("LLM failed");
+  const trials = [...state.trials].sort((a, b) => ORDER[a.kind] - ORDER[b.kind] || a.run_id.localeCompare(b.run_id));
+  const records = new Map<string, ConfigRecord | null>();
+  for (const t of trials) records.set(t.run_id, await recordPending(state, deps, t));
+
+  let incumbent = state.incumbent;
+  let budget = state.max_iterations - state.iteration - trials.length;
+  let usage = { ...ZERO_USAGE };
+  let llmS = 0;
+  const verdicts: Verdict[] = [];
+  for (const t of trials) {
+    const record = records.get(t.run_id) ?? null;
+    const candidate = evidenceOf(record);
+    const input = await evaluationInput(state, deps, t, candidate, incumbent, repeatsLeft(state, record, budget));
+    const asked = performance.now();
+    const res = await deps.evaluate(input);
+    if (res.usage.calls > 0 || (res.transcript?.length ?? 0) > 0) llmS += (performance.now() - asked) / 1000;
+    usage = addUsage(usage, res.usage);
+    if (res.repeat) budget -= 1;
+    // The baseline this round established is what later trials of the round are judged against.
+    if (res.accept && incumbent === null && candidate) incumbent = latest(records, candidate.root_run_id) ?? candidate;
+    verdicts.push({
+      run_id: t.run_id,
+      accept: res.accept,
+      repeat: Boolean(res.repeat),
+      reason: res.reason,
+      feedback: res.feedback,
+      source: res.source,
+      improvement_pct: res.improvement_pct ?? null,
+    });
+  }
   return {
-    accept_run: result.accept,
-    evaluation_reason: result.reason,
-    feedback: result.feedback,
-    evaluation_source: result.source,
-    usage: addUsage(state.usage, result.usage),
+    verdicts,
+    usage: addUsage(state.usage, usage),
     timings: {
       ...state.timings,
-      evaluator_s: s,
-      evaluator_llm_s: askedLlm ? evaluateS : 0,
-      iteration_usage: addUsage(state.timings.iteration_usage ?? { ...ZERO_USAGE }, result.usage),
+      evaluator_s: (performance.now() - started) / 1000,
+      evaluator_llm_s: llmS,
+      round_usage: addUsage(state.timings.round_usage ?? { ...ZERO_USAGE }, usage),
     },
   };
 }
 
-/** Failed runs and the first success (no best yet) are decided by the evaluator's rules too. */
-async function judge(state: GraphState, deps: GraphDeps, runId: string): Promise<{ result: EvaluationResult; evaluateS: number }> {
-  const metrics = state.training_success ? readJson<RunMetrics>(path.join(runDir(deps.py.ws, runId), "metrics.json")) : null;
-  const failure = metrics ? null : `run ${state.run_status ?? "failed"}: ${state.run_error ?? "no metrics.json"}`;
-  const summary = metrics && deps.evaluatorUsesHistory ? (await agent<{ summary: unknown }>(deps.py, ["summarize", "--run-id", runId])).summary : "";
-  const input: EvaluationInput = {
-    runId,
+/** Record a finished trial with its decision fields; returns its config's statistics. */
+async function recordPending(state: GraphState, deps: GraphDeps, t: Trial): Promise<ConfigRecord | null> {
+  const r = state.results[t.run_id];
+  const info = {
+    status: r?.run_status ?? "crashed",
+    kind: t.kind,
+    repeat_of: t.repeat_of,
+    step_type: t.step_type,
+    plan: t.plan,
+    reason: t.reason,
+    config_changes: Object.fromEntries(t.config_changes.map((c) => [c.key, c.value])),
+    planner: t.planner_name,
+    fallback: t.fallback,
+    advice: t.advice,
+    error: r?.run_error ?? null,
+    search_id: state.search_id,
+    max_epochs_cap: state.options.max_epochs,
+    evaluation_reason: "verdict pending",
+  };
+  const out = await agent<{ config: ConfigRecord | null }>(deps.py, ["record-run", "--run-id", t.run_id, "--info", JSON.stringify(info)]);
+  return out.config;
+}
+
+/** The last record of a config in this round (it holds all the seeds recorded so far). */
+function latest(records: Map<string, ConfigRecord | null>, root: string): ConfigEvidence | null {
+  let found: ConfigRecord | null = null;
+  for (const rec of records.values()) if (rec?.root_run_id === root && (!found || rec.n >= found.n)) found = rec;
+  return evidenceOf(found);
+}
+
+/** Further seeds the config may get: --max-repeats minus the repeats it had, within the budget left. */
+function repeatsLeft(state: GraphState, record: ConfigRecord | null, budget: number): number {
+  if (!record) return 0;
+  const done = record.run_ids.length - 1;
+  return Math.max(0, Math.min(state.options.max_repeats - done, budget));
+}
+
+async function evaluationInput(
+  state: GraphState,
+  deps: GraphDeps,
+  t: Trial,
+  candidate: ConfigEvidence | null,
+  incumbent: ConfigEvidence | null,
+  left: number,
+): Promise<EvaluationInput> {
+  const r = state.results[t.run_id];
+  const dir = runDir(deps.py.ws, t.run_id);
+  const metrics = r?.training_success ? readJson<RunMetrics>(path.join(dir, "metrics.json")) : null;
+  const failure = metrics ? null : `run ${r?.run_status ?? "failed"}: ${r?.run_error ?? "no metrics.json"}`;
+  const summary = metrics && deps.evaluatorUsesHistory ? (await agent<{ summary: unknown }>(deps.py, ["summarize", "--run-id", t.run_id])).summary : "";
+  const history = metrics ? readJson<HistoryFile>(path.join(dir, "history.json")) : null;
+  return {
+    runId: t.run_id,
     metrics,
     failure,
-    best: bestRun(deps, runId),
-    changes: state.config_changes,
+    candidate,
+    incumbent,
+    curve: metrics ? curveSignals(history, { max_epochs: metrics.max_epochs, stopped_early: Boolean(metrics.stopped_early) }) : null,
+    repeatsLeft: left,
+    changes: t.config_changes,
     historySummary: typeof summary === "string" ? summary : JSON.stringify(summary),
     signal: deps.signal,
   };
-  const asked = performance.now();
-  const result = await deps.evaluate(input);
-  return { result, evaluateS: (performance.now() - asked) / 1000 };
-}
-
-function bestRun(deps: GraphDeps, runId: string): EvaluationInput["best"] {
-  const s = readAgentState(deps.py.ws);
-  if (!s.best_run_id || s.best_run_id === runId) return null;
-  const run = s.runs.find((r) => r.run_id === s.best_run_id);
-  if (!run || typeof run.val_mse !== "number") return null;
-  return { run_id: run.run_id, val_mse: run.val_mse, test_mse: run.test_mse ?? null };
 }

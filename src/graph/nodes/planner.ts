@@ -1,105 +1,186 @@
 /**
- * planner: decide the next step. Trains the starting config first when the workspace has no
- * accepted run yet (baseline); otherwise builds a PlannerContext from the workspace files and
- * asks the planner. Reserves the run id so a re-run of the executor uses the same one.
+ * planner: plan the next round of up to --parallel K trials, within the training budget:
+ *   1. repeats of configs whose verdict waits for another seed (repeat_queue), first;
+ *   2. the baseline's seeds, when config.py is not the incumbent at this fidelity (its first
+ *      seed is the config's own, then seed + 1, seed + 2, ...; seeds beyond this round queue up);
+ *   3. new proposals from the planner for the slots left, relative to the incumbent's config.
+ * Run ids are reserved up front, consecutive, so a re-run of a trial task uses the same one.
  */
 import fs from "node:fs";
-import type { ConfigChange, PlannerContext, PlannerDecision, PlannerResult } from "../../contracts.js";
+import path from "node:path";
+import type { ChangeCheck, ConfigChange, PlannerContext, PlannerDecision, PlannerResult, Proposal } from "../../contracts.js";
 import { agent, AgentError } from "../../python.js";
-import { incumbentConfig, readAgentState } from "../../workspace.js";
-import { addUsage, ZERO_USAGE, type GraphState, type GraphUpdate } from "../state.js";
+import { readAgentState, runConfigRel, startConfigRel } from "../../workspace.js";
+import { addUsage, ZERO_USAGE, type GraphState, type GraphUpdate, type RepeatRequest, type Trial } from "../state.js";
 import type { GraphDeps } from "../graph.js";
 
 export const BASELINE_PLAN = "Baseline: train the starting config as is";
 
+type Draft = Omit<Trial, "run_id">;
+
 export async function plannerNode(state: GraphState, deps: GraphDeps): Promise<GraphUpdate> {
   const started = performance.now();
-  const agentState = readAgentState(deps.py.ws);
-  const baseline = agentState.best_run_id == null && !state.baseline_done;
-  const asked = performance.now();
-  const result = baseline ? baselineResult() : await deps.planner(await buildContext(state, deps, agentState));
-  const llmS = usedLlm(result) ? (performance.now() - asked) / 1000 : 0;
-  const d = result.decision;
-  const runId = d.step_type === "stop" ? null : (await agent<{ run_id: string }>(deps.py, ["next-run-id"])).run_id;
-  const seconds = (performance.now() - started) / 1000;
-  deps.ui.iteration(state.iteration + 1, state.max_iterations, runId);
-  deps.ui.plan(baseline ? "baseline" : d.step_type, d.plan, d.reason, result.planner, result.fallback ?? null);
+  const room = Math.min(state.options.parallel, state.max_iterations - state.iteration);
+  const queue = [...state.repeat_queue];
+  const drafts: Draft[] = queue.splice(0, room).map((r) => repeatDraft(r));
+  const baseline = !state.baseline_done && state.baseline_needed && drafts.length < room;
+  if (baseline) drafts.push(baselineDraft(state));
+  const seedsNow = baseline ? Math.min(state.options.baseline_seeds - 1, room - drafts.length) : 0;
+  const base = state.incumbent ? runConfigRel(state.incumbent.root_run_id) : startConfigRel(state.search_id);
+
+  let result: PlannerResult | null = null;
+  let llmS = 0;
+  const slots = room - drafts.length - seedsNow;
+  if (slots > 0) {
+    const asked = performance.now();
+    result = await deps.planner(await buildContext(state, deps, base, slots));
+    llmS = result.usage.calls > 0 || (result.transcript?.length ?? 0) > 0 ? (performance.now() - asked) / 1000 : 0;
+  }
+  const proposals = result?.proposals ?? [];
+  const stop = proposals.some((p) => p.decision.step_type === "stop");
+  if (!stop) drafts.push(...proposals.map((p) => proposalDraft(p, base)));
+
+  const count = drafts.length + seedsNow;
+  const runIds = count > 0 ? (await agent<{ run_ids: string[] }>(deps.py, ["next-run-id", "--count", String(count)])).run_ids : [];
+  const trials: Trial[] = drafts.map((d, i) => ({ ...d, run_id: runIds[i] }));
+  if (baseline) queueBaselineSeeds(state, trials, runIds.slice(drafts.length), queue);
+
+  for (const p of stop ? proposals : []) deps.ui.plan("stop", p.decision.plan, p.decision.reason, p.planner, p.fallback ?? null);
+  for (const [i, t] of trials.entries()) {
+    deps.ui.iteration(state.iteration + i + 1, state.max_iterations, t.run_id);
+    deps.ui.plan(t.kind === "proposal" ? t.step_type : t.kind, t.plan, t.reason, t.planner_name, t.fallback);
+  }
   return {
-    step_type: baseline ? "baseline" : d.step_type,
-    plan: d.plan,
-    reason: d.reason,
-    config_changes: d.config_changes,
-    planner_name: result.planner,
-    fallback: result.fallback ?? null,
-    advice: result.advice ?? null,
-    current_run_id: runId,
+    trials,
+    round: state.round + 1,
+    repeat_queue: queue,
+    stop_requested: stop,
     baseline_done: state.baseline_done || baseline,
-    planner_call: baseline ? state.planner_call : state.planner_call + 1,
-    usage: addUsage(state.usage, result.usage),
-    run_status: null,
-    run_error: null,
-    diff: "",
+    planner_call: state.planner_call + (stop ? 0 : proposals.length),
+    usage: addUsage(state.usage, result?.usage),
+    verdicts: [],
     timings: {
-      planner_s: seconds,
+      planner_s: (performance.now() - started) / 1000,
       planner_llm_s: llmS,
-      prompt_chars: result.prompt_chars ?? undefined,
-      llm_attempts: result.transcript?.length ?? 0,
-      iteration_usage: result.usage,
+      prompt_chars: result?.prompt_chars ?? undefined,
+      llm_attempts: result?.transcript?.length ?? 0,
+      round_usage: result?.usage ?? { ...ZERO_USAGE },
     },
   };
 }
 
-/** An LLM was asked (answered or failed) by this planner call. */
-function usedLlm(r: PlannerResult): boolean {
-  return r.usage.calls > 0 || Boolean(r.fallback) || (r.transcript?.length ?? 0) > 0 || r.planner.startsWith("llm");
-}
-
-function baselineResult(): PlannerResult {
-  const decision: PlannerDecision = {
-    step_type: "small",
-    plan: BASELINE_PLAN,
-    reason: "No accepted run yet: measure the starting point first",
+function baselineDraft(state: GraphState): Draft {
+  return {
+    kind: "baseline",
+    repeat_of: null,
+    seed: state.start_seed,
+    base: startConfigRel(state.search_id),
     config_changes: [],
+    step_type: "baseline",
+    plan: BASELINE_PLAN,
+    reason: state.options.baseline_seeds > 1
+      ? `No incumbent at this fidelity: measure the starting point and its seed noise (${state.options.baseline_seeds} seeds)`
+      : "No incumbent at this fidelity: measure the starting point first",
+    planner_name: "baseline",
+    fallback: null,
+    advice: null,
   };
-  return { decision, planner: "baseline", usage: { ...ZERO_USAGE }, attempts: 0, fallback: null, advice: null };
 }
 
-async function buildContext(
-  state: GraphState,
-  deps: GraphDeps,
-  agentState: PlannerContext["agentState"],
-): Promise<PlannerContext & { plannerCall: number }> {
-  // The incumbent's config: the text the prompt shows is the one the changes apply to.
-  const base = incumbentConfig(deps.py.ws, agentState.best_run_id, state.search_id);
+/**
+ * The baseline's further seeds (seed + 1, seed + 2, ...): those with a reserved run id train in
+ * this round, right after the first seed (from the start snapshot, since the first seed's
+ * config_used.py is not written yet); the rest wait in front of the queue.
+ */
+function queueBaselineSeeds(state: GraphState, trials: Trial[], ids: string[], queue: RepeatRequest[]): void {
+  const root = trials.find((t) => t.kind === "baseline" && t.repeat_of === null)!;
+  const start = state.start_seed ?? 0;
+  const seeds = Array.from({ length: state.options.baseline_seeds - 1 }, (_, i) => start + i + 1);
+  const request = (seed: number, i: number): RepeatRequest => ({
+    root_run_id: root.run_id,
+    seed,
+    kind: "baseline",
+    plan: `Baseline seed ${i + 2} of ${state.options.baseline_seeds}: measure the seed noise`,
+  });
+  const now = ids.map((run_id, i) => ({ ...repeatDraft(request(seeds[i], i)), base: root.base, run_id }));
+  trials.splice(trials.indexOf(root) + 1, 0, ...now);
+  queue.unshift(...seeds.slice(ids.length).map((seed, i) => request(seed, ids.length + i)));
+}
+
+function repeatDraft(r: RepeatRequest): Draft {
+  return {
+    kind: r.kind === "baseline" ? "baseline" : "repeat",
+    repeat_of: r.root_run_id,
+    seed: r.seed,
+    base: runConfigRel(r.root_run_id),
+    config_changes: [],
+    step_type: r.kind === "baseline" ? "baseline" : "repeat",
+    plan: r.plan,
+    reason: r.kind === "baseline" ? "The seed-to-seed spread of val_mse decides which gains count" : "Its gain was inside the seed noise: one more seed before the verdict",
+    planner_name: r.kind === "baseline" ? "baseline" : "evaluator",
+    fallback: null,
+    advice: null,
+  };
+}
+
+function proposalDraft(p: Proposal, base: string): Draft {
+  const d = p.decision;
+  return {
+    kind: "proposal",
+    repeat_of: null,
+    seed: null,
+    base,
+    config_changes: d.config_changes,
+    step_type: d.step_type,
+    plan: d.plan,
+    reason: d.reason,
+    planner_name: p.planner,
+    fallback: p.fallback ?? null,
+    advice: p.advice ?? null,
+  };
+}
+
+async function buildContext(state: GraphState, deps: GraphDeps, base: string, batchSize: number): Promise<PlannerContext> {
+  const agentState = readAgentState(deps.py.ws);
+  const knownConfigs: Record<string, string> = {};
+  for (const c of agentState.configs ?? []) if (c.config_id && c.fidelity === state.fidelity) knownConfigs[c.config_id] ??= c.root_run_id;
+  const baseAbs = path.join(deps.py.ws.dir, base);
   return {
     iteration: state.iteration + 1,
     maxIterations: state.max_iterations,
-    agentState,
-    configText: fs.readFileSync(base, "utf8"),
-    searchSpace: await deps.searchSpace(),
-    lastFeedback: state.feedback,
-    targetValMse: state.options.target_val_mse,
-    validateChanges: (changes) => validateChanges(deps, changes, base),
-    suggest: (sampler) => suggest(deps, sampler, state.options.seed ?? 0),
-    signal: deps.signal,
     plannerCall: state.planner_call,
+    batchSize,
+    agentState,
+    fidelity: state.fidelity,
+    incumbent: state.incumbent,
+    // The incumbent's config: the text the prompt shows is the one the changes apply to.
+    configText: fs.readFileSync(baseAbs, "utf8"),
+    searchSpace: await deps.searchSpace(),
+    lastFeedback: state.verdicts.at(-1)?.feedback ?? null,
+    targetValMse: state.options.target_val_mse,
+    checkChanges: (changes) => checkChanges(deps, changes, baseAbs),
+    knownConfigs,
+    suggest: (sampler, count) => suggest(deps, sampler, state.options.seed ?? 0, count),
+    signal: deps.signal,
   };
 }
 
-/** Dry-run config-apply against the incumbent: [] when the changes apply cleanly. */
-async function validateChanges(deps: GraphDeps, changes: ConfigChange[], base: string): Promise<string[]> {
+/** Dry-run config-apply against the incumbent: the errors, and the resulting config's id. */
+async function checkChanges(deps: GraphDeps, changes: ConfigChange[], base: string): Promise<ChangeCheck> {
   const args = ["config-apply", "--dry-run", "--base", base, "--changes", JSON.stringify(changes)];
   try {
-    await agent(deps.py, args);
-    return [];
+    const res = await agent<{ config_id?: string }>(deps.py, args);
+    return { errors: [], configId: res.config_id ?? null };
   } catch (err) {
-    if (err instanceof AgentError) return err.errors.length ? err.errors : [err.message];
+    if (err instanceof AgentError) return { errors: err.errors.length ? err.errors : [err.message], configId: null };
     throw err;
   }
 }
 
-/** Optuna's proposal; nas_agent varies the sampler seed with the history size, so calls explore. */
-async function suggest(deps: GraphDeps, sampler: "tpe" | "random", seed: number): Promise<PlannerDecision> {
-  const out = await agent<{ decision: PlannerDecision }>(deps.py, ["suggest", "--sampler", sampler, "--seed", String(seed)]);
-  return out.decision;
+/** Optuna's proposals; nas_agent varies the sampler seed with the history size, so calls explore. */
+async function suggest(deps: GraphDeps, sampler: "tpe" | "random", seed: number, count: number): Promise<PlannerDecision[]> {
+  const args = ["suggest", "--sampler", sampler, "--seed", String(seed)];
+  if (count > 1) args.push("--count", String(count));
+  const out = await agent<{ decision: PlannerDecision; decisions?: PlannerDecision[] }>(deps.py, args);
+  return out.decisions ?? [out.decision];
 }

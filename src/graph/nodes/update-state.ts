@@ -1,71 +1,96 @@
 /**
- * update_state: record the run in agent_state.json (upsert, so a re-run never duplicates),
- * put config.py back on the incumbent, log the decision, print the verdict and running best.
+ * update_state: record each verdict in agent_state.json (a verdict applies to every seed of the
+ * run's config), queue another seed for a config whose verdict waits on the noise, put config.py
+ * on the incumbent when the incumbent changed, log one decision line per trial, and print the
+ * verdicts and the running best (a mean over the incumbent's seeds).
  */
-import type { AgentStateFile } from "../../contracts.js";
+import { evidenceOf, type ConfigRecord } from "../../contracts.js";
 import { appendDecision } from "../../decision-log.js";
 import { agent } from "../../python.js";
-import { incumbentConfig, readAgentState } from "../../workspace.js";
-import type { GraphState, GraphUpdate } from "../state.js";
+import { runConfigRel } from "../../workspace.js";
+import type { GraphState, GraphUpdate, RepeatRequest, Trial, Verdict } from "../state.js";
 import type { GraphDeps } from "../graph.js";
+
+interface Recorded {
+  best_run_id: string | null;
+  n_runs: number;
+  config: ConfigRecord | null;
+  incumbent: ConfigRecord | null;
+}
 
 export async function updateStateNode(state: GraphState, deps: GraphDeps): Promise<GraphUpdate> {
   const started = performance.now();
-  const runId = state.current_run_id as string;
-  const rec = await agent<{ best_run_id: string | null }>(deps.py, ["record-run", "--run-id", runId, "--info", JSON.stringify(runInfo(state))]);
-  if (rec.best_run_id !== runId) {
-    await agent(deps.py, ["config-restore", "--from", incumbentConfig(deps.py.ws, rec.best_run_id, state.search_id)]);
+  const byId = new Map(state.trials.map((t) => [t.run_id, t]));
+  const queue = [...state.repeat_queue];
+  let last: Recorded | null = null;
+  for (const v of state.verdicts) {
+    last = await agent<Recorded>(deps.py, ["record-run", "--run-id", v.run_id, "--info", JSON.stringify(verdictInfo(v))]);
+    if (v.repeat && last.config) queue.push(repeatOf(last.config, v));
   }
-  const best = bestOf(readAgentState(deps.py.ws));
-  const iteration = state.iteration + 1;
+  const incumbent = evidenceOf(last?.incumbent);
+  const bestRunId = last ? last.best_run_id : state.best_run_id;
+  if (bestRunId && bestRunId !== state.best_run_id) {
+    await agent(deps.py, ["config-restore", "--from", `${deps.py.ws.dir}/${runConfigRel(bestRunId)}`]);
+  }
   const timings = { ...state.timings, update_s: (performance.now() - started) / 1000 };
-  appendDecision(deps.py.ws.decisions, {
-    search_id: state.search_id,
-    iteration,
-    run_id: runId,
-    step_type: state.step_type,
-    planner: state.planner_name,
-    fallback: state.fallback,
-    changes: state.config_changes,
-    run_status: state.run_status,
-    accepted: state.accept_run,
-    evaluation_source: state.evaluation_source,
-    best_run_id: best.best_run_id,
-    best_val_mse: best.best_val_mse,
-    timings: { ...timings },
-    usage_total: { ...state.usage },
-    at: new Date().toISOString(),
-  });
-  deps.ui.verdict(runId, state.accept_run, state.run_status, state.evaluation_reason);
-  deps.ui.best(best.best_run_id, best.best_val_mse, best.n_runs);
+  const nRuns = last?.n_runs ?? state.n_runs;
+  for (const [i, v] of state.verdicts.entries()) {
+    const t = byId.get(v.run_id) as Trial;
+    const r = state.results[v.run_id];
+    appendDecision(deps.py.ws.decisions, {
+      search_id: state.search_id,
+      iteration: state.iteration + i + 1,
+      round: state.round,
+      run_id: v.run_id,
+      kind: t.kind,
+      step_type: t.step_type,
+      planner: t.planner_name,
+      fallback: t.fallback,
+      changes: t.config_changes,
+      seed: t.seed,
+      run_status: r?.run_status ?? null,
+      accepted: v.accept,
+      repeat: v.repeat,
+      evaluation_source: v.source,
+      evaluation_reason: v.reason,
+      best_run_id: bestRunId,
+      best_val_mse: incumbent?.val_mean ?? null,
+      timings: { ...timings, train_s: r?.train_s ?? 0, trial_s: r?.trial_s ?? 0 },
+      usage_total: { ...state.usage },
+      at: new Date().toISOString(),
+    });
+    deps.ui.verdict(v.run_id, v.accept, r?.run_status ?? null, v.reason, v.repeat);
+  }
+  deps.ui.best(bestRunId, incumbent?.val_mean ?? null, nRuns, incumbent?.val_sd ?? null, incumbent?.n ?? 0);
   deps.ui.usage(state.usage);
-  return { ...best, iteration, timings };
-}
-
-/** The RunInfo fields the graph knows; record-run merges the run dir's files into them. */
-function runInfo(state: GraphState): Record<string, unknown> {
   return {
-    status: state.run_status ?? "crashed",
-    step_type: state.step_type,
-    plan: state.plan,
-    reason: state.reason,
-    config_changes: Object.fromEntries(state.config_changes.map((c) => [c.key, c.value])),
-    accepted: state.accept_run,
-    evaluation_reason: state.evaluation_reason,
-    feedback: state.feedback,
-    planner: state.planner_name,
-    fallback: state.fallback,
-    advice: state.advice,
-    error: state.run_error,
-    search_id: state.search_id,
+    iteration: state.iteration + state.trials.length,
+    repeat_queue: queue,
+    incumbent,
+    best_run_id: bestRunId,
+    best_val_mse: incumbent?.val_mean ?? null,
+    n_runs: nRuns,
+    timings,
   };
 }
 
-export function bestOf(s: AgentStateFile): { best_run_id: string | null; best_val_mse: number | null; n_runs: number } {
-  const run = s.runs.find((r) => r.run_id === s.best_run_id);
+function verdictInfo(v: Verdict): Record<string, unknown> {
   return {
-    best_run_id: s.best_run_id,
-    best_val_mse: typeof run?.val_mse === "number" ? run.val_mse : null,
-    n_runs: s.runs.length,
+    accepted: v.accept,
+    evaluation_reason: v.repeat ? `pending: ${v.reason}` : v.reason,
+    feedback: v.feedback,
+    evaluation_source: v.source,
+  };
+}
+
+/** Another seed of the verdict's config: one past the highest seed it trained. */
+function repeatOf(config: ConfigRecord, v: Verdict): RepeatRequest {
+  const seeds = config.seeds.filter((s): s is number => typeof s === "number");
+  const seed = seeds.length > 0 ? Math.max(...seeds) + 1 : config.run_ids.length;
+  return {
+    root_run_id: config.root_run_id,
+    seed,
+    kind: "repeat",
+    plan: `Repeat ${config.root_run_id}'s config with seed ${seed} (seed ${config.run_ids.length + 1}): its gain over the incumbent is inside the seed noise (from ${v.run_id})`,
   };
 }

@@ -1,14 +1,16 @@
 /**
- * executor: write config.py = incumbent + changes (through the Python helper, so a re-run is
- * idempotent), then train. A finished attempt of this same run (crash after training) is
- * reused; a half-written one is set aside and retrained under the same id.
+ * trial (one task per trial of a round, through LangGraph Send): write the trial's own config
+ * file (.nas-graph/trials/<run_id>.py = its base + changes, through the Python helper; a
+ * repeat copies its config as is), then train it. config.py is never touched here. A finished
+ * attempt of this same run (crash after training) is reused; a half-written one is set aside
+ * and retrained under the same id. A failed training is a result, never an exception.
  */
 import fs from "node:fs";
 import path from "node:path";
 import { UserError } from "../../errors.js";
-import { agent, AgentError, runTraining, type TrainOutcome } from "../../python.js";
-import { incumbentConfig, readAgentState, readJson, runDir } from "../../workspace.js";
-import type { GraphState, GraphUpdate } from "../state.js";
+import { agent, AgentError, type TrainOutcome } from "../../python.js";
+import { readJson, runDir, trialConfigRel } from "../../workspace.js";
+import type { GraphUpdate, Trial, TrialInput, TrialResult } from "../state.js";
 import type { GraphDeps } from "../graph.js";
 
 interface Failure {
@@ -16,50 +18,51 @@ interface Failure {
   reason?: string;
 }
 
-export async function executorNode(state: GraphState, deps: GraphDeps): Promise<GraphUpdate> {
+export async function trialNode(input: TrialInput, deps: GraphDeps): Promise<GraphUpdate> {
   const started = performance.now();
-  const runId = state.current_run_id;
-  if (!runId) throw new Error("executor reached without a reserved run id");
+  const { trial, options } = input;
+  const runId = trial.run_id;
   const dir = runDir(deps.py.ws, runId);
+  const done = (r: Omit<TrialResult, "run_id" | "trial_s">): GraphUpdate => ({
+    results: { [runId]: { ...r, run_id: runId, trial_s: (performance.now() - started) / 1000 } },
+  });
   const reused = finishedAttempt(dir);
   if (reused) {
     deps.ui.notice(`${runId} already finished in an interrupted attempt; reusing its results`);
-    return { ...reused, timings: { ...state.timings, executor_s: seconds(started), train_s: 0 } };
+    return done({ ...reused, diff: "", train_s: 0 });
   }
   setAsideIncomplete(deps, dir, runId);
-  const applied = await applyChanges(state, deps);
-  if ("error" in applied) {
-    deps.ui.warn(`config change rejected: ${applied.error}`);
-    return { ...failed("invalid", applied.error), timings: { ...state.timings, executor_s: seconds(started), train_s: 0 } };
+  const written = await writeTrialConfig(trial, deps);
+  if ("error" in written) {
+    deps.ui.warn(`config change rejected: ${written.error}`);
+    return done({ ...failed("invalid", written.error), diff: "", train_s: 0 });
   }
-  deps.ui.diff(applied.diff);
-  const out = await runTraining(deps.py, {
+  deps.ui.diff(written.diff);
+  const out = await deps.train({
     runId,
-    maxEpochs: state.options.max_epochs,
-    timeoutS: state.options.run_timeout_s,
+    configPath: trialConfigRel(runId),
+    seed: trial.seed,
+    slot: input.slot,
+    parallel: options.parallel,
+    maxEpochs: options.max_epochs,
+    timeoutS: options.run_timeout_s,
     signal: deps.signal,
     onLine: (line) => deps.ui.trainLine(runId, line),
   });
   if (deps.signal.aborted) {
     throw new UserError("interrupted during training; continue with 'nas-graph resume'", 130);
   }
-  return {
-    ...outcome(out, dir, state.options.run_timeout_s),
-    diff: applied.diff,
-    timings: { ...state.timings, executor_s: seconds(started), train_s: out.wallS },
-  };
+  return done({ ...outcome(out, dir, options.run_timeout_s), diff: written.diff, train_s: out.wallS });
 }
 
-function seconds(since: number): number {
-  return (performance.now() - since) / 1000;
-}
+type Outcome = Pick<TrialResult, "run_status" | "run_error" | "training_success">;
 
-function failed(status: string, error: string): GraphUpdate {
+function failed(status: string, error: string): Outcome {
   return { run_status: status, run_error: error, training_success: false };
 }
 
 /** metrics.json, or a failure other than an interruption, means this run already finished. */
-function finishedAttempt(dir: string): GraphUpdate | null {
+function finishedAttempt(dir: string): Outcome | null {
   if (fs.existsSync(path.join(dir, "metrics.json"))) return { run_status: "ok", run_error: null, training_success: true };
   const failure = readJson<Failure>(path.join(dir, "failure.json"));
   if (failure && failure.status !== "interrupted") {
@@ -77,14 +80,19 @@ function setAsideIncomplete(deps: GraphDeps, dir: string, runId: string): void {
   deps.ui.notice(`moved the incomplete ${runId} from an interrupted attempt to ${path.relative(deps.py.ws.dir, dest)}; retraining it`);
 }
 
-async function applyChanges(state: GraphState, deps: GraphDeps): Promise<{ diff: string } | { error: string }> {
-  const base = incumbentConfig(deps.py.ws, readAgentState(deps.py.ws).best_run_id, state.search_id);
+/** The trial's config file: its base plus the changes (validated by the AST helper), or a copy. */
+async function writeTrialConfig(trial: Trial, deps: GraphDeps): Promise<{ diff: string } | { error: string }> {
+  const ws = deps.py.ws.dir;
+  const target = path.join(ws, trialConfigRel(trial.run_id));
+  const base = path.join(ws, trial.base);
+  fs.mkdirSync(path.dirname(target), { recursive: true });
   try {
-    if (state.config_changes.length === 0) {
-      await agent(deps.py, ["config-restore", "--from", base]);
+    if (trial.config_changes.length === 0) {
+      await agent(deps.py, ["config-restore", "--from", base, "--config", target]);
       return { diff: "" };
     }
-    const res = await agent<{ diff?: string }>(deps.py, ["config-apply", "--base", base, "--changes", JSON.stringify(state.config_changes)]);
+    const args = ["config-apply", "--base", base, "--config", target, "--changes", JSON.stringify(trial.config_changes)];
+    const res = await agent<{ diff?: string }>(deps.py, args);
     return { diff: res.diff ?? "" };
   } catch (err) {
     if (err instanceof AgentError) return { error: [err.message, ...err.errors].join("; ") };
@@ -93,7 +101,7 @@ async function applyChanges(state: GraphState, deps: GraphDeps): Promise<{ diff:
 }
 
 /** Map train.py's exit code (docs/contracts.md) to a run status. */
-function outcome(out: TrainOutcome, dir: string, timeoutS: number | null): GraphUpdate {
+function outcome(out: TrainOutcome, dir: string, timeoutS: number | null): Outcome {
   const failure = readJson<Failure>(path.join(dir, "failure.json"));
   const last = out.tail.filter((l) => l.trim()).pop() ?? "";
   if (out.timedOut) return failed("timeout", `training exceeded --run-timeout ${timeoutS}s`);
@@ -103,7 +111,7 @@ function outcome(out: TrainOutcome, dir: string, timeoutS: number | null): Graph
         ? { run_status: "ok", run_error: null, training_success: true }
         : failed("crashed", "train.py exited 0 but wrote no metrics.json");
     case 2:
-      return failed("invalid", `bad config: ${last || "train.py rejected config.py"}`);
+      return failed("invalid", `bad config: ${last || "train.py rejected the config"}`);
     case 3:
       return failed("diverged", failure?.reason ?? "non-finite loss");
     case 130:

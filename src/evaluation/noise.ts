@@ -1,0 +1,82 @@
+/**
+ * Noise-aware acceptance (the default): compare means over seeds, not single draws.
+ *
+ * The incumbent I and the candidate C are configs with n_I and n_C seeds (ConfigEvidence):
+ * means m_I, m_C, and noise estimates s_I, s_C (the seed-to-seed sd of val_mse pooled over
+ * their family's configs at this fidelity, measured on the baseline's seeds first; when no
+ * spread was measured, e.g. with --baseline-seeds 1, a stated default relative sd times the
+ * config's mean). With
+ *     delta = m_I - m_C                         (the candidate's gain, > 0 is better)
+ *     SE    = sqrt(s_I^2 / n_I + s_C^2 / n_C)   (standard error of the difference of means)
+ *     margin = z * SE                           (z = --margin-z, default 2: a one-sided test at
+ *                                                about 2.3% false acceptances when C is no better)
+ * the verdict is:
+ *   1. delta > margin                         -> accept (the gain clears the noise)
+ *   2. delta <= 0                             -> reject (the mean is not lower)
+ *   3. 0 < delta <= margin, a curve flag     -> reject (a fragile gain inside the noise; no repeat)
+ *   4. 0 < delta <= margin, repeats left     -> repeat: train C again with a new seed
+ *   5. 0 < delta <= margin, no repeat left   -> open: the LLM evaluator decides (when on), else reject
+ * Repeats shrink SE by adding seeds to C; the verdict always uses the mean.
+ */
+import type { ConfigEvidence } from "../contracts.js";
+
+export interface NoiseOptions {
+  /** Margin in standard errors of the difference of means. */
+  marginZ: number;
+  /** Relative sd (of the config's mean val_mse) assumed when no seed spread was measured. */
+  defaultRelSd: number;
+}
+
+export const DEFAULT_NOISE: NoiseOptions = { marginZ: 2, defaultRelSd: 0.1 };
+
+export type NoiseDecision = "accept" | "reject" | "repeat" | "open";
+
+export interface NoiseVerdict {
+  decision: NoiseDecision;
+  reason: string;
+  /** Gain of the candidate's mean over the incumbent's, in % of the incumbent's mean. */
+  deltaPct: number;
+  marginPct: number;
+  /** Where the sd came from (measured pool or the default). */
+  noise: string;
+}
+
+/** The noise estimate of one config, and where it came from. */
+export function configSd(c: ConfigEvidence, o: NoiseOptions): { sd: number; source: string } {
+  if (c.noise_sd != null && c.noise_sd > 0) return { sd: c.noise_sd, source: `sd ${fmt(c.noise_sd)} from ${c.noise_source ?? "measured seeds"}` };
+  return { sd: o.defaultRelSd * c.val_mean, source: `no measured seed spread: default relative sd ${(o.defaultRelSd * 100).toFixed(0)}%` };
+}
+
+export function describeConfig(c: ConfigEvidence): string {
+  const sd = c.n >= 2 && c.val_sd != null ? ` ± ${fmt(c.val_sd)}` : "";
+  return `${fmt(c.val_mean)}${sd} (${c.n} seed${c.n === 1 ? "" : "s"})`;
+}
+
+export function noiseVerdict(
+  cand: ConfigEvidence,
+  inc: ConfigEvidence,
+  o: NoiseOptions,
+  repeatsLeft: number,
+  flags: string[],
+): NoiseVerdict {
+  const sI = configSd(inc, o);
+  const sC = configSd(cand, o);
+  const se = Math.sqrt(sI.sd ** 2 / inc.n + sC.sd ** 2 / cand.n);
+  const delta = inc.val_mean - cand.val_mean;
+  const deltaPct = (delta / inc.val_mean) * 100;
+  const marginPct = ((o.marginZ * se) / inc.val_mean) * 100;
+  const noise = sC.source === sI.source ? sC.source : `candidate ${sC.source}; incumbent ${sI.source}`;
+  const head = `mean val_mse ${describeConfig(cand)} vs ${inc.root_run_id}'s ${describeConfig(inc)}`;
+  const gain = `${deltaPct >= 0 ? "+" : ""}${deltaPct.toFixed(1)}%`;
+  const margin = `the noise margin ${marginPct.toFixed(1)}% (${o.marginZ} SE; ${noise})`;
+  const verdict = (decision: NoiseDecision, reason: string): NoiseVerdict => ({ decision, reason, deltaPct, marginPct, noise });
+  if (delta > o.marginZ * se) return verdict("accept", `${head}: ${gain}, beyond ${margin}`);
+  if (delta <= 0) return verdict("reject", `${head}: ${gain}, not lower`);
+  if (flags.length > 0) return verdict("reject", `${head}: ${gain}, inside ${margin}, and ${flags.join("; ")}: not worth a repeat`);
+  if (repeatsLeft > 0) return verdict("repeat", `${head}: ${gain}, inside ${margin}: train it again with a new seed`);
+  return verdict("open", `${head}: ${gain}, inside ${margin}, and no repeat left`);
+}
+
+function fmt(x: number): string {
+  return Number(x.toPrecision(4)).toString();
+}
