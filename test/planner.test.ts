@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { AgentStateFile, ConfigChange, PlannerContext, PlannerDecision, SearchSpace } from "../src/contracts.js";
+import type { AgentStateFile, ConfigChange, PlannerContext, PlannerDecision, PlannerResult, SearchSpace } from "../src/contracts.js";
 import { UserError } from "../src/errors.js";
 import { classifyAdvice } from "../src/planners/advice.js";
 import { createPlanner } from "../src/planners/index.js";
@@ -54,26 +54,43 @@ const TPE: PlannerDecision = {
   ],
 };
 
+/** The config a set of changes gives, by value (the real one is config_id from the Python dry run). */
+const idOf = (changes: ConfigChange[]) => JSON.stringify([...changes].sort((a, b) => a.key.localeCompare(b.key)));
+
 function context(overrides: Partial<PlannerContext> = {}) {
   const suggested: string[] = [];
   const ctx: PlannerContext = {
     iteration: 3,
     maxIterations: 10,
     plannerCall: 0,
+    batchSize: 1,
     agentState: STATE,
+    fidelity: null,
+    incumbent: { root_run_id: "run_0001", val_values: [0.185], n: 1, val_mean: 0.185, val_sd: null, noise_sd: null, noise_source: null },
     configText: "seed = 42\nmodel = {'d_model': 256}\n",
     searchSpace: SPACE,
     lastFeedback: "the model peaked too early",
     targetValMse: 0.17,
-    validateChanges: fakeValidate,
-    suggest: async (sampler) => {
+    checkChanges: async (changes) => {
+      const errors = await fakeValidate(changes);
+      return { errors, configId: errors.length ? null : idOf(changes) };
+    },
+    knownConfigs: {},
+    suggest: async (sampler, count) => {
       suggested.push(sampler);
-      return { ...TPE, plan: `${sampler} sample` };
+      return Array.from({ length: count }, (_, i) => ({
+        ...TPE,
+        plan: `${sampler} sample`,
+        config_changes: [{ key: "model.dropout", value: 0.1 + i / 10 }],
+      })).map((d, i) => (i === 0 ? { ...TPE, plan: `${sampler} sample` } : d));
     },
     ...overrides,
   };
   return { ctx, suggested };
 }
+
+/** The first (for a batch of 1, the only) proposal of a result. */
+const one = (res: PlannerResult) => ({ ...res.proposals[0], ...res, decision: res.proposals[0].decision });
 
 const decision = (changes: ConfigChange[], step: PlannerDecision["step_type"] = "small"): PlannerDecision => ({
   step_type: step,
@@ -100,12 +117,14 @@ describe("llm planner", () => {
     fake.enqueue({ tool: LR, usage: { prompt_tokens: 1000, completion_tokens: 80, cost: 0.01 } });
     const { ctx, suggested } = context();
     const res = await createPlanner("llm", { env })(ctx);
-    expect(res).toMatchObject({ decision: LR, planner: "llm", attempts: 1, fallback: null, advice: null });
+    expect(one(res)).toMatchObject({ decision: LR, planner: "llm", attempts: 1, fallback: null, advice: null });
+    expect(res.proposals).toHaveLength(1);
     expect(res.usage).toEqual({ calls: 1, input_tokens: 1000, output_tokens: 80, cost_usd: 0.01 });
     expect(suggested).toEqual([]);
     const prompt = lastUserText(fake.requests[0]);
     expect(prompt).toContain("Iteration: 3/10");
-    expect(prompt).toContain("Best validation MSE: 0.185");
+    expect(prompt).toContain("Best validation MSE: 0.185 (mean val_mse over 1 seed)");
+    expect(prompt).not.toMatch(/test_mse|0\.12\b/); // test metrics are held out: never in a prompt
     expect(prompt).toContain("Iterations left after this one: 7");
     expect(prompt).toContain("Target validation MSE: 0.17");
     expect(prompt).toContain("the model peaked too early");
@@ -121,7 +140,7 @@ describe("llm planner", () => {
   it("re-asks after malformed JSON and after a wrong enum, then succeeds", async () => {
     fake.enqueue({ toolText: "{oops" }, { tool: { ...LR, step_type: "tiny" } }, { tool: LR });
     const res = await createPlanner("llm", { env })(context().ctx);
-    expect(res.decision).toEqual(LR);
+    expect(one(res).decision).toEqual(LR);
     expect(res.attempts).toBe(3);
     expect(res.usage.calls).toBe(3);
     expect(lastUserText(fake.requests[1])).toMatch(/rejected: the tool-call arguments are not valid JSON/);
@@ -132,7 +151,7 @@ describe("llm planner", () => {
   it("re-asks with the validator's error for an unknown key, then succeeds", async () => {
     fake.enqueue({ tool: decision([{ key: "model.depth", value: 3 }]) }, { tool: LR });
     const res = await createPlanner("llm", { env })(context().ctx);
-    expect(res.decision).toEqual(LR);
+    expect(one(res).decision).toEqual(LR);
     expect(lastUserText(fake.requests[1])).toContain("rejected: unknown key model.depth");
   });
 
@@ -141,7 +160,7 @@ describe("llm planner", () => {
     const stop = decision([], "stop");
     fake.enqueue({ tool: decision([]) }, { tool: dup }, { tool: stop });
     const res = await createPlanner("llm", { env })(context().ctx);
-    expect(res.decision).toEqual(stop);
+    expect(one(res).decision).toEqual(stop);
     expect(lastUserText(fake.requests[1])).toContain("config_changes is empty; a small step needs at least one change");
     expect(lastUserText(fake.requests[2])).toContain("sets training.optimizer_params.lr more than once");
   });
@@ -152,9 +171,9 @@ describe("llm planner", () => {
     const { ctx, suggested } = context();
     const res = await createPlanner("llm", { env })(ctx);
     expect(suggested).toEqual(["tpe"]);
-    expect(res.planner).toBe("optuna (fallback)");
-    expect(res.decision.plan).toBe("tpe sample");
-    expect(res.fallback).toMatch(/no valid answer in 3 attempts; last error: training.optimizer_params.lr=0.5 is above the maximum 0.01/);
+    expect(one(res).planner).toBe("optuna (fallback)");
+    expect(one(res).decision.plan).toBe("tpe sample");
+    expect(one(res).fallback).toMatch(/no valid answer in 3 attempts; last error: training.optimizer_params.lr=0.5 is above the maximum 0.01/);
     expect(res.usage.calls).toBe(3);
     expect(res.attempts).toBe(3);
     expect(lastUserText(fake.requests[2])).toContain("rejected: training.optimizer_params.lr=0.5 is above the maximum 0.01");
@@ -165,8 +184,8 @@ describe("llm planner", () => {
     const { ctx, suggested } = context();
     const res = await createPlanner("llm", { env })(ctx);
     expect(suggested).toEqual(["tpe"]);
-    expect(res).toMatchObject({ planner: "optuna (fallback)", attempts: 0 });
-    expect(res.fallback).toContain(`the LLM API at ${fake.baseURL} failed: 502`);
+    expect(one(res)).toMatchObject({ planner: "optuna (fallback)", attempts: 0 });
+    expect(one(res).fallback).toContain(`the LLM API at ${fake.baseURL} failed: 502`);
   });
 
   it("stops the search on 401 instead of falling back", async () => {
@@ -182,13 +201,51 @@ describe("llm planner", () => {
   });
 });
 
+describe("batches (--parallel K)", () => {
+  it("one LLM call returns K distinct proposals, each with its own plan", async () => {
+    const other = decision([{ key: "model.d_model", value: 128 }], "medium");
+    fake.enqueue({ tool: { proposals: [LR, LR] } }, { tool: { proposals: [LR] } }, { tool: { proposals: [LR, other] } });
+    const res = await createPlanner("llm", { env })(context({ batchSize: 2 }).ctx);
+    expect(res.proposals.map((p) => p.decision)).toEqual([LR, other]);
+    expect(res.attempts).toBe(3);
+    const body = fake.requests[0].body as { tools: Array<{ function: { parameters: { properties: Record<string, unknown> } } }> };
+    expect(Object.keys(body.tools[0].function.parameters.properties)).toEqual(["proposals"]);
+    expect(lastUserText(fake.requests[0])).toContain("This round trains 2 configs at once");
+    expect(lastUserText(fake.requests[1])).toContain("the same config as proposal 1; make every proposal different");
+    expect(lastUserText(fake.requests[2])).toContain("give exactly 2 proposals (got 1)");
+  });
+
+  it("refuses a proposal that repeats a config already trained", async () => {
+    fake.enqueue({ tool: LR }, { tool: decision([{ key: "model.dropout", value: 0.3 }]) });
+    const res = await createPlanner("llm", { env })(context({ knownConfigs: { [idOf(LR.config_changes)]: "run_0004" } }).ctx);
+    expect(one(res).decision.config_changes).toEqual([{ key: "model.dropout", value: 0.3 }]);
+    expect(lastUserText(fake.requests[1])).toContain("these changes give the config run_0004 already trained");
+  });
+
+  it("the hybrid fills the batch from both: ceil(K/2) from the LLM, the rest from TPE", async () => {
+    fake.enqueue({ tool: { proposals: [LR, decision([{ key: "model.d_ff", value: 256 }], "medium")] } });
+    const { ctx, suggested } = context({ batchSize: 3 });
+    const res = await createPlanner("llm+optuna", { env })(ctx);
+    expect(suggested).toEqual(["tpe"]);
+    expect(res.proposals.map((p) => p.planner)).toEqual(["llm+optuna", "llm+optuna", "optuna (hybrid)"]);
+    expect(lastUserText(fake.requests[0])).toContain("This round trains 2 configs at once");
+  });
+
+  it("optuna asks the sampler for K at once", async () => {
+    const { ctx, suggested } = context({ batchSize: 2 });
+    const res = await createPlanner("optuna", {})(ctx);
+    expect(suggested).toEqual(["tpe"]);
+    expect(res.proposals).toHaveLength(2);
+  });
+});
+
 describe("hybrid llm+optuna planner", () => {
   it("puts TPE's advice in the prompt and classifies an adopted answer", async () => {
     fake.enqueue({ tool: { ...TPE, plan: "take the advice" } });
     const { ctx, suggested } = context();
     const res = await createPlanner("llm+optuna", { env })(ctx);
     expect(suggested).toEqual(["tpe"]);
-    expect(res).toMatchObject({ planner: "llm+optuna", advice: "adopted" });
+    expect(one(res)).toMatchObject({ planner: "llm+optuna", advice: "adopted" });
     expect(lastUserText(fake.requests[0])).toContain(
       "Advice from an Optuna TPE sampler (you may adopt, modify or ignore it):\nstep_type small; config_changes: training.optimizer_params.lr=0.0003, model.dropout=0.1",
     );
@@ -196,8 +253,8 @@ describe("hybrid llm+optuna planner", () => {
 
   it("classifies modified and ignored answers", async () => {
     fake.enqueue({ tool: decision([{ key: "model.dropout", value: 0.2 }]) }, { tool: decision([{ key: "model.d_model", value: 128 }], "medium") });
-    expect((await createPlanner("llm+optuna", { env })(context().ctx)).advice).toBe("modified");
-    expect((await createPlanner("llm+optuna", { env })(context().ctx)).advice).toBe("ignored");
+    expect(one(await createPlanner("llm+optuna", { env })(context().ctx)).advice).toBe("modified");
+    expect(one(await createPlanner("llm+optuna", { env })(context().ctx)).advice).toBe("ignored");
   });
 
   it("falls back to the advice it already has, without asking Optuna twice", async () => {
@@ -205,7 +262,7 @@ describe("hybrid llm+optuna planner", () => {
     const { ctx, suggested } = context();
     const res = await createPlanner("llm+optuna", { env })(ctx);
     expect(suggested).toEqual(["tpe"]);
-    expect(res).toMatchObject({ planner: "optuna (fallback)", advice: null, decision: { plan: "tpe sample" } });
+    expect(one(res)).toMatchObject({ planner: "optuna (fallback)", advice: null, decision: { plan: "tpe sample" } });
   });
 
   it("classifyAdvice compares keys and values", () => {
@@ -224,7 +281,7 @@ describe("offline planners", () => {
       const { ctx, suggested } = context();
       const res = await createPlanner(name, {})(ctx);
       expect(suggested).toEqual([sampler]);
-      expect(res).toMatchObject({ planner: name, decision: { plan: `${sampler} sample` }, usage: { calls: 0, cost_usd: 0 } });
+      expect(one(res)).toMatchObject({ planner: name, decision: { plan: `${sampler} sample` }, usage: { calls: 0, cost_usd: 0 } });
     }
     expect(fake.requests).toHaveLength(0);
   });
@@ -241,11 +298,13 @@ describe("mock planner", () => {
   it("replays the script by planner call and stops when it runs out", async () => {
     const file = script("ok.json", { planner: [LR, decision([{ key: "model.d_model", value: 128 }], "medium")] });
     const planner = createPlanner("mock", { mockFile: file });
-    expect((await planner(context({ plannerCall: 1 }).ctx)).decision.config_changes).toEqual([{ key: "model.d_model", value: 128 }]);
+    expect(one(await planner(context({ plannerCall: 1 }).ctx)).decision.config_changes).toEqual([{ key: "model.d_model", value: 128 }]);
     const first = await planner(context({ plannerCall: 0 }).ctx);
-    expect(first).toMatchObject({ decision: LR, planner: "mock", usage: { calls: 0 } });
+    expect(one(first)).toMatchObject({ decision: LR, planner: "mock", usage: { calls: 0 } });
+    const both = await planner(context({ plannerCall: 0, batchSize: 3 }).ctx);
+    expect(both.proposals.map((p) => p.decision.config_changes[0].key)).toEqual(["training.optimizer_params.lr", "model.d_model"]);
     const done = await planner(context({ plannerCall: 2 }).ctx);
-    expect(done.decision).toEqual({ step_type: "stop", plan: "mock script exhausted", reason: "no scripted decision left", config_changes: [] });
+    expect(one(done).decision).toEqual({ step_type: "stop", plan: "mock script exhausted", reason: "no scripted decision left", config_changes: [] });
   });
 
   it("rejects an invalid entry with the file and index", async () => {

@@ -17,12 +17,16 @@ function ctx(over: Partial<PlannerContext> = {}): PlannerContext {
     iteration: 4,
     maxIterations: 12,
     plannerCall: 3,
+    batchSize: 1,
     agentState: { max_runs: 12, best_run_id: null, runs: [] },
+    fidelity: null,
+    incumbent: null,
     configText: "seed = 7\n",
     searchSpace: SPACE,
     lastFeedback: null,
     targetValMse: null,
-    validateChanges: async () => [],
+    checkChanges: async () => ({ errors: [], configId: null }),
+    knownConfigs: {},
     suggest: async () => {
       throw new Error("not used");
     },
@@ -33,14 +37,14 @@ function ctx(over: Partial<PlannerContext> = {}): PlannerContext {
 describe("renderPrompt", () => {
   it("fills every slot", () => {
     const text = renderPrompt("evaluator", evaluatorSlots());
-    expect(text).toContain("- val_mse: <new_val_mse>");
+    expect(text).toContain("- latest run: train_mse <new_train_mse>");
     expect(text).not.toMatch(/\{\{/);
   });
 
   it("throws on a missing slot", () => {
     const slots = evaluatorSlots();
-    delete slots.best_val_mse;
-    expect(() => renderPrompt("evaluator", slots)).toThrow('prompt "evaluator": no value for slot(s) best_val_mse');
+    delete slots.incumbent_mean;
+    expect(() => renderPrompt("evaluator", slots)).toThrow('prompt "evaluator": no value for slot(s) incumbent_mean');
   });
 
   it("throws on a slot the template does not use", () => {
@@ -90,14 +94,33 @@ describe("planner prompt", () => {
 
   it("shows only the last 8 runs in full", () => {
     const runs = Array.from({ length: 11 }, (_, i) => ({
-      run_id: `run_${String(i + 1).padStart(4, "0")}`, val_mse: 0.2 - i * 0.001, test_mse: 0.1, history_summary: null,
+      run_id: `run_${String(i + 1).padStart(4, "0")}`, val_mse: 0.2 - i * 0.001, test_mse: 0.0777, history_summary: null,
       accepted: true, config_changes: { "model.dropout": 0.1 }, status: "ok",
     }));
-    const text = buildPlannerPrompt(ctx({ agentState: { max_runs: 20, best_run_id: "run_0011", runs } }), null);
+    const incumbent = { root_run_id: "run_0011", val_values: [0.19], n: 1, val_mean: 0.19, val_sd: null, noise_sd: null, noise_source: null };
+    const text = buildPlannerPrompt(ctx({ agentState: { max_runs: 20, best_run_id: "run_0011", runs }, incumbent }), null);
     expect(text).not.toContain("- run_0003 [");
     expect(text).toContain("- run_0004 [accepted]");
     expect(text).toContain("- run_0011 [accepted, best]");
     expect(text).toContain("Best run ID: run_0011");
+    expect(text).not.toMatch(/test_mse|0\.0777/); // held out: never shown to the planner
+  });
+
+  it("shows only runs of the search's fidelity, the incumbent's seeds and the measured noise", () => {
+    const run = (id: string, fidelity: string) => ({
+      run_id: id, val_mse: 0.2, test_mse: 0.1, history_summary: null, accepted: true, config_changes: {}, status: "ok", fidelity,
+    });
+    const agentState = {
+      max_runs: 20,
+      best_run_id: "run_0002",
+      runs: [run("run_0001", "T @1ep"), run("run_0002", "T @3ep")],
+      noise: { "T @3ep": { sd: 0.027, rel_sd: 0.144, dof: 2, n: 3, mean: 0.187, run_ids: [], config_ids: [], by_family: {} } },
+    };
+    const incumbent = { root_run_id: "run_0002", val_values: [0.172, 0.171, 0.218], n: 3, val_mean: 0.187, val_sd: 0.027, noise_sd: 0.027, noise_source: "x" };
+    const text = buildPlannerPrompt(ctx({ agentState, fidelity: "T @3ep", incumbent }), null);
+    expect(text).not.toContain("run_0001");
+    expect(text).toContain("Best validation MSE: 0.187 ± 0.027 (mean val_mse over 3 seeds)");
+    expect(text).toContain("Seed-to-seed noise: sd 0.027 (14.4% of the mean) of val_mse between seeds of one config (3 runs)");
   });
 });
 
@@ -105,19 +128,22 @@ describe("evaluator prompt", () => {
   it("renders the seed's evaluator content from an evaluation input", () => {
     const input = {
       runId: "run_0005",
-      metrics: { val_mse: 0.199, test_mse: 0.1, test_mae: 0.2, train_mse: 0.17, best_epoch: 4, epochs_run: 6, max_epochs: 8 },
+      metrics: { val_mse: 0.199, test_mse: 0.0777, test_mae: 0.2, train_mse: 0.17, best_epoch: 4, epochs_run: 6, max_epochs: 8 },
       failure: null,
-      best: { run_id: "run_0002", val_mse: 0.2, test_mse: null },
+      candidate: null,
+      incumbent: { root_run_id: "run_0002", val_values: [0.2], n: 1, val_mean: 0.2, val_sd: null, noise_sd: null, noise_source: null },
+      curve: null,
+      repeatsLeft: 0,
       changes: [],
       historySummary: "",
     };
     const text = buildEvaluatorPrompt(input, applyRules(input));
-    expect(text).toContain("New Run (run_0005):");
-    expect(text).toContain("- best_epoch: 4 of 6 epochs run (max 8)");
-    expect(text).toContain("Best Run So Far (run_0002):");
-    expect(text).toContain("- test_mse: n/a");
-    expect(text).toContain("Relative improvement in val_mse: 0.50%");
+    expect(text).toContain("Candidate config (run_0005 is its latest run):");
+    expect(text).toContain("best_epoch 4 of 6 epochs run (max 8)");
+    expect(text).toContain("Incumbent config (run_0002):");
+    expect(text).not.toMatch(/test_m(se|ae)|0\.0777/);
+    expect(text).toContain("Relative improvement of the candidate's mean val_mse: 0.50%");
     expect(text).toContain("The automatic rules are uncertain: borderline +0.5%");
-    expect(text).toContain("Is the improvement meaningful even if small?");
+    expect(text).toContain("could it be a lucky seed?");
   });
 });
