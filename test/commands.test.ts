@@ -11,7 +11,7 @@ describe("status, override and the lock on a finished search", () => {
   beforeAll(async () => {
     dir = makeWorkspace();
     const mock = writeMockScript(dir, [LR_DECISION]);
-    const res = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", mock, "--max-iterations", "2"]);
+    const res = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", mock, "--baseline-seeds", "1", "--max-iterations", "2"]);
     expect(res.code, res.stderr).toBe(0);
   }, 180_000);
   afterAll(() => removeWorkspace(dir));
@@ -101,14 +101,15 @@ describe("review", () => {
 
   it("run --review pauses after each evaluation; resume --accept / --reject answer it", async () => {
     const mock = writeMockScript(dir, [LR_DECISION]);
-    const paused = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", mock, "--max-iterations", "2", "--review", "--json"]);
+    const paused = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", mock, "--baseline-seeds", "1", "--max-iterations", "2", "--review", "--json"]);
     expect(paused.code, paused.stderr).toBe(0);
     const summary = JSON.parse(paused.stdout);
     expect(summary.status).toBe("paused");
     expect(summary.pending_review).toMatchObject({ verdict: { accept: true } });
     expect(summary.pending_review.metrics.val_mse).toBeGreaterThan(0);
     const first = summary.pending_review.run_id as string;
-    expect(fs.existsSync(path.join(dir, "agent_state.json"))).toBe(false); // recorded only after the answer
+    // the finished run is on file at once; its verdict waits for the answer
+    expect(readAgentState(dir).runs.map((r) => [r.run_id, r.accepted, r.evaluation_reason])).toEqual([[first, false, "verdict pending"]]);
 
     const bare = await runCli(["resume", "--system-dir", dir]);
     expect(bare.code).toBe(2);
@@ -120,7 +121,7 @@ describe("review", () => {
     expect(again.status).toBe("paused"); // the second iteration ran and waits for its review
     const second = again.pending_review.run_id as string;
     expect(second).not.toBe(first);
-    expect(readAgentState(dir).runs.map((r) => [r.run_id, r.accepted])).toEqual([[first, true]]);
+    expect(readAgentState(dir).runs.map((r) => [r.run_id, r.accepted])).toEqual([[first, true], [second, false]]); // second: pending
 
     const rejected = await runCli(["resume", "--reject", "--system-dir", dir, "--json"]);
     expect(rejected.code, rejected.stderr).toBe(0);

@@ -18,7 +18,7 @@ describe("mock dry run", () => {
     const dir = makeWorkspace();
     dirs.push(dir);
     const mock = writeMockScript(dir, [LR_DECISION]);
-    const res = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", mock, "--max-iterations", "2", "--json"]);
+    const res = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", mock, "--baseline-seeds", "1", "--max-iterations", "2", "--json"]);
     expect(res.code, res.stderr).toBe(0);
     expect(res.stderr).toContain("evaluator: rules");
     expect(res.stderr).toMatch(/\[run_\d+\] epoch 1\/2/);
@@ -54,7 +54,7 @@ describe("mock dry run", () => {
     const dir = makeWorkspace();
     dirs.push(dir);
     const mock = writeMockScript(dir, [LR_DECISION]);
-    const first = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", mock, "--max-iterations", "1"]);
+    const first = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", mock, "--baseline-seeds", "1", "--max-iterations", "1"]);
     expect(first.code, first.stderr).toBe(0);
     const second = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", mock, "--max-iterations", "1"]);
     expect(second.code, second.stderr).toBe(0);
@@ -125,7 +125,7 @@ describe("LLM search against the fake OpenAI server", () => {
     const key = "sk-or-test-SECRET-KEY-123";
     const env = cliEnv({ OPENROUTER_API_KEY: key, NAS_LLM_BASE_URL: fake.baseURL, NAS_LLM_MAX_RETRIES: "0", NAS_LLM_BACKOFF_MS: "0" });
     // thresholds so wide that every comparison is borderline: the LLM evaluator decides
-    const wide = ["--accept-above", "1000", "--reject-below", "-1000", "--max-gap", "1000", "--min-best-epoch", "1"];
+    const wide = ["--acceptance", "fixed", "--accept-above", "1000", "--reject-below", "-1000", "--max-rise", "1000", "--min-best-epoch", "1"];
     const res = await runCli(["run", "--system-dir", dir, "--max-iterations", "2", ...wide, "--json"], { env });
     expect(res.code, res.stderr).toBe(0);
     expect(res.stderr).toContain("planner: llm");
@@ -159,6 +159,14 @@ describe("LLM search against the fake OpenAI server", () => {
     expect(decisions[1].timings.prompt_chars).toBeGreaterThan(1000);
     const plannerPrompt = JSON.stringify(fake.requests[0].body);
     expect(plannerPrompt).toContain(JSON.stringify(fs.readFileSync(path.join(dir, "runs", state.runs[0].run_id, "config_used.py"), "utf8")).slice(1, 200));
+
+    // decisions are test-blind: no request body mentions a test metric or carries a test value
+    const testValues = state.runs.map((r) => String(r.test_mse));
+    for (const req of fake.requests) {
+      const body = JSON.stringify(req.body);
+      expect(body).not.toMatch(/test_m(se|ae)/);
+      for (const v of testValues) expect(body.includes(v), `test value ${v} sent to the LLM`).toBe(false);
+    }
 
     for (const file of walk(dir)) {
       if (file.endsWith(".pth")) continue;

@@ -17,7 +17,7 @@ describe("offline planners", () => {
   it("--planner optuna runs 3 iterations end to end", async () => {
     const dir = makeWorkspace();
     dirs.push(dir);
-    const res = await runCli(["run", "--system-dir", dir, "--planner", "optuna", "--seed", "7", "--max-iterations", "3", "--json"]);
+    const res = await runCli(["run", "--system-dir", dir, "--planner", "optuna", "--seed", "7", "--baseline-seeds", "1", "--max-iterations", "3", "--json"]);
     expect(res.code, res.stderr).toBe(0);
     const state = readAgentState(dir);
     expect(state.runs).toHaveLength(3);
@@ -54,7 +54,7 @@ describe("LLM failure fallback", () => {
       NAS_LLM_MAX_RETRIES: "0",
       NAS_LLM_BACKOFF_MS: "0",
     });
-    const res = await runCli(["run", "--system-dir", dir, "--planner", "llm", "--evaluator", "rules", "--max-iterations", "3", "--json"], { env });
+    const res = await runCli(["run", "--system-dir", dir, "--planner", "llm", "--evaluator", "rules", "--baseline-seeds", "1", "--max-iterations", "3", "--json"], { env });
     expect(res.code, res.stderr).toBe(0);
     expect(res.stderr).toContain("LLM planner failed");
     const state = readAgentState(dir);
