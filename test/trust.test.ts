@@ -1,0 +1,108 @@
+/**
+ * Trustworthy verdicts through the real CLI on the tiny config: the baseline's seeds measure the
+ * noise, a candidate inside the noise margin is trained again with new seeds before its verdict
+ * (repeats count against the budget), and fidelities never mix.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { LR_DECISION, makeWorkspace, readAgentState, removeWorkspace, runCli, writeMockScript } from "./helpers/workspace.js";
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) removeWorkspace(d);
+});
+
+function decisions(dir: string): Array<Record<string, unknown>> {
+  return fs.readFileSync(path.join(dir, ".nas-graph", "decisions.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+}
+
+describe("noise-aware verdicts", () => {
+  it("measures the noise on the baseline's seeds and repeats a candidate inside the margin before its verdict", async () => {
+    const dir = makeWorkspace();
+    dirs.push(dir);
+    const mock = writeMockScript(dir, [LR_DECISION]);
+    // a margin so wide that the candidate's gain stays inside it: repeats, then the case is open
+    const args = ["--baseline-seeds", "2", "--max-repeats", "2", "--margin-z", "1000", "--max-iterations", "5", "--json"];
+    const res = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", mock, ...args]);
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stderr).toContain("acceptance: means over seeds; the baseline's 2 seeds measure the seed noise");
+
+    const state = readAgentState(dir);
+    const runs = state.runs as Array<Record<string, unknown>>;
+    expect(runs.map((r) => r.kind)).toEqual(["baseline", "baseline", "proposal", "repeat", "repeat"]);
+    expect(runs.map((r) => r.seed)).toEqual([42, 43, 42, 43, 44]);
+    const [b0, b1, p0, p1, p2] = runs;
+    expect(b1.repeat_of).toBe(b0.run_id);
+    expect([p1.repeat_of, p2.repeat_of]).toEqual([p0.run_id, p0.run_id]);
+    expect(b1.config_id).toBe(b0.config_id);
+    expect(new Set([p0.config_id, p1.config_id, p2.config_id]).size).toBe(1);
+    expect(p0.config_id).not.toBe(b0.config_id);
+    // the candidate's verdict waited for its seeds, then kept the incumbent (no LLM to settle it)
+    expect(String(p2.evaluation_reason)).toMatch(/\(3 seeds\) vs run_0000's .* \(2 seeds\).*no repeat left.*kept the incumbent/);
+    expect(runs.slice(2).every((r) => r.accepted === false)).toBe(true);
+    expect(state.best_run_id).toBe(b0.run_id);
+    // agent_state.json holds the per-config statistics and the measured noise
+    const configs = (state as unknown as { configs: Array<{ root_run_id: string; n: number }> }).configs;
+    expect(configs.map((c) => [c.root_run_id, c.n])).toEqual([[b0.run_id, 2], [p0.run_id, 3]]);
+    const noise = Object.values((state as unknown as { noise: Record<string, { dof: number; n: number }> }).noise);
+    expect(noise).toHaveLength(1);
+    expect(noise[0]).toMatchObject({ dof: 3, n: 5 });
+    // the budget counts every training; the summary says how they split
+    const summary = JSON.parse(res.stdout);
+    expect(summary).toMatchObject({ iterations: 5, trainings: { baseline: 2, proposals: 1, repeats: 2 }, best_seeds: 2 });
+    expect(decisions(dir).map((d) => d.repeat)).toEqual([false, false, true, true, false]);
+    // config.py was never overwritten by a candidate: it is the incumbent's config
+    expect(fs.readFileSync(path.join(dir, "config.py"), "utf8")).toBe(fs.readFileSync(path.join(dir, "runs", String(b0.run_id), "config_used.py"), "utf8"));
+  });
+
+  it("accepts a candidate far outside the noise at once, and later searches reuse the measured noise", async () => {
+    const dir = makeWorkspace();
+    dirs.push(dir);
+    const mock = writeMockScript(dir, [LR_DECISION]);
+    const res = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", mock, "--baseline-seeds", "2", "--margin-z", "0", "--max-iterations", "3", "--json"]);
+    expect(res.code, res.stderr).toBe(0);
+    const state = readAgentState(dir);
+    expect(state.runs.map((r) => r.accepted)).toEqual([true, true, true]);
+    expect(state.best_run_id).toBe(state.runs[2].run_id);
+    expect(String(state.runs[2].evaluation_reason)).toMatch(/beyond the noise margin 0\.0%/);
+    expect(fs.readFileSync(path.join(dir, "config.py"), "utf8")).toBe(fs.readFileSync(path.join(dir, "runs", state.runs[2].run_id, "config_used.py"), "utf8"));
+    // a second search at the same fidelity: config.py is the incumbent, the noise is reused, no baseline
+    const again = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", writeMockScript(dir, []), "--max-iterations", "1", "--json"]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toMatch(/continuing from the incumbent run_0002/);
+    expect(again.stderr).toMatch(/seed noise at this fidelity sd [\d.]+ .*reused/);
+    expect(readAgentState(dir).runs).toHaveLength(3);
+  });
+});
+
+describe("comparable histories", () => {
+  it("never makes a 1-epoch run the incumbent of a 2-epoch search, and trains a user's edited config.py as a new baseline", async () => {
+    const dir = makeWorkspace();
+    dirs.push(dir);
+    const empty = writeMockScript(dir, []);
+    const one = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", empty, "--max-epochs", "1", "--baseline-seeds", "1", "--max-iterations", "1"]);
+    expect(one.code, one.stderr).toBe(0);
+    const two = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", empty, "--baseline-seeds", "1", "--max-iterations", "1", "--json"]);
+    expect(two.code, two.stderr).toBe(0);
+    expect(two.stderr).toMatch(/baseline: no accepted run at this fidelity yet/);
+    let state = readAgentState(dir);
+    const fid = state.runs.map((r) => String(r.fidelity));
+    expect(fid[0]).toMatch(/@1ep$/);
+    expect(fid[1]).toMatch(/@2ep$/);
+    expect(state.best_run_id).toBe(state.runs[1].run_id);
+    expect(JSON.parse(two.stdout).best_run_id).toBe(state.runs[1].run_id);
+
+    // the user edits config.py by hand: the next search says so and trains it, never overwrites it
+    const edited = fs.readFileSync(path.join(dir, "config.py"), "utf8").replace('"dropout": 0.25', '"dropout": 0.1');
+    expect(edited).not.toBe(fs.readFileSync(path.join(dir, "config.py"), "utf8"));
+    fs.writeFileSync(path.join(dir, "config.py"), edited);
+    const three = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", empty, "--baseline-seeds", "1", "--max-iterations", "1"]);
+    expect(three.code, three.stderr).toBe(0);
+    expect(three.stderr).toMatch(/baseline: config.py differs from the incumbent run_0001's config/);
+    state = readAgentState(dir);
+    expect(state.runs[2]).toMatchObject({ kind: "baseline", accepted: true });
+    expect(state.best_run_id).toBe(state.runs[2].run_id); // the search continues from the user's config
+    expect(fs.readFileSync(path.join(dir, "config.py"), "utf8")).toBe(edited);
+  });
+});
