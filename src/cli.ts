@@ -26,6 +26,17 @@ function int(flag: string) {
   };
 }
 
+/** The samplers' seed: numpy and Optuna take 0 <= seed < 2**32. */
+const MAX_SEED = 2 ** 32 - 1;
+
+function seedArg(v: string): number {
+  const n = Number(v);
+  if (v.trim() === "" || !Number.isInteger(n) || n < 0 || n > MAX_SEED) {
+    throw new InvalidArgumentError(`--seed takes an integer from 0 to ${MAX_SEED}`);
+  }
+  return n;
+}
+
 function program(): Command {
   const p = new Command("nas-graph")
     .description("LLM-driven configuration search for an Informer forecaster (LangGraph.js loop over nas_system/train.py)")
@@ -44,7 +55,7 @@ function program(): Command {
     .option("--max-epochs <n>", "cap the epochs of every training", int("--max-epochs"))
     .option("--run-timeout <seconds>", "stop a training after this many seconds (status timeout)", num("--run-timeout"))
     .option("--review", "pause after each evaluation for a human verdict (answer with resume --accept/--reject)")
-    .option("--seed <n>", "seed for the optuna/random planners", int("--seed"))
+    .option("--seed <n>", "seed for the optuna/random planners", seedArg)
     .option("--accept-above <pct>", "accept when val_mse improves by more than this %", num("--accept-above"), 2)
     .option("--reject-below <pct>", "reject when val_mse changes by less than this % (a regression)", num("--reject-below"), -0.5)
     .option("--max-gap <pct>", "reject when the train/val gap exceeds this %", num("--max-gap"), 50)
