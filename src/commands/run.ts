@@ -3,13 +3,15 @@ import fs from "node:fs";
 import path from "node:path";
 import { UserError } from "../errors.js";
 import { llmConfigured } from "../llm/settings.js";
-import { agent, AgentError } from "../python.js";
+import { agent, AgentError, checkPythonEnv } from "../python.js";
 import { ui } from "../ui.js";
 import {
   acquireLock,
   newSearchId,
   openWorkspace,
+  readAgentState,
   readSearch,
+  runDir,
   startConfigPath,
   writeSearch,
   type SearchOptions,
@@ -46,7 +48,10 @@ export async function runCommand(opts: RunOptions, env: NodeJS.ProcessEnv = proc
   try {
     const previous = readSearch(ws);
     if (previous?.status === "paused") ui.notice(`leaving the paused search ${previous.thread_id} unanswered; starting a new one`);
+    await checkPythonEnv({ ws, env });
     await checkConfig(ws, env);
+    const edited = await userEditedConfig(ws, env);
+    if (edited) ui.notice(`${edited}: training config.py as a new baseline first`);
     const threadId = newSearchId();
     const start = startConfigPath(ws, threadId);
     fs.mkdirSync(path.dirname(start), { recursive: true });
@@ -55,7 +60,7 @@ export async function runCommand(opts: RunOptions, env: NodeJS.ProcessEnv = proc
     const rec: SearchRecord = { thread_id: threadId, started_at: now, updated_at: now, status: "running", options };
     writeSearch(ws, rec);
     ui.notice(`search ${threadId}: up to ${options.maxIterations} iterations in ${ws.dir}`);
-    const summary = await driveSearch(ws, rec, { start: initialState(rec) }, env);
+    const summary = await driveSearch(ws, rec, { start: { ...initialState(rec), start_baseline: edited !== null } }, env);
     printSummary(summary, Boolean(opts.json));
   } finally {
     release();
@@ -70,6 +75,30 @@ async function checkConfig(ws: Workspace, env: NodeJS.ProcessEnv): Promise<void>
     if (err instanceof AgentError) throw new UserError(`cannot start a search: ${err.message}`);
     throw err;
   }
+}
+
+/**
+ * Why config.py must be trained as a new baseline, or null: it differs by value (nas_agent
+ * config-id: literals minus the seed) from the incumbent's snapshot runs/<best>/config_used.py,
+ * i.e. the user edited it. Without this, the search would plan from the incumbent and overwrite
+ * the user's edit.
+ */
+async function userEditedConfig(ws: Workspace, env: NodeJS.ProcessEnv): Promise<string | null> {
+  const best = readAgentState(ws).best_run_id;
+  if (!best) return null;
+  const snapshot = path.join(runDir(ws, best), "config_used.py");
+  const rel = path.relative(ws.dir, snapshot);
+  if (!fs.existsSync(snapshot)) return `the incumbent ${best} has no ${rel} to compare config.py with`;
+  const id = async (file: string) => (await agent<{ config_id: string }>({ ws, env }, ["config-id", "--config", file])).config_id;
+  const mine = await id(ws.config);
+  let incumbent: string;
+  try {
+    incumbent = await id(snapshot);
+  } catch (err) {
+    if (err instanceof AgentError) return `the incumbent's ${rel} is unreadable (${err.message})`;
+    throw err;
+  }
+  return mine === incumbent ? null : `config.py differs from the incumbent ${best}'s config (${rel}; config_id ${mine} vs ${incumbent})`;
 }
 
 /** Resolve defaults (announced in one line each) and check the option values. */
@@ -94,6 +123,9 @@ function searchOptions(opts: RunOptions, env: NodeJS.ProcessEnv): SearchOptions 
   positiveInt("--max-iterations", opts.maxIterations);
   if (opts.maxEpochs !== undefined) positiveInt("--max-epochs", opts.maxEpochs);
   if (opts.runTimeout !== undefined && !(opts.runTimeout > 0)) throw new UserError("--run-timeout must be a positive number of seconds");
+  if (opts.seed !== undefined && !(Number.isInteger(opts.seed) && opts.seed >= 0 && opts.seed < 2 ** 32)) {
+    throw new UserError(`--seed must be an integer from 0 to ${2 ** 32 - 1} (got ${opts.seed})`);
+  }
   return {
     maxIterations: opts.maxIterations,
     planner,

@@ -11,6 +11,7 @@
  * | max_iterations     | run command   | stop after this many iterations |
  * | options            | run command   | target_val_mse, max_epochs, run_timeout_s, review, seed |
  * | planner_call       | planner       | planner calls so far in this search (0-based for the next) |
+ * | start_baseline     | run command   | config.py differs from the incumbent's: train it first as a new baseline |
  * | baseline_done      | planner       | this search has trained the starting config |
  * | step_type          | planner       | baseline / small / medium / radical / stop |
  * | plan, reason       | planner       | the decision in words |
@@ -75,6 +76,7 @@ export const GraphStateAnnotation = Annotation.Root({
   max_iterations: field<number>(() => 20),
   options: field<GraphOptions>(() => ({ target_val_mse: null, max_epochs: null, run_timeout_s: null, review: false, seed: null })),
   planner_call: field<number>(() => 0),
+  start_baseline: field<boolean>(() => false),
   baseline_done: field<boolean>(() => false),
   step_type: field<string | null>(() => null),
   plan: field<string>(() => ""),

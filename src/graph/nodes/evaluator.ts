@@ -1,6 +1,7 @@
 /**
  * evaluator: judge the run with the evaluator (rules; LLM on borderline cases). A failed run is
- * rejected with its cause; the first successful run with no incumbent is accepted as the baseline.
+ * rejected with its cause; the first successful run with no incumbent is accepted as the baseline,
+ * and so is a new baseline (the user's edited config.py), which is not judged against the incumbent.
  */
 import path from "node:path";
 import type { EvaluationInput, EvaluationResult, RunMetrics } from "../../contracts.js";
@@ -34,18 +35,22 @@ export async function evaluatorNode(state: GraphState, deps: GraphDeps): Promise
 async function judge(state: GraphState, deps: GraphDeps, runId: string): Promise<{ result: EvaluationResult; evaluateS: number }> {
   const metrics = state.training_success ? readJson<RunMetrics>(path.join(runDir(deps.py.ws, runId), "metrics.json")) : null;
   const failure = metrics ? null : `run ${state.run_status ?? "failed"}: ${state.run_error ?? "no metrics.json"}`;
+  const incumbent = bestRun(deps, runId);
   const summary = metrics && deps.evaluatorUsesHistory ? (await agent<{ summary: unknown }>(deps.py, ["summarize", "--run-id", runId])).summary : "";
   const input: EvaluationInput = {
     runId,
     metrics,
     failure,
-    best: bestRun(deps, runId),
+    best: state.step_type === "baseline" ? null : incumbent,
     changes: state.config_changes,
     historySummary: typeof summary === "string" ? summary : JSON.stringify(summary),
     signal: deps.signal,
   };
   const asked = performance.now();
   const result = await deps.evaluate(input);
+  if (state.step_type === "baseline" && incumbent && result.source === "baseline" && metrics) {
+    result.reason = `baseline: the user's config.py (val_mse ${metrics.val_mse.toFixed(4)}); the incumbent ${incumbent.run_id} has val_mse ${incumbent.val_mse.toFixed(4)}`;
+  }
   return { result, evaluateS: (performance.now() - asked) / 1000 };
 }
 

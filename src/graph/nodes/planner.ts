@@ -1,6 +1,6 @@
 /**
  * planner: decide the next step. Trains the starting config first when the workspace has no
- * accepted run yet (baseline); otherwise builds a PlannerContext from the workspace files and
+ * accepted run yet, or when the user's config.py differs from the incumbent's (baseline); otherwise builds a PlannerContext from the workspace files and
  * asks the planner. Reserves the run id so a re-run of the executor uses the same one.
  */
 import fs from "node:fs";
@@ -15,7 +15,7 @@ export const BASELINE_PLAN = "Baseline: train the starting config as is";
 export async function plannerNode(state: GraphState, deps: GraphDeps): Promise<GraphUpdate> {
   const started = performance.now();
   const agentState = readAgentState(deps.py.ws);
-  const baseline = agentState.best_run_id == null && !state.baseline_done;
+  const baseline = !state.baseline_done && (state.start_baseline || agentState.best_run_id == null);
   const asked = performance.now();
   const result = baseline ? baselineResult() : await deps.planner(await buildContext(state, deps, agentState));
   const llmS = usedLlm(result) ? (performance.now() - asked) / 1000 : 0;
