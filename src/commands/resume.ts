@@ -2,6 +2,7 @@
 import readline from "node:readline/promises";
 import { UserError } from "../errors.js";
 import { ui, fmt } from "../ui.js";
+import { checkPythonEnv } from "../python.js";
 import { acquireLock, openWorkspace, readSearch } from "../workspace.js";
 import { driveSearch, searchPosition, type SearchSummary } from "../graph/session.js";
 import type { ReviewPayload } from "../graph/nodes/review.js";
@@ -33,6 +34,8 @@ export async function resumeCommand(opts: ResumeOptions, env: NodeJS.ProcessEnv 
     if (pos.state === "none") {
       throw new UserError(`the search ${rec.thread_id} has no checkpoint yet (it stopped before its first step); start again with 'nas-graph run'`);
     }
+    if (pos.state === "paused" && opts.accept) checkAcceptable(pos.review);
+    await checkPythonEnv({ ws, env });
     const input =
       pos.state === "paused" ? { answer: { accept: opts.accept ?? (opts.reject ? false : await ask(pos.review)) } } : ({ resume: true } as const);
     ui.notice(`resuming search ${rec.thread_id}${pos.next.length ? ` at ${pos.next.join(", ")}` : ""}`);
@@ -40,6 +43,14 @@ export async function resumeCommand(opts: ResumeOptions, env: NodeJS.ProcessEnv 
     printSummary(summary, Boolean(opts.json));
   } finally {
     release();
+  }
+}
+
+/** Only a run that trained (status ok) can be accepted; the pause stays, waiting for --reject. */
+function checkAcceptable(review: ReviewPayload | null): void {
+  const status = review?.verdict.status;
+  if (review && status && status !== "ok") {
+    throw new UserError(`cannot accept ${review.run_id}: its training ended with status ${status}; answer with 'nas-graph resume --reject'`);
   }
 }
 
@@ -55,7 +66,13 @@ async function ask(review: ReviewPayload | null): Promise<boolean> {
   try {
     for (;;) {
       const a = (await rl.question(`accept ${runId}? [y/n] `)).trim().toLowerCase();
-      if (a === "y" || a === "yes") return true;
+      if (a === "y" || a === "yes") {
+        if (verdict?.status && verdict.status !== "ok") {
+          ui.warn(`${runId} cannot be accepted: its training ended with status ${verdict.status}`);
+          continue;
+        }
+        return true;
+      }
       if (a === "n" || a === "no") return false;
     }
   } finally {

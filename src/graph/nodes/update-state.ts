@@ -2,6 +2,7 @@
  * update_state: record the run in agent_state.json (upsert, so a re-run never duplicates),
  * put config.py back on the incumbent, log the decision, print the verdict and running best.
  */
+import path from "node:path";
 import type { AgentStateFile } from "../../contracts.js";
 import { appendDecision } from "../../decision-log.js";
 import { agent } from "../../python.js";
@@ -13,8 +14,16 @@ export async function updateStateNode(state: GraphState, deps: GraphDeps): Promi
   const started = performance.now();
   const runId = state.current_run_id as string;
   const rec = await agent<{ best_run_id: string | null }>(deps.py, ["record-run", "--run-id", runId, "--info", JSON.stringify(runInfo(state))]);
-  if (rec.best_run_id !== runId) {
+  // A starting config that train.py rejects ends the search: config.py stays the user's, to fix.
+  const rejectedStart = state.step_type === "baseline" && state.run_status === "invalid";
+  if (rec.best_run_id !== runId && !rejectedStart) {
     await agent(deps.py, ["config-restore", "--from", incumbentConfig(deps.py.ws, rec.best_run_id, state.search_id)]);
+    if (state.step_type === "baseline" && rec.best_run_id) {
+      const why = state.run_status === "ok" ? "did not beat it" : `failed (${state.run_status})`;
+      deps.ui.notice(
+        `config.py is back on the incumbent ${rec.best_run_id}: the baseline ${runId} (your config.py) ${why}; your config is kept in ${path.join(".nas-graph", "searches", state.search_id, "start_config.py")}`,
+      );
+    }
   }
   const best = bestOf(readAgentState(deps.py.ws));
   const iteration = state.iteration + 1;
@@ -35,7 +44,7 @@ export async function updateStateNode(state: GraphState, deps: GraphDeps): Promi
     timings: { ...timings },
     usage_total: { ...state.usage },
     at: new Date().toISOString(),
-  });
+  }, deps.ui.warn);
   deps.ui.verdict(runId, state.accept_run, state.run_status, state.evaluation_reason);
   deps.ui.best(best.best_run_id, best.best_val_mse, best.n_runs);
   deps.ui.usage(state.usage);
@@ -50,7 +59,8 @@ function runInfo(state: GraphState): Record<string, unknown> {
     plan: state.plan,
     reason: state.reason,
     config_changes: Object.fromEntries(state.config_changes.map((c) => [c.key, c.value])),
-    accepted: state.accept_run,
+    // only a run that trained can be accepted (record-run refuses otherwise)
+    accepted: state.accept_run && state.run_status === "ok",
     evaluation_reason: state.evaluation_reason,
     feedback: state.feedback,
     planner: state.planner_name,
