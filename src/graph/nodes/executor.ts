@@ -1,13 +1,14 @@
 /**
  * executor: write config.py = incumbent + changes (through the Python helper, so a re-run is
  * idempotent), then train. A finished attempt of this same run (crash after training) is
- * reused; a half-written one is set aside and retrained under the same id.
+ * reused, a failure of any kind included; an interrupted one (Ctrl-C, or the CLI killed) is
+ * set aside and retrained under the same id.
  */
 import fs from "node:fs";
 import path from "node:path";
 import { UserError } from "../../errors.js";
 import { agent, AgentError, runTraining, type TrainOutcome } from "../../python.js";
-import { incumbentConfig, readAgentState, readJson, runDir } from "../../workspace.js";
+import { incumbentConfig, readAgentState, readJson, runDir, startConfigPath, writeJsonAtomic } from "../../workspace.js";
 import type { GraphState, GraphUpdate } from "../state.js";
 import type { GraphDeps } from "../graph.js";
 
@@ -21,7 +22,7 @@ export async function executorNode(state: GraphState, deps: GraphDeps): Promise<
   const runId = state.current_run_id;
   if (!runId) throw new Error("executor reached without a reserved run id");
   const dir = runDir(deps.py.ws, runId);
-  const reused = finishedAttempt(dir);
+  const reused = finishedAttempt(dir, readJson<AttemptRecord>(attemptPath(deps, runId)));
   if (reused) {
     deps.ui.notice(`${runId} already finished in an interrupted attempt; reusing its results`);
     return { ...reused, timings: { ...state.timings, executor_s: seconds(started), train_s: 0 } };
@@ -33,6 +34,9 @@ export async function executorNode(state: GraphState, deps: GraphDeps): Promise<
     return { ...failed("invalid", applied.error), timings: { ...state.timings, executor_s: seconds(started), train_s: 0 } };
   }
   deps.ui.diff(applied.diff);
+  // Before training: when it started and its timeout, so that a resume after a crash can tell
+  // a timeout (train.py also writes failure.json "interrupted" when the timeout stops it) from a Ctrl-C.
+  writeJsonAtomic(attemptPath(deps, runId), { run_id: runId, started_at_ms: Date.now(), timeout_s: state.options.run_timeout_s });
   const out = await runTraining(deps.py, {
     runId,
     maxEpochs: state.options.max_epochs,
@@ -58,14 +62,40 @@ function failed(status: string, error: string): GraphUpdate {
   return { run_status: status, run_error: error, training_success: false };
 }
 
-/** metrics.json, or a failure other than an interruption, means this run already finished. */
-function finishedAttempt(dir: string): GraphUpdate | null {
+/** The executor's record of a training attempt, `.nas-graph/attempts/<run_id>.json`. */
+interface AttemptRecord {
+  run_id: string;
+  started_at_ms: number;
+  timeout_s: number | null;
+}
+
+function attemptPath(deps: GraphDeps, runId: string): string {
+  return path.join(deps.py.ws.meta, "attempts", `${runId}.json`);
+}
+
+/** Slack for file-system timestamp granularity when comparing failure.json's time with the deadline. */
+const CLOCK_SLACK_MS = 1000;
+
+/**
+ * metrics.json, or a failure of any kind, means this run already finished. An "interrupted"
+ * failure written at or after the attempt's --run-timeout deadline is that timeout (final);
+ * one written before it was a Ctrl-C or a killed CLI (retrained).
+ */
+function finishedAttempt(dir: string, attempt: AttemptRecord | null): GraphUpdate | null {
   if (fs.existsSync(path.join(dir, "metrics.json"))) return { run_status: "ok", run_error: null, training_success: true };
-  const failure = readJson<Failure>(path.join(dir, "failure.json"));
-  if (failure && failure.status !== "interrupted") {
-    return failed(failure.status ?? "crashed", failure.reason ?? "training failed");
+  const failurePath = path.join(dir, "failure.json");
+  const failure = readJson<Failure>(failurePath);
+  if (!failure) return null;
+  if (failure.status !== "interrupted") return failed(failure.status ?? "crashed", failure.reason ?? "training failed");
+  if (attempt?.timeout_s != null) {
+    const deadline = attempt.started_at_ms + attempt.timeout_s * 1000;
+    if (fs.statSync(failurePath).mtimeMs >= deadline - CLOCK_SLACK_MS) return failed("timeout", timeoutError(attempt.timeout_s));
   }
   return null;
+}
+
+function timeoutError(timeoutS: number | null): string {
+  return `training exceeded --run-timeout ${timeoutS}s`;
 }
 
 /** Move a half-written run dir (killed or interrupted attempt) out of runs/, never delete it. */
@@ -78,7 +108,11 @@ function setAsideIncomplete(deps: GraphDeps, dir: string, runId: string): void {
 }
 
 async function applyChanges(state: GraphState, deps: GraphDeps): Promise<{ diff: string } | { error: string }> {
-  const base = incumbentConfig(deps.py.ws, readAgentState(deps.py.ws).best_run_id, state.search_id);
+  // A baseline trains the config.py the search started from (the user's file), never the incumbent's.
+  const base =
+    state.step_type === "baseline"
+      ? startConfigPath(deps.py.ws, state.search_id)
+      : incumbentConfig(deps.py.ws, readAgentState(deps.py.ws).best_run_id, state.search_id);
   try {
     if (state.config_changes.length === 0) {
       await agent(deps.py, ["config-restore", "--from", base]);
@@ -96,7 +130,7 @@ async function applyChanges(state: GraphState, deps: GraphDeps): Promise<{ diff:
 function outcome(out: TrainOutcome, dir: string, timeoutS: number | null): GraphUpdate {
   const failure = readJson<Failure>(path.join(dir, "failure.json"));
   const last = out.tail.filter((l) => l.trim()).pop() ?? "";
-  if (out.timedOut) return failed("timeout", `training exceeded --run-timeout ${timeoutS}s`);
+  if (out.timedOut) return failed("timeout", timeoutError(timeoutS));
   switch (out.exitCode) {
     case 0:
       return fs.existsSync(path.join(dir, "metrics.json"))
