@@ -3,7 +3,9 @@
  * re-asking with the error quoted when the answer is malformed or fails extra validation.
  *
  * Route: withStructuredOutput(method "functionCalling", strict, includeRaw), which keeps
- * the raw text and token usage of every attempt, including the failed ones.
+ * the raw text and token usage of every attempt, including the failed ones. The tool is given
+ * as an OpenAI function definition whose parameters we build (strict-schema.ts), so the exact
+ * schema sent stays inside the strict subset; answers are validated with the zod schema here.
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import type { z } from "zod";
@@ -21,6 +23,7 @@ import {
   retryAfterMs,
 } from "./errors.js";
 import type { LlmSettings } from "./settings.js";
+import { strictJsonSchema } from "./strict-schema.js";
 import { addUsage, emptyUsage, usageOfMessage } from "./usage.js";
 
 /** We never sleep longer than this for one 429, even when Retry-After asks for more. */
@@ -63,7 +66,8 @@ interface RawMessage {
 export async function askStructured<T>(opts: AskOptions<T>): Promise<StructuredAnswer<T>> {
   const maxReasks = opts.maxReasks ?? 2;
   const model = await createChatModel(opts.settings);
-  const runnable = model.withStructuredOutput(opts.schema as z.ZodType<Record<string, unknown>>, {
+  const tool = { name: opts.toolName, parameters: strictJsonSchema(opts.schema) };
+  const runnable = model.withStructuredOutput(tool, {
     method: "functionCalling",
     strict: true,
     includeRaw: true,
