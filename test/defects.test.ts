@@ -69,17 +69,25 @@ describe("9.10 the Python interpreter", () => {
     expect(res.stderr.match(/please report it/g)).toHaveLength(1);
   });
 
-  it("is checked by resume too, and a failed run cannot be accepted at review (9.2)", async () => {
+  it("is checked by resume too, before the search continues", async () => {
+    const dir = workspace();
+    const paused = await runCli(["run", "--system-dir", dir, "--planner", "optuna", "--max-iterations", "1", "--run-timeout", "0.5", "--review"]);
+    expect(paused.code, paused.stderr).toBe(0);
+    const noPy = await runCli(["resume", "--reject", "--system-dir", dir], { env: cliEnv({ NAS_PYTHON: bare }) });
+    expect(noPy.code).toBe(2);
+    expect(lastLine(noPy.stderr)).toMatch(/^error: the Python at .* lacks the packages torch, .* run 'bash scripts\/setup.sh'/);
+    expect(fs.existsSync(path.join(dir, "agent_state.json"))).toBe(false); // the review answer was not taken
+  });
+});
+
+describe("9.2 review of a failed run", () => {
+  it("refuses --accept with one line; the pause stays and --reject answers it", async () => {
     const dir = workspace();
     // the baseline times out: a failed run waits for review
     const paused = await runCli(["run", "--system-dir", dir, "--planner", "optuna", "--max-iterations", "1", "--run-timeout", "0.5", "--review", "--json"]);
     expect(paused.code, paused.stderr).toBe(0);
     const review = JSON.parse(paused.stdout).pending_review;
     expect(review.verdict).toMatchObject({ accept: false, status: "timeout" });
-
-    const noPy = await runCli(["resume", "--reject", "--system-dir", dir], { env: cliEnv({ NAS_PYTHON: bare }) });
-    expect(noPy.code).toBe(2);
-    expect(lastLine(noPy.stderr)).toMatch(/^error: the Python at .* lacks the packages torch, .* run 'bash scripts\/setup.sh'/);
 
     const accept = await runCli(["resume", "--accept", "--system-dir", dir]);
     expect(accept.code).toBe(2);
