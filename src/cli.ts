@@ -87,6 +87,11 @@ function program(): Command {
     .option("--json", "print the result as JSON")
     .action(async (runId: string, opts) => (await import("./commands/override.js")).overrideCommand(runId, opts));
 
+  p.command("graph")
+    .description("print the search graph as Mermaid (paste into a Markdown file or mermaid.live)")
+    .option("--json", "print {nodes, edges, mermaid} as JSON")
+    .action(async (opts) => (await import("./commands/graph.js")).graphCommand(opts));
+
   return p;
 }
 

@@ -62,7 +62,8 @@ export function baselineRejected(state: GraphState): boolean {
   return state.step_type === "baseline" && state.run_status === "invalid";
 }
 
-export function buildGraph(deps: GraphDeps, checkpointer: BaseCheckpointSaver) {
+/** The compiled graph; without a checkpointer for LangGraph Studio, which brings its own. */
+export function buildGraph(deps: GraphDeps, checkpointer?: BaseCheckpointSaver) {
   return new StateGraph(GraphStateAnnotation)
     .addNode("planner", (s: GraphState) => plannerNode(s, deps))
     .addNode("executor", (s: GraphState) => executorNode(s, deps))
@@ -79,3 +80,9 @@ export function buildGraph(deps: GraphDeps, checkpointer: BaseCheckpointSaver) {
 }
 
 export type SearchGraph = ReturnType<typeof buildGraph>;
+
+/** Collaborators that refuse to work: for inspecting or drawing the graph without running it. */
+export function inertDeps(py: PyContext, ui: Ui): GraphDeps {
+  const inert = () => Promise.reject(new Error("inspection only"));
+  return { py, planner: inert, evaluate: inert, evaluatorUsesHistory: false, ui, signal: new AbortController().signal, searchSpace: inert };
+}

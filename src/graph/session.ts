@@ -14,7 +14,7 @@ import { logger } from "../log.js";
 import { agent } from "../python.js";
 import { ui } from "../ui.js";
 import { readAgentState, writeSearch, type SearchRecord, type Workspace } from "../workspace.js";
-import { baselineRejected, buildGraph, recursionLimitFor, type SearchGraph } from "./graph.js";
+import { baselineRejected, buildGraph, inertDeps, recursionLimitFor, type SearchGraph } from "./graph.js";
 import type { ReviewPayload } from "./nodes/review.js";
 import { bestOf } from "./nodes/update-state.js";
 import type { GraphState, GraphUpdate } from "./state.js";
@@ -143,12 +143,8 @@ export interface SearchPosition {
 export async function searchPosition(ws: Workspace, rec: SearchRecord): Promise<SearchPosition> {
   if (!fs.existsSync(ws.checkpoints)) return { state: "none", next: [], review: null };
   const saver = SqliteSaver.fromConnString(ws.checkpoints);
-  const inert = () => Promise.reject(new Error("inspection only"));
   try {
-    const graph = buildGraph(
-      { py: { ws, env: {} }, planner: inert, evaluate: inert, evaluatorUsesHistory: false, ui, signal: new AbortController().signal, searchSpace: inert },
-      saver,
-    );
+    const graph = buildGraph(inertDeps({ ws, env: {} }, ui), saver);
     const snap = await graph.getState({ configurable: { thread_id: rec.thread_id } });
     const next = [...snap.next];
     const interrupts = snap.tasks.flatMap((t) => t.interrupts ?? []);
