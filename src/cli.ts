@@ -56,6 +56,7 @@ function program(): Command {
     .option("--run-timeout <seconds>", "stop a training after this many seconds (status timeout)", num("--run-timeout"))
     .option("--review", "pause after each evaluation for a human verdict (answer with resume --accept/--reject)")
     .option("--seed <n>", "seed for the optuna/random planners", seedArg)
+    .option("--max-cost-usd <x>", "stop (resumable) before an LLM call that could pass this total cost", num("--max-cost-usd"))
     .option("--accept-above <pct>", "accept when val_mse improves by more than this %", num("--accept-above"), 2)
     .option("--reject-below <pct>", "reject when val_mse changes by less than this % (a regression)", num("--reject-below"), -0.5)
     .option("--max-gap <pct>", "reject when the train/val gap exceeds this %", num("--max-gap"), 50)
@@ -68,6 +69,7 @@ function program(): Command {
     .option("--system-dir <dir>", "workspace with config.py and train.py", DEFAULT_DIR)
     .option("--accept", "answer a review pause: accept the run")
     .option("--reject", "answer a review pause: reject the run")
+    .option("--max-cost-usd <x>", "set a new LLM cost cap for the rest of the search", num("--max-cost-usd"))
     .option("--json", "print a final JSON summary on stdout")
     .action(async (opts) => (await import("./commands/resume.js")).resumeCommand(opts));
 

@@ -238,6 +238,8 @@ export interface SearchOptions {
   runTimeoutS: number | null;
   review: boolean;
   seed: number | null;
+  /** LLM cost cap in USD (--max-cost-usd; resume --max-cost-usd changes it); absent in older records. */
+  maxCostUsd?: number | null;
   thresholds: Thresholds;
 }
 
@@ -251,7 +253,7 @@ export interface Thresholds {
 export interface SearchRecord {
   thread_id: string;
   started_at: string;
-  status: "running" | "paused" | "finished" | "interrupted" | "failed";
+  status: "running" | "paused" | "stopped" | "finished" | "interrupted" | "failed";
   updated_at: string;
   options: SearchOptions;
 }

@@ -100,3 +100,50 @@ describe("9.6 model settings the server refuses", () => {
     expect(fs.existsSync(dir)).toBe(true);
   });
 });
+
+describe("12.7 --max-cost-usd", () => {
+  it("stops cleanly before an LLM call that could pass the cap; resume keeps the cap, a higher one continues", async () => {
+    const dir = workspace();
+    const cost = { usage: { cost: 0.002 } };
+    const plan = (key: string, value: number) => ({ tool: { step_type: "small", plan: `set ${key}`, reason: "try", config_changes: [{ key, value }] }, ...cost });
+    fake.enqueue(plan("training.optimizer_params.lr", 0.001), plan("model.dropout", 0.1));
+    const env = llmEnv();
+    // calls of $0.002: the 1st (nothing spent) and the 2nd ($0.002 + $0.002 <= $0.005) go out; the 3rd would pass
+    const run = await runCli(["run", "--system-dir", dir, "--evaluator", "rules", "--max-iterations", "4", "--max-cost-usd", "0.005", "--json"], { env });
+    expect(run.code, run.stderr).toBe(0);
+    const stopped = JSON.parse(run.stdout);
+    expect(stopped).toMatchObject({ status: "stopped", iterations: 3, n_runs: 3, max_cost_usd: 0.005, usage: { calls: 2 } });
+    expect(stopped.stop_reason).toBe(
+      "stopped before an LLM call: $0.0040 spent and the next call may cost $0.0020 (the largest call so far), which would pass --max-cost-usd 0.005",
+    );
+    expect(fake.requests).toHaveLength(2);
+    expect(run.stderr).toMatch(/== iteration 3\/4 {2}\(run_0002\) {2}LLM \$0\.0040 of \$0\.005 cap ==/);
+    const search = JSON.parse(fs.readFileSync(`${dir}/.nas-graph/search.json`, "utf8"));
+    expect(search).toMatchObject({ status: "stopped", options: { maxCostUsd: 0.005 } });
+
+    // resume keeps the recorded cap: it stops again at once, asking nothing and training nothing
+    const again = await runCli(["resume", "--system-dir", dir, "--json"], { env });
+    expect(again.code, again.stderr).toBe(0);
+    expect(JSON.parse(again.stdout)).toMatchObject({ status: "stopped", iterations: 3 });
+    expect(fake.requests).toHaveLength(2);
+    expect(again.stderr).not.toMatch(/\] epoch/);
+
+    const status = await runCli(["status", "--system-dir", dir]);
+    expect(status.stdout).toMatch(/last search: \S+ \(stopped\), LLM cost cap \$0\.005/);
+
+    // a higher cap continues where the search stopped
+    fake.enqueue(plan("training.grad_clip", 0.5));
+    const more = await runCli(["resume", "--system-dir", dir, "--max-cost-usd", "0.01", "--json"], { env });
+    expect(more.code, more.stderr).toBe(0);
+    expect(JSON.parse(more.stdout)).toMatchObject({ status: "finished", iterations: 4, n_runs: 4, max_cost_usd: 0.01, usage: { calls: 3 } });
+    expect(fake.requests).toHaveLength(3);
+    expect(readAgentState(dir).runs.map((r) => r.planner)).toEqual(["baseline", "llm", "llm", "llm"]);
+  });
+
+  it("refuses a cap that is not a positive number", async () => {
+    const dir = workspace();
+    const res = await runCli(["run", "--system-dir", dir, "--planner", "optuna", "--max-cost-usd", "0"]);
+    expect(res.code).toBe(2);
+    expect(lastLine(res.stderr)).toBe("error: --max-cost-usd must be a positive number of US dollars (got 0)");
+  });
+});

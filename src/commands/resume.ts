@@ -3,7 +3,8 @@ import readline from "node:readline/promises";
 import { UserError } from "../errors.js";
 import { ui, fmt } from "../ui.js";
 import { checkPythonEnv } from "../python.js";
-import { acquireLock, openWorkspace, readSearch } from "../workspace.js";
+import { acquireLock, openWorkspace, readSearch, writeSearch } from "../workspace.js";
+import { checkCostCap } from "./run.js";
 import { driveSearch, searchPosition, type SearchSummary } from "../graph/session.js";
 import type { ReviewPayload } from "../graph/nodes/review.js";
 
@@ -11,16 +12,19 @@ export interface ResumeOptions {
   systemDir: string;
   accept?: boolean;
   reject?: boolean;
+  maxCostUsd?: number;
   json?: boolean;
 }
 
 export async function resumeCommand(opts: ResumeOptions, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   if (opts.accept && opts.reject) throw new UserError("pass only one of --accept and --reject");
+  checkCostCap(opts.maxCostUsd);
   const ws = openWorkspace(opts.systemDir, { needTrain: true });
   const release = acquireLock(ws, "resume", ui.notice);
   try {
-    const rec = readSearch(ws);
-    if (!rec) throw new UserError(`no search to resume in ${ws.dir}; start one with 'nas-graph run'`);
+    const found = readSearch(ws);
+    if (!found) throw new UserError(`no search to resume in ${ws.dir}; start one with 'nas-graph run'`);
+    let rec = found;
     const pos = await searchPosition(ws, rec);
     const answering = opts.accept || opts.reject;
     if (pos.state === "finished") {
@@ -38,6 +42,11 @@ export async function resumeCommand(opts: ResumeOptions, env: NodeJS.ProcessEnv 
     await checkPythonEnv({ ws, env });
     const input =
       pos.state === "paused" ? { answer: { accept: opts.accept ?? (opts.reject ? false : await ask(pos.review)) } } : ({ resume: true } as const);
+    if (opts.maxCostUsd !== undefined) {
+      rec = { ...rec, options: { ...rec.options, maxCostUsd: opts.maxCostUsd } };
+      writeSearch(ws, rec);
+      ui.notice(`LLM cost cap of this search: $${opts.maxCostUsd}`);
+    }
     ui.notice(`resuming search ${rec.thread_id}${pos.next.length ? ` at ${pos.next.join(", ")}` : ""}`);
     const summary = await driveSearch(ws, rec, input, env);
     printSummary(summary, Boolean(opts.json));
@@ -87,7 +96,9 @@ export function printSummary(s: SearchSummary, json: boolean): void {
     return;
   }
   process.stderr.write("\n");
-  if (s.status === "paused" && s.pending_review) {
+  if (s.status === "stopped") {
+    ui.notice(`${s.stop_reason}; the search is saved: raise the cap with 'nas-graph resume --max-cost-usd X'`);
+  } else if (s.status === "paused" && s.pending_review) {
     const v = s.pending_review.verdict;
     ui.notice(
       `paused for review of ${s.pending_review.run_id} (evaluator: ${v.accept ? "accept" : "reject"}, ${v.reason}); answer with 'nas-graph resume --accept' or '--reject'`,
@@ -97,5 +108,5 @@ export function printSummary(s: SearchSummary, json: boolean): void {
   }
   ui.best(s.best_run_id, s.best_val_mse, s.n_runs);
   if (s.best_config) ui.notice(`best config: ${s.best_config} (val_mse ${fmt(s.best_val_mse)})`);
-  ui.usage(s.usage);
+  ui.usage(s.usage, s.max_cost_usd);
 }

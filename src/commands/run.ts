@@ -34,6 +34,7 @@ export interface RunOptions {
   runTimeout?: number;
   review?: boolean;
   seed?: number;
+  maxCostUsd?: number;
   acceptAbove: number;
   rejectBelow: number;
   maxGap: number;
@@ -123,6 +124,7 @@ function searchOptions(opts: RunOptions, env: NodeJS.ProcessEnv): SearchOptions 
   positiveInt("--max-iterations", opts.maxIterations);
   if (opts.maxEpochs !== undefined) positiveInt("--max-epochs", opts.maxEpochs);
   if (opts.runTimeout !== undefined && !(opts.runTimeout > 0)) throw new UserError("--run-timeout must be a positive number of seconds");
+  checkCostCap(opts.maxCostUsd);
   if (opts.seed !== undefined && !(Number.isInteger(opts.seed) && opts.seed >= 0 && opts.seed < 2 ** 32)) {
     throw new UserError(`--seed must be an integer from 0 to ${2 ** 32 - 1} (got ${opts.seed})`);
   }
@@ -136,6 +138,7 @@ function searchOptions(opts: RunOptions, env: NodeJS.ProcessEnv): SearchOptions 
     runTimeoutS: opts.runTimeout ?? null,
     review: Boolean(opts.review),
     seed: opts.seed ?? null,
+    maxCostUsd: opts.maxCostUsd ?? null,
     thresholds: {
       acceptAbove: opts.acceptAbove,
       rejectBelow: opts.rejectBelow,
@@ -143,6 +146,10 @@ function searchOptions(opts: RunOptions, env: NodeJS.ProcessEnv): SearchOptions 
       minBestEpoch: opts.minBestEpoch,
     },
   };
+}
+
+export function checkCostCap(v: number | undefined): void {
+  if (v !== undefined && !(v > 0)) throw new UserError(`--max-cost-usd must be a positive number of US dollars (got ${v})`);
 }
 
 function positiveInt(name: string, v: number): void {

@@ -42,7 +42,9 @@ export async function statusCommand(opts: StatusOptions): Promise<void> {
   process.stdout.write(table(rows, state.best_run_id) + "\n");
   const lines = [
     best ? `best: ${best.run_id} val_mse=${fmt(best.val_mse)} test_mse=${fmt(best.test_mse)}; config: ${report.best!.config}` : "best: none yet",
-    search ? `last search: ${search.thread_id} (${search.status})` : "no search yet: start one with 'nas-graph run'",
+    search
+      ? `last search: ${search.thread_id} (${search.status})${search.options.maxCostUsd != null ? `, LLM cost cap $${search.options.maxCostUsd}` : ""}`
+      : "no search yet: start one with 'nas-graph run'",
   ];
   if (report.usage) {
     const u = report.usage;

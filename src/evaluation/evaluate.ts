@@ -6,6 +6,7 @@
  */
 import { EvaluatorDecisionSchema, type EvaluationInput, type EvaluationResult, type EvaluatorDecision } from "../contracts.js";
 import { UserError, oneLine } from "../errors.js";
+import type { CostBudget } from "../llm/budget.js";
 import { LlmFailure } from "../llm/errors.js";
 import { llmConfigured, readLlmSettings, type LlmSettings } from "../llm/settings.js";
 import { askStructured } from "../llm/structured.js";
@@ -21,6 +22,8 @@ export interface EvaluatorOptions {
   mode: "llm" | "rules";
   thresholds?: Partial<Thresholds>;
   env?: Record<string, string | undefined>;
+  /** The search's LLM cost cap: a borderline run stops the search rather than pass it. */
+  budget?: CostBudget | null;
 }
 
 export type Evaluator = (input: EvaluationInput) => Promise<EvaluationResult>;
@@ -33,7 +36,7 @@ export function createEvaluator(opts: EvaluatorOptions): Evaluator {
     const rules = applyRules(input, thresholds);
     if (rules.accept !== null) return fromRules(rules);
     if (settings === null) return tieBreak(input, rules, "no LLM evaluator configured", "rules (no LLM)");
-    return askLlm(settings, input, rules);
+    return askLlm(settings, input, rules, opts.budget ?? null);
   };
 }
 
@@ -86,7 +89,7 @@ function tieBreak(input: EvaluationInput, rules: RulesVerdict, why: string, sour
   return result(lower, reason, "Borderline change; prefer a clearly different direction next.", source, rules);
 }
 
-async function askLlm(settings: LlmSettings, input: EvaluationInput, rules: RulesVerdict): Promise<EvaluationResult> {
+async function askLlm(settings: LlmSettings, input: EvaluationInput, rules: RulesVerdict, budget: CostBudget | null): Promise<EvaluationResult> {
   try {
     const answer = await askStructured<EvaluatorDecision>({
       settings,
@@ -94,6 +97,7 @@ async function askLlm(settings: LlmSettings, input: EvaluationInput, rules: Rule
       toolName: EVALUATOR_TOOL,
       prompt: buildEvaluatorPrompt(input, rules),
       signal: input.signal,
+      budget,
     });
     const d = answer.value;
     return {

@@ -6,6 +6,7 @@
 import { END, START, StateGraph } from "@langchain/langgraph";
 import type { BaseCheckpointSaver } from "@langchain/langgraph";
 import type { EvaluationInput, EvaluationResult, Planner, SearchSpace } from "../contracts.js";
+import type { CostBudget } from "../llm/budget.js";
 import type { PyContext } from "../python.js";
 import type { Ui } from "../ui.js";
 import { GraphStateAnnotation, type GraphState } from "./state.js";
@@ -26,6 +27,8 @@ export interface GraphDeps {
   signal: AbortSignal;
   /** The resolved search space (nas_agent space), fetched once per process. */
   searchSpace: () => Promise<SearchSpace>;
+  /** The LLM cost cap (--max-cost-usd), shown in the iteration header; the LLM callers enforce it. */
+  budget?: CostBudget | null;
 }
 
 /** Nodes per iteration (review included), for the recursion limit. */

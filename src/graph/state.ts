@@ -26,6 +26,7 @@
  * | evaluation_reason, feedback, evaluation_source | evaluator/review | why, advice for next plan |
  * | best_run_id, best_val_mse, n_runs | update_state | compact view of agent_state.json |
  * | usage              | planner/evaluator | LLM token and cost totals of this search |
+ * | llm_max_call_usd   | planner/evaluator | cost of the largest single LLM call of this search (the cost cap's estimate) |
  * | timings            | each node     | seconds spent per node in the current iteration |
  */
 import { Annotation } from "@langchain/langgraph";
@@ -98,6 +99,7 @@ export const GraphStateAnnotation = Annotation.Root({
   best_val_mse: field<number | null>(() => null),
   n_runs: field<number>(() => 0),
   usage: field<LlmUsage>(() => ({ ...ZERO_USAGE })),
+  llm_max_call_usd: field<number>(() => 0),
   timings: field<IterationTimings>(() => ({})),
 });
 

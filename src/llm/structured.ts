@@ -22,6 +22,7 @@ import {
   isAbort,
   retryAfterMs,
 } from "./errors.js";
+import type { CostBudget } from "./budget.js";
 import type { LlmSettings } from "./settings.js";
 import { strictJsonSchema } from "./strict-schema.js";
 import { addUsage, emptyUsage, usageOfMessage } from "./usage.js";
@@ -39,6 +40,8 @@ export interface AskOptions<T> {
   validate?: (value: T) => Promise<string[]>;
   /** Re-asks after the first attempt (default 2, i.e. 3 attempts). */
   maxReasks?: number;
+  /** The search's cost cap: checked before every call (CostCapReached), told of every answered call. */
+  budget?: CostBudget | null;
   signal?: AbortSignal;
 }
 
@@ -79,12 +82,14 @@ export async function askStructured<T>(opts: AskOptions<T>): Promise<StructuredA
   let lastError = "";
 
   for (let round = 0; round <= maxReasks; round++) {
+    opts.budget?.beforeCall();
     const out = await invokeWithBackoff(() => runnable.invoke(messages, { signal: opts.signal }), opts, () => ({
       usage,
       attempts,
     }));
     const raw = out.raw as RawMessage;
     const callUsage = usageOfMessage(raw);
+    opts.budget?.record(callUsage);
     usage = addUsage(usage, callUsage);
     const rawText = rawAnswerText(raw);
     const checked = await checkAnswer(out.parsed, raw, opts);

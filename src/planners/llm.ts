@@ -6,6 +6,7 @@
  */
 import { PlannerDecisionSchema, type PlannerContext, type PlannerDecision, type PlannerResult } from "../contracts.js";
 import { oneLine } from "../errors.js";
+import type { CostBudget } from "../llm/budget.js";
 import { LlmFailure } from "../llm/errors.js";
 import type { LlmSettings } from "../llm/settings.js";
 import { askStructured } from "../llm/structured.js";
@@ -16,7 +17,7 @@ import { validateDecision } from "./validate.js";
 
 export const PLANNER_TOOL = "planner_decision";
 
-export function createLlmPlanner(settings: LlmSettings, hybrid: boolean) {
+export function createLlmPlanner(settings: LlmSettings, hybrid: boolean, budget: CostBudget | null = null) {
   return async function llmPlanner(ctx: PlannerContext): Promise<PlannerResult> {
     const advice = hybrid ? await ctx.suggest("tpe") : null;
     const prompt = buildPlannerPrompt(ctx, advice);
@@ -28,6 +29,7 @@ export function createLlmPlanner(settings: LlmSettings, hybrid: boolean) {
         prompt,
         validate: (decision) => validateDecision(decision, ctx),
         signal: ctx.signal,
+        budget,
       });
       return {
         decision: answer.value,

@@ -5,6 +5,7 @@
  */
 import path from "node:path";
 import type { EvaluationInput, EvaluationResult, RunMetrics } from "../../contracts.js";
+import { largestCall } from "../../llm/budget.js";
 import { agent } from "../../python.js";
 import { readAgentState, readJson, runDir } from "../../workspace.js";
 import { addUsage, ZERO_USAGE, type GraphState, type GraphUpdate } from "../state.js";
@@ -22,6 +23,7 @@ export async function evaluatorNode(state: GraphState, deps: GraphDeps): Promise
     feedback: result.feedback,
     evaluation_source: result.source,
     usage: addUsage(state.usage, result.usage),
+    llm_max_call_usd: largestCall(result.transcript, state.llm_max_call_usd),
     timings: {
       ...state.timings,
       evaluator_s: s,

@@ -47,7 +47,7 @@ export async function updateStateNode(state: GraphState, deps: GraphDeps): Promi
   }, deps.ui.warn);
   deps.ui.verdict(runId, state.accept_run, state.run_status, state.evaluation_reason);
   deps.ui.best(best.best_run_id, best.best_val_mse, best.n_runs);
-  deps.ui.usage(state.usage);
+  deps.ui.usage(state.usage, deps.budget?.capUsd ?? null);
   return { ...best, iteration, timings };
 }
 
