@@ -26,6 +26,17 @@ function int(flag: string) {
   };
 }
 
+/** The samplers' seed: numpy and Optuna take 0 <= seed < 2**32. */
+const MAX_SEED = 2 ** 32 - 1;
+
+function seedArg(v: string): number {
+  const n = Number(v);
+  if (v.trim() === "" || !Number.isInteger(n) || n < 0 || n > MAX_SEED) {
+    throw new InvalidArgumentError(`--seed takes an integer from 0 to ${MAX_SEED}`);
+  }
+  return n;
+}
+
 function program(): Command {
   const p = new Command("nas-graph")
     .description("LLM-driven configuration search for an Informer forecaster (LangGraph.js loop over nas_system/train.py)")
@@ -44,7 +55,8 @@ function program(): Command {
     .option("--max-epochs <n>", "cap the epochs of every training", int("--max-epochs"))
     .option("--run-timeout <seconds>", "stop a training after this many seconds (status timeout)", num("--run-timeout"))
     .option("--review", "pause after each evaluation for a human verdict (answer with resume --accept/--reject)")
-    .option("--seed <n>", "seed for the optuna/random planners", int("--seed"))
+    .option("--seed <n>", "seed for the optuna/random planners", seedArg)
+    .option("--max-cost-usd <x>", "stop (resumable) before an LLM call that could pass this total cost", num("--max-cost-usd"))
     .option("--parallel <k>", "trainings in flight at once (a round trains up to K trials)", int("--parallel"), 1)
     .option("--acceptance <rule>", "noise: means over seeds against the measured seed noise; fixed: the seed's percent rules on single runs", "noise")
     .option("--baseline-seeds <n>", "seeds of the baseline config, to measure the seed noise (default 3; 1 when the noise is already measured, or with --acceptance fixed)", int("--baseline-seeds"))
@@ -63,6 +75,7 @@ function program(): Command {
     .option("--system-dir <dir>", "workspace with config.py and train.py", DEFAULT_DIR)
     .option("--accept", "answer a review pause: accept the run")
     .option("--reject", "answer a review pause: reject the run")
+    .option("--max-cost-usd <x>", "set a new LLM cost cap for the rest of the search", num("--max-cost-usd"))
     .option("--json", "print a final JSON summary on stdout")
     .action(async (opts) => (await import("./commands/resume.js")).resumeCommand(opts));
 
@@ -81,6 +94,11 @@ function program(): Command {
     .option("--reason <text>", "why (recorded in agent_state.json)")
     .option("--json", "print the result as JSON")
     .action(async (runId: string, opts) => (await import("./commands/override.js")).overrideCommand(runId, opts));
+
+  p.command("graph")
+    .description("print the search graph as Mermaid (paste into a Markdown file or mermaid.live)")
+    .option("--json", "print {nodes, edges, mermaid} as JSON")
+    .action(async (opts) => (await import("./commands/graph.js")).graphCommand(opts));
 
   return p;
 }

@@ -30,13 +30,38 @@ export interface DecisionEntry {
   at: string;
 }
 
-export function appendDecision(file: string, entry: DecisionEntry): void {
-  if (readDecisions(file).some((e) => e.search_id === entry.search_id && e.iteration === entry.iteration)) return;
+export function appendDecision(file: string, entry: DecisionEntry, warn?: (msg: string) => void): void {
+  if (readDecisions(file, warn).some((e) => e.search_id === entry.search_id && e.iteration === entry.iteration)) return;
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.appendFileSync(file, JSON.stringify(entry) + "\n");
+  // Each entry starts on a fresh line: a torn last line (a process killed mid-write) is closed
+  // first, so it cannot swallow this entry.
+  const lead = endsWithNewline(file) ? "" : "\n";
+  fs.appendFileSync(file, lead + JSON.stringify(entry) + "\n");
 }
 
-export function readDecisions(file: string): DecisionEntry[] {
+function endsWithNewline(file: string): boolean {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, "r");
+  } catch {
+    return true; // no file yet
+  }
+  try {
+    const size = fs.fstatSync(fd).size;
+    if (size === 0) return true;
+    const last = Buffer.alloc(1);
+    fs.readSync(fd, last, 0, 1, size - 1);
+    return last[0] === 0x0a;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Warned-about torn lines, once per file and line per process (readers run every iteration). */
+const warned = new Set<string>();
+
+/** The parsed entries; a torn line (a process killed mid-write) is skipped with a warning. */
+export function readDecisions(file: string, warn?: (msg: string) => void): DecisionEntry[] {
   let text = "";
   try {
     text = fs.readFileSync(file, "utf8");
@@ -44,13 +69,15 @@ export function readDecisions(file: string): DecisionEntry[] {
     return [];
   }
   const out: DecisionEntry[] = [];
-  for (const line of text.split("\n")) {
-    if (!line.trim()) continue;
+  text.split("\n").forEach((line, i) => {
+    if (!line.trim()) return;
     try {
       out.push(JSON.parse(line) as DecisionEntry);
     } catch {
-      // a torn last line from a killed process: skip it
+      const key = `${file}:${i + 1}`;
+      if (warn && !warned.has(key)) warn(`skipped a torn line ${i + 1} of ${file} (a process was killed while writing it)`);
+      warned.add(key);
     }
-  }
+  });
   return out;
 }

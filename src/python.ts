@@ -73,11 +73,29 @@ export async function agent<T = Record<string, unknown>>(ctx: PyContext, args: s
     throw new AgentError(cmd, String(parsed.error ?? "unknown error"), errors);
   }
   if (parsed && parsed.ok === false) {
-    // exit 1: a bug in the helper, not a bad value; the node fails and `resume` can retry it
-    throw new UserError(`nas_agent ${cmd} failed: ${String(parsed.error ?? "unknown error")} (a bug in nas_agent; please report it)`, 1);
+    // exit 1: a bug in the helper, not a bad value; the node fails and `resume` can retry it.
+    // nas_agent's own message already asks for a report; say it once.
+    const error = String(parsed.error ?? "unknown error");
+    throw new UserError(`nas_agent ${cmd} failed: ${error}${/please report it/.test(error) ? "" : " (a bug in nas_agent; please report it)"}`, 1);
   }
   const why = lastLine(String(res.stderr)) || lastLine(String(res.stdout)) || `exit code ${res.exitCode}`;
   throw new UserError(`nas_agent ${cmd} failed: ${why} (python: ${python}; check NAS_PYTHON and the nas_system install)`);
+}
+
+/**
+ * Check once, before any training, that the interpreter has the packages nas_system needs
+ * (nas_agent check-env: a find_spec per package, nothing heavy imported). A missing one is a
+ * set-up problem, not our bug: one line naming the interpreter, the packages and the fix.
+ */
+export async function checkPythonEnv(ctx: PyContext): Promise<void> {
+  const res = await agent<{ python: string; missing: string[] }>(ctx, ["check-env"]);
+  if (res.missing.length === 0) return;
+  const what = res.missing.length === 1 ? `the package ${res.missing[0]}` : `the packages ${res.missing.join(", ")}`;
+  const bin = pythonBin(ctx.env);
+  const where = res.python && res.python !== bin ? `${bin} (${res.python})` : bin;
+  throw new UserError(
+    `the Python at ${where} lacks ${what} that nas_system needs: run 'bash scripts/setup.sh' (creates .venv) or set NAS_PYTHON to a Python with nas_system/requirements.txt installed`,
+  );
 }
 
 function lastLine(text: string): string {

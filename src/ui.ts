@@ -20,9 +20,10 @@ export const ui = {
   warn(msg: string): void {
     say(yellow(`warning: ${msg}`));
   },
-  iteration(n: number, max: number, runId: string | null): void {
+  iteration(n: number, max: number, runId: string | null, cost?: { costUsd: number; capUsd: number | null }): void {
     say("");
-    say(bold(`== iteration ${n}/${max}${runId ? `  (${runId})` : ""} ==`));
+    const spent = cost && (cost.capUsd !== null || cost.costUsd > 0) ? `  LLM $${cost.costUsd.toFixed(4)}${capText(cost.capUsd)}` : "";
+    say(bold(`== iteration ${n}/${max}${runId ? `  (${runId})` : ""}${spent} ==`));
   },
   plan(stepType: string, plan: string, reason: string, planner: string | null, fallback: string | null): void {
     say(`${bold("plan")} [${stepType}${planner && planner !== stepType ? `, ${planner}` : ""}] ${plan}`);
@@ -48,11 +49,16 @@ export const ui = {
     const best = bestRunId ? `${bestRunId} val_mse=${fmt(bestValMse)}${spread} (mean of ${seeds} seed${seeds === 1 ? "" : "s"})` : "none yet";
     say(`${bold("best")} ${best}  (${nRuns} runs recorded)`);
   },
-  usage(u: LlmUsage): void {
+  usage(u: LlmUsage, capUsd: number | null = null): void {
     if (u.calls === 0) return;
-    say(dim(`  LLM: ${u.calls} calls, ${u.input_tokens} in / ${u.output_tokens} out tokens, $${u.cost_usd.toFixed(4)}`));
+    say(dim(`  LLM: ${u.calls} calls, ${u.input_tokens} in / ${u.output_tokens} out tokens, $${u.cost_usd.toFixed(4)}${capText(capUsd)}`));
   },
 };
+
+/** " of $X cap" for a --max-cost-usd cap, else "". */
+export function capText(capUsd: number | null | undefined): string {
+  return capUsd != null ? ` of $${capUsd} cap` : "";
+}
 
 export function fmt(x: number | null | undefined, digits = 4): string {
   return typeof x === "number" && Number.isFinite(x) ? x.toFixed(digits) : "-";

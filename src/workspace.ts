@@ -2,6 +2,7 @@
  * Paths of one workspace (`--system-dir`), the single-writer lock, and the search metadata
  * (`.nas-graph/search.json`) that lets `resume` continue the last search with its options.
  */
+import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { UserError } from "./errors.js";
@@ -113,32 +114,101 @@ function pidAlive(pid: number): boolean {
 }
 
 /**
- * Take `.nas-graph/lock` (O_EXCL). A lock held by a live process is a clear error; a stale
- * one (dead pid) is taken over with a notice. Returns a release function (also run on exit).
+ * Take `.nas-graph/lock`. A lock held by a live process is a clear error (exit 3); a stale one
+ * (dead pid, or an unreadable file) is taken over with a notice. Returns a release function
+ * (also run on exit).
+ *
+ * Atomic at every step:
+ * - the lock appears complete or not at all: its content is written to a temp file that is
+ *   then hard-linked to `lock` (link fails if `lock` exists);
+ * - two processes that both find the same stale lock do not both take it: each must first
+ *   create the claim file `lock.stale-<id of that lock file>` with O_EXCL, and only the one
+ *   that creates it removes the stale lock. The other waits, then finds the new live holder.
  */
 export function acquireLock(ws: Workspace, command: string, notice: (msg: string) => void): () => void {
   fs.mkdirSync(ws.meta, { recursive: true });
   const info: LockInfo = { pid: process.pid, started_at: new Date().toISOString(), command };
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = fs.openSync(ws.lock, "wx");
-      fs.writeSync(fd, JSON.stringify(info) + "\n");
-      fs.closeSync(fd);
-      return lockReleaser(ws.lock);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-    }
-    const held = readLock(ws.lock);
-    if (held && pidAlive(held.pid) && held.pid !== process.pid) {
+  let claim: string | null = null;
+  for (let attempt = 0; attempt < LOCK_ATTEMPTS; attempt++) {
+    if (createLock(ws.lock, info)) return lockReleaser(ws.lock, claim);
+    const held = inspectLock(ws.lock);
+    if (!held) continue; // released in the meantime
+    if (held.info && pidAlive(held.info.pid) && held.info.pid !== process.pid) {
       throw new UserError(
-        `workspace ${ws.dir} is busy: '${held.command}' (pid ${held.pid}, started ${held.started_at}) holds ${ws.lock}; wait for it to finish or stop it first`,
+        `workspace ${ws.dir} is busy: '${held.info.command}' (pid ${held.info.pid}, started ${held.info.started_at}) holds ${ws.lock}; wait for it to finish or stop it first`,
         3,
       );
     }
-    notice(`taking over a stale lock from ${held ? `pid ${held.pid} (${held.command}, started ${held.started_at})` : "an unreadable lock file"}`);
-    fs.rmSync(ws.lock, { force: true });
+    testDelay();
+    const marker = `${ws.lock}.stale-${held.id}`;
+    try {
+      fs.writeFileSync(marker, `${process.pid}\n`, { flag: "wx" });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      sleepSync(LOCK_WAIT_MS); // another process is taking this stale lock over: look again
+      continue;
+    }
+    claim = marker;
+    const h = held.info;
+    notice(`taking over a stale lock from ${h ? `pid ${h.pid} (${h.command}, started ${h.started_at})` : "an unreadable lock file"}`);
+    if (inspectLock(ws.lock)?.id === held.id) fs.rmSync(ws.lock, { force: true });
   }
-  throw new UserError(`could not take the lock ${ws.lock}; another process keeps recreating it`, 3);
+  throw new UserError(
+    `could not take the lock ${ws.lock}; if no nas-graph process runs on this workspace, remove it and any ${path.basename(ws.lock)}.stale-* beside it`,
+    3,
+  );
+}
+
+const LOCK_ATTEMPTS = 40;
+const LOCK_WAIT_MS = 50;
+
+/** Create the lock with its full content, or return false when a lock exists. */
+function createLock(file: string, info: LockInfo): boolean {
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, JSON.stringify(info) + "\n");
+  try {
+    fs.linkSync(tmp, file);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw err;
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
+}
+
+/** The lock's holder (null when unreadable) and an id of this very lock file (inode + content hash). */
+function inspectLock(file: string): { info: LockInfo | null; id: string } | null {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, "r");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw err;
+  }
+  try {
+    const text = fs.readFileSync(fd, "utf8");
+    const id = `${fs.fstatSync(fd).ino}-${createHash("sha256").update(text).digest("hex").slice(0, 12)}`;
+    let info: LockInfo | null = null;
+    try {
+      info = JSON.parse(text) as LockInfo;
+    } catch {
+      info = null;
+    }
+    return { info: typeof info?.pid === "number" ? info : null, id };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/** Tests only: NAS_TEST_LOCK_TAKEOVER_DELAY_MS widens the window between finding a stale lock and taking it. */
+function testDelay(): void {
+  const ms = Number(process.env.NAS_TEST_LOCK_TAKEOVER_DELAY_MS ?? 0);
+  if (ms > 0) sleepSync(ms);
 }
 
 function readLock(file: string): LockInfo | null {
@@ -149,13 +219,14 @@ function readLock(file: string): LockInfo | null {
   }
 }
 
-function lockReleaser(file: string): () => void {
+function lockReleaser(file: string, claim: string | null): () => void {
   let released = false;
   const release = () => {
     if (released) return;
     released = true;
     const held = readLock(file);
     if (held?.pid === process.pid) fs.rmSync(file, { force: true });
+    if (claim) fs.rmSync(claim, { force: true });
   };
   process.on("exit", release);
   return release;
@@ -182,6 +253,8 @@ export interface SearchOptions {
   maxRepeats: number;
   marginZ: number;
   defaultRelSd: number;
+  /** LLM cost cap in USD (--max-cost-usd; resume --max-cost-usd changes it); absent in older records. */
+  maxCostUsd?: number | null;
   thresholds: Thresholds;
 }
 
@@ -195,7 +268,7 @@ export interface Thresholds {
 export interface SearchRecord {
   thread_id: string;
   started_at: string;
-  status: "running" | "paused" | "finished" | "interrupted" | "failed";
+  status: "running" | "paused" | "stopped" | "finished" | "interrupted" | "failed";
   updated_at: string;
   options: SearchOptions;
 }

@@ -181,7 +181,9 @@ describe("askStructured against a fake OpenAI-compatible server", () => {
 
   it("stops at once on an unknown model, naming the variable to fix", async () => {
     fake.enqueue({ status: 404 });
-    await expect(ask()).rejects.toThrow(/model "anthropic\/claude-3.5-sonnet" was not found \(404 from .*\); set NAS_PLANNER_MODEL in .env/);
+    await expect(ask()).rejects.toThrow(
+      `model "${DEFAULT_MODEL}" was not found (404 from ${fake.baseURL}: fake status 404); set NAS_PLANNER_MODEL in .env to a current model with tool calling, e.g. NAS_PLANNER_MODEL=anthropic/claude-sonnet-4.5`,
+    );
   });
 
   it("reports a refused connection as unavailable", async () => {

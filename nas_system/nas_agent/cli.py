@@ -55,6 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--base", help="config to start from (default: --config)")
     a.add_argument("--config")
     a.add_argument("--dry-run", action="store_true")
+    i = sub.add_parser("config-id", help="identity of a config by value (literals minus the seed)")
+    i.add_argument("--config")
     r = sub.add_parser("config-restore", help="atomically copy a config snapshot onto config.py")
     r.add_argument("--from", dest="from_path", required=True)
     r.add_argument("--config")
@@ -63,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("begin-search", help="set the current fidelity from a config; report its incumbent and noise")
     b.add_argument("--config")
     b.add_argument("--max-epochs-cap", type=int, default=None)
+    sub.add_parser("check-env", help="does this interpreter have the packages nas_system needs?")
     rec = sub.add_parser("record-run", help="record a run in agent_state.json")
     rec.add_argument("--run-id", required=True)
     rec.add_argument("--info", default="{}", help="JSON object of decision fields")
@@ -140,9 +143,19 @@ def cmd_config_apply(ws: Workspace, args) -> dict:
     return apply_changes(ws.config(args.config), changes, ws.space(), base_path=args.base, dry_run=args.dry_run)
 
 
+def cmd_config_id(ws: Workspace, args) -> dict:
+    return {"config_id": config_id(ws.config(args.config))}
+
+
 def cmd_config_restore(ws: Workspace, args) -> dict:
     restore(args.from_path, ws.config(args.config))
     return {"restored_from": str(args.from_path)}
+
+
+def cmd_check_env(ws: Workspace, args) -> dict:
+    from .env_check import check_env
+
+    return check_env()
 
 
 def cmd_next_run_id(ws: Workspace, args) -> dict:
@@ -356,7 +369,8 @@ def cmd_suggest(ws: Workspace, args) -> dict:
 
 COMMANDS = {
     "space": cmd_space, "config-get": cmd_config_get, "config-apply": cmd_config_apply,
-    "config-restore": cmd_config_restore, "next-run-id": cmd_next_run_id, "begin-search": cmd_begin_search,
+    "config-id": cmd_config_id, "config-restore": cmd_config_restore, "next-run-id": cmd_next_run_id,
+    "check-env": cmd_check_env, "begin-search": cmd_begin_search,
     "record-run": cmd_record_run, "set-accept": cmd_set_accept, "summarize": cmd_summarize,
     "suggest": cmd_suggest,
 }
@@ -373,6 +387,14 @@ def main(argv: list[str] | None = None) -> int:
         errors = getattr(exc, "errors", None)
         _emit({"ok": False, "error": _one_line(str(exc)), **({"errors": errors} if errors else {})})
         return 2
+    except ModuleNotFoundError as exc:
+        if not str(exc.name or "").startswith("nas_agent"):  # an environment problem, not our bug
+            _emit({"ok": False, "error": _one_line(
+                f"the Python at {sys.executable} lacks the package {exc.name!r} that nas_system needs: "
+                "run 'bash scripts/setup.sh' or set NAS_PYTHON to a Python with nas_system/requirements.txt")})
+            return 2
+        _emit({"ok": False, "error": _one_line(f"internal error in nas_agent (ModuleNotFoundError: {exc}); please report it")})
+        return 1
     except SystemExit as exc:  # --help
         return int(exc.code or 0)
     except Exception as exc:  # noqa: BLE001 - last resort: still one JSON line, never a traceback wall

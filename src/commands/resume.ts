@@ -2,7 +2,9 @@
 import readline from "node:readline/promises";
 import { UserError } from "../errors.js";
 import { ui, fmt } from "../ui.js";
-import { acquireLock, openWorkspace, readSearch } from "../workspace.js";
+import { checkPythonEnv } from "../python.js";
+import { acquireLock, openWorkspace, readSearch, writeSearch } from "../workspace.js";
+import { checkCostCap } from "./run.js";
 import { driveSearch, searchPosition, type SearchSummary } from "../graph/session.js";
 import type { ReviewPayload } from "../graph/nodes/review.js";
 
@@ -10,16 +12,19 @@ export interface ResumeOptions {
   systemDir: string;
   accept?: boolean;
   reject?: boolean;
+  maxCostUsd?: number;
   json?: boolean;
 }
 
 export async function resumeCommand(opts: ResumeOptions, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   if (opts.accept && opts.reject) throw new UserError("pass only one of --accept and --reject");
+  checkCostCap(opts.maxCostUsd);
   const ws = openWorkspace(opts.systemDir, { needTrain: true });
   const release = acquireLock(ws, "resume", ui.notice);
   try {
-    const rec = readSearch(ws);
-    if (!rec) throw new UserError(`no search to resume in ${ws.dir}; start one with 'nas-graph run'`);
+    const found = readSearch(ws);
+    if (!found) throw new UserError(`no search to resume in ${ws.dir}; start one with 'nas-graph run'`);
+    let rec = found;
     const pos = await searchPosition(ws, rec);
     const answering = opts.accept || opts.reject;
     if (pos.state === "finished") {
@@ -33,13 +38,28 @@ export async function resumeCommand(opts: ResumeOptions, env: NodeJS.ProcessEnv 
     if (pos.state === "none") {
       throw new UserError(`the search ${rec.thread_id} has no checkpoint yet (it stopped before its first step); start again with 'nas-graph run'`);
     }
+    if (pos.state === "paused" && opts.accept) checkAcceptable(pos.review);
+    await checkPythonEnv({ ws, env });
     const input =
       pos.state === "paused" ? { answer: { accept: opts.accept ?? (opts.reject ? false : await ask(pos.review)) } } : ({ resume: true } as const);
+    if (opts.maxCostUsd !== undefined) {
+      rec = { ...rec, options: { ...rec.options, maxCostUsd: opts.maxCostUsd } };
+      writeSearch(ws, rec);
+      ui.notice(`LLM cost cap of this search: $${opts.maxCostUsd}`);
+    }
     ui.notice(`resuming search ${rec.thread_id}${pos.next.length ? ` at ${pos.next.join(", ")}` : ""}`);
     const summary = await driveSearch(ws, rec, input, env);
     printSummary(summary, Boolean(opts.json));
   } finally {
     release();
+  }
+}
+
+/** Only a run that trained (status ok) can be accepted; the pause stays, waiting for --reject. */
+function checkAcceptable(review: ReviewPayload | null): void {
+  const status = review?.verdict.status;
+  if (review && status && status !== "ok") {
+    throw new UserError(`cannot accept ${review.run_id}: its training ended with status ${status}; answer with 'nas-graph resume --reject'`);
   }
 }
 
@@ -55,7 +75,13 @@ async function ask(review: ReviewPayload | null): Promise<boolean> {
   try {
     for (;;) {
       const a = (await rl.question(`accept ${runId}? [y/n] `)).trim().toLowerCase();
-      if (a === "y" || a === "yes") return true;
+      if (a === "y" || a === "yes") {
+        if (verdict?.status && verdict.status !== "ok") {
+          ui.warn(`${runId} cannot be accepted: its training ended with status ${verdict.status}`);
+          continue;
+        }
+        return true;
+      }
       if (a === "n" || a === "no") return false;
     }
   } finally {
@@ -70,7 +96,9 @@ export function printSummary(s: SearchSummary, json: boolean): void {
     return;
   }
   process.stderr.write("\n");
-  if (s.status === "paused" && s.pending_review) {
+  if (s.status === "stopped") {
+    ui.notice(`${s.stop_reason}; the search is saved: raise the cap with 'nas-graph resume --max-cost-usd X'`);
+  } else if (s.status === "paused" && s.pending_review) {
     const v = s.pending_review.verdict;
     ui.notice(
       `paused for review of ${s.pending_review.run_id} (evaluator: ${v.accept ? "accept" : "reject"}, ${v.reason}); answer with 'nas-graph resume --accept' or '--reject'`,
@@ -81,5 +109,5 @@ export function printSummary(s: SearchSummary, json: boolean): void {
   }
   ui.best(s.best_run_id, s.best_val_mse, s.n_runs, s.best_val_sd, s.best_seeds);
   if (s.best_config) ui.notice(`best config: ${s.best_config} (val_mse ${fmt(s.best_val_mse)})`);
-  ui.usage(s.usage);
+  ui.usage(s.usage, s.max_cost_usd);
 }

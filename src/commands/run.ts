@@ -4,7 +4,7 @@ import path from "node:path";
 import { UserError } from "../errors.js";
 import { llmConfigured } from "../llm/settings.js";
 import { evidenceOf, type ConfigRecord, type NoiseRecord } from "../contracts.js";
-import { agent, AgentError } from "../python.js";
+import { agent, AgentError, checkPythonEnv } from "../python.js";
 import { ui } from "../ui.js";
 import {
   acquireLock,
@@ -40,6 +40,7 @@ export interface RunOptions {
   marginZ: number;
   defaultRelSd: number;
   maxRise: number;
+  maxCostUsd?: number;
   acceptAbove: number;
   rejectBelow: number;
   minBestEpoch: number;
@@ -63,6 +64,7 @@ export async function runCommand(opts: RunOptions, env: NodeJS.ProcessEnv = proc
   try {
     const previous = readSearch(ws);
     if (previous?.status === "paused") ui.notice(`leaving the paused search ${previous.thread_id} unanswered; starting a new one`);
+    await checkPythonEnv({ ws, env });
     await checkConfig(ws, env);
     const threadId = newSearchId();
     const start = startConfigPath(ws, threadId);
@@ -118,6 +120,10 @@ function searchOptions(opts: RunOptions, env: NodeJS.ProcessEnv): SearchOptions 
   if (!Number.isInteger(opts.maxRepeats) || opts.maxRepeats < 0) throw new UserError(`--max-repeats must be an integer >= 0 (got ${opts.maxRepeats})`);
   if (opts.maxEpochs !== undefined) positiveInt("--max-epochs", opts.maxEpochs);
   if (opts.runTimeout !== undefined && !(opts.runTimeout > 0)) throw new UserError("--run-timeout must be a positive number of seconds");
+  checkCostCap(opts.maxCostUsd);
+  if (opts.seed !== undefined && !(Number.isInteger(opts.seed) && opts.seed >= 0 && opts.seed < 2 ** 32)) {
+    throw new UserError(`--seed must be an integer from 0 to ${2 ** 32 - 1} (got ${opts.seed})`);
+  }
   return {
     maxIterations: opts.maxIterations,
     planner,
@@ -134,6 +140,7 @@ function searchOptions(opts: RunOptions, env: NodeJS.ProcessEnv): SearchOptions 
     maxRepeats: opts.acceptance === "fixed" ? 0 : opts.maxRepeats,
     marginZ: opts.marginZ,
     defaultRelSd: opts.defaultRelSd,
+    maxCostUsd: opts.maxCostUsd ?? null,
     thresholds: {
       acceptAbove: opts.acceptAbove,
       rejectBelow: opts.rejectBelow,
@@ -167,6 +174,10 @@ function announce(begin: SearchStart, o: SearchOptions): void {
   } else {
     ui.notice(`acceptance: means over seeds; the baseline's ${o.baselineSeeds} seeds measure the seed noise`);
   }
+}
+
+export function checkCostCap(v: number | undefined): void {
+  if (v !== undefined && !(v > 0)) throw new UserError(`--max-cost-usd must be a positive number of US dollars (got ${v})`);
 }
 
 function positiveInt(name: string, v: number): void {

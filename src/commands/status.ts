@@ -2,7 +2,7 @@
 import path from "node:path";
 import type { LlmUsage, RunInfo } from "../contracts.js";
 import { readDecisions } from "../decision-log.js";
-import { fmt } from "../ui.js";
+import { fmt, ui } from "../ui.js";
 import { openWorkspace, readAgentState, readSearch } from "../workspace.js";
 
 export interface StatusOptions {
@@ -42,7 +42,9 @@ export async function statusCommand(opts: StatusOptions): Promise<void> {
   process.stdout.write(table(rows, state.best_run_id) + "\n");
   const lines = [
     best ? `best: ${best.run_id} val_mse=${fmt(best.val_mse)} test_mse=${fmt(best.test_mse)}; config: ${report.best!.config}` : "best: none yet",
-    search ? `last search: ${search.thread_id} (${search.status})` : "no search yet: start one with 'nas-graph run'",
+    search
+      ? `last search: ${search.thread_id} (${search.status})${search.options.maxCostUsd != null ? `, LLM cost cap $${search.options.maxCostUsd}` : ""}`
+      : "no search yet: start one with 'nas-graph run'",
   ];
   if (report.usage) {
     const u = report.usage;
@@ -84,7 +86,7 @@ function table(rows: Row[], bestId: string | null): string {
 /** Totals over all searches: the last running total logged by each search. */
 function usageTotals(file: string): LlmUsage | null {
   const last = new Map<string, Record<string, number>>();
-  for (const e of readDecisions(file)) last.set(e.search_id, e.usage_total);
+  for (const e of readDecisions(file, ui.warn)) last.set(e.search_id, e.usage_total);
   if (last.size === 0) return null;
   const total: LlmUsage = { calls: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0 };
   for (const u of last.values()) {

@@ -11,6 +11,7 @@
  */
 import { EvaluatorDecisionSchema, type EvaluationInput, type EvaluationResult, type EvaluatorDecision } from "../contracts.js";
 import { UserError, oneLine } from "../errors.js";
+import type { CostBudget } from "../llm/budget.js";
 import { LlmFailure } from "../llm/errors.js";
 import { llmConfigured, readLlmSettings, type LlmSettings } from "../llm/settings.js";
 import { askStructured } from "../llm/structured.js";
@@ -33,6 +34,8 @@ export interface EvaluatorOptions {
   thresholds?: Partial<Thresholds>;
   noise?: Partial<NoiseOptions>;
   env?: Record<string, string | undefined>;
+  /** The search's LLM cost cap: an open case stops the search rather than pass it. */
+  budget?: CostBudget | null;
 }
 
 export type Evaluator = (input: EvaluationInput) => Promise<EvaluationResult>;
@@ -50,13 +53,13 @@ export function createEvaluator(opts: EvaluatorOptions): Evaluator {
       const rules = applyRules(input, thresholds);
       if (rules.accept !== null) return fromRules(rules);
       if (settings === null) return tieBreak(input, rules, "no LLM evaluator configured", "rules (no LLM)");
-      return askLlm(settings, input, rules, noise, (why) => tieBreak(input, rules, why, "rules (LLM failed)"));
+      return askLlm(settings, input, rules, noise, opts.budget ?? null, (why) => tieBreak(input, rules, why, "rules (LLM failed)"));
     }
     const verdict = noiseVerdict(input.candidate!, input.incumbent!, noise, input.repeatsLeft, curveFlags(input.curve, thresholds.maxRisePct));
     if (verdict.decision !== "open") return fromNoise(verdict);
     const open: RulesVerdict = { accept: null, reason: verdict.reason, source: "rules", improvementPct: verdict.deltaPct };
     if (settings === null) return keepIncumbent(open, "no LLM evaluator configured", "noise (no LLM)");
-    return askLlm(settings, input, open, noise, (why) => keepIncumbent(open, why, "noise (LLM failed)"));
+    return askLlm(settings, input, open, noise, opts.budget ?? null, (why) => keepIncumbent(open, why, "noise (LLM failed)"));
   };
 }
 
@@ -153,6 +156,7 @@ async function askLlm(
   input: EvaluationInput,
   rules: RulesVerdict,
   noise: NoiseOptions,
+  budget: CostBudget | null,
   fallback: (why: string) => EvaluationResult,
 ): Promise<EvaluationResult> {
   try {
@@ -162,6 +166,7 @@ async function askLlm(
       toolName: EVALUATOR_TOOL,
       prompt: buildEvaluatorPrompt(input, rules, noise),
       signal: input.signal,
+      budget,
     });
     const d = answer.value;
     return {

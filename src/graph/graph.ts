@@ -6,6 +6,7 @@
 import { END, START, Send, StateGraph } from "@langchain/langgraph";
 import type { BaseCheckpointSaver } from "@langchain/langgraph";
 import type { EvaluationInput, EvaluationResult, Planner, SearchSpace } from "../contracts.js";
+import type { CostBudget } from "../llm/budget.js";
 import type { PyContext, TrainOptions, TrainOutcome } from "../python.js";
 import type { Ui } from "../ui.js";
 import { GraphStateAnnotation, type GraphState, type TrialInput } from "./state.js";
@@ -28,6 +29,8 @@ export interface GraphDeps {
   signal: AbortSignal;
   /** The resolved search space (nas_agent space), fetched once per process. */
   searchSpace: () => Promise<SearchSpace>;
+  /** The LLM cost cap (--max-cost-usd), shown in the iteration header; the LLM callers enforce it. */
+  budget?: CostBudget | null;
 }
 
 /** Steps per round (review included), for the recursion limit. */
@@ -68,7 +71,8 @@ export function baselineRejected(state: GraphState): boolean {
   return root !== undefined && state.results[root.run_id]?.run_status === "invalid";
 }
 
-export function buildGraph(deps: GraphDeps, checkpointer: BaseCheckpointSaver) {
+/** The compiled graph; without a checkpointer for LangGraph Studio, which brings its own. */
+export function buildGraph(deps: GraphDeps, checkpointer?: BaseCheckpointSaver) {
   return new StateGraph(GraphStateAnnotation)
     .addNode("planner", (s: GraphState) => plannerNode(s, deps))
     .addNode("trial", (input: TrialInput) => trialNode(input, deps))
@@ -85,3 +89,9 @@ export function buildGraph(deps: GraphDeps, checkpointer: BaseCheckpointSaver) {
 }
 
 export type SearchGraph = ReturnType<typeof buildGraph>;
+
+/** Collaborators that refuse to work: for inspecting or drawing the graph without running it. */
+export function inertDeps(py: PyContext, ui: Ui): GraphDeps {
+  const inert = () => Promise.reject(new Error("inspection only"));
+  return { py, planner: inert, evaluate: inert, evaluatorUsesHistory: false, train: inert, ui, signal: new AbortController().signal, searchSpace: inert };
+}

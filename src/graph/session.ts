@@ -9,19 +9,21 @@ import { SqliteSaver } from "@langchain/langgraph-checkpoint-sqlite";
 import type { LlmUsage, SearchSpace } from "../contracts.js";
 import { UserError, oneLine } from "../errors.js";
 import { createEvaluator } from "../evaluation/evaluate.js";
+import { CostBudget, CostCapReached } from "../llm/budget.js";
 import { createPlanner } from "../planners/index.js";
 import { readDecisions } from "../decision-log.js";
 import { logger } from "../log.js";
 import { agent, runTraining } from "../python.js";
 import { ui } from "../ui.js";
 import { writeSearch, type SearchRecord, type Workspace } from "../workspace.js";
-import { baselineRejected, buildGraph, recursionLimitFor, type SearchGraph } from "./graph.js";
+import { baselineRejected, buildGraph, inertDeps, recursionLimitFor, type SearchGraph } from "./graph.js";
 import type { ReviewPayload } from "./nodes/review.js";
 import type { GraphState, GraphUpdate } from "./state.js";
 
 export interface SearchSummary {
   search_id: string;
-  status: "finished" | "paused";
+  /** stopped: the LLM cost cap stopped it before a call (resume, with a higher --max-cost-usd) */
+  status: "finished" | "paused" | "stopped";
   /** Trainings done in this search (baseline seeds and repeats included). */
   iterations: number;
   max_iterations: number;
@@ -35,7 +37,9 @@ export interface SearchSummary {
   best_config: string | null;
   n_runs: number;
   usage: LlmUsage;
+  max_cost_usd: number | null;
   pending_review: ReviewPayload | null;
+  stop_reason: string | null;
 }
 
 export type SearchInput = { start: GraphUpdate } | { resume: true } | { answer: { accept: boolean } };
@@ -50,17 +54,22 @@ export async function driveSearch(ws: Workspace, rec: SearchRecord, input: Searc
   process.on("SIGINT", onSigint);
   const checkpointer = SqliteSaver.fromConnString(ws.checkpoints);
   try {
-    const graph = buildSearchGraph(ws, rec, env, controller.signal, checkpointer);
+    const budget = new CostBudget(rec.options.maxCostUsd ?? null);
+    const graph = buildSearchGraph(ws, rec, env, controller.signal, checkpointer, budget);
     const config = { configurable: { thread_id: rec.thread_id }, recursionLimit: recursionLimitFor(rec.options.maxIterations) };
+    const before = (await graph.getState(config)).values as Partial<GraphState>;
+    budget.start(before.usage?.cost_usd ?? 0, before.llm_max_call_usd ?? 0);
     writeSearch(ws, { ...rec, status: "running" });
     logger.info({ thread_id: rec.thread_id, input: Object.keys(input)[0], options: rec.options }, "search invoke");
+    let stopReason: string | null = null;
     try {
       await graph.invoke(graphInput(input), config);
     } catch (err) {
-      throw translate(err, controller.signal);
+      if (!(err instanceof CostCapReached)) throw translate(err, controller.signal);
+      stopReason = err.message;
     }
     const snap = await graph.getState(config);
-    const summary = summarize(snap, ws, rec);
+    const summary = summarize(snap, ws, rec, stopReason);
     writeSearch(ws, { ...rec, status: summary.status });
     const last = snap.values as GraphState;
     if (baselineRejected(last)) {
@@ -85,14 +94,21 @@ function graphInput(input: SearchInput): InvokeInput {
   return null;
 }
 
-function buildSearchGraph(ws: Workspace, rec: SearchRecord, env: NodeJS.ProcessEnv, signal: AbortSignal, saver: SqliteSaver): SearchGraph {
+function buildSearchGraph(
+  ws: Workspace,
+  rec: SearchRecord,
+  env: NodeJS.ProcessEnv,
+  signal: AbortSignal,
+  saver: SqliteSaver,
+  budget: CostBudget,
+): SearchGraph {
   const o = rec.options;
   const py = { ws, env };
   let space: Promise<SearchSpace> | null = null;
   return buildGraph(
     {
       py,
-      planner: createPlanner(o.planner as Parameters<typeof createPlanner>[0], { env, mockFile: o.mockFile ?? undefined }),
+      planner: createPlanner(o.planner as Parameters<typeof createPlanner>[0], { env, mockFile: o.mockFile ?? undefined, budget }),
       evaluate: createEvaluator({
         mode: o.evaluator,
         acceptance: o.acceptance,
@@ -104,12 +120,14 @@ function buildSearchGraph(ws: Workspace, rec: SearchRecord, env: NodeJS.ProcessE
         },
         noise: { marginZ: o.marginZ, defaultRelSd: o.defaultRelSd },
         env,
+        budget,
       }),
       evaluatorUsesHistory: o.evaluator === "llm",
       train: (opts) => runTraining(py, opts),
       ui,
       signal,
       searchSpace: () => (space ??= agent<{ space: SearchSpace }>(py, ["space"]).then((r) => r.space)),
+      budget,
     },
     saver,
   );
@@ -125,14 +143,14 @@ function translate(err: unknown, signal: AbortSignal): unknown {
 
 type Snapshot = Awaited<ReturnType<SearchGraph["getState"]>>;
 
-function summarize(snap: Snapshot, ws: Workspace, rec: SearchRecord): SearchSummary {
+function summarize(snap: Snapshot, ws: Workspace, rec: SearchRecord, stopReason: string | null): SearchSummary {
   const pending = snap.tasks.flatMap((t) => t.interrupts ?? []);
   const v = snap.values as GraphState;
   const kinds = readDecisions(ws.decisions).filter((e) => e.search_id === rec.thread_id).map((e) => e.kind);
   const count = (k: string) => kinds.filter((x) => x === k).length;
   return {
     search_id: rec.thread_id,
-    status: pending.length > 0 ? "paused" : "finished",
+    status: stopReason ? "stopped" : pending.length > 0 ? "paused" : "finished",
     iterations: v.iteration ?? 0,
     max_iterations: rec.options.maxIterations,
     trainings: { baseline: count("baseline"), proposals: count("proposal"), repeats: count("repeat") },
@@ -143,7 +161,9 @@ function summarize(snap: Snapshot, ws: Workspace, rec: SearchRecord): SearchSumm
     best_config: v.best_run_id ? `runs/${v.best_run_id}/config_used.py` : null,
     n_runs: v.n_runs ?? 0,
     usage: v.usage ?? { calls: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0 },
+    max_cost_usd: rec.options.maxCostUsd ?? null,
     pending_review: pending.length > 0 ? (pending[0].value as ReviewPayload) : null,
+    stop_reason: stopReason,
   };
 }
 
@@ -158,12 +178,8 @@ export interface SearchPosition {
 export async function searchPosition(ws: Workspace, rec: SearchRecord): Promise<SearchPosition> {
   if (!fs.existsSync(ws.checkpoints)) return { state: "none", next: [], review: null };
   const saver = SqliteSaver.fromConnString(ws.checkpoints);
-  const inert = () => Promise.reject(new Error("inspection only"));
   try {
-    const graph = buildGraph(
-      { py: { ws, env: {} }, planner: inert, evaluate: inert, evaluatorUsesHistory: false, train: inert, ui, signal: new AbortController().signal, searchSpace: inert },
-      saver,
-    );
+    const graph = buildGraph(inertDeps({ ws, env: {} }, ui), saver);
     const snap = await graph.getState({ configurable: { thread_id: rec.thread_id } });
     const next = [...snap.next];
     const interrupts = snap.tasks.flatMap((t) => t.interrupts ?? []);

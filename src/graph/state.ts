@@ -27,6 +27,7 @@
  * | incumbent          | update_state  | the incumbent config's seeds (ConfigEvidence), carried so nodes need not re-derive it |
  * | best_run_id, best_val_mse, n_runs | update_state | compact view of agent_state.json (mean val_mse) |
  * | usage              | planner/evaluator | LLM token and cost totals of this search |
+ * | llm_max_call_usd   | planner/evaluator | cost of the largest single LLM call of this search (the cost cap's estimate) |
  * | timings            | each node     | seconds spent per node in the current round |
  */
 import { Annotation } from "@langchain/langgraph";
@@ -163,6 +164,7 @@ export const GraphStateAnnotation = Annotation.Root({
   best_val_mse: field<number | null>(() => null),
   n_runs: field<number>(() => 0),
   usage: field<LlmUsage>(() => ({ ...ZERO_USAGE })),
+  llm_max_call_usd: field<number>(() => 0),
   timings: field<RoundTimings>(() => ({})),
 });
 

@@ -8,7 +8,7 @@
  */
 import type { LlmAttempt, LlmUsage } from "../contracts.js";
 import { UserError, oneLine } from "../errors.js";
-import { modelVariable, type LlmSettings } from "./settings.js";
+import { modelVariable, suggestedModel, type LlmSettings } from "./settings.js";
 
 /** One request/answer exchange of the structured-output loop (kept for the run record). */
 export type AttemptRecord = LlmAttempt;
@@ -64,25 +64,43 @@ export function isAbort(err: unknown, signal?: AbortSignal): boolean {
   return err instanceof Error && (err.name === "AbortError" || err.message.startsWith("AbortError"));
 }
 
+const MODEL_NOT_FOUND = /not a valid model|model[^.;]*(not found|does not exist|not exist|unknown|not available)|(unknown|no such|invalid) model/i;
+
 /**
  * HTTP answers that no retry or fallback can fix: the user must change a setting.
  * Returns null for everything else.
+ * - 401/403: the key; 402: the credit;
+ * - 404, or a 400 that says the model is unknown: the model id (retired, misspelled);
+ * - any other 400/422: the server rejects the request's shape for this model (strict mode,
+ *   tool_choice, schema keywords); retrying or falling back would fail the same way every
+ *   iteration, so stop with the provider's own message.
  */
 export function configError(err: unknown, settings: LlmSettings): UserError | null {
   const status = httpStatus(err);
   const where = `${status} from ${settings.baseURL}`;
+  const variable = modelVariable(settings.role);
+  const fix = `set ${variable} in .env to a current model with tool calling, e.g. ${variable}=${suggestedModel(settings.model)}`;
   if (status === 401 || status === 403) {
     return new UserError(`OPENROUTER_API_KEY is invalid (${where}); set a valid key in .env`);
   }
   if (status === 402) {
     return new UserError(`the LLM account has no credit left (${where}); add credit or use --planner optuna`);
   }
-  if (status === 404) {
-    return new UserError(
-      `model "${settings.model}" was not found (${where}); set ${modelVariable(settings.role)} in .env to a model the server offers`,
-    );
+  const said = providerMessage(err);
+  if (status === 404 || (status === 400 && MODEL_NOT_FOUND.test(said))) {
+    return new UserError(`model "${settings.model}" was not found (${where}: ${said}); ${fix}`);
+  }
+  if (status === 400 || status === 422) {
+    return new UserError(`the LLM server rejected the request for model "${settings.model}" (${where}: ${said}); ${fix}`);
   }
   return null;
+}
+
+/** The server's own error text, one line, without the status the SDK puts in front. */
+function providerMessage(err: unknown): string {
+  const status = httpStatus(err);
+  const msg = oneLine(err);
+  return status !== undefined && msg.startsWith(`${status} `) ? msg.slice(String(status).length + 1) : msg;
 }
 
 /** One line describing an API failure, without the library's troubleshooting-URL tail. */

@@ -5,7 +5,18 @@
 import { UserError } from "../errors.js";
 
 export const DEFAULT_BASE_URL = "https://openrouter.ai/api/v1";
-export const DEFAULT_MODEL = "anthropic/claude-3.5-sonnet";
+/**
+ * The default planner and evaluator model (README: "LLM model"): a current Claude Sonnet on
+ * OpenRouter that supports tool calling with a named tool_choice, the route askStructured uses.
+ */
+export const DEFAULT_MODEL = "anthropic/claude-sonnet-4.6";
+/** Suggested when the default itself is not served (it is older but widely deployed). */
+export const ALTERNATE_MODEL = "anthropic/claude-sonnet-4.5";
+
+/** A model id to suggest instead of `model`. */
+export function suggestedModel(model: string): string {
+  return model === DEFAULT_MODEL ? ALTERNATE_MODEL : DEFAULT_MODEL;
+}
 
 export type LlmRole = "planner" | "evaluator";
 

@@ -3,7 +3,9 @@
  * re-asking with the error quoted when the answer is malformed or fails extra validation.
  *
  * Route: withStructuredOutput(method "functionCalling", strict, includeRaw), which keeps
- * the raw text and token usage of every attempt, including the failed ones.
+ * the raw text and token usage of every attempt, including the failed ones. The tool is given
+ * as an OpenAI function definition whose parameters we build (strict-schema.ts), so the exact
+ * schema sent stays inside the strict subset; answers are validated with the zod schema here.
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import type { z } from "zod";
@@ -20,7 +22,9 @@ import {
   isAbort,
   retryAfterMs,
 } from "./errors.js";
+import type { CostBudget } from "./budget.js";
 import type { LlmSettings } from "./settings.js";
+import { strictJsonSchema } from "./strict-schema.js";
 import { addUsage, emptyUsage, usageOfMessage } from "./usage.js";
 
 /** We never sleep longer than this for one 429, even when Retry-After asks for more. */
@@ -36,6 +40,8 @@ export interface AskOptions<T> {
   validate?: (value: T) => Promise<string[]>;
   /** Re-asks after the first attempt (default 2, i.e. 3 attempts). */
   maxReasks?: number;
+  /** The search's cost cap: checked before every call (CostCapReached), told of every answered call. */
+  budget?: CostBudget | null;
   signal?: AbortSignal;
 }
 
@@ -63,7 +69,8 @@ interface RawMessage {
 export async function askStructured<T>(opts: AskOptions<T>): Promise<StructuredAnswer<T>> {
   const maxReasks = opts.maxReasks ?? 2;
   const model = await createChatModel(opts.settings);
-  const runnable = model.withStructuredOutput(opts.schema as z.ZodType<Record<string, unknown>>, {
+  const tool = { name: opts.toolName, parameters: strictJsonSchema(opts.schema) };
+  const runnable = model.withStructuredOutput(tool, {
     method: "functionCalling",
     strict: true,
     includeRaw: true,
@@ -75,12 +82,14 @@ export async function askStructured<T>(opts: AskOptions<T>): Promise<StructuredA
   let lastError = "";
 
   for (let round = 0; round <= maxReasks; round++) {
+    opts.budget?.beforeCall();
     const out = await invokeWithBackoff(() => runnable.invoke(messages, { signal: opts.signal }), opts, () => ({
       usage,
       attempts,
     }));
     const raw = out.raw as RawMessage;
     const callUsage = usageOfMessage(raw);
+    opts.budget?.record(callUsage);
     usage = addUsage(usage, callUsage);
     const rawText = rawAnswerText(raw);
     const checked = await checkAnswer(out.parsed, raw, opts);

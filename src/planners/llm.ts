@@ -18,6 +18,7 @@ import {
   type Proposal,
 } from "../contracts.js";
 import { oneLine } from "../errors.js";
+import type { CostBudget } from "../llm/budget.js";
 import { LlmFailure } from "../llm/errors.js";
 import type { LlmSettings } from "../llm/settings.js";
 import { askStructured, type StructuredAnswer } from "../llm/structured.js";
@@ -28,13 +29,13 @@ import { validateDecisions } from "./validate.js";
 
 export const PLANNER_TOOL = "planner_decision";
 
-export function createLlmPlanner(settings: LlmSettings, hybrid: boolean) {
+export function createLlmPlanner(settings: LlmSettings, hybrid: boolean, budget: CostBudget | null = null) {
   return async function llmPlanner(ctx: PlannerContext): Promise<PlannerResult> {
     const advice = hybrid ? await ctx.suggest("tpe", ctx.batchSize) : null;
     const wanted = hybrid ? Math.ceil(ctx.batchSize / 2) : ctx.batchSize;
     const prompt = buildPlannerPrompt(ctx, advice, wanted);
     try {
-      const answer = await ask(settings, ctx, prompt, wanted);
+      const answer = await ask(settings, ctx, prompt, wanted, budget);
       const label = hybrid ? "llm+optuna" : "llm";
       const proposals: Proposal[] = answer.value.map((decision) => ({
         decision,
@@ -52,7 +53,13 @@ export function createLlmPlanner(settings: LlmSettings, hybrid: boolean) {
 }
 
 /** One structured call: a single decision for a batch of 1, a list otherwise. */
-async function ask(settings: LlmSettings, ctx: PlannerContext, prompt: string, wanted: number): Promise<StructuredAnswer<PlannerDecision[]>> {
+async function ask(
+  settings: LlmSettings,
+  ctx: PlannerContext,
+  prompt: string,
+  wanted: number,
+  budget: CostBudget | null,
+): Promise<StructuredAnswer<PlannerDecision[]>> {
   const validate = (decisions: PlannerDecision[]) => validateDecisions(decisions, { ...ctx, batchSize: wanted });
   if (wanted === 1) {
     const one = await askStructured<PlannerDecision>({
@@ -62,6 +69,7 @@ async function ask(settings: LlmSettings, ctx: PlannerContext, prompt: string, w
       prompt,
       validate: (d) => validate([d]),
       signal: ctx.signal,
+      budget,
     });
     return { ...one, value: [one.value] };
   }
@@ -76,6 +84,7 @@ async function ask(settings: LlmSettings, ctx: PlannerContext, prompt: string, w
       return validate(b.proposals);
     },
     signal: ctx.signal,
+    budget,
   });
   return { ...many, value: many.value.proposals };
 }

@@ -9,6 +9,7 @@
 import path from "node:path";
 import { evidenceOf, type ConfigEvidence, type ConfigRecord, type EvaluationInput, type RunMetrics } from "../../contracts.js";
 import { curveSignals, type HistoryFile } from "../../evaluation/curve.js";
+import { largestCall } from "../../llm/budget.js";
 import { agent } from "../../python.js";
 import { readJson, runDir } from "../../workspace.js";
 import { addUsage, ZERO_USAGE, type GraphState, type GraphUpdate, type Trial, type Verdict } from "../state.js";
@@ -25,6 +26,7 @@ export async function evaluatorNode(state: GraphState, deps: GraphDeps): Promise
   let incumbent = state.incumbent;
   let budget = state.max_iterations - state.iteration - trials.length;
   let usage = { ...ZERO_USAGE };
+  let maxCall = state.llm_max_call_usd;
   let llmS = 0;
   const verdicts: Verdict[] = [];
   for (const t of trials) {
@@ -35,6 +37,7 @@ export async function evaluatorNode(state: GraphState, deps: GraphDeps): Promise
     const res = await deps.evaluate(input);
     if (res.usage.calls > 0 || (res.transcript?.length ?? 0) > 0) llmS += (performance.now() - asked) / 1000;
     usage = addUsage(usage, res.usage);
+    maxCall = largestCall(res.transcript, maxCall);
     if (res.repeat) budget -= 1;
     // The baseline this round established is what later trials of the round are judged against.
     if (res.accept && incumbent === null && candidate) incumbent = latest(records, candidate.root_run_id) ?? candidate;
@@ -51,6 +54,7 @@ export async function evaluatorNode(state: GraphState, deps: GraphDeps): Promise
   return {
     verdicts,
     usage: addUsage(state.usage, usage),
+    llm_max_call_usd: maxCall,
     timings: {
       ...state.timings,
       evaluator_s: (performance.now() - started) / 1000,

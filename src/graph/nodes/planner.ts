@@ -9,6 +9,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { ChangeCheck, ConfigChange, PlannerContext, PlannerDecision, PlannerResult, Proposal } from "../../contracts.js";
+import { largestCall } from "../../llm/budget.js";
 import { agent, AgentError } from "../../python.js";
 import { readAgentState, runConfigRel, startConfigRel } from "../../workspace.js";
 import { addUsage, ZERO_USAGE, type GraphState, type GraphUpdate, type RepeatRequest, type Trial } from "../state.js";
@@ -45,9 +46,11 @@ export async function plannerNode(state: GraphState, deps: GraphDeps): Promise<G
   const trials: Trial[] = drafts.map((d, i) => ({ ...d, run_id: runIds[i] }));
   if (baseline) queueBaselineSeeds(state, trials, runIds.slice(drafts.length), queue);
 
+  const usage = addUsage(state.usage, result?.usage);
+  const cost = { costUsd: usage.cost_usd, capUsd: deps.budget?.capUsd ?? null };
   for (const p of stop ? proposals : []) deps.ui.plan("stop", p.decision.plan, p.decision.reason, p.planner, p.fallback ?? null);
   for (const [i, t] of trials.entries()) {
-    deps.ui.iteration(state.iteration + i + 1, state.max_iterations, t.run_id);
+    deps.ui.iteration(state.iteration + i + 1, state.max_iterations, t.run_id, cost);
     deps.ui.plan(t.kind === "proposal" ? t.step_type : t.kind, t.plan, t.reason, t.planner_name, t.fallback);
   }
   return {
@@ -57,7 +60,8 @@ export async function plannerNode(state: GraphState, deps: GraphDeps): Promise<G
     stop_requested: stop,
     baseline_done: state.baseline_done || baseline,
     planner_call: state.planner_call + (stop ? 0 : proposals.length),
-    usage: addUsage(state.usage, result?.usage),
+    usage,
+    llm_max_call_usd: largestCall(result?.transcript, state.llm_max_call_usd),
     verdicts: [],
     timings: {
       planner_s: (performance.now() - started) / 1000,

@@ -9,7 +9,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { UserError } from "../../errors.js";
 import { agent, AgentError, type TrainOutcome } from "../../python.js";
-import { readJson, runDir, trialConfigRel } from "../../workspace.js";
+import { readJson, runDir, trialConfigRel, writeJsonAtomic } from "../../workspace.js";
 import type { GraphUpdate, Trial, TrialInput, TrialResult } from "../state.js";
 import type { GraphDeps } from "../graph.js";
 
@@ -26,7 +26,7 @@ export async function trialNode(input: TrialInput, deps: GraphDeps): Promise<Gra
   const done = (r: Omit<TrialResult, "run_id" | "trial_s">): GraphUpdate => ({
     results: { [runId]: { ...r, run_id: runId, trial_s: (performance.now() - started) / 1000 } },
   });
-  const reused = finishedAttempt(dir);
+  const reused = finishedAttempt(dir, readJson<AttemptRecord>(attemptPath(deps, runId)));
   if (reused) {
     deps.ui.notice(`${runId} already finished in an interrupted attempt; reusing its results`);
     return done({ ...reused, diff: "", train_s: 0 });
@@ -38,6 +38,9 @@ export async function trialNode(input: TrialInput, deps: GraphDeps): Promise<Gra
     return done({ ...failed("invalid", written.error), diff: "", train_s: 0 });
   }
   deps.ui.diff(written.diff);
+  // Before training: when it started and its timeout, so that a resume after a crash can tell
+  // a timeout (train.py also writes failure.json "interrupted" when the timeout stops it) from a Ctrl-C.
+  writeJsonAtomic(attemptPath(deps, runId), { run_id: runId, started_at_ms: Date.now(), timeout_s: options.run_timeout_s });
   const out = await deps.train({
     runId,
     configPath: trialConfigRel(runId),
@@ -61,14 +64,40 @@ function failed(status: string, error: string): Outcome {
   return { run_status: status, run_error: error, training_success: false };
 }
 
-/** metrics.json, or a failure other than an interruption, means this run already finished. */
-function finishedAttempt(dir: string): Outcome | null {
+/** The trial's record of a training attempt, `.nas-graph/attempts/<run_id>.json`. */
+interface AttemptRecord {
+  run_id: string;
+  started_at_ms: number;
+  timeout_s: number | null;
+}
+
+function attemptPath(deps: GraphDeps, runId: string): string {
+  return path.join(deps.py.ws.meta, "attempts", `${runId}.json`);
+}
+
+/** Slack for file-system timestamp granularity when comparing failure.json's time with the deadline. */
+const CLOCK_SLACK_MS = 1000;
+
+/**
+ * metrics.json, or a failure of any kind, means this run already finished. An "interrupted"
+ * failure written at or after the attempt's --run-timeout deadline is that timeout (final);
+ * one written before it was a Ctrl-C or a killed CLI (retrained).
+ */
+function finishedAttempt(dir: string, attempt: AttemptRecord | null): Outcome | null {
   if (fs.existsSync(path.join(dir, "metrics.json"))) return { run_status: "ok", run_error: null, training_success: true };
-  const failure = readJson<Failure>(path.join(dir, "failure.json"));
-  if (failure && failure.status !== "interrupted") {
-    return failed(failure.status ?? "crashed", failure.reason ?? "training failed");
+  const failurePath = path.join(dir, "failure.json");
+  const failure = readJson<Failure>(failurePath);
+  if (!failure) return null;
+  if (failure.status !== "interrupted") return failed(failure.status ?? "crashed", failure.reason ?? "training failed");
+  if (attempt?.timeout_s != null) {
+    const deadline = attempt.started_at_ms + attempt.timeout_s * 1000;
+    if (fs.statSync(failurePath).mtimeMs >= deadline - CLOCK_SLACK_MS) return failed("timeout", timeoutError(attempt.timeout_s));
   }
   return null;
+}
+
+function timeoutError(timeoutS: number | null): string {
+  return `training exceeded --run-timeout ${timeoutS}s`;
 }
 
 /** Move a half-written run dir (killed or interrupted attempt) out of runs/, never delete it. */
@@ -104,7 +133,7 @@ async function writeTrialConfig(trial: Trial, deps: GraphDeps): Promise<{ diff: 
 function outcome(out: TrainOutcome, dir: string, timeoutS: number | null): Outcome {
   const failure = readJson<Failure>(path.join(dir, "failure.json"));
   const last = out.tail.filter((l) => l.trim()).pop() ?? "";
-  if (out.timedOut) return failed("timeout", `training exceeded --run-timeout ${timeoutS}s`);
+  if (out.timedOut) return failed("timeout", timeoutError(timeoutS));
   switch (out.exitCode) {
     case 0:
       return fs.existsSync(path.join(dir, "metrics.json"))

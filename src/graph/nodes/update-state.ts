@@ -24,7 +24,8 @@ export async function updateStateNode(state: GraphState, deps: GraphDeps): Promi
   const queue = [...state.repeat_queue];
   let last: Recorded | null = null;
   for (const v of state.verdicts) {
-    last = await agent<Recorded>(deps.py, ["record-run", "--run-id", v.run_id, "--info", JSON.stringify(verdictInfo(v))]);
+    const ok = state.results[v.run_id]?.run_status === "ok";
+    last = await agent<Recorded>(deps.py, ["record-run", "--run-id", v.run_id, "--info", JSON.stringify(verdictInfo(v, ok))]);
     if (v.repeat && last.config) queue.push(repeatOf(last.config, v));
   }
   const incumbent = evidenceOf(last?.incumbent);
@@ -58,11 +59,11 @@ export async function updateStateNode(state: GraphState, deps: GraphDeps): Promi
       timings: { ...timings, train_s: r?.train_s ?? 0, trial_s: r?.trial_s ?? 0 },
       usage_total: { ...state.usage },
       at: new Date().toISOString(),
-    });
+    }, deps.ui.warn);
     deps.ui.verdict(v.run_id, v.accept, r?.run_status ?? null, v.reason, v.repeat);
   }
   deps.ui.best(bestRunId, incumbent?.val_mean ?? null, nRuns, incumbent?.val_sd ?? null, incumbent?.n ?? 0);
-  deps.ui.usage(state.usage);
+  deps.ui.usage(state.usage, deps.budget?.capUsd ?? null);
   return {
     iteration: state.iteration + state.trials.length,
     repeat_queue: queue,
@@ -74,9 +75,10 @@ export async function updateStateNode(state: GraphState, deps: GraphDeps): Promi
   };
 }
 
-function verdictInfo(v: Verdict): Record<string, unknown> {
+function verdictInfo(v: Verdict, ok: boolean): Record<string, unknown> {
   return {
-    accepted: v.accept,
+    // only a run that trained can be accepted (record-run refuses otherwise)
+    accepted: v.accept && ok,
     evaluation_reason: v.repeat ? `pending: ${v.reason}` : v.reason,
     feedback: v.feedback,
     evaluation_source: v.source,
