@@ -1,6 +1,6 @@
 /**
- * The bridge to Python: the installed `nas_agent` CLI (one JSON object per call) and
- * train.py run as a child process in the workspace. TypeScript never parses Python.
+ * The bridge to Python: the installed `nas_agent` CLI (one JSON object per call). train.py
+ * is run by an executor (src/executors/). TypeScript never parses Python.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -83,58 +83,4 @@ export async function agent<T = Record<string, unknown>>(ctx: PyContext, args: s
 function lastLine(text: string): string {
   const lines = text.split("\n").map((l) => l.trim()).filter(Boolean);
   return lines[lines.length - 1] ?? "";
-}
-
-export interface TrainOptions {
-  runId: string;
-  maxEpochs: number | null;
-  timeoutS: number | null;
-  signal?: AbortSignal;
-  onLine: (line: string) => void;
-}
-
-export interface TrainOutcome {
-  exitCode: number | null;
-  timedOut: boolean;
-  canceled: boolean;
-  wallS: number;
-  /** Last lines of output, for the error of a failed run. */
-  tail: string[];
-}
-
-/** Run train.py in the workspace, streaming every output line; never throws for a failed run. */
-export async function runTraining(ctx: PyContext, opts: TrainOptions): Promise<TrainOutcome> {
-  const args = ["-u", "train.py", "--config", "config.py", "--tag", opts.runId];
-  if (opts.maxEpochs != null) args.push("--max-epochs", String(opts.maxEpochs));
-  const started = performance.now();
-  const sub = execa(pythonBin(ctx.env), args, {
-    cwd: ctx.ws.dir,
-    env: pythonEnv(ctx.env),
-    extendEnv: false,
-    reject: false,
-    all: true,
-    timeout: opts.timeoutS ? opts.timeoutS * 1000 : undefined,
-    cancelSignal: opts.signal,
-    forceKillAfterDelay: 5000,
-    buffer: false,
-  });
-  const tail: string[] = [];
-  for await (const line of sub.iterable({ from: "all" })) {
-    const text = String(line);
-    opts.onLine(text);
-    tail.push(text);
-    if (tail.length > 20) tail.shift();
-  }
-  const res = await sub;
-  logger.debug({ runId: opts.runId, exitCode: res.exitCode, timedOut: res.timedOut, canceled: res.isCanceled }, "train.py finished");
-  if (res.failed && res.exitCode === undefined && !res.isCanceled && !res.timedOut && !res.signal) {
-    throw new UserError(`cannot start training: ${oneLine(res.shortMessage)}; set NAS_PYTHON to a Python with the nas_system requirements`);
-  }
-  return {
-    exitCode: res.exitCode ?? null,
-    timedOut: Boolean(res.timedOut),
-    canceled: Boolean(res.isCanceled),
-    wallS: (performance.now() - started) / 1000,
-    tail,
-  };
 }

@@ -4,6 +4,8 @@ import path from "node:path";
 import { UserError } from "../errors.js";
 import { llmConfigured } from "../llm/settings.js";
 import { agent, AgentError } from "../python.js";
+import { EXECUTORS, parseGpus, type ExecutorOptions } from "../executors/index.js";
+import { slurmOptions } from "../executors/slurm.js";
 import { ui } from "../ui.js";
 import {
   acquireLock,
@@ -32,6 +34,13 @@ export interface RunOptions {
   runTimeout?: number;
   review?: boolean;
   seed?: number;
+  executor?: string;
+  gpus?: string;
+  slurmPartition?: string;
+  slurmGres?: string;
+  slurmTime?: string;
+  slurmArgs?: string;
+  slurmPoll?: number;
   acceptAbove: number;
   rejectBelow: number;
   maxGap: number;
@@ -104,6 +113,7 @@ function searchOptions(opts: RunOptions, env: NodeJS.ProcessEnv): SearchOptions 
     runTimeoutS: opts.runTimeout ?? null,
     review: Boolean(opts.review),
     seed: opts.seed ?? null,
+    ...executorOptions(opts, env),
     thresholds: {
       acceptAbove: opts.acceptAbove,
       rejectBelow: opts.rejectBelow,
@@ -111,6 +121,24 @@ function searchOptions(opts: RunOptions, env: NodeJS.ProcessEnv): SearchOptions 
       minBestEpoch: opts.minBestEpoch,
     },
   };
+}
+
+/** --executor and its options (Slurm ones from flags, else NAS_SLURM_*), checked for form here and against Slurm at start. */
+function executorOptions(opts: RunOptions, env: NodeJS.ProcessEnv): ExecutorOptions {
+  const kind = opts.executor ?? "local";
+  if (!(EXECUTORS as readonly string[]).includes(kind)) throw new UserError(`unknown --executor '${kind}'; use one of ${EXECUTORS.join(", ")}`);
+  if (kind === "local") {
+    if (opts.slurmPartition || opts.slurmGres || opts.slurmTime || opts.slurmArgs || opts.slurmPoll !== undefined) {
+      throw new UserError("--slurm-* options need --executor slurm");
+    }
+    return { executor: "local", gpus: opts.gpus ? parseGpus(opts.gpus) : null, slurm: null };
+  }
+  if (opts.gpus) throw new UserError("--gpus is for --executor local; on Slurm ask for GPUs with --slurm-gres gpu:1");
+  const slurm = slurmOptions(
+    { partition: opts.slurmPartition, gres: opts.slurmGres, time: opts.slurmTime, args: opts.slurmArgs, pollS: opts.slurmPoll },
+    env,
+  );
+  return { executor: "slurm", gpus: null, slurm };
 }
 
 function positiveInt(name: string, v: number): void {

@@ -6,6 +6,7 @@
 import { END, START, StateGraph } from "@langchain/langgraph";
 import type { BaseCheckpointSaver } from "@langchain/langgraph";
 import type { EvaluationInput, EvaluationResult, Planner, SearchSpace } from "../contracts.js";
+import type { Executor } from "../executors/types.js";
 import type { PyContext } from "../python.js";
 import type { Ui } from "../ui.js";
 import { GraphStateAnnotation, type GraphState } from "./state.js";
@@ -22,6 +23,8 @@ export interface GraphDeps {
   /** Only the LLM evaluator reads the run's history summary (saves a helper call per iteration). */
   evaluatorUsesHistory: boolean;
   ui: Ui;
+  /** Trains a trial: local train.py children or Slurm jobs (--executor). */
+  executor: Executor;
   /** Aborted on Ctrl-C: cancels training and LLM calls. */
   signal: AbortSignal;
   /** The resolved search space (nas_agent space), fetched once per process. */

@@ -9,6 +9,8 @@ import { SqliteSaver } from "@langchain/langgraph-checkpoint-sqlite";
 import type { LlmUsage, SearchSpace } from "../contracts.js";
 import { UserError, oneLine } from "../errors.js";
 import { createEvaluator } from "../evaluation/evaluate.js";
+import { openExecutor } from "../executors/index.js";
+import type { Executor } from "../executors/types.js";
 import { createPlanner } from "../planners/index.js";
 import { logger } from "../log.js";
 import { agent } from "../python.js";
@@ -44,7 +46,8 @@ export async function driveSearch(ws: Workspace, rec: SearchRecord, input: Searc
   process.on("SIGINT", onSigint);
   const checkpointer = SqliteSaver.fromConnString(ws.checkpoints);
   try {
-    const graph = buildSearchGraph(ws, rec, env, controller.signal, checkpointer);
+    const executor = await openExecutor({ ws, env }, rec.options);
+    const graph = buildSearchGraph(ws, rec, env, controller.signal, checkpointer, executor);
     const config = { configurable: { thread_id: rec.thread_id }, recursionLimit: recursionLimitFor(rec.options.maxIterations) };
     writeSearch(ws, { ...rec, status: "running" });
     logger.info({ thread_id: rec.thread_id, input: Object.keys(input)[0], options: rec.options }, "search invoke");
@@ -78,7 +81,14 @@ function graphInput(input: SearchInput): InvokeInput {
   return null;
 }
 
-function buildSearchGraph(ws: Workspace, rec: SearchRecord, env: NodeJS.ProcessEnv, signal: AbortSignal, saver: SqliteSaver): SearchGraph {
+function buildSearchGraph(
+  ws: Workspace,
+  rec: SearchRecord,
+  env: NodeJS.ProcessEnv,
+  signal: AbortSignal,
+  saver: SqliteSaver,
+  executor: Executor,
+): SearchGraph {
   const o = rec.options;
   const py = { ws, env };
   let space: Promise<SearchSpace> | null = null;
@@ -97,6 +107,7 @@ function buildSearchGraph(ws: Workspace, rec: SearchRecord, env: NodeJS.ProcessE
         env,
       }),
       evaluatorUsesHistory: o.evaluator === "llm",
+      executor,
       ui,
       signal,
       searchSpace: () => (space ??= agent<{ space: SearchSpace }>(py, ["space"]).then((r) => r.space)),
@@ -144,9 +155,10 @@ export async function searchPosition(ws: Workspace, rec: SearchRecord): Promise<
   if (!fs.existsSync(ws.checkpoints)) return { state: "none", next: [], review: null };
   const saver = SqliteSaver.fromConnString(ws.checkpoints);
   const inert = () => Promise.reject(new Error("inspection only"));
+  const inertExecutor: Executor = { kind: "local", prepare: inert, run: inert };
   try {
     const graph = buildGraph(
-      { py: { ws, env: {} }, planner: inert, evaluate: inert, evaluatorUsesHistory: false, ui, signal: new AbortController().signal, searchSpace: inert },
+      { py: { ws, env: {} }, planner: inert, evaluate: inert, evaluatorUsesHistory: false, executor: inertExecutor, ui, signal: new AbortController().signal, searchSpace: inert },
       saver,
     );
     const snap = await graph.getState({ configurable: { thread_id: rec.thread_id } });

@@ -1,12 +1,15 @@
 /**
  * executor: write config.py = incumbent + changes (through the Python helper, so a re-run is
- * idempotent), then train. A finished attempt of this same run (crash after training) is
- * reused; a half-written one is set aside and retrained under the same id.
+ * idempotent), then train through the search's executor (local or Slurm, src/executors/).
+ * A finished attempt of this same run (crash after training) is reused; a half-written one
+ * is set aside and retrained under the same id; a Slurm job of an earlier attempt that is
+ * still queued or running is waited for, never submitted twice.
  */
 import fs from "node:fs";
 import path from "node:path";
 import { UserError } from "../../errors.js";
-import { agent, AgentError, runTraining, type TrainOutcome } from "../../python.js";
+import { agent, AgentError } from "../../python.js";
+import type { TrainOutcome, TrialJob } from "../../executors/types.js";
 import { incumbentConfig, readAgentState, readJson, runDir } from "../../workspace.js";
 import type { GraphState, GraphUpdate } from "../state.js";
 import type { GraphDeps } from "../graph.js";
@@ -21,24 +24,27 @@ export async function executorNode(state: GraphState, deps: GraphDeps): Promise<
   const runId = state.current_run_id;
   if (!runId) throw new Error("executor reached without a reserved run id");
   const dir = runDir(deps.py.ws, runId);
-  const reused = finishedAttempt(dir);
-  if (reused) {
-    deps.ui.notice(`${runId} already finished in an interrupted attempt; reusing its results`);
-    return { ...reused, timings: { ...state.timings, executor_s: seconds(started), train_s: 0 } };
+  const job = trialJob(state, runId);
+  // first: stop a leftover local train.py, or find a Slurm job still at work on this run
+  const earlier = await deps.executor.prepare(job, { notice: deps.ui.notice });
+  if (!earlier.adopt) {
+    const reused = finishedAttempt(dir, earlier.stale);
+    if (reused) {
+      deps.ui.notice(`${runId} already finished in an interrupted attempt; reusing its results`);
+      return { ...reused, timings: { ...state.timings, executor_s: seconds(started), train_s: 0 } };
+    }
+    setAsideIncomplete(deps, dir, runId);
   }
-  setAsideIncomplete(deps, dir, runId);
   const applied = await applyChanges(state, deps);
   if ("error" in applied) {
     deps.ui.warn(`config change rejected: ${applied.error}`);
     return { ...failed("invalid", applied.error), timings: { ...state.timings, executor_s: seconds(started), train_s: 0 } };
   }
   deps.ui.diff(applied.diff);
-  const out = await runTraining(deps.py, {
-    runId,
-    maxEpochs: state.options.max_epochs,
-    timeoutS: state.options.run_timeout_s,
+  const out = await deps.executor.run(job, {
     signal: deps.signal,
     onLine: (line) => deps.ui.trainLine(runId, line),
+    notice: deps.ui.notice,
   });
   if (deps.signal.aborted) {
     throw new UserError("interrupted during training; continue with 'nas-graph resume'", 130);
@@ -50,6 +56,20 @@ export async function executorNode(state: GraphState, deps: GraphDeps): Promise<
   };
 }
 
+/** Today's sequential graph: one trial at a time, on config.py with the config's seed. */
+function trialJob(state: GraphState, runId: string): TrialJob {
+  return {
+    runId,
+    searchId: state.search_id,
+    configPath: "config.py",
+    seed: null,
+    maxEpochs: state.options.max_epochs,
+    timeoutS: state.options.run_timeout_s,
+    slot: 0,
+    parallel: 1,
+  };
+}
+
 function seconds(since: number): number {
   return (performance.now() - since) / 1000;
 }
@@ -58,9 +78,14 @@ function failed(status: string, error: string): GraphUpdate {
   return { run_status: status, run_error: error, training_success: false };
 }
 
-/** metrics.json, or a failure other than an interruption, means this run already finished. */
-function finishedAttempt(dir: string): GraphUpdate | null {
+/**
+ * metrics.json, or a failure other than an interruption, means this run already finished.
+ * `stale`: the attempt was cut off with the orchestrator (its child stopped or died with it),
+ * so a failure.json it left is not the run's outcome.
+ */
+function finishedAttempt(dir: string, stale: boolean): GraphUpdate | null {
   if (fs.existsSync(path.join(dir, "metrics.json"))) return { run_status: "ok", run_error: null, training_success: true };
+  if (stale) return null;
   const failure = readJson<Failure>(path.join(dir, "failure.json"));
   if (failure && failure.status !== "interrupted") {
     return failed(failure.status ?? "crashed", failure.reason ?? "training failed");
@@ -96,7 +121,8 @@ async function applyChanges(state: GraphState, deps: GraphDeps): Promise<{ diff:
 function outcome(out: TrainOutcome, dir: string, timeoutS: number | null): GraphUpdate {
   const failure = readJson<Failure>(path.join(dir, "failure.json"));
   const last = out.tail.filter((l) => l.trim()).pop() ?? "";
-  if (out.timedOut) return failed("timeout", `training exceeded --run-timeout ${timeoutS}s`);
+  if (out.timedOut) return failed("timeout", out.error ?? `training exceeded --run-timeout ${timeoutS}s`);
+  if (out.canceled) return failed("interrupted", out.error ?? failure?.reason ?? "training was stopped");
   switch (out.exitCode) {
     case 0:
       return fs.existsSync(path.join(dir, "metrics.json"))
@@ -109,6 +135,6 @@ function outcome(out: TrainOutcome, dir: string, timeoutS: number | null): Graph
     case 130:
       return failed("interrupted", failure?.reason ?? "training was interrupted");
     default:
-      return failed("crashed", failure?.reason ?? (last || `train.py exited with code ${out.exitCode}`));
+      return failed("crashed", out.error ?? failure?.reason ?? (last || `train.py exited with code ${out.exitCode}`));
   }
 }
