@@ -4,7 +4,7 @@ import path from "node:path";
 import { UserError } from "../errors.js";
 import { llmConfigured } from "../llm/settings.js";
 import { agent, AgentError } from "../python.js";
-import { EXECUTORS, parseGpus, type ExecutorOptions } from "../executors/index.js";
+import { EXECUTORS, openExecutor, parseGpus, type ExecutorOptions } from "../executors/index.js";
 import { slurmOptions } from "../executors/slurm.js";
 import { ui } from "../ui.js";
 import {
@@ -51,6 +51,7 @@ export interface RunOptions {
 export async function runCommand(opts: RunOptions, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const ws = openWorkspace(opts.systemDir, { needTrain: true });
   const options = searchOptions(opts, env);
+  await openExecutor({ ws, env }, options); // Slurm: client commands on PATH, options accepted (before any state is written)
   const release = acquireLock(ws, "run", ui.notice);
   try {
     const previous = readSearch(ws);

@@ -143,8 +143,10 @@ function onPath(bin: string, env: NodeJS.ProcessEnv): boolean {
   });
 }
 
+/** The line that says what went wrong: the first "error:" line, else the last line. */
 function lastLine(text: string): string {
-  return text.split("\n").map((l) => l.trim()).filter(Boolean).pop() ?? "";
+  const lines = text.split("\n").map((l) => l.trim()).filter(Boolean);
+  return lines.find((l) => /\berror:/i.test(l)) ?? lines.pop() ?? "";
 }
 
 /** `scontrol show job -o` fields of one job. */
