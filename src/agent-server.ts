@@ -52,6 +52,13 @@ export class AgentServer {
     });
   }
 
+  /** Start the interpreter now (its start overlaps with the CLI's own imports); holds nothing open. */
+  warm(): void {
+    if (this.closed || this.child) return;
+    this.start();
+    this.setRef(false);
+  }
+
   /** The helper's pid (null when not running). */
   get pid(): number | null {
     return this.child?.pid ?? null;

@@ -57,7 +57,10 @@ function program(): Command {
     .option("--max-gap <pct>", "reject when the train/val gap exceeds this %", num("--max-gap"), 50)
     .option("--min-best-epoch <n>", "reject when the best epoch is below this", int("--min-best-epoch"), 3)
     .option("--json", "print a final JSON summary on stdout")
-    .action(async (opts) => (await import("./commands/run.js")).runCommand(opts));
+    .action(async (opts) => {
+      (await import("./python.js")).warmAgent(process.env); // the helper starts while the graph modules load
+      return (await import("./commands/run.js")).runCommand(opts);
+    });
 
   p.command("resume")
     .description("continue the last search where it stopped, or answer its review pause")
@@ -65,7 +68,10 @@ function program(): Command {
     .option("--accept", "answer a review pause: accept the run")
     .option("--reject", "answer a review pause: reject the run")
     .option("--json", "print a final JSON summary on stdout")
-    .action(async (opts) => (await import("./commands/resume.js")).resumeCommand(opts));
+    .action(async (opts) => {
+      (await import("./python.js")).warmAgent(process.env);
+      return (await import("./commands/resume.js")).resumeCommand(opts);
+    });
 
   p.command("status")
     .description("show the runs, the best run and its config, LLM usage")

@@ -47,6 +47,11 @@ export interface PyContext {
   env: NodeJS.ProcessEnv;
 }
 
+/** Start the helper of this environment ahead of its first request (run/resume call it before their heavy imports). */
+export function warmAgent(env: NodeJS.ProcessEnv): void {
+  agentServer(pythonBin(env), pythonEnv(env)).warm();
+}
+
 /** Run `nas_agent --system-dir DIR <args>` on the long-lived helper (src/agent-server.ts) and return its JSON object. */
 export async function agent<T = Record<string, unknown>>(ctx: PyContext, args: string[]): Promise<T> {
   const python = pythonBin(ctx.env);

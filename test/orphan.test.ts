@@ -50,8 +50,10 @@ describe.runIf(process.platform === "linux")("kill -9 of the CLI during training
   it("takes train.py down with it, and resume retrains the run cleanly", async () => {
     const dir = makeWorkspace(longEpoch);
     dirs.push(dir);
-    const cli = startCli(["run", "--system-dir", dir, "--planner", "optuna", "--max-iterations", "1"]);
+    const cli = startCli(["run", "--system-dir", dir, "--planner", "optuna", "--max-iterations", "1", "--gpus", "0"]);
     await cli.waitFor(/\] run run_0000: /); // model built; the first epoch takes several seconds
+    // the executor and its options are recorded for resume
+    expect(JSON.parse(fs.readFileSync(path.join(dir, ".nas-graph", "search.json"), "utf8")).options).toMatchObject({ executor: "local", gpus: ["0"] });
     const rec = jobRecord(dir, "run_0000");
     expect(rec.ended_at).toBeNull();
     expect(rec.argv).toEqual(expect.arrayContaining(["train.py", "--tag", "run_0000"]));

@@ -2,7 +2,7 @@
  * `--executor slurm`: each trial is one sbatch job that runs train.py in place (cwd = the
  * workspace, on a filesystem the nodes share), so its outputs arrive as files.
  *
- * - Submit: `sbatch --parsable --chdir WS --output WS/.nas-graph/jobs/%x-%j.log
+ * - Submit: `sbatch --parsable --chdir WS --output WS/.nas-graph/jobs/%x-%j.log --no-requeue
  *   --job-name nas-<search>-<run_id> [--partition --gres --time ...extra] --wrap "exec python -u train.py ..."`;
  *   the job id goes into the job record before the wait.
  * - Wait: poll `scontrol show job -o ID` every pollS seconds (sacct needs slurmdbd), and
@@ -44,7 +44,7 @@ const ACTIVE = new Set([
 const RETRIED = new Set(["TIMEOUT", "PREEMPTED"]);
 const MAX_ATTEMPTS = 2;
 /** Options we set ourselves: not allowed in the extra sbatch arguments. */
-const OWN_FLAGS = ["--parsable", "--chdir", "-D", "--output", "-o", "--error", "-e", "--job-name", "-J", "--wrap"];
+const OWN_FLAGS = ["--parsable", "--chdir", "-D", "--output", "-o", "--error", "-e", "--job-name", "-J", "--wrap", "--requeue"];
 const CLIENTS = ["sbatch", "squeue", "scontrol", "scancel"];
 
 export function jobName(job: Pick<TrialJob, "searchId" | "runId">): string {
@@ -376,6 +376,9 @@ export class SlurmExecutor implements Executor {
       "--chdir", this.ctx.ws.dir,
       "--output", path.join(jobsDir(this.ctx.ws), "%x-%j.log"),
       "--job-name", name,
+      // Slurm must not rerun a job under the same id (its run dir then holds the stopped attempt's
+      // failure.json); a TIMEOUT or PREEMPTED job is submitted again by run(), its dir set aside
+      "--no-requeue",
       ...resourceArgs(this.opts),
       "--wrap", wrap,
     ];
