@@ -12,7 +12,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { SlurmExecutor, jobName } from "../src/executors/slurm.js";
 import type { TrialJob } from "../src/executors/types.js";
 import { workspacePaths } from "../src/workspace.js";
-import { cliEnv, makeWorkspace, readAgentState, removeWorkspace, runCli, startCli } from "./helpers/workspace.js";
+import { cliEnv, makeWorkspace, readAgentState, REPO, removeWorkspace, runCli, startCli } from "./helpers/workspace.js";
 import { SLURM, jobsNamed, scontrol, slurmEnv } from "./helpers/slurm.js";
 
 const dirs: string[] = [];
@@ -148,6 +148,45 @@ describe.skipIf(!SLURM.conf)("--executor slurm on a real one-node Slurm", () => 
     expect(second.job_id).not.toBe(first);
     expect(second).toMatchObject({ state: "COMPLETED", exit_code: 0 });
     expect(readAgentState(dir).runs).toMatchObject([{ run_id: "run_0000", status: "ok", accepted: true }]);
+  });
+
+  it("--run-timeout cancels the job (scancel) and records a timeout", async () => {
+    const dir = makeWorkspace(fourEpochs);
+    dirs.push(dir);
+    const res = await runCli(
+      ["run", "--system-dir", dir, "--executor", "slurm", ...POLL, "--run-timeout", "3", "--planner", "optuna", "--max-iterations", "1"],
+      { env: env() },
+    );
+    expect(res.code, res.stderr).toBe(0);
+    const rec = jobRecord(dir, "run_0000");
+    expect(scontrol(rec.job_id)?.JobState).toBe("CANCELLED");
+    const run = readAgentState(dir).runs[0];
+    expect(run).toMatchObject({ run_id: "run_0000", status: "timeout" });
+    // the cause, or train.py's failure.json when the SIGTERM reached its training loop
+    expect(String(run.error)).toMatch(/^(training exceeded --run-timeout 3s|interrupted by a signal)/);
+  });
+
+  it("adopts a job of this trial found by name (submitted, then the CLI died before recording it)", async () => {
+    const dir = makeWorkspace();
+    dirs.push(dir);
+    const ws = workspacePaths(dir);
+    const name = jobName({ searchId: "lost", runId: "run_0000" });
+    const python = path.join(REPO, ".venv", "bin", "python");
+    const id = execFileSync(
+      "sbatch",
+      ["--parsable", "--chdir", dir, "--output", path.join(dir, "%x-%j.log"), "--job-name", name, "--wrap", `exec ${python} -u train.py --config config.py --tag run_0000`],
+      { env: env(), encoding: "utf8" },
+    ).trim();
+    const ex = new SlurmExecutor({ ws, env: env() }, { partition: null, gres: null, time: null, args: [], pollS: 0.5 });
+    const job: TrialJob = { runId: "run_0000", searchId: "lost", configPath: "config.py", seed: null, maxEpochs: null, timeoutS: null, slot: 0, parallel: 1 };
+    const notices: string[] = [];
+    expect(await ex.prepare(job, { notice: (m) => notices.push(m) })).toEqual({ adopt: id, stale: false });
+    const out = await ex.run(job, { signal: new AbortController().signal, onLine: () => {}, notice: (m) => notices.push(m) });
+    expect(out).toMatchObject({ exitCode: 0, jobId: id });
+    expect(notices).toContain(`adopting Slurm job ${id} (${name}) of an earlier attempt`);
+    expect(notices.some((n) => n.startsWith("submitted"))).toBe(false);
+    expect(jobsNamed(name)).toEqual([id]);
+    expect(fs.existsSync(path.join(dir, "runs", "run_0000", "metrics.json"))).toBe(true);
   });
 
   it("SIGKILL of the CLI while its job runs: resume re-adopts the job, no duplicate, no lost run", async () => {
