@@ -189,6 +189,30 @@ describe.skipIf(!SLURM.conf)("--executor slurm on a real one-node Slurm", () => 
     expect(fs.existsSync(path.join(dir, "runs", "run_0000", "metrics.json"))).toBe(true);
   });
 
+  it("a job that hits its time limit is submitted once more, its stopped attempt set aside", async () => {
+    // The first attempt hangs before training (a launcher that waits on first use); Slurm's
+    // shortest limit is one minute, checked every half minute: this test takes about 100 s.
+    const dir = makeWorkspace();
+    dirs.push(dir);
+    const python = path.join(REPO, ".venv", "bin", "python");
+    const launcher = path.join(dir, "python-hangs-once");
+    const hang = `case "$*" in *train.py*) if [ ! -e hung ]; then touch hung; mkdir -p runs/run_0000; exec sleep 300; fi;; esac`;
+    fs.writeFileSync(launcher, `#!/bin/sh\n${hang}\nexec "${python}" "$@"\n`, { mode: 0o755 });
+    const res = await runCli(
+      ["run", "--system-dir", dir, "--executor", "slurm", ...POLL, "--slurm-time", "1", "--planner", "optuna", "--max-iterations", "1"],
+      { env: cliEnv({ ...slurmEnv(), NAS_PYTHON: launcher }) },
+    );
+    expect(res.code, res.stderr).toBe(0);
+    const first = /submitted run_0000 as Slurm job (\d+)/.exec(res.stderr)![1];
+    expect(res.stderr).toMatch(new RegExp(`Slurm job ${first} of run_0000 ended in TIMEOUT; submitting it once more`));
+    expect(res.stderr).toMatch(/moved the run dir of the stopped attempt of run_0000 to \.nas-graph\/aborted\/run_0000-\d+/);
+    const rec = jobRecord(dir, "run_0000");
+    expect(rec).toMatchObject({ attempt: 2, state: "COMPLETED", exit_code: 0 });
+    expect(rec.job_id).not.toBe(first);
+    expect(scontrol(first)?.JobState).toBe("TIMEOUT");
+    expect(readAgentState(dir).runs).toMatchObject([{ run_id: "run_0000", status: "ok" }]);
+  }, 300_000);
+
   it("SIGKILL of the CLI while its job runs: resume re-adopts the job, no duplicate, no lost run", async () => {
     const dir = makeWorkspace(fourEpochs);
     dirs.push(dir);

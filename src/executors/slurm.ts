@@ -244,8 +244,11 @@ export class SlurmExecutor implements Executor {
     private readonly opts: SlurmOptions,
   ) {}
 
+  /** Slurm client commands run with the trainings' environment: sbatch exports it to the job (--export=ALL). */
   private async cmd(bin: string, args: string[]): Promise<{ code: number | undefined; stdout: string; stderr: string }> {
-    const res = await execa(bin, args, { env: pythonEnv(this.ctx.env), extendEnv: false, reject: false, timeout: 120_000 });
+    const env = pythonEnv(this.ctx.env);
+    delete env.NAS_PARENT_PID; // a job has no parent to die with
+    const res = await execa(bin, args, { env, extendEnv: false, reject: false, timeout: 120_000 });
     if (res.failed && res.exitCode === undefined && !res.timedOut) {
       throw new UserError(`cannot run ${bin} (${oneLine(res.shortMessage)}); run on a Slurm login node or add the Slurm client commands to PATH`);
     }
