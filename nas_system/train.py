@@ -17,8 +17,34 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-import torch
+
+def die_with_parent():
+    """When the launcher asks for it (NAS_PARENT_PID, set by nas-graph's local executor), die
+    with that parent: a kill -9 of the CLI must not leave this training running and writing
+    into runs/<tag>. Linux parent-death signal (SIGKILL: an orphaned attempt leaves an
+    incomplete run dir, which is never counted); exit at once if the parent is already gone."""
+    parent = os.environ.get("NAS_PARENT_PID", "")
+    if not parent.isdigit() or not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0)
+    except (OSError, AttributeError):  # no libc prctl: the CLI's resume still stops a survivor
+        return
+    try:
+        os.kill(int(parent), 0)
+    except ProcessLookupError:  # the parent died before prctl took effect
+        os._exit(1)
+    except PermissionError:
+        pass
+
+
+die_with_parent()
+
+import numpy as np  # noqa: E402 (after the parent-death setup: torch takes seconds to import)
+import torch  # noqa: E402
 
 from data import DataError, load_splits
 from model import build_model

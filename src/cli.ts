@@ -58,6 +58,13 @@ function program(): Command {
     .option("--seed <n>", "seed for the optuna/random planners", seedArg)
     .option("--max-cost-usd <x>", "stop (resumable) before an LLM call that could pass this total cost", num("--max-cost-usd"))
     .option("--parallel <k>", "trainings in flight at once (a round trains up to K trials)", int("--parallel"), 1)
+    .option("--executor <kind>", "where trainings run: local (train.py children) | slurm (one sbatch job each)", "local")
+    .option("--gpus <ids>", "local: GPUs to spread trainings over, e.g. 0,1 (default: CUDA_VISIBLE_DEVICES)")
+    .option("--slurm-partition <name>", "slurm: sbatch --partition (default: NAS_SLURM_PARTITION)")
+    .option("--slurm-gres <gres>", "slurm: sbatch --gres, e.g. gpu:1 (default: NAS_SLURM_GRES)")
+    .option("--slurm-time <limit>", "slurm: sbatch --time, e.g. 2:00:00 (default: NAS_SLURM_TIME)")
+    .option("--slurm-args <args>", "slurm: extra sbatch arguments (default: NAS_SLURM_ARGS)")
+    .option("--slurm-poll <seconds>", "slurm: seconds between job polls (default: NAS_SLURM_POLL_S, else 5)", num("--slurm-poll"))
     .option("--acceptance <rule>", "noise: means over seeds against the measured seed noise; fixed: the seed's percent rules on single runs", "noise")
     .option("--baseline-seeds <n>", "seeds of the baseline config, to measure the seed noise (default 3; 1 when the noise is already measured, or with --acceptance fixed)", int("--baseline-seeds"))
     .option("--max-repeats <n>", "extra seeds a candidate inside the noise margin may get before its verdict", int("--max-repeats"), 2)
@@ -68,7 +75,10 @@ function program(): Command {
     .option("--reject-below <pct>", "fixed rules: reject when val_mse changes by less than this % (a regression)", num("--reject-below"), -0.5)
     .option("--min-best-epoch <n>", "fixed rules: reject when the best epoch is below this", int("--min-best-epoch"), 3)
     .option("--json", "print a final JSON summary on stdout")
-    .action(async (opts) => (await import("./commands/run.js")).runCommand(opts));
+    .action(async (opts) => {
+      (await import("./python.js")).warmAgent(process.env); // the helper starts while the graph modules load
+      return (await import("./commands/run.js")).runCommand(opts);
+    });
 
   p.command("resume")
     .description("continue the last search where it stopped, or answer its review pause")
@@ -77,7 +87,10 @@ function program(): Command {
     .option("--reject", "answer a review pause: reject the run")
     .option("--max-cost-usd <x>", "set a new LLM cost cap for the rest of the search", num("--max-cost-usd"))
     .option("--json", "print a final JSON summary on stdout")
-    .action(async (opts) => (await import("./commands/resume.js")).resumeCommand(opts));
+    .action(async (opts) => {
+      (await import("./python.js")).warmAgent(process.env);
+      return (await import("./commands/resume.js")).resumeCommand(opts);
+    });
 
   p.command("status")
     .description("show the runs, the best run and its config, LLM usage")

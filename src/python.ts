@@ -1,12 +1,13 @@
 /**
- * The bridge to Python: the installed `nas_agent` CLI (one JSON object per call) and
- * train.py run as a child process in the workspace. TypeScript never parses Python.
+ * The bridge to Python: the installed `nas_agent` helper (one long-lived `nas_agent serve`
+ * per process, src/agent-server.ts; one JSON object per call). train.py
+ * is run by an executor (src/executors/). TypeScript never parses Python.
  */
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { execa } from "execa";
-import { UserError, oneLine } from "./errors.js";
+import { agentServer } from "./agent-server.js";
+import { UserError } from "./errors.js";
 import { logger } from "./log.js";
 import type { Workspace } from "./workspace.js";
 
@@ -46,40 +47,31 @@ export interface PyContext {
   env: NodeJS.ProcessEnv;
 }
 
-/** Run `python -m nas_agent --system-dir DIR <args>` and return its JSON object. */
+/** Start the helper of this environment ahead of its first request (run/resume call it before their heavy imports). */
+export function warmAgent(env: NodeJS.ProcessEnv): void {
+  agentServer(pythonBin(env), pythonEnv(env)).warm();
+}
+
+/** Run `nas_agent --system-dir DIR <args>` on the long-lived helper (src/agent-server.ts) and return its JSON object. */
 export async function agent<T = Record<string, unknown>>(ctx: PyContext, args: string[]): Promise<T> {
   const python = pythonBin(ctx.env);
   const started = performance.now();
-  const res = await execa(python, ["-m", "nas_agent", "--system-dir", ctx.ws.dir, ...args], {
-    env: pythonEnv(ctx.env),
-    extendEnv: false,
-    reject: false,
-    stripFinalNewline: true,
-  });
   const cmd = args[0] ?? "";
-  logger.debug({ cmd, exitCode: res.exitCode, ms: Math.round(performance.now() - started) }, "nas_agent call");
-  if (res.failed && res.exitCode === undefined) {
-    throw new UserError(`cannot start ${python} (${oneLine(res.shortMessage)}); set NAS_PYTHON to a Python with the nas_system requirements`);
-  }
-  let parsed: Record<string, unknown> | null = null;
-  try {
-    parsed = JSON.parse(String(res.stdout)) as Record<string, unknown>;
-  } catch {
-    parsed = null;
-  }
-  if (parsed && parsed.ok === true) return parsed as T;
-  if (parsed && parsed.ok === false && res.exitCode === 2) {
+  const res = await agentServer(python, pythonEnv(ctx.env)).request(["--system-dir", ctx.ws.dir, ...args], cmd);
+  logger.debug({ cmd, exitCode: res.exit, ms: Math.round(performance.now() - started) }, "nas_agent call");
+  const parsed = res.result;
+  if (parsed.ok === true) return parsed as T;
+  if (parsed.ok === false && res.exit === 2) {
     const errors = Array.isArray(parsed.errors) ? parsed.errors.map(String) : [];
     throw new AgentError(cmd, String(parsed.error ?? "unknown error"), errors);
   }
-  if (parsed && parsed.ok === false) {
+  if (parsed.ok === false) {
     // exit 1: a bug in the helper, not a bad value; the node fails and `resume` can retry it.
     // nas_agent's own message already asks for a report; say it once.
     const error = String(parsed.error ?? "unknown error");
     throw new UserError(`nas_agent ${cmd} failed: ${error}${/please report it/.test(error) ? "" : " (a bug in nas_agent; please report it)"}`, 1);
   }
-  const why = lastLine(String(res.stderr)) || lastLine(String(res.stdout)) || `exit code ${res.exitCode}`;
-  throw new UserError(`nas_agent ${cmd} failed: ${why} (python: ${python}; check NAS_PYTHON and the nas_system install)`);
+  throw new UserError(`nas_agent ${cmd} failed: no answer (exit code ${res.exit}) (python: ${python}; check NAS_PYTHON and the nas_system install)`);
 }
 
 /**
@@ -96,71 +88,4 @@ export async function checkPythonEnv(ctx: PyContext): Promise<void> {
   throw new UserError(
     `the Python at ${where} lacks ${what} that nas_system needs: run 'bash scripts/setup.sh' (creates .venv) or set NAS_PYTHON to a Python with nas_system/requirements.txt installed`,
   );
-}
-
-function lastLine(text: string): string {
-  const lines = text.split("\n").map((l) => l.trim()).filter(Boolean);
-  return lines[lines.length - 1] ?? "";
-}
-
-export interface TrainOptions {
-  runId: string;
-  /** The trial's config file, relative to the workspace (train.py --config). */
-  configPath: string;
-  /** train.py --seed; null trains the config's own seed. */
-  seed: number | null;
-  /** 0-based index among the trials in flight, and how many are in flight at once. */
-  slot: number;
-  parallel: number;
-  maxEpochs: number | null;
-  timeoutS: number | null;
-  signal?: AbortSignal;
-  onLine: (line: string) => void;
-}
-
-export interface TrainOutcome {
-  exitCode: number | null;
-  timedOut: boolean;
-  canceled: boolean;
-  wallS: number;
-  /** Last lines of output, for the error of a failed run. */
-  tail: string[];
-}
-
-/** Run train.py in the workspace, streaming every output line; never throws for a failed run. */
-export async function runTraining(ctx: PyContext, opts: TrainOptions): Promise<TrainOutcome> {
-  const args = ["-u", "train.py", "--config", opts.configPath, "--tag", opts.runId];
-  if (opts.maxEpochs != null) args.push("--max-epochs", String(opts.maxEpochs));
-  if (opts.seed != null) args.push("--seed", String(opts.seed));
-  const started = performance.now();
-  const sub = execa(pythonBin(ctx.env), args, {
-    cwd: ctx.ws.dir,
-    env: pythonEnv(ctx.env),
-    extendEnv: false,
-    reject: false,
-    all: true,
-    timeout: opts.timeoutS ? opts.timeoutS * 1000 : undefined,
-    cancelSignal: opts.signal,
-    forceKillAfterDelay: 5000,
-    buffer: false,
-  });
-  const tail: string[] = [];
-  for await (const line of sub.iterable({ from: "all" })) {
-    const text = String(line);
-    opts.onLine(text);
-    tail.push(text);
-    if (tail.length > 20) tail.shift();
-  }
-  const res = await sub;
-  logger.debug({ runId: opts.runId, exitCode: res.exitCode, timedOut: res.timedOut, canceled: res.isCanceled }, "train.py finished");
-  if (res.failed && res.exitCode === undefined && !res.isCanceled && !res.timedOut && !res.signal) {
-    throw new UserError(`cannot start training: ${oneLine(res.shortMessage)}; set NAS_PYTHON to a Python with the nas_system requirements`);
-  }
-  return {
-    exitCode: res.exitCode ?? null,
-    timedOut: Boolean(res.timedOut),
-    canceled: Boolean(res.isCanceled),
-    wallS: (performance.now() - started) / 1000,
-    tail,
-  };
 }

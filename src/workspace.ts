@@ -7,6 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { UserError } from "./errors.js";
 import type { AgentStateFile } from "./contracts.js";
+import type { ExecutorOptions } from "./executors/index.js";
 
 export interface Workspace {
   dir: string;
@@ -234,8 +235,8 @@ function lockReleaser(file: string, claim: string | null): () => void {
 
 // ---------------------------------------------------------------- search metadata
 
-/** Options of a search, recorded so that `resume` continues with the same ones. */
-export interface SearchOptions {
+/** Options of a search, recorded so that `resume` continues with the same ones (executor, gpus, slurm: see src/executors/). */
+export interface SearchOptions extends ExecutorOptions {
   maxIterations: number;
   planner: string;
   evaluator: "llm" | "rules";

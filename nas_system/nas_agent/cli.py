@@ -4,6 +4,10 @@ Every command prints exactly one JSON object on stdout. Exit 0 with ``{"ok": tru
 exit 2 with ``{"ok": false, "error": "<one line>", "errors"?: [...]}`` for anything the user
 or the LLM got wrong; exit 1 with the same shape for an internal bug. Only ``suggest``
 imports heavy packages (optuna), lazily.
+
+``python -m nas_agent serve`` is the same commands as a long-lived helper: one JSON request
+per line on stdin, ``{"id": n, "argv": [...]}`` (argv as for the one-shot CLI), one answer
+per line on stdout, in order, ``{"id": n, "exit": code, "result": {...}}``; it ends at EOF.
 """
 from __future__ import annotations
 
@@ -80,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     q = sub.add_parser("suggest", help="Optuna suggestion from the full history")
     q.add_argument("--sampler", choices=["tpe", "random"], default="tpe")
     q.add_argument("--seed", type=int, default=0)
+    sub.add_parser("serve", help="answer JSON-line requests on stdin until EOF (one long-lived helper)")
     return p
 
 
@@ -376,30 +381,67 @@ COMMANDS = {
 }
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run one command; print one JSON object; return the exit code."""
+def execute(argv: list[str]) -> tuple[int, dict | None]:
+    """Run one command: (exit code, the JSON object to print; None after --help)."""
     try:
         args = build_parser().parse_args(argv)
+        if args.command == "serve":
+            raise CliError("serve takes no request of its own: run it as 'python -m nas_agent serve'")
         result = COMMANDS[args.command](Workspace(args), args)
-        _emit({"ok": True, **result})
-        return 0
+        return 0, {"ok": True, **result}
     except USER_ERRORS as exc:
         errors = getattr(exc, "errors", None)
-        _emit({"ok": False, "error": _one_line(str(exc)), **({"errors": errors} if errors else {})})
-        return 2
+        return 2, {"ok": False, "error": _one_line(str(exc)), **({"errors": errors} if errors else {})}
     except ModuleNotFoundError as exc:
         if not str(exc.name or "").startswith("nas_agent"):  # an environment problem, not our bug
-            _emit({"ok": False, "error": _one_line(
+            return 2, {"ok": False, "error": _one_line(
                 f"the Python at {sys.executable} lacks the package {exc.name!r} that nas_system needs: "
-                "run 'bash scripts/setup.sh' or set NAS_PYTHON to a Python with nas_system/requirements.txt")})
-            return 2
-        _emit({"ok": False, "error": _one_line(f"internal error in nas_agent (ModuleNotFoundError: {exc}); please report it")})
-        return 1
+                "run 'bash scripts/setup.sh' or set NAS_PYTHON to a Python with nas_system/requirements.txt")}
+        return 1, {"ok": False, "error": _one_line(f"internal error in nas_agent (ModuleNotFoundError: {exc}); please report it")}
     except SystemExit as exc:  # --help
-        return int(exc.code or 0)
+        return int(exc.code or 0), None
     except Exception as exc:  # noqa: BLE001 - last resort: still one JSON line, never a traceback wall
-        _emit({"ok": False, "error": _one_line(f"internal error in nas_agent ({type(exc).__name__}: {exc}); please report it")})
-        return 1
+        return 1, {"ok": False, "error": _one_line(f"internal error in nas_agent ({type(exc).__name__}: {exc}); please report it")}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; print one JSON object; return the exit code. ``serve``: the request loop."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv == ["serve"]:
+        return serve(sys.stdin, sys.stdout)
+    code, obj = execute(argv)
+    if obj is not None:
+        _emit(obj)
+    return code
+
+
+def serve(requests, answers) -> int:
+    """Answer ``{"id", "argv"}`` lines with ``{"id", "exit", "result"}`` lines, in order, until EOF.
+
+    Modules stay imported between requests (optuna once per search, not once per call); every
+    command still reads its files afresh. A stray print goes to stderr, never into the answers.
+    Ctrl-C belongs to the parent (which ends this helper by closing stdin)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sys.stdout = sys.stderr
+    for line in requests:
+        if not line.strip():
+            continue
+        rid = None
+        try:
+            req = json.loads(line)
+            rid = req.get("id") if isinstance(req, dict) else None
+            argv = req.get("argv") if isinstance(req, dict) else None
+            if not isinstance(argv, list) or not all(isinstance(a, str) for a in argv):
+                raise ValueError("argv must be a list of strings")
+        except ValueError as exc:
+            code, obj = 2, {"ok": False, "error": _one_line(f"bad request line ({exc}): send {{\"id\": n, \"argv\": [...]}}")}
+        else:
+            code, obj = execute(argv)
+        answers.write(json.dumps({"id": rid, "exit": code, "result": st.json_safe(obj or {})}, allow_nan=False) + "\n")
+        answers.flush()
+    return 0
 
 
 def _one_line(text: str) -> str:

@@ -5,6 +5,8 @@ import { UserError } from "../errors.js";
 import { llmConfigured } from "../llm/settings.js";
 import { evidenceOf, type ConfigRecord, type NoiseRecord } from "../contracts.js";
 import { agent, AgentError, checkPythonEnv } from "../python.js";
+import { EXECUTORS, openExecutor, parseGpus, type ExecutorOptions } from "../executors/index.js";
+import { slurmOptions } from "../executors/slurm.js";
 import { ui } from "../ui.js";
 import {
   acquireLock,
@@ -41,6 +43,13 @@ export interface RunOptions {
   defaultRelSd: number;
   maxRise: number;
   maxCostUsd?: number;
+  executor?: string;
+  gpus?: string;
+  slurmPartition?: string;
+  slurmGres?: string;
+  slurmTime?: string;
+  slurmArgs?: string;
+  slurmPoll?: number;
   acceptAbove: number;
   rejectBelow: number;
   minBestEpoch: number;
@@ -60,6 +69,7 @@ interface SearchStart {
 export async function runCommand(opts: RunOptions, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const ws = openWorkspace(opts.systemDir, { needTrain: true });
   const options = searchOptions(opts, env);
+  await openExecutor({ ws, env }, options); // Slurm: client commands on PATH, options accepted (before any state is written)
   const release = acquireLock(ws, "run", ui.notice);
   try {
     const previous = readSearch(ws);
@@ -141,6 +151,7 @@ function searchOptions(opts: RunOptions, env: NodeJS.ProcessEnv): SearchOptions 
     marginZ: opts.marginZ,
     defaultRelSd: opts.defaultRelSd,
     maxCostUsd: opts.maxCostUsd ?? null,
+    ...executorOptions(opts, env),
     thresholds: {
       acceptAbove: opts.acceptAbove,
       rejectBelow: opts.rejectBelow,
@@ -178,6 +189,24 @@ function announce(begin: SearchStart, o: SearchOptions): void {
 
 export function checkCostCap(v: number | undefined): void {
   if (v !== undefined && !(v > 0)) throw new UserError(`--max-cost-usd must be a positive number of US dollars (got ${v})`);
+}
+
+/** --executor and its options (Slurm ones from flags, else NAS_SLURM_*), checked for form here and against Slurm at start. */
+function executorOptions(opts: RunOptions, env: NodeJS.ProcessEnv): ExecutorOptions {
+  const kind = opts.executor ?? "local";
+  if (!(EXECUTORS as readonly string[]).includes(kind)) throw new UserError(`unknown --executor '${kind}'; use one of ${EXECUTORS.join(", ")}`);
+  if (kind === "local") {
+    if (opts.slurmPartition || opts.slurmGres || opts.slurmTime || opts.slurmArgs || opts.slurmPoll !== undefined) {
+      throw new UserError("--slurm-* options need --executor slurm");
+    }
+    return { executor: "local", gpus: opts.gpus ? parseGpus(opts.gpus) : null, slurm: null };
+  }
+  if (opts.gpus) throw new UserError("--gpus is for --executor local; on Slurm ask for GPUs with --slurm-gres gpu:1");
+  const slurm = slurmOptions(
+    { partition: opts.slurmPartition, gres: opts.slurmGres, time: opts.slurmTime, args: opts.slurmArgs, pollS: opts.slurmPoll },
+    env,
+  );
+  return { executor: "slurm", gpus: null, slurm };
 }
 
 function positiveInt(name: string, v: number): void {

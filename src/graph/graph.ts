@@ -6,8 +6,9 @@
 import { END, START, Send, StateGraph } from "@langchain/langgraph";
 import type { BaseCheckpointSaver } from "@langchain/langgraph";
 import type { EvaluationInput, EvaluationResult, Planner, SearchSpace } from "../contracts.js";
+import type { Executor } from "../executors/types.js";
 import type { CostBudget } from "../llm/budget.js";
-import type { PyContext, TrainOptions, TrainOutcome } from "../python.js";
+import type { PyContext } from "../python.js";
 import type { Ui } from "../ui.js";
 import { GraphStateAnnotation, type GraphState, type TrialInput } from "./state.js";
 import { plannerNode } from "./nodes/planner.js";
@@ -22,8 +23,8 @@ export interface GraphDeps {
   evaluate: (input: EvaluationInput) => Promise<EvaluationResult>;
   /** Only the LLM evaluator reads the run's history summary (saves a helper call per trial). */
   evaluatorUsesHistory: boolean;
-  /** Trains one trial to the end (train.py as a child process, or a cluster job). */
-  train: (opts: TrainOptions) => Promise<TrainOutcome>;
+  /** Trains a trial: local train.py children or Slurm jobs (--executor). */
+  executor: Executor;
   ui: Ui;
   /** Aborted on Ctrl-C: cancels training and LLM calls. */
   signal: AbortSignal;
@@ -93,5 +94,6 @@ export type SearchGraph = ReturnType<typeof buildGraph>;
 /** Collaborators that refuse to work: for inspecting or drawing the graph without running it. */
 export function inertDeps(py: PyContext, ui: Ui): GraphDeps {
   const inert = () => Promise.reject(new Error("inspection only"));
-  return { py, planner: inert, evaluate: inert, evaluatorUsesHistory: false, train: inert, ui, signal: new AbortController().signal, searchSpace: inert };
+  const executor: Executor = { kind: "local", prepare: inert, run: inert };
+  return { py, planner: inert, evaluate: inert, evaluatorUsesHistory: false, executor, ui, signal: new AbortController().signal, searchSpace: inert };
 }

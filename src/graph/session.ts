@@ -10,10 +10,12 @@ import type { LlmUsage, SearchSpace } from "../contracts.js";
 import { UserError, oneLine } from "../errors.js";
 import { createEvaluator } from "../evaluation/evaluate.js";
 import { CostBudget, CostCapReached } from "../llm/budget.js";
+import { openExecutor } from "../executors/index.js";
+import type { Executor } from "../executors/types.js";
 import { createPlanner } from "../planners/index.js";
 import { readDecisions } from "../decision-log.js";
 import { logger } from "../log.js";
-import { agent, runTraining } from "../python.js";
+import { agent } from "../python.js";
 import { ui } from "../ui.js";
 import { writeSearch, type SearchRecord, type Workspace } from "../workspace.js";
 import { baselineRejected, buildGraph, inertDeps, recursionLimitFor, type SearchGraph } from "./graph.js";
@@ -55,7 +57,8 @@ export async function driveSearch(ws: Workspace, rec: SearchRecord, input: Searc
   const checkpointer = SqliteSaver.fromConnString(ws.checkpoints);
   try {
     const budget = new CostBudget(rec.options.maxCostUsd ?? null);
-    const graph = buildSearchGraph(ws, rec, env, controller.signal, checkpointer, budget);
+    const executor = await openExecutor({ ws, env }, rec.options);
+    const graph = buildSearchGraph(ws, rec, env, controller.signal, checkpointer, budget, executor);
     const config = { configurable: { thread_id: rec.thread_id }, recursionLimit: recursionLimitFor(rec.options.maxIterations) };
     const before = (await graph.getState(config)).values as Partial<GraphState>;
     budget.start(before.usage?.cost_usd ?? 0, before.llm_max_call_usd ?? 0);
@@ -101,6 +104,7 @@ function buildSearchGraph(
   signal: AbortSignal,
   saver: SqliteSaver,
   budget: CostBudget,
+  executor: Executor,
 ): SearchGraph {
   const o = rec.options;
   const py = { ws, env };
@@ -123,7 +127,7 @@ function buildSearchGraph(
         budget,
       }),
       evaluatorUsesHistory: o.evaluator === "llm",
-      train: (opts) => runTraining(py, opts),
+      executor,
       ui,
       signal,
       searchSpace: () => (space ??= agent<{ space: SearchSpace }>(py, ["space"]).then((r) => r.space)),

@@ -15,7 +15,8 @@ import dotenv from "dotenv";
 import { createEvaluator } from "../evaluation/evaluate.js";
 import { llmConfigured } from "../llm/settings.js";
 import { createPlanner } from "../planners/index.js";
-import { agent, REPO_ROOT, runTraining } from "../python.js";
+import { LocalExecutor } from "../executors/local.js";
+import { agent, REPO_ROOT } from "../python.js";
 import type { SearchSpace } from "../contracts.js";
 import { ui } from "../ui.js";
 import { workspacePaths } from "../workspace.js";
@@ -30,7 +31,7 @@ function studioGraph(env: NodeJS.ProcessEnv) {
     planner: createPlanner(llm ? "llm" : "optuna", { env }),
     evaluate: createEvaluator({ mode: llm ? "llm" : "rules", env }),
     evaluatorUsesHistory: llm,
-    train: (opts) => runTraining(py, opts),
+    executor: new LocalExecutor(py, { gpus: null }),
     ui,
     signal: new AbortController().signal,
     searchSpace: () => (space ??= agent<{ space: SearchSpace }>(py, ["space"]).then((r) => r.space)),

@@ -1,14 +1,18 @@
 /**
  * trial (one task per trial of a round, through LangGraph Send): write the trial's own config
  * file (.nas-graph/trials/<run_id>.py = its base + changes, through the Python helper; a
- * repeat copies its config as is), then train it. config.py is never touched here. A finished
- * attempt of this same run (crash after training) is reused; a half-written one is set aside
- * and retrained under the same id. A failed training is a result, never an exception.
+ * repeat copies its config as is), then train it through the search's executor (local or
+ * Slurm, src/executors/). config.py is never touched here. A finished attempt of this same run
+ * (crash after training) is reused, a failure of any kind included; an interrupted one is set
+ * aside and retrained under the same id; a Slurm job of an earlier attempt that is still
+ * queued or running is waited for, never submitted twice. A failed training is a result,
+ * never an exception.
  */
 import fs from "node:fs";
 import path from "node:path";
 import { UserError } from "../../errors.js";
-import { agent, AgentError, type TrainOutcome } from "../../python.js";
+import type { TrainOutcome, TrialJob } from "../../executors/types.js";
+import { agent, AgentError } from "../../python.js";
 import { readJson, runDir, trialConfigRel, writeJsonAtomic } from "../../workspace.js";
 import type { GraphUpdate, Trial, TrialInput, TrialResult } from "../state.js";
 import type { GraphDeps } from "../graph.js";
@@ -26,12 +30,26 @@ export async function trialNode(input: TrialInput, deps: GraphDeps): Promise<Gra
   const done = (r: Omit<TrialResult, "run_id" | "trial_s">): GraphUpdate => ({
     results: { [runId]: { ...r, run_id: runId, trial_s: (performance.now() - started) / 1000 } },
   });
-  const reused = finishedAttempt(dir, readJson<AttemptRecord>(attemptPath(deps, runId)));
-  if (reused) {
-    deps.ui.notice(`${runId} already finished in an interrupted attempt; reusing its results`);
-    return done({ ...reused, diff: "", train_s: 0 });
+  const job: TrialJob = {
+    runId,
+    searchId: input.search_id,
+    configPath: trialConfigRel(runId),
+    seed: trial.seed,
+    maxEpochs: options.max_epochs,
+    timeoutS: options.run_timeout_s,
+    slot: input.slot,
+    parallel: options.parallel,
+  };
+  // first: stop a leftover local train.py, or find a Slurm job still at work on this run
+  const earlier = await deps.executor.prepare(job, { notice: deps.ui.notice });
+  if (!earlier.adopt) {
+    const reused = finishedAttempt(dir, readJson<AttemptRecord>(attemptPath(deps, runId)), earlier.stale);
+    if (reused) {
+      deps.ui.notice(`${runId} already finished in an interrupted attempt; reusing its results`);
+      return done({ ...reused, diff: "", train_s: 0 });
+    }
+    setAsideIncomplete(deps, dir, runId);
   }
-  setAsideIncomplete(deps, dir, runId);
   const written = await writeTrialConfig(trial, deps);
   if ("error" in written) {
     deps.ui.warn(`config change rejected: ${written.error}`);
@@ -41,16 +59,10 @@ export async function trialNode(input: TrialInput, deps: GraphDeps): Promise<Gra
   // Before training: when it started and its timeout, so that a resume after a crash can tell
   // a timeout (train.py also writes failure.json "interrupted" when the timeout stops it) from a Ctrl-C.
   writeJsonAtomic(attemptPath(deps, runId), { run_id: runId, started_at_ms: Date.now(), timeout_s: options.run_timeout_s });
-  const out = await deps.train({
-    runId,
-    configPath: trialConfigRel(runId),
-    seed: trial.seed,
-    slot: input.slot,
-    parallel: options.parallel,
-    maxEpochs: options.max_epochs,
-    timeoutS: options.run_timeout_s,
+  const out = await deps.executor.run(job, {
     signal: deps.signal,
     onLine: (line) => deps.ui.trainLine(runId, line),
+    notice: deps.ui.notice,
   });
   if (deps.signal.aborted) {
     throw new UserError("interrupted during training; continue with 'nas-graph resume'", 130);
@@ -81,10 +93,13 @@ const CLOCK_SLACK_MS = 1000;
 /**
  * metrics.json, or a failure of any kind, means this run already finished. An "interrupted"
  * failure written at or after the attempt's --run-timeout deadline is that timeout (final);
- * one written before it was a Ctrl-C or a killed CLI (retrained).
+ * one written before it was a Ctrl-C or a killed CLI (retrained). `stale`: the attempt was cut
+ * off with the orchestrator (its child stopped or died with it), so a failure.json it left is
+ * not the run's outcome.
  */
-function finishedAttempt(dir: string, attempt: AttemptRecord | null): Outcome | null {
+function finishedAttempt(dir: string, attempt: AttemptRecord | null, stale: boolean): Outcome | null {
   if (fs.existsSync(path.join(dir, "metrics.json"))) return { run_status: "ok", run_error: null, training_success: true };
+  if (stale) return null;
   const failurePath = path.join(dir, "failure.json");
   const failure = readJson<Failure>(failurePath);
   if (!failure) return null;
@@ -133,7 +148,8 @@ async function writeTrialConfig(trial: Trial, deps: GraphDeps): Promise<{ diff: 
 function outcome(out: TrainOutcome, dir: string, timeoutS: number | null): Outcome {
   const failure = readJson<Failure>(path.join(dir, "failure.json"));
   const last = out.tail.filter((l) => l.trim()).pop() ?? "";
-  if (out.timedOut) return failed("timeout", timeoutError(timeoutS));
+  if (out.timedOut) return failed("timeout", out.error ?? timeoutError(timeoutS));
+  if (out.canceled) return failed("interrupted", out.error ?? failure?.reason ?? "training was stopped");
   switch (out.exitCode) {
     case 0:
       return fs.existsSync(path.join(dir, "metrics.json"))
@@ -146,6 +162,6 @@ function outcome(out: TrainOutcome, dir: string, timeoutS: number | null): Outco
     case 130:
       return failed("interrupted", failure?.reason ?? "training was interrupted");
     default:
-      return failed("crashed", failure?.reason ?? (last || `train.py exited with code ${out.exitCode}`));
+      return failed("crashed", out.error ?? failure?.reason ?? (last || `train.py exited with code ${out.exitCode}`));
   }
 }

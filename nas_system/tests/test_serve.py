@@ -1,0 +1,91 @@
+"""`python -m nas_agent serve`: the one-shot commands as a long-lived helper (JSON lines over stdio)."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+NAS_SYSTEM = Path(__file__).resolve().parents[1]
+ENV = {**os.environ, "PYTHONPATH": str(NAS_SYSTEM)}
+
+
+@pytest.fixture()
+def ws(tmp_path):
+    shutil.copy(NAS_SYSTEM / "config.py", tmp_path / "config.py")
+    return tmp_path
+
+
+def one_shot(ws, *args):
+    proc = subprocess.run([sys.executable, "-m", "nas_agent", "--system-dir", str(ws), *args],
+                          capture_output=True, text=True, env=ENV, timeout=60)
+    return proc.returncode, json.loads(proc.stdout)
+
+
+def serve(lines):
+    proc = subprocess.run([sys.executable, "-m", "nas_agent", "serve"], input="".join(lines),
+                          capture_output=True, text=True, env=ENV, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return [json.loads(line) for line in proc.stdout.splitlines()], proc.stderr
+
+
+def req(rid, *argv):
+    return json.dumps({"id": rid, "argv": list(argv)}) + "\n"
+
+
+def test_answers_in_order_as_the_one_shot_cli_does(ws):
+    d = str(ws)
+    changes = json.dumps([{"key": "training.optimizer_params.lr", "value": 0.001}])
+    answers, _ = serve([
+        req(1, "--system-dir", d, "next-run-id"),
+        req(2, "--system-dir", d, "config-get"),
+        req(3, "--system-dir", d, "config-apply", "--changes", changes, "--dry-run"),
+        req(4, "--system-dir", d, "config-apply", "--changes", json.dumps([{"key": "nope", "value": 1}])),
+        req(5, "--system-dir", d, "summarize", "--run-id", "run_0009"),
+        req(6, "--system-dir", d, "config-get"),
+    ])
+    assert [a["id"] for a in answers] == [1, 2, 3, 4, 5, 6]
+    assert answers[0] == {"id": 1, "exit": 0, "result": {"ok": True, "run_id": "run_0000"}}
+    assert (answers[1]["exit"], answers[1]["result"]) == one_shot(ws, "config-get")
+    assert answers[2]["exit"] == 0 and answers[2]["result"]["changed"][0]["new"] == 0.001
+    assert answers[3]["exit"] == 2 and answers[3]["result"]["ok"] is False
+    assert (answers[3]["exit"], answers[3]["result"]) == one_shot(ws, "config-apply", "--changes", json.dumps([{"key": "nope", "value": 1}]))
+    assert answers[4]["exit"] == 2 and "unknown run id run_0009" in answers[4]["result"]["error"]
+    assert answers[5] == answers[1] | {"id": 6}
+
+
+def test_reads_files_afresh_on_every_request(ws):
+    """A long-lived helper must not cache the workspace: a run dir made between two requests counts."""
+    proc = subprocess.Popen([sys.executable, "-m", "nas_agent", "serve"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True, env=ENV)
+    try:
+        proc.stdin.write(req(1, "--system-dir", str(ws), "next-run-id"))
+        proc.stdin.flush()
+        assert json.loads(proc.stdout.readline())["result"]["run_id"] == "run_0000"
+        (ws / "runs" / "run_0004").mkdir(parents=True)
+        proc.stdin.write(req(2, "--system-dir", str(ws), "next-run-id"))
+        proc.stdin.flush()
+        assert json.loads(proc.stdout.readline()) == {"id": 2, "exit": 0, "result": {"ok": True, "run_id": "run_0005"}}
+    finally:
+        proc.stdin.close()
+        assert proc.wait(timeout=30) == 0  # EOF ends it
+
+
+def test_bad_lines_get_an_error_answer_and_stdout_stays_json(ws):
+    answers, stderr = serve([
+        "not json\n",
+        json.dumps({"id": 7, "argv": "next-run-id"}) + "\n",
+        "\n",
+        req(8, "--help"),  # argparse prints help: it must go to stderr, not into the answers
+        req(9, "serve"),
+        req(10, "--system-dir", str(ws), "next-run-id"),
+    ])
+    assert [a["id"] for a in answers] == [None, 7, 8, 9, 10]
+    assert answers[0]["exit"] == 2 and answers[0]["result"]["error"].startswith("bad request line")
+    assert answers[1]["exit"] == 2 and "argv must be a list of strings" in answers[1]["result"]["error"]
+    assert answers[2] == {"id": 8, "exit": 0, "result": {}}
+    assert "usage: python -m nas_agent" in stderr
+    assert answers[3]["exit"] == 2 and "serve takes no request" in answers[3]["result"]["error"]
+    assert answers[4]["result"]["run_id"] == "run_0000"

@@ -1,0 +1,488 @@
+/**
+ * `--executor slurm`: each trial is one sbatch job that runs train.py in place (cwd = the
+ * workspace, on a filesystem the nodes share), so its outputs arrive as files.
+ *
+ * - Submit: `sbatch --parsable --chdir WS --output WS/.nas-graph/jobs/%x-%j.log --no-requeue
+ *   --job-name nas-<search>-<run_id> [--partition --gres --time ...extra] --wrap "exec python -u train.py ..."`;
+ *   the job id goes into the job record before the wait.
+ * - Wait: poll `scontrol show job -o ID` every pollS seconds (sacct needs slurmdbd), and
+ *   stream the job's output file as it grows.
+ * - End states: COMPLETED / FAILED follow train.py's exit code; TIMEOUT and PREEMPTED are
+ *   submitted once more; CANCELLED is a stopped run; a job gone from scontrol (MinJobAge)
+ *   is judged by runs/<id>/metrics.json or failure.json.
+ * - Never twice: a re-run of the same trial re-adopts the recorded job while it is queued or
+ *   running, and looks the job name up with squeue before it submits.
+ * - Ctrl-C (the AbortSignal) and --run-timeout (counted on the job's RunTime) use scancel.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { execa } from "execa";
+import { UserError, oneLine } from "../errors.js";
+import { logger } from "../log.js";
+import { pythonBin, pythonEnv, type PyContext } from "../python.js";
+import { readJson, runDir } from "../workspace.js";
+import { jobsDir, readJobRecord, writeJobRecord, type SlurmJobRecord } from "./job-record.js";
+import { trainArgs } from "./local.js";
+import { pushTail, type Executor, type PrepareResult, type RunHooks, type TrainOutcome, type TrialJob } from "./types.js";
+
+export interface SlurmOptions {
+  partition: string | null;
+  gres: string | null;
+  /** sbatch --time (e.g. 30, 2:00:00, 1-00:00:00). */
+  time: string | null;
+  /** Extra sbatch arguments (NAS_SLURM_ARGS / --slurm-args, split like a shell would). */
+  args: string[];
+  /** Seconds between two polls of a job. */
+  pollS: number;
+}
+
+export const DEFAULT_POLL_S = 5;
+const ACTIVE = new Set([
+  "PENDING", "CONFIGURING", "RUNNING", "COMPLETING", "SUSPENDED", "REQUEUED", "REQUEUE_HOLD",
+  "REQUEUE_FED", "RESIZING", "SIGNALING", "STAGE_OUT", "STOPPED", "RESV_DEL_HOLD",
+]);
+const RETRIED = new Set(["TIMEOUT", "PREEMPTED"]);
+const MAX_ATTEMPTS = 2;
+/** Options we set ourselves: not allowed in the extra sbatch arguments. */
+const OWN_FLAGS = ["--parsable", "--chdir", "-D", "--output", "-o", "--error", "-e", "--job-name", "-J", "--wrap", "--requeue"];
+const CLIENTS = ["sbatch", "squeue", "scontrol", "scancel"];
+
+export function jobName(job: Pick<TrialJob, "searchId" | "runId">): string {
+  return `nas-${job.searchId}-${job.runId}`;
+}
+
+/** Quote one word for /bin/sh. */
+export function shQuote(s: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Split NAS_SLURM_ARGS like a shell: whitespace, '...' and "..." quotes; no expansions. */
+export function splitArgs(text: string): string[] {
+  const out: string[] = [];
+  let cur = "";
+  let have = false;
+  let quote: string | null = null;
+  for (const ch of text) {
+    if (quote) {
+      if (ch === quote) quote = null;
+      else cur += ch;
+    } else if (ch === "'" || ch === '"') {
+      quote = ch;
+      have = true;
+    } else if (/\s/.test(ch)) {
+      if (have) out.push(cur);
+      cur = "";
+      have = false;
+    } else {
+      cur += ch;
+      have = true;
+    }
+  }
+  if (quote) throw new UserError(`unbalanced ${quote} in --slurm-args / NAS_SLURM_ARGS; close the quote`);
+  if (have) out.push(cur);
+  return out;
+}
+
+const TIME_RE = /^(UNLIMITED|INFINITE|\d+|\d+:\d{1,2}|\d+:\d{1,2}:\d{1,2}|\d+-\d+|\d+-\d+:\d{1,2}|\d+-\d+:\d{1,2}:\d{1,2})$/;
+
+/** Resolve Slurm options from flags, else NAS_SLURM_* (from the environment or .env), and check their form. */
+export function slurmOptions(
+  flags: { partition?: string; gres?: string; time?: string; args?: string; pollS?: number },
+  env: NodeJS.ProcessEnv,
+): SlurmOptions {
+  const pick = (flag: string | undefined, name: string) => {
+    const v = flag ?? env[name];
+    return v != null && v.trim() !== "" ? v.trim() : null;
+  };
+  const time = pick(flags.time, "NAS_SLURM_TIME");
+  if (time && !TIME_RE.test(time)) {
+    throw new UserError(`Slurm time limit '${time}' is not a Slurm time (minutes, H:MM:SS or D-HH:MM:SS); fix --slurm-time / NAS_SLURM_TIME`);
+  }
+  const pollText = flags.pollS != null ? String(flags.pollS) : pick(undefined, "NAS_SLURM_POLL_S");
+  const pollS = pollText == null ? DEFAULT_POLL_S : Number(pollText);
+  if (!Number.isFinite(pollS) || pollS <= 0 || pollS > 600) {
+    throw new UserError(`Slurm poll interval '${pollText}' must be a number of seconds in (0, 600]; fix --slurm-poll / NAS_SLURM_POLL_S`);
+  }
+  const args = splitArgs(pick(flags.args, "NAS_SLURM_ARGS") ?? "");
+  const own = args.find((a) => OWN_FLAGS.some((f) => a === f || a.startsWith(`${f}=`)));
+  if (own) throw new UserError(`--slurm-args / NAS_SLURM_ARGS may not set ${own}: nas-graph sets it for each job; remove it`);
+  return { partition: pick(flags.partition, "NAS_SLURM_PARTITION"), gres: pick(flags.gres, "NAS_SLURM_GRES"), time, args, pollS };
+}
+
+/** sbatch's resource options (partition, gres, time, extra). */
+function resourceArgs(o: SlurmOptions): string[] {
+  const args: string[] = [];
+  if (o.partition) args.push("--partition", o.partition);
+  if (o.gres) args.push("--gres", o.gres);
+  if (o.time) args.push("--time", o.time);
+  return [...args, ...o.args];
+}
+
+/** Before a search starts or resumes: the client commands are on PATH, and Slurm accepts the options (sbatch --test-only). */
+export async function checkSlurm(o: SlurmOptions, env: NodeJS.ProcessEnv): Promise<void> {
+  for (const bin of CLIENTS) {
+    if (!onPath(bin, env)) {
+      throw new UserError(`--executor slurm: ${bin} is not on PATH; run on a Slurm login node or add the Slurm client commands to PATH`);
+    }
+  }
+  const res = await execa("sbatch", ["--test-only", ...resourceArgs(o), "--wrap", "true"], { env, extendEnv: false, reject: false, timeout: 60_000 });
+  if (res.exitCode !== 0) {
+    const why = lastLine(`${res.stderr}\n${res.stdout}`) || `exit code ${res.exitCode}`;
+    throw new UserError(`Slurm rejects the job options (${why}); fix --slurm-partition/--slurm-gres/--slurm-time/--slurm-args or NAS_SLURM_*`);
+  }
+}
+
+function onPath(bin: string, env: NodeJS.ProcessEnv): boolean {
+  return (env.PATH ?? "").split(path.delimiter).some((d) => {
+    try {
+      fs.accessSync(path.join(d || ".", bin), fs.constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** The line that says what went wrong: the first "error:" line, else the last line. */
+function lastLine(text: string): string {
+  const lines = text.split("\n").map((l) => l.trim()).filter(Boolean);
+  return lines.find((l) => /\berror:/i.test(l)) ?? lines.pop() ?? "";
+}
+
+/** `scontrol show job -o` fields of one job. */
+export type JobInfo = Record<string, string>;
+
+/** Parse `scontrol show job -o` (Key=Value words; a word without '=' continues the previous value). */
+export function parseJobLine(line: string): JobInfo {
+  const out: JobInfo = {};
+  let last: string | null = null;
+  for (const word of line.trim().split(/\s+/)) {
+    const eq = word.indexOf("=");
+    if (eq > 0) {
+      last = word.slice(0, eq);
+      out[last] = word.slice(eq + 1);
+    } else if (last) {
+      out[last] += ` ${word}`;
+    }
+  }
+  return out;
+}
+
+/** RunTime=[D-]HH:MM:SS in seconds. */
+export function runTimeS(text: string | undefined): number {
+  const m = /^(?:(\d+)-)?(\d+):(\d+):(\d+)$/.exec(text ?? "");
+  if (!m) return 0;
+  return Number(m[1] ?? 0) * 86400 + Number(m[2]) * 3600 + Number(m[3]) * 60 + Number(m[4]);
+}
+
+/** ExitCode=code:signal. */
+function exitParts(text: string | undefined): { code: number | null; signal: number } {
+  const m = /^(\d+):(\d+)$/.exec(text ?? "");
+  return m ? { code: Number(m[1]), signal: Number(m[2]) } : { code: null, signal: 0 };
+}
+
+interface Failure {
+  status?: string;
+  reason?: string;
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    if (signal?.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+    signal?.addEventListener("abort", done, { once: true });
+  });
+
+/** Follows a growing output file and hands out complete lines. */
+class LogTail {
+  private offset = 0;
+  private partial = "";
+  constructor(readonly file: string) {}
+
+  read(onLine: (line: string) => void, final = false): void {
+    let fd: number;
+    try {
+      fd = fs.openSync(this.file, "r");
+    } catch {
+      return; // not created yet (job pending)
+    }
+    try {
+      const buf = Buffer.alloc(64 * 1024);
+      for (;;) {
+        const n = fs.readSync(fd, buf, 0, buf.length, this.offset);
+        if (n <= 0) break;
+        this.offset += n;
+        this.partial += buf.subarray(0, n).toString("utf8");
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+    const lines = this.partial.split("\n");
+    this.partial = lines.pop() ?? "";
+    for (const l of lines) onLine(l.replace(/\r$/, ""));
+    if (final && this.partial) {
+      onLine(this.partial);
+      this.partial = "";
+    }
+  }
+}
+
+type Ended =
+  | { kind: "state"; state: string; info: JobInfo; byUs: "abort" | "timeout" | null }
+  | { kind: "vanished"; byUs: "abort" | "timeout" | null };
+
+export class SlurmExecutor implements Executor {
+  readonly kind = "slurm" as const;
+
+  constructor(
+    private readonly ctx: PyContext,
+    private readonly opts: SlurmOptions,
+  ) {}
+
+  /** Slurm client commands run with the trainings' environment: sbatch exports it to the job (--export=ALL). */
+  private async cmd(bin: string, args: string[]): Promise<{ code: number | undefined; stdout: string; stderr: string }> {
+    const env = pythonEnv(this.ctx.env);
+    delete env.NAS_PARENT_PID; // a job has no parent to die with
+    const res = await execa(bin, args, { env, extendEnv: false, reject: false, timeout: 120_000 });
+    if (res.failed && res.exitCode === undefined && !res.timedOut) {
+      throw new UserError(`cannot run ${bin} (${oneLine(res.shortMessage)}); run on a Slurm login node or add the Slurm client commands to PATH`);
+    }
+    logger.debug({ bin, args, exitCode: res.exitCode }, "slurm command");
+    return { code: res.exitCode, stdout: String(res.stdout ?? ""), stderr: String(res.stderr ?? "") };
+  }
+
+  /** The job's fields, or null once scontrol no longer knows it. A failing scontrol (controller down) is retried by the caller's next poll. */
+  async show(jobId: string): Promise<JobInfo | null | "unknown"> {
+    const res = await this.cmd("scontrol", ["show", "job", "-o", jobId]);
+    if (res.code === 0 && res.stdout.trim()) return parseJobLine(res.stdout.split("\n")[0]);
+    if (/invalid job id/i.test(res.stderr)) return null;
+    logger.warn({ jobId, stderr: res.stderr }, "scontrol failed; will retry");
+    return "unknown";
+  }
+
+  /** Queued or running jobs of this user with this name (ids, oldest first). */
+  async findByName(name: string): Promise<string[]> {
+    const res = await this.cmd("squeue", ["--me", "-h", "-n", name, "-o", "%i %T"]);
+    if (res.code !== 0) throw new UserError(`squeue failed (${lastLine(res.stderr) || `exit code ${res.code}`}); check that the Slurm controller is up`);
+    return res.stdout
+      .split("\n")
+      .map((l) => l.trim().split(/\s+/))
+      .filter((w) => w[0] && ACTIVE.has(w[1] ?? ""))
+      .map((w) => w[0])
+      .sort((a, b) => Number(a) - Number(b));
+  }
+
+  private recordOf(runId: string): SlurmJobRecord | null {
+    const rec = readJobRecord(this.ctx.ws, runId);
+    return rec?.executor === "slurm" ? rec : null;
+  }
+
+  private logFile(name: string, jobId: string): string {
+    return path.join(jobsDir(this.ctx.ws), `${name}-${jobId}.log`);
+  }
+
+  /** A job of an earlier attempt that is still queued or running: by the record, else by name. */
+  private async alive(job: TrialJob): Promise<string | null> {
+    const rec = this.recordOf(job.runId);
+    if (rec && !rec.ended_at) {
+      const info = await this.show(rec.job_id);
+      if (info === "unknown" || (info && ACTIVE.has(info.JobState ?? ""))) return rec.job_id;
+    }
+    const found = await this.findByName(jobName(job));
+    return found[0] ?? null;
+  }
+
+  async prepare(job: TrialJob, hooks: Pick<RunHooks, "notice">): Promise<PrepareResult> {
+    const id = await this.alive(job);
+    if (id) hooks.notice?.(`Slurm job ${id} of an earlier attempt of ${job.runId} is still queued or running; waiting for it`);
+    return { adopt: id, stale: false };
+  }
+
+  async run(job: TrialJob, hooks: RunHooks): Promise<TrainOutcome> {
+    const started = performance.now();
+    const name = jobName(job);
+    const tail: string[] = [];
+    const onLine = (l: string) => {
+      hooks.onLine(l);
+      pushTail(tail, l);
+    };
+    if (hooks.signal.aborted) return { exitCode: null, timedOut: false, canceled: true, wallS: 0, tail, jobId: null };
+    const rec = this.recordOf(job.runId);
+    let jobId: string | null = null;
+    // attempts count toward the one retry only within one unfinished job chain
+    let attempt = rec && !rec.ended_at ? rec.attempt : 0;
+    if (rec && !rec.ended_at) {
+      const info = await this.show(rec.job_id);
+      const gone = info === null && !hasOutcome(runDir(this.ctx.ws, job.runId));
+      if (!gone) jobId = rec.job_id; // adopt it while queued or running, else judge how it ended
+      else hooks.notice?.(`Slurm job ${rec.job_id} of an earlier attempt of ${job.runId} is gone without results; submitting again`);
+    }
+    if (!jobId) {
+      const found = await this.findByName(name);
+      if (found.length > 0) {
+        jobId = found[0];
+        hooks.notice?.(`adopting Slurm job ${jobId} (${name}) of an earlier attempt`);
+        attempt = Math.max(attempt, 1);
+        this.record(job, jobId, attempt, null);
+      }
+    }
+    if (!jobId) {
+      attempt += 1;
+      jobId = await this.submit(job, attempt, hooks);
+    }
+    for (;;) {
+      const end = await this.wait(job, jobId, hooks, onLine);
+      const state = end.kind === "state" ? end.state : null;
+      if (state && RETRIED.has(state) && !end.byUs && attempt < MAX_ATTEMPTS && !hooks.signal.aborted) {
+        this.record(job, jobId, attempt, end);
+        hooks.notice?.(`Slurm job ${jobId} of ${job.runId} ended in ${state}; submitting it once more`);
+        this.setAside(job.runId, hooks);
+        attempt += 1;
+        jobId = await this.submit(job, attempt, hooks);
+        continue;
+      }
+      this.record(job, jobId, attempt, end);
+      return { ...this.judge(job, jobId, end), wallS: (performance.now() - started) / 1000, tail, jobId };
+    }
+  }
+
+  private record(job: TrialJob, jobId: string, attempt: number, end: Ended | null): void {
+    const prev = this.recordOf(job.runId);
+    const same = prev?.job_id === jobId;
+    const info = end?.kind === "state" ? end.info : null;
+    writeJobRecord(this.ctx.ws, {
+      executor: "slurm",
+      run_id: job.runId,
+      search_id: job.searchId,
+      job_id: jobId,
+      job_name: jobName(job),
+      attempt,
+      submitted_at: same && prev ? prev.submitted_at : new Date().toISOString(),
+      log: path.relative(this.ctx.ws.dir, this.logFile(jobName(job), jobId)),
+      ended_at: end ? new Date().toISOString() : null,
+      state: end ? (end.kind === "state" ? end.state : "GONE") : null,
+      exit_code: info ? exitParts(info.ExitCode).code : null,
+    });
+  }
+
+  private async submit(job: TrialJob, attempt: number, hooks: RunHooks): Promise<string> {
+    const name = jobName(job);
+    fs.mkdirSync(jobsDir(this.ctx.ws), { recursive: true });
+    const wrap = ["exec", pythonBin(this.ctx.env), ...trainArgs(job)].map(shQuote).join(" ");
+    const args = [
+      "--parsable",
+      "--chdir", this.ctx.ws.dir,
+      "--output", path.join(jobsDir(this.ctx.ws), "%x-%j.log"),
+      "--job-name", name,
+      // Slurm must not rerun a job under the same id (its run dir then holds the stopped attempt's
+      // failure.json); a TIMEOUT or PREEMPTED job is submitted again by run(), its dir set aside
+      "--no-requeue",
+      ...resourceArgs(this.opts),
+      "--wrap", wrap,
+    ];
+    const res = await this.cmd("sbatch", args);
+    const id = res.stdout.trim().split(";")[0];
+    if (res.code !== 0 || !/^\d+$/.test(id)) {
+      throw new UserError(`sbatch refused ${job.runId} (${lastLine(res.stderr) || lastLine(res.stdout) || `exit code ${res.code}`}); check the Slurm options (NAS_SLURM_*) and that the controller is up, then 'nas-graph resume'`);
+    }
+    this.record(job, id, attempt, null); // before the wait: a later process re-adopts it
+    hooks.notice?.(`submitted ${job.runId} as Slurm job ${id}${attempt > 1 ? ` (attempt ${attempt})` : ""}`);
+    return id;
+  }
+
+  /** Poll until the job leaves the active states; scancel on abort or --run-timeout. */
+  private async wait(job: TrialJob, jobId: string, hooks: RunHooks, onLine: (l: string) => void): Promise<Ended> {
+    const log = new LogTail(this.logFile(jobName(job), jobId));
+    let byUs: "abort" | "timeout" | null = null;
+    let cancelAt = 0;
+    const pollMs = this.opts.pollS * 1000;
+    for (;;) {
+      if (hooks.signal.aborted && byUs !== "abort" && byUs !== "timeout") {
+        byUs = "abort";
+        await this.cancel(jobId);
+        cancelAt = performance.now();
+      }
+      const info = await this.show(jobId);
+      log.read(onLine);
+      if (info === null) {
+        log.read(onLine, true);
+        return { kind: "vanished", byUs };
+      }
+      if (info !== "unknown") {
+        const state = (info.JobState ?? "").split(/[ +]/)[0];
+        if (!ACTIVE.has(state)) {
+          await sleep(Math.min(pollMs, 500)); // let the file system show the last lines
+          log.read(onLine, true);
+          return { kind: "state", state, info, byUs };
+        }
+        if (!byUs && job.timeoutS && state === "RUNNING" && runTimeS(info.RunTime) > job.timeoutS) {
+          byUs = "timeout";
+          await this.cancel(jobId);
+          cancelAt = performance.now();
+        }
+        if (byUs && performance.now() - cancelAt > 120_000) {
+          // scancel did not take: report instead of waiting forever
+          throw new UserError(`Slurm job ${jobId} did not stop within 120 s of scancel; check it with 'scontrol show job ${jobId}'`);
+        }
+      }
+      await sleep(byUs ? Math.min(pollMs, 1000) : pollMs, byUs ? undefined : hooks.signal);
+    }
+  }
+
+  private async cancel(jobId: string): Promise<void> {
+    const res = await this.cmd("scancel", [jobId]);
+    if (res.code !== 0) logger.warn({ jobId, stderr: res.stderr }, "scancel failed");
+  }
+
+  /** Move a run dir of a timed-out or preempted attempt aside before the retry. */
+  private setAside(runId: string, hooks: RunHooks): void {
+    const dir = runDir(this.ctx.ws, runId);
+    if (!fs.existsSync(dir)) return;
+    const dest = path.join(this.ctx.ws.meta, "aborted", `${runId}-${Date.now()}`);
+    fs.mkdirSync(path.dirname(dest), { recursive: true });
+    fs.renameSync(dir, dest);
+    hooks.notice?.(`moved the run dir of the stopped attempt of ${runId} to ${path.relative(this.ctx.ws.dir, dest)}`);
+  }
+
+  /** Map the end of a job to train.py's exit codes (docs/contracts.md). */
+  private judge(job: TrialJob, jobId: string, end: Ended): Omit<TrainOutcome, "wallS" | "tail" | "jobId"> {
+    const none = { exitCode: null, timedOut: false, canceled: false, error: null };
+    if (end.byUs === "timeout") return { ...none, timedOut: true };
+    if (end.byUs === "abort") return { ...none, canceled: true };
+    if (end.kind === "vanished") return { ...none, ...this.byFiles(job.runId, jobId) };
+    const { code, signal } = exitParts(end.info.ExitCode);
+    switch (end.state) {
+      case "COMPLETED":
+        return { ...none, exitCode: code ?? 0 };
+      case "FAILED":
+        return signal ? { ...none, error: `Slurm job ${jobId} failed: killed by signal ${signal}` } : { ...none, exitCode: code };
+      case "CANCELLED":
+        return { ...none, canceled: true, error: `Slurm job ${jobId} was cancelled (scancel)` };
+      case "TIMEOUT":
+        return { ...none, timedOut: true, error: `Slurm job ${jobId} reached its time limit twice (--slurm-time / NAS_SLURM_TIME ${this.opts.time ?? "partition default"})` };
+      case "OUT_OF_MEMORY":
+        return { ...none, error: `Slurm job ${jobId} ran out of memory; ask for more with --slurm-args '--mem=...'` };
+      default:
+        return { ...none, exitCode: code && code !== 0 ? code : null, error: `Slurm job ${jobId} ended in state ${end.state} (${end.info.Reason ?? "no reason given"})` };
+    }
+  }
+
+  /** A job gone from scontrol: its run dir's outcome files tell how it ended. */
+  private byFiles(runId: string, jobId: string): Partial<TrainOutcome> {
+    const dir = runDir(this.ctx.ws, runId);
+    if (fs.existsSync(path.join(dir, "metrics.json"))) return { exitCode: 0 };
+    const failure = readJson<Failure>(path.join(dir, "failure.json"));
+    const codes: Record<string, number> = { diverged: 3, interrupted: 130, crashed: 1 };
+    if (failure) return { exitCode: codes[failure.status ?? ""] ?? 1 };
+    return { error: `Slurm job ${jobId} ended without results and is no longer known to scontrol; see its log in .nas-graph/jobs/` };
+  }
+}
+
+function hasOutcome(dir: string): boolean {
+  return fs.existsSync(path.join(dir, "metrics.json")) || fs.existsSync(path.join(dir, "failure.json"));
+}

@@ -1,0 +1,92 @@
+/**
+ * The long-lived nas_agent helper: one per CLI process, answers in order, started again when
+ * it dies (the request in flight is sent once more), a one-line error when it cannot run.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { AgentServer } from "../src/agent-server.js";
+import { UserError } from "../src/errors.js";
+import { agent } from "../src/python.js";
+import { pythonBin, pythonEnv } from "../src/python.js";
+import { workspacePaths } from "../src/workspace.js";
+import { cliEnv, makeWorkspace, removeWorkspace, runCli, writeMockScript, LR_DECISION } from "./helpers/workspace.js";
+
+const dirs: string[] = [];
+const servers: AgentServer[] = [];
+afterEach(() => {
+  for (const s of servers.splice(0)) s.close();
+  for (const d of dirs.splice(0)) removeWorkspace(d);
+});
+
+function server(python = pythonBin(process.env)): AgentServer {
+  const s = new AgentServer(python, pythonEnv(process.env));
+  servers.push(s);
+  return s;
+}
+
+describe("nas_agent helper", () => {
+  it("answers concurrent requests, each its own, from one process", async () => {
+    const dir = makeWorkspace();
+    dirs.push(dir);
+    const s = server();
+    const [next, got, bad, space] = await Promise.all([
+      s.request(["--system-dir", dir, "next-run-id"], "next-run-id"),
+      s.request(["--system-dir", dir, "config-get"], "config-get"),
+      s.request(["--system-dir", dir, "summarize", "--run-id", "run_0042"], "summarize"),
+      s.request(["--system-dir", dir, "space"], "space"),
+    ]);
+    expect(next).toEqual({ exit: 0, result: { ok: true, run_id: "run_0000" } });
+    expect(got.result).toMatchObject({ ok: true, values: { "training.optimizer_params.lr": 5e-5 } });
+    expect(bad.exit).toBe(2);
+    expect(String(bad.result.error)).toMatch(/unknown run id run_0042/);
+    expect(space.result).toMatchObject({ ok: true, path: path.join(dir, "search_space.json") });
+    expect(s.starts).toBe(1);
+  });
+
+  it("is started again when it dies, and the request in flight is sent once more", async () => {
+    const dir = makeWorkspace();
+    dirs.push(dir);
+    const s = server();
+    await s.request(["--system-dir", dir, "space"], "space");
+    const pid = s.pid!;
+    const pending = s.request(["--system-dir", dir, "config-get"], "config-get");
+    process.kill(pid, "SIGKILL");
+    const res = await pending;
+    expect(res.exit).toBe(0);
+    expect(res.result.values).toBeTruthy();
+    expect(s.starts).toBe(2);
+    expect(s.pid).not.toBe(pid);
+  });
+
+  it("fails the request with one line when the helper keeps dying", async () => {
+    const s = server("/bin/false"); // starts, then exits 1 at once: twice
+    const err = await s.request(["next-run-id"], "next-run-id").catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UserError);
+    expect((err as Error).message).toBe(
+      "the nas_agent helper (/bin/false) died during 'next-run-id' (exit code 1); check NAS_PYTHON and the nas_system install, then 'nas-graph resume'",
+    );
+    expect(s.starts).toBe(2);
+  });
+
+  it("names the interpreter that cannot be started", async () => {
+    const dir = makeWorkspace();
+    dirs.push(dir);
+    const err = await agent({ ws: workspacePaths(dir), env: { ...process.env, NAS_PYTHON: "/nonexistent/python3" } }, ["next-run-id"]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UserError);
+    expect((err as Error).message).toMatch(/^cannot start \/nonexistent\/python3 \(.*ENOENT.*\); set NAS_PYTHON to a Python with the nas_system requirements$/);
+  });
+
+  it("one helper serves a whole CLI search", async () => {
+    const dir = makeWorkspace((c) => c.replace('"max_epochs": 2,', '"max_epochs": 1,'));
+    dirs.push(dir);
+    const mock = writeMockScript(dir, [LR_DECISION]);
+    const res = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", mock, "--max-iterations", "2"], {
+      env: cliEnv({ NAS_LOG_LEVEL: "debug" }),
+    });
+    expect(res.code, res.stderr).toBe(0);
+    const logs = res.stderr.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as { msg?: string });
+    expect(logs.filter((l) => l.msg === "nas_agent call").length).toBeGreaterThan(5);
+    expect(logs.filter((l) => l.msg === "nas_agent helper started")).toHaveLength(1);
+  });
+});
