@@ -36,7 +36,7 @@ describe("nas_agent helper", () => {
       s.request(["--system-dir", dir, "summarize", "--run-id", "run_0042"], "summarize"),
       s.request(["--system-dir", dir, "space"], "space"),
     ]);
-    expect(next).toEqual({ exit: 0, result: { ok: true, run_id: "run_0000" } });
+    expect(next).toEqual({ exit: 0, result: { ok: true, run_id: "run_0000", run_ids: ["run_0000"] } });
     expect(got.result).toMatchObject({ ok: true, values: { "training.optimizer_params.lr": 5e-5 } });
     expect(bad.exit).toBe(2);
     expect(String(bad.result.error)).toMatch(/unknown run id run_0042/);

@@ -62,7 +62,10 @@ describe("9.10 the Python interpreter", () => {
   it("says 'please report it' once for an internal error of nas_agent", async () => {
     const dir = workspace();
     const fake = path.join(tmp, "buggy-python");
-    fs.writeFileSync(fake, `#!/bin/sh\necho '{"ok": false, "error": "internal error in nas_agent (ValueError: boom); please report it"}'\nexit 1\n`, { mode: 0o755 });
+    // a helper (nas_agent serve) that answers every request with nas_agent's internal-error shape
+    const answer = `{"id": req["id"], "exit": 1, "result": {"ok": False, "error": "internal error in nas_agent (ValueError: boom); please report it"}}`;
+    const body = `import json, sys\nfor line in sys.stdin:\n    req = json.loads(line)\n    print(json.dumps(${answer}), flush=True)\n`;
+    fs.writeFileSync(fake, `#!/usr/bin/env python3\n${body}`, { mode: 0o755 });
     const res = await runCli(["run", "--system-dir", dir, "--planner", "optuna"], { env: cliEnv({ NAS_PYTHON: fake }) });
     expect(res.code).toBe(1);
     expect(lastLine(res.stderr)).toBe("error: nas_agent check-env failed: internal error in nas_agent (ValueError: boom); please report it");

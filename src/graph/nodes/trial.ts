@@ -99,16 +99,15 @@ const CLOCK_SLACK_MS = 1000;
  */
 function finishedAttempt(dir: string, attempt: AttemptRecord | null, stale: boolean): Outcome | null {
   if (fs.existsSync(path.join(dir, "metrics.json"))) return { run_status: "ok", run_error: null, training_success: true };
-  if (stale) return null;
   const failurePath = path.join(dir, "failure.json");
   const failure = readJson<Failure>(failurePath);
   if (!failure) return null;
-  if (failure.status !== "interrupted") return failed(failure.status ?? "crashed", failure.reason ?? "training failed");
-  if (attempt?.timeout_s != null) {
+  if (failure.status === "interrupted" && attempt?.timeout_s != null) {
     const deadline = attempt.started_at_ms + attempt.timeout_s * 1000;
     if (fs.statSync(failurePath).mtimeMs >= deadline - CLOCK_SLACK_MS) return failed("timeout", timeoutError(attempt.timeout_s));
   }
-  return null;
+  if (stale || failure.status === "interrupted") return null;
+  return failed(failure.status ?? "crashed", failure.reason ?? "training failed");
 }
 
 function timeoutError(timeoutS: number | null): string {
