@@ -233,4 +233,24 @@ describe.skipIf(!SLURM.conf)("--executor slurm on a real one-node Slurm", () => 
     expect(fs.existsSync(path.join(dir, ".nas-graph", "aborted"))).toBe(false);
     expect(jobName({ searchId: searchId(dir), runId: "run_0000" })).toBe(name);
   });
+
+  it("--parallel 2: SIGKILL of the CLI with 2 jobs in flight, then resume: each trial one job, no lost run", async () => {
+    const dir = makeWorkspace(fourEpochs);
+    dirs.push(dir);
+    const args = ["run", "--system-dir", dir, "--executor", "slurm", ...POLL, "--planner", "optuna", "--parallel", "2", "--baseline-seeds", "2", "--max-iterations", "2"];
+    const cli = startCli(args, { env: env() });
+    await cli.waitFor(/submitted run_0000 as Slurm job \d+/);
+    await cli.waitFor(/submitted run_0001 as Slurm job \d+/);
+    const ids = ["run_0000", "run_0001"].map((r) => jobRecord(dir, r));
+    process.kill(-cli.child.pid!, "SIGKILL");
+    expect((await cli.done).signal).toBe("SIGKILL");
+
+    const res = await runCli(["resume", "--system-dir", dir, "--json"], { env: env() });
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stderr).not.toMatch(/submitted run_000[01]/); // re-adopted, never submitted again
+    for (const rec of ids) expect(jobsNamed(rec.job_name)).toEqual([rec.job_id]);
+    const state = readAgentState(dir);
+    expect(state.runs.map((r) => [r.run_id, r.kind, r.status])).toEqual([["run_0000", "baseline", "ok"], ["run_0001", "baseline", "ok"]]);
+    expect(JSON.parse(res.stdout)).toMatchObject({ status: "finished", iterations: 2, n_runs: 2 });
+  });
 });
