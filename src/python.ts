@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { UserError, oneLine } from "./errors.js";
 import { logger } from "./log.js";
+import { parseProgressLine, type ProgressEvent } from "./progress.js";
 import type { Workspace } from "./workspace.js";
 
 /** The package root (holds nas_system/ and .venv/), found from this compiled file. */
@@ -90,7 +91,10 @@ export interface TrainOptions {
   maxEpochs: number | null;
   timeoutS: number | null;
   signal?: AbortSignal;
-  onLine: (line: string) => void;
+  /** A human output line of train.py (stdout: its epoch log; stderr: notices and errors). */
+  onLine: (line: string, stream: "stdout" | "stderr") => void;
+  /** A progress event of train.py (`--progress /dev/fd/3`, a pipe apart from the human log). */
+  onProgress?: (event: ProgressEvent) => void;
 }
 
 export interface TrainOutcome {
@@ -102,9 +106,12 @@ export interface TrainOutcome {
   tail: string[];
 }
 
-/** Run train.py in the workspace, streaming every output line; never throws for a failed run. */
+/**
+ * Run train.py in the workspace, streaming every output line and its progress events (fd 3);
+ * never throws for a failed run.
+ */
 export async function runTraining(ctx: PyContext, opts: TrainOptions): Promise<TrainOutcome> {
-  const args = ["-u", "train.py", "--config", "config.py", "--tag", opts.runId];
+  const args = ["-u", "train.py", "--config", "config.py", "--tag", opts.runId, "--progress", "/dev/fd/3"];
   if (opts.maxEpochs != null) args.push("--max-epochs", String(opts.maxEpochs));
   const started = performance.now();
   const sub = execa(pythonBin(ctx.env), args, {
@@ -112,19 +119,29 @@ export async function runTraining(ctx: PyContext, opts: TrainOptions): Promise<T
     env: pythonEnv(ctx.env),
     extendEnv: false,
     reject: false,
-    all: true,
+    stdio: ["ignore", "pipe", "pipe", "pipe"],
     timeout: opts.timeoutS ? opts.timeoutS * 1000 : undefined,
     cancelSignal: opts.signal,
     forceKillAfterDelay: 5000,
     buffer: false,
   });
   const tail: string[] = [];
-  for await (const line of sub.iterable({ from: "all" })) {
-    const text = String(line);
-    opts.onLine(text);
-    tail.push(text);
-    if (tail.length > 20) tail.shift();
-  }
+  const lines = async (from: "stdout" | "stderr") => {
+    for await (const line of sub.iterable({ from })) {
+      const text = String(line);
+      opts.onLine(text, from);
+      tail.push(text);
+      if (tail.length > 20) tail.shift();
+    }
+  };
+  const events = async () => {
+    for await (const line of sub.iterable({ from: "fd3" })) {
+      const ev = parseProgressLine(String(line));
+      if (ev) opts.onProgress?.(ev);
+      else logger.debug({ runId: opts.runId, line: String(line).slice(0, 200) }, "not a progress event");
+    }
+  };
+  await Promise.all([lines("stdout"), lines("stderr"), events()]);
   const res = await sub;
   logger.debug({ runId: opts.runId, exitCode: res.exitCode, timedOut: res.timedOut, canceled: res.isCanceled }, "train.py finished");
   if (res.failed && res.exitCode === undefined && !res.isCanceled && !res.timedOut && !res.signal) {

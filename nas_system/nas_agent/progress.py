@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import re
 import sys
 import time
 
@@ -39,7 +41,13 @@ class Progress:
         self._fh = None
         if path:
             try:
-                self._fh = open(path, "a", buffering=1, encoding="utf-8")
+                # /dev/fd/N is used as the inherited descriptor itself: Node's stdio "pipes" are
+                # socket pairs, which cannot be reopened through /dev/fd (ENXIO)
+                fd = re.fullmatch(r"/dev/fd/(\d+)", path)
+                if fd:
+                    self._fh = os.fdopen(int(fd.group(1)), "w", buffering=1, encoding="utf-8")
+                else:
+                    self._fh = open(path, "a", buffering=1, encoding="utf-8")
             except OSError as exc:
                 raise ProgressError(f"cannot open --progress {path} ({exc.strerror or exc})") from None
 

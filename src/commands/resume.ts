@@ -1,7 +1,7 @@
 /** `nas-graph resume`: continue the last search where it stopped, or answer its review pause. */
 import readline from "node:readline/promises";
 import { UserError } from "../errors.js";
-import { ui, fmt } from "../ui.js";
+import { configureUi, ui, fmt } from "../ui.js";
 import { acquireLock, openWorkspace, readSearch } from "../workspace.js";
 import { driveSearch, searchPosition, type SearchSummary } from "../graph/session.js";
 import type { ReviewPayload } from "../graph/nodes/review.js";
@@ -15,6 +15,7 @@ export interface ResumeOptions {
 
 export async function resumeCommand(opts: ResumeOptions, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   if (opts.accept && opts.reject) throw new UserError("pass only one of --accept and --reject");
+  configureUi({ json: opts.json });
   const ws = openWorkspace(opts.systemDir, { needTrain: true });
   const release = acquireLock(ws, "resume", ui.notice);
   try {

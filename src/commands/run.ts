@@ -4,7 +4,7 @@ import path from "node:path";
 import { UserError } from "../errors.js";
 import { llmConfigured } from "../llm/settings.js";
 import { agent, AgentError } from "../python.js";
-import { ui } from "../ui.js";
+import { configureUi, ui } from "../ui.js";
 import {
   acquireLock,
   newSearchId,
@@ -40,6 +40,7 @@ export interface RunOptions {
 }
 
 export async function runCommand(opts: RunOptions, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  configureUi({ json: opts.json });
   const ws = openWorkspace(opts.systemDir, { needTrain: true });
   const options = searchOptions(opts, env);
   const release = acquireLock(ws, "run", ui.notice);

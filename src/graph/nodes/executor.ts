@@ -33,13 +33,20 @@ export async function executorNode(state: GraphState, deps: GraphDeps): Promise<
     return { ...failed("invalid", applied.error), timings: { ...state.timings, executor_s: seconds(started), train_s: 0 } };
   }
   deps.ui.diff(applied.diff);
-  const out = await runTraining(deps.py, {
-    runId,
-    maxEpochs: state.options.max_epochs,
-    timeoutS: state.options.run_timeout_s,
-    signal: deps.signal,
-    onLine: (line) => deps.ui.trainLine(runId, line),
-  });
+  const view = await deps.ui.training(runId);
+  let out: TrainOutcome;
+  try {
+    out = await runTraining(deps.py, {
+      runId,
+      maxEpochs: state.options.max_epochs,
+      timeoutS: state.options.run_timeout_s,
+      signal: deps.signal,
+      onLine: view.line,
+      onProgress: view.event,
+    });
+  } finally {
+    view.end();
+  }
   if (deps.signal.aborted) {
     throw new UserError("interrupted during training; continue with 'nas-graph resume'", 130);
   }

@@ -7,6 +7,7 @@ import fs from "node:fs";
 import type { ConfigChange, PlannerContext, PlannerDecision, PlannerResult } from "../../contracts.js";
 import { agent, AgentError } from "../../python.js";
 import { incumbentConfig, readAgentState } from "../../workspace.js";
+import { bestSummary } from "../../runs-view.js";
 import { addUsage, ZERO_USAGE, type GraphState, type GraphUpdate } from "../state.js";
 import type { GraphDeps } from "../graph.js";
 
@@ -22,7 +23,15 @@ export async function plannerNode(state: GraphState, deps: GraphDeps): Promise<G
   const d = result.decision;
   const runId = d.step_type === "stop" ? null : (await agent<{ run_id: string }>(deps.py, ["next-run-id"])).run_id;
   const seconds = (performance.now() - started) / 1000;
-  deps.ui.iteration(state.iteration + 1, state.max_iterations, runId);
+  const usage = addUsage(state.usage, result.usage);
+  deps.ui.iteration({
+    n: state.iteration + 1,
+    max: state.max_iterations,
+    runId,
+    planner: result.planner,
+    best: bestSummary(agentState),
+    costUsd: usage.cost_usd,
+  });
   deps.ui.plan(baseline ? "baseline" : d.step_type, d.plan, d.reason, result.planner, result.fallback ?? null);
   return {
     step_type: baseline ? "baseline" : d.step_type,
@@ -35,7 +44,7 @@ export async function plannerNode(state: GraphState, deps: GraphDeps): Promise<G
     current_run_id: runId,
     baseline_done: state.baseline_done || baseline,
     planner_call: baseline ? state.planner_call : state.planner_call + 1,
-    usage: addUsage(state.usage, result.usage),
+    usage,
     run_status: null,
     run_error: null,
     diff: "",
