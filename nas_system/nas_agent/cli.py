@@ -2,8 +2,8 @@
 
 Every command prints exactly one JSON object on stdout. Exit 0 with ``{"ok": true, ...}``;
 exit 2 with ``{"ok": false, "error": "<one line>", "errors"?: [...]}`` for anything the user
-or the LLM got wrong; exit 1 with the same shape for an internal bug. Only ``suggest``
-imports heavy packages (optuna), lazily.
+or the LLM got wrong; exit 1 with the same shape for an internal bug. Heavy packages (optuna,
+matplotlib) are imported lazily, by the commands that need them.
 """
 from __future__ import annotations
 
@@ -71,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     q = sub.add_parser("suggest", help="Optuna suggestion from the full history")
     q.add_argument("--sampler", choices=["tpe", "random"], default="tpe")
     q.add_argument("--seed", type=int, default=0)
+    sub.add_parser("study", help="write (or rebuild) the Optuna study .nas-graph/optuna.db from agent_state.json")
     return p
 
 
@@ -156,7 +157,20 @@ def cmd_record_run(ws: Workspace, args) -> dict:
     run = build_run(ws, args.run_id, info, state.find(args.run_id))
     st.add_run(state, run)
     st.save_agent_state(state, ws.state_path)
-    return {"run": run.to_dict(), "best_run_id": state.best_run_id, "previous_best_run_id": previous}
+    return {"run": run.to_dict(), "best_run_id": state.best_run_id, "previous_best_run_id": previous,
+            **_mirror_study(ws, state)}
+
+
+def _mirror_study(ws: Workspace, state: st.AgentState) -> dict:
+    """Append to the Optuna study beside agent_state.json. The run is recorded whatever happens
+    here: a failure is returned as ``study_error`` (one line, shown by the caller) and the next
+    sync rebuilds the study from agent_state.json."""
+    try:
+        from .study import sync_study  # heavy (optuna, sqlalchemy): imported only here
+
+        return {"study": sync_study(ws.dir, state, ws.space())}
+    except Exception as exc:  # noqa: BLE001 - a mirror must never lose a recorded run
+        return {"study_error": _one_line(f"{type(exc).__name__}: {exc}; rebuild it with 'python -m nas_agent study'")}
 
 
 def build_run(ws: Workspace, run_id: str, info: dict, existing: st.RunInfo | None) -> st.RunInfo:
@@ -241,7 +255,8 @@ def cmd_set_accept(ws: Workspace, args) -> dict:
     previous = state.best_run_id
     run = st.set_accepted(state, args.run_id, bool(args.accept), args.reason)
     st.save_agent_state(state, ws.state_path)
-    return {"run": run.to_dict(), "best_run_id": state.best_run_id, "previous_best_run_id": previous}
+    return {"run": run.to_dict(), "best_run_id": state.best_run_id, "previous_best_run_id": previous,
+            **_mirror_study(ws, state)}
 
 
 def cmd_summarize(ws: Workspace, args) -> dict:
@@ -266,11 +281,17 @@ def cmd_suggest(ws: Workspace, args) -> dict:
     return suggest(state, ws.space(), ws.config(None), sampler=args.sampler, seed=args.seed)
 
 
+def cmd_study(ws: Workspace, args) -> dict:
+    from .study import sync_study
+
+    return sync_study(ws.dir, st.load_agent_state(ws.state_path), ws.space())
+
+
 COMMANDS = {
     "space": cmd_space, "config-get": cmd_config_get, "config-apply": cmd_config_apply,
     "config-restore": cmd_config_restore, "next-run-id": cmd_next_run_id,
     "record-run": cmd_record_run, "set-accept": cmd_set_accept, "summarize": cmd_summarize,
-    "suggest": cmd_suggest,
+    "suggest": cmd_suggest, "study": cmd_study,
 }
 
 

@@ -12,7 +12,8 @@ import type { GraphDeps } from "../graph.js";
 export async function updateStateNode(state: GraphState, deps: GraphDeps): Promise<GraphUpdate> {
   const started = performance.now();
   const runId = state.current_run_id as string;
-  const rec = await agent<{ best_run_id: string | null }>(deps.py, ["record-run", "--run-id", runId, "--info", JSON.stringify(runInfo(state))]);
+  const rec = await agent<{ best_run_id: string | null; study_error?: string }>(deps.py, ["record-run", "--run-id", runId, "--info", JSON.stringify(runInfo(state))]);
+  if (rec.study_error) deps.ui.warn(`the Optuna study (.nas-graph/optuna.db) was not updated: ${rec.study_error}`);
   if (rec.best_run_id !== runId) {
     await agent(deps.py, ["config-restore", "--from", incumbentConfig(deps.py.ws, rec.best_run_id, state.search_id)]);
   }
