@@ -66,6 +66,13 @@ function program(): Command {
     .option("--json", "print the status as JSON")
     .action(async (opts) => (await import("./commands/status.js")).statusCommand(opts));
 
+  p.command("report")
+    .description("write runs/report.html (self-contained, with plots) and runs/report.md")
+    .option("--system-dir <dir>", "workspace", DEFAULT_DIR)
+    .option("--target-val-mse <x>", "draw this target line (default: the last search's target)", num("--target-val-mse"))
+    .option("--json", "print the written paths as JSON")
+    .action(async (opts) => (await import("./commands/report.js")).reportCommand(opts));
+
   p.command("override")
     .description("accept or reject a run by hand; config.py follows the best run")
     .argument("<run_id>", "e.g. run_0003")

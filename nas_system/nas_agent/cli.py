@@ -72,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--sampler", choices=["tpe", "random"], default="tpe")
     q.add_argument("--seed", type=int, default=0)
     sub.add_parser("study", help="write (or rebuild) the Optuna study .nas-graph/optuna.db from agent_state.json")
+    rp = sub.add_parser("report", help="write runs/report.html and runs/report.md")
+    rp.add_argument("--decisions", help="decision log (default: DIR/.nas-graph/decisions.jsonl)")
+    rp.add_argument("--target", type=float, help="target val_mse line")
     return p
 
 
@@ -287,11 +290,23 @@ def cmd_study(ws: Workspace, args) -> dict:
     return sync_study(ws.dir, st.load_agent_state(ws.state_path), ws.space())
 
 
+def cmd_report(ws: Workspace, args) -> dict:
+    from .report import build_report, read_decisions  # heavy (matplotlib): imported only here
+
+    try:
+        space = ws.space()
+    except SpaceError:
+        space = None  # the report still shows everything but the per-key ranges
+    decisions = Path(args.decisions) if args.decisions else ws.dir / ".nas-graph" / "decisions.jsonl"
+    state = st.load_agent_state(ws.state_path)
+    return build_report(ws.dir, state, space, read_decisions(decisions), target=args.target)
+
+
 COMMANDS = {
     "space": cmd_space, "config-get": cmd_config_get, "config-apply": cmd_config_apply,
     "config-restore": cmd_config_restore, "next-run-id": cmd_next_run_id,
     "record-run": cmd_record_run, "set-accept": cmd_set_accept, "summarize": cmd_summarize,
-    "suggest": cmd_suggest, "study": cmd_study,
+    "suggest": cmd_suggest, "study": cmd_study, "report": cmd_report,
 }
 
 
