@@ -76,6 +76,14 @@ describe("status", () => {
     expect(s.totals.training_time_s).toBeCloseTo(42.5, 5); // train.py wall time from the decision log
     expect(s.noise).toEqual(SEEDED.noise);
     expect(s.baselines).toEqual(SEEDED.baselines);
+    expect(s).not.toHaveProperty("study"); // no Optuna study written here
+
+    // the study's last background update failed: status says so, with the fix
+    fs.writeFileSync(path.join(dir, ".nas-graph", "optuna.status.json"), JSON.stringify({ ok: false, error: "OperationalError: disk I/O error", at: "now" }));
+    const again = JSON.parse((await runCli(["status", "--system-dir", dir, "--json"], { env: cliEnv() })).stdout);
+    expect(again.study).toEqual({ path: path.join(dir, ".nas-graph", "optuna.db"), trials: null, error: "OperationalError: disk I/O error" });
+    const text = (await runCli(["status", "--system-dir", dir], { env: cliEnv() })).stdout;
+    expect(text).toContain(`optuna study: the last update failed (OperationalError: disk I/O error); rebuild it with 'python -m nas_agent --system-dir ${dir} study'`);
   });
 
   it("prints the same as a table, the best config marked, noise and baselines below", async () => {

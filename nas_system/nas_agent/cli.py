@@ -161,19 +161,37 @@ def cmd_record_run(ws: Workspace, args) -> dict:
     st.add_run(state, run)
     st.save_agent_state(state, ws.state_path)
     return {"run": run.to_dict(), "best_run_id": state.best_run_id, "previous_best_run_id": previous,
-            **_mirror_study(ws, state)}
+            **_mirror_study(ws)}
 
 
-def _mirror_study(ws: Workspace, state: st.AgentState) -> dict:
-    """Append to the Optuna study beside agent_state.json. The run is recorded whatever happens
-    here: a failure is returned as ``study_error`` (one line, shown by the caller) and the next
-    sync rebuilds the study from agent_state.json."""
+def _mirror_study(ws: Workspace) -> dict:
+    """Bring the Optuna study beside agent_state.json up to date, in a background process
+    (``study``; optuna's import costs more than the rest of record-run). The run is recorded
+    whatever happens there; a failed last sync is returned as ``study_error`` (one line, shown
+    by the caller), and the next sync rebuilds the study from agent_state.json."""
+    import subprocess
+
+    out: dict[str, Any] = {}
+    last = _study_status(ws)
+    if last is not None and last.get("ok") is False:
+        out["study_error"] = _one_line(f"the last update of .nas-graph/optuna.db failed ({last.get('error')}); "
+                                       "rebuild it with 'python -m nas_agent study'")
     try:
-        from .study import sync_study  # heavy (optuna, sqlalchemy): imported only here
+        subprocess.Popen([sys.executable, "-m", "nas_agent", "--system-dir", str(ws.dir.resolve()), "study"],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         start_new_session=True, close_fds=True)  # its own session: Ctrl-C of the search spares it
+        out["study"] = "updating in the background"
+    except OSError as exc:
+        out["study_error"] = _one_line(f"cannot start the Optuna study update ({exc}); run 'python -m nas_agent study'")
+    return out
 
-        return {"study": sync_study(ws.dir, state, ws.space())}
-    except Exception as exc:  # noqa: BLE001 - a mirror must never lose a recorded run
-        return {"study_error": _one_line(f"{type(exc).__name__}: {exc}; rebuild it with 'python -m nas_agent study'")}
+
+def _study_status(ws: Workspace) -> dict | None:
+    try:
+        data = json.loads((ws.dir / ".nas-graph" / "optuna.status.json").read_text(encoding="utf-8"))
+        return data if isinstance(data, dict) else None
+    except (OSError, ValueError):
+        return None
 
 
 def build_run(ws: Workspace, run_id: str, info: dict, existing: st.RunInfo | None) -> st.RunInfo:
@@ -259,7 +277,7 @@ def cmd_set_accept(ws: Workspace, args) -> dict:
     run = st.set_accepted(state, args.run_id, bool(args.accept), args.reason)
     st.save_agent_state(state, ws.state_path)
     return {"run": run.to_dict(), "best_run_id": state.best_run_id, "previous_best_run_id": previous,
-            **_mirror_study(ws, state)}
+            **_mirror_study(ws)}
 
 
 def cmd_summarize(ws: Workspace, args) -> dict:
@@ -285,9 +303,15 @@ def cmd_suggest(ws: Workspace, args) -> dict:
 
 
 def cmd_study(ws: Workspace, args) -> dict:
-    from .study import sync_study
+    from .study import study_path, sync_locked
 
-    return sync_study(ws.dir, st.load_agent_state(ws.state_path), ws.space())
+    try:
+        return sync_locked(ws.dir, lambda: st.load_agent_state(ws.state_path), ws.space)
+    except USER_ERRORS:
+        raise
+    except Exception as exc:  # sqlite / optuna: name the file and the fix
+        raise CliError(f"cannot write the Optuna study {study_path(ws.dir)} ({type(exc).__name__}: {exc}); "
+                       "move it aside and run 'python -m nas_agent study' again") from None
 
 
 def cmd_report(ws: Workspace, args) -> dict:

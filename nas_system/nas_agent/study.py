@@ -12,13 +12,21 @@ Test metrics are never written here (the study is history a sampler could read).
 ``sync_study`` appends the runs the study lacks; when the study's trials are not the first runs
 of the state (a run re-recorded, a verdict overridden, the search space edited), it deletes the
 study and rebuilds it from agent_state.json, as it does when the file is missing.
+
+``sync_locked`` (the ``study`` command) serializes syncs with a lock file and reads the state
+inside the lock, so the last sync always sees the last recorded run. record-run starts it in a
+background process (importing optuna and SQLAlchemy costs 1.5 s of CPU, more on a busy box):
+its outcome goes to ``.nas-graph/optuna.status.json``, and a failure is reported by the next
+record-run (``study_error``).
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import math
 import warnings
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +43,42 @@ STUDY_NAME = "nas-graph"
 
 def study_path(system_dir: str | Path) -> Path:
     return Path(system_dir) / ".nas-graph" / "optuna.db"
+
+
+def status_path(system_dir: str | Path) -> Path:
+    return Path(system_dir) / ".nas-graph" / "optuna.status.json"
+
+
+def read_status(system_dir: str | Path) -> dict | None:
+    """The last sync's outcome ``{ok, error?, at, ...}``, or None."""
+    try:
+        data = json.loads(status_path(system_dir).read_text(encoding="utf-8"))
+        return data if isinstance(data, dict) else None
+    except (OSError, ValueError):
+        return None
+
+
+def sync_locked(system_dir: str | Path, load_state, load_space) -> dict[str, Any]:
+    """One sync at a time (lock file); the state is read inside the lock. Records the outcome."""
+    meta = Path(system_dir) / ".nas-graph"
+    meta.mkdir(exist_ok=True)  # never its parents: a workspace removed meanwhile stays removed
+    with open(meta / "optuna.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        try:
+            result = sync_study(system_dir, load_state(), load_space())
+        except Exception as exc:
+            _write_status(system_dir, {"ok": False, "error": " ".join(f"{type(exc).__name__}: {exc}".split()), "at": at})
+            raise
+        _write_status(system_dir, {"ok": True, "at": at, **result})
+        return result
+
+
+def _write_status(system_dir: str | Path, status: dict) -> None:
+    path = status_path(system_dir)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(status) + "\n", encoding="utf-8")
+    tmp.replace(path)
 
 
 def storage_url(system_dir: str | Path) -> str:
@@ -96,7 +140,7 @@ def sync_study(system_dir: str | Path, state: AgentState, space: SearchSpace) ->
     Returns ``{path, trials, added, rebuilt, created}``."""
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     path = study_path(system_dir)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(exist_ok=True)
     created = not path.exists()
     dists = {k: distribution(p) for k, p in space.params.items()}
     specs = [trial_spec(r, dists) for r in state.runs]

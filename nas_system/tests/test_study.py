@@ -3,6 +3,7 @@ written on record-run, read back with optuna.load_study, rebuilt when stale or m
 import json
 import math
 import shutil
+import time
 
 import optuna
 import pytest
@@ -54,17 +55,32 @@ def record(ws, run_id, **info):
     return cli(ws, "record-run", "--run-id", run_id, "--info", json.dumps(info), check=0)[1]
 
 
-def test_record_run_writes_the_study_and_it_reads_back(ws):
+def sync_status(ws, until, timeout=120):
+    """The background sync's status file, once ``until(status)`` holds."""
+    path = ws / ".nas-graph" / "optuna.status.json"
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            status = json.loads(path.read_text())
+            if until(status):
+                return status
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.5)
+    raise AssertionError(f"no background sync matching the condition within {timeout}s: {path}")
+
+
+def test_record_run_updates_the_study_in_the_background(ws):
     make_run(ws, "run_0000", val=0.5)
     make_run(ws, "run_0001", val=0.4, lr=1e-4)
     make_run(ws, "run_0002", failure={"status": "diverged", "reason": "loss became nan", "epoch": 2}, lr=0.5)
     out = record(ws, "run_0000", status="ok", accepted=True, planner="baseline", plan="Baseline", seed=42)
-    assert out["study"] == {"path": str(ws / ".nas-graph" / "optuna.db"), "trials": 1, "added": 1,
-                            "rebuilt": False, "created": True}
-    out = record(ws, "run_0001", status="ok", accepted=True, planner="optuna", plan="TPE: lr up", seed=42)
-    assert out["study"]["added"] == 1 and not out["study"]["rebuilt"]  # appended, not rebuilt
+    assert out["study"] == "updating in the background" and "study_error" not in out
+    record(ws, "run_0001", status="ok", accepted=True, planner="optuna", plan="TPE: lr up", seed=42)
     out = record(ws, "run_0002", planner="llm", plan="lr 0.5", seed=7)
     assert "study_error" not in out
+    status = sync_status(ws, lambda s: s.get("trials") == 3)  # no explicit sync: record-run started it
+    assert status["ok"] is True and status["path"] == str(ws / ".nas-graph" / "optuna.db")
     trials = assert_mirrors_state(ws)
     assert [t.user_attrs["verdict"] for t in trials] == ["accepted", "accepted", "failed"]
     assert trials[1].params["training.optimizer_params.lr"] == 1e-4
@@ -79,8 +95,9 @@ def test_stale_or_missing_study_is_rebuilt_from_agent_state(ws):
         make_run(ws, f"run_000{i}", val=val, lr=1e-4 * (i + 1))
         record(ws, f"run_000{i}", status="ok", accepted=i < 2, planner="optuna", plan=f"plan {i}")
     # an override changes a verdict: the study follows
-    _, out = cli(ws, "set-accept", "--run-id", "run_0001", "--reject", check=0)
-    assert out["study"]["rebuilt"] is True
+    cli(ws, "set-accept", "--run-id", "run_0001", "--reject", check=0)
+    _, out = cli(ws, "study", check=0)  # waits for the background syncs (one lock), then checks
+    assert out["trials"] == 3
     assert [t.user_attrs["verdict"] for t in assert_mirrors_state(ws)] == ["accepted", "rejected", "rejected"]
     # the file removed: rebuilt on demand
     (ws / ".nas-graph" / "optuna.db").unlink()
@@ -89,8 +106,7 @@ def test_stale_or_missing_study_is_rebuilt_from_agent_state(ws):
     assert_mirrors_state(ws)
     # a trial that is no run (someone wrote into the study): rebuilt, the stray trial is gone
     load(ws).add_trial(optuna.trial.create_trial(params={}, distributions={}, value=0.01))
-    _, out = cli(ws, "study", check=0)
-    assert out["rebuilt"] is True
+    cli(ws, "study", check=0)
     assert all(not math.isclose(t.value or 0, 0.01) for t in assert_mirrors_state(ws))
     # in step already: nothing to do
     _, out = cli(ws, "study", check=0)
@@ -100,10 +116,18 @@ def test_stale_or_missing_study_is_rebuilt_from_agent_state(ws):
 def test_a_broken_study_never_loses_a_run(ws):
     (ws / ".nas-graph" / "optuna.db").mkdir(parents=True)  # not a database
     make_run(ws, "run_0000", val=0.5)
+    make_run(ws, "run_0001", val=0.4)
     out = record(ws, "run_0000", status="ok", accepted=True)
-    assert "optuna" not in out and out["study_error"].endswith("rebuild it with 'python -m nas_agent study'")
-    assert "\n" not in out["study_error"]
-    assert [r["run_id"] for r in state_of(ws)["runs"]] == ["run_0000"]
+    assert "study_error" not in out
+    status = sync_status(ws, lambda s: s.get("ok") is False)
+    assert "OperationalError" in status["error"]
+    out = record(ws, "run_0001", status="ok", accepted=True)  # the next record-run reports it
+    assert out["study_error"].startswith("the last update of .nas-graph/optuna.db failed (")
+    assert out["study_error"].endswith("rebuild it with 'python -m nas_agent study'") and "\n" not in out["study_error"]
+    assert [r["run_id"] for r in state_of(ws)["runs"]] == ["run_0000", "run_0001"]
+    code, out = cli(ws, "study", check=2)
+    assert out["error"].startswith(f"cannot write the Optuna study {ws / '.nas-graph' / 'optuna.db'} (")
     (ws / ".nas-graph" / "optuna.db").rmdir()
     cli(ws, "study", check=0)
     assert_mirrors_state(ws)
+    assert sync_status(ws, lambda s: s.get("ok") is True)["trials"] == 2

@@ -4,13 +4,14 @@
  * time, tokens, cost), the naive baselines and the measured noise when recorded. `--json` gives
  * the same data. Fields that an older agent_state.json lacks are left out, never guessed.
  */
+import fs from "node:fs";
 import path from "node:path";
 import pc from "picocolors";
 import type { AgentStateFile, LlmUsage, RunInfo } from "../contracts.js";
 import { readDecisions, type DecisionEntry } from "../decision-log.js";
 import { configKey, configStats, finite, type ConfigStats } from "../runs-view.js";
 import { fmt } from "../ui.js";
-import { openWorkspace, readAgentState, readSearch, type Workspace } from "../workspace.js";
+import { openWorkspace, readAgentState, readJson, readSearch, type Workspace } from "../workspace.js";
 
 export interface StatusOptions {
   systemDir: string;
@@ -59,6 +60,8 @@ export interface StatusData {
   usage: LlmUsage | null;
   baselines?: unknown;
   noise?: unknown;
+  /** The Optuna study mirroring agent_state.json (nas_agent.study), when written. */
+  study?: { path: string; trials: number | null; error: string | null };
   search: { search_id: string; status: string; started_at: string; options: unknown } | null;
 }
 
@@ -93,7 +96,21 @@ export function statusData(ws: Workspace): StatusData {
   };
   if (state.baselines !== undefined && state.baselines !== null) data.baselines = state.baselines;
   if (state.noise !== undefined && state.noise !== null) data.noise = state.noise;
+  const study = studyOf(ws);
+  if (study) data.study = study;
   return data;
+}
+
+function studyOf(ws: Workspace): StatusData["study"] | null {
+  const db = path.join(ws.meta, "optuna.db");
+  let last: { ok?: boolean; error?: string; trials?: number } | null = null;
+  try {
+    last = readJson(path.join(ws.meta, "optuna.status.json"));
+  } catch {
+    last = null; // a torn status file: only the database itself matters
+  }
+  if (!fs.existsSync(db) && !last) return null;
+  return { path: db, trials: last?.ok && typeof last.trials === "number" ? last.trials : null, error: last?.ok === false ? String(last.error) : null };
 }
 
 function verdictOf(r: RunInfo): Verdict {
@@ -201,6 +218,11 @@ export function renderStatus(d: StatusData, c: Colors): string {
   const llm = t.llm_calls > 0 ? `${t.llm_calls} LLM calls, ${t.input_tokens} in / ${t.output_tokens} out tokens, $${t.cost_usd.toFixed(4)}` : "no LLM calls";
   out.push(`totals: ${t.trainings} trainings (${t.failed} failed), ${duration(t.training_time_s)} training; ${llm}`);
   out.push(...noiseLines(d.noise), ...baselineLines(d.baselines));
+  if (d.study) {
+    const s = d.study;
+    out.push(s.error ? c.yellow(`optuna study: the last update failed (${s.error}); rebuild it with 'python -m nas_agent --system-dir ${d.system_dir} study'`)
+      : `optuna study${s.trials !== null ? ` (${s.trials} trials)` : ""}: optuna-dashboard sqlite:///${s.path}`);
+  }
   out.push(d.search ? `last search: ${d.search.search_id} (${d.search.status})` : "no search yet: start one with 'nas-graph run'");
   out.push(c.dim("test_mse is held out: recorded and shown, never used to choose a run."));
   return out.join("\n");
