@@ -16,7 +16,7 @@ import {
   type SearchRecord,
   type Workspace,
 } from "../workspace.js";
-import { driveSearch } from "../graph/session.js";
+import { driveSearch, type SearchSummary } from "../graph/session.js";
 import { printSummary } from "./resume.js";
 
 export const PLANNERS = ["llm", "mock", "optuna", "random", "llm+optuna"] as const;
@@ -41,6 +41,11 @@ export interface RunOptions {
 
 export async function runCommand(opts: RunOptions, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   configureUi({ json: opts.json });
+  printSummary(await startSearch(opts, env), Boolean(opts.json));
+}
+
+/** Start a new search on the workspace and drive it to its end (or its review pause). */
+export async function startSearch(opts: RunOptions, env: NodeJS.ProcessEnv = process.env): Promise<SearchSummary> {
   const ws = openWorkspace(opts.systemDir, { needTrain: true });
   const options = searchOptions(opts, env);
   const release = acquireLock(ws, "run", ui.notice);
@@ -56,8 +61,7 @@ export async function runCommand(opts: RunOptions, env: NodeJS.ProcessEnv = proc
     const rec: SearchRecord = { thread_id: threadId, started_at: now, updated_at: now, status: "running", options };
     writeSearch(ws, rec);
     ui.notice(`search ${threadId}: up to ${options.maxIterations} iterations in ${ws.dir}`);
-    const summary = await driveSearch(ws, rec, { start: initialState(rec) }, env);
-    printSummary(summary, Boolean(opts.json));
+    return await driveSearch(ws, rec, { start: initialState(rec) }, env);
   } finally {
     release();
   }
