@@ -39,8 +39,17 @@ def fail(message: str, code: int):
     sys.exit(code)
 
 
-def on_sigterm(signum, frame):
-    raise KeyboardInterrupt
+_interrupted = False
+
+
+def on_signal(signum, frame):
+    """SIGINT or SIGTERM: interrupt once. Ctrl-C reaches the whole process group and the launcher
+    then sends SIGTERM; a second KeyboardInterrupt raised while failure.json is being written
+    ended in a traceback and no failure.json."""
+    global _interrupted
+    if not _interrupted:
+        _interrupted = True
+        raise KeyboardInterrupt
 
 
 def seed_everything(seed: int):
@@ -129,7 +138,8 @@ progress.set_batches(n_batches)
 progress.emit("start", max_epochs=max_epochs, batches=n_batches, n_params=n_params, device=device.type, seed=seed)
 
 # ----------------------------------------------------------------------------- training
-signal.signal(signal.SIGTERM, on_sigterm)
+signal.signal(signal.SIGTERM, on_signal)
+signal.signal(signal.SIGINT, on_signal)
 history, best_state, best_epoch, best_val, stale = [], None, 0, math.inf, 0
 epoch, t_start = 0, time.time()
 try:

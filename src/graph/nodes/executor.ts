@@ -41,7 +41,8 @@ export async function executorNode(state: GraphState, deps: GraphDeps): Promise<
       maxEpochs: state.options.max_epochs,
       timeoutS: state.options.run_timeout_s,
       signal: deps.signal,
-      onLine: view.line,
+      // after Ctrl-C, the child's last words (a KeyboardInterrupt) are not news: one line says it
+      onLine: (line, stream) => deps.signal.aborted || view.line(line, stream),
       onProgress: view.event,
     });
   } finally {
