@@ -99,17 +99,21 @@ def test_stale_or_missing_study_is_rebuilt_from_agent_state(ws):
     _, out = cli(ws, "study", check=0)  # waits for the background syncs (one lock), then checks
     assert out["trials"] == 3
     assert [t.user_attrs["verdict"] for t in assert_mirrors_state(ws)] == ["accepted", "rejected", "rejected"]
-    # the file removed: rebuilt on demand
-    (ws / ".nas-graph" / "optuna.db").unlink()
-    _, out = cli(ws, "study", check=0)
+    # the same workspace without its study (a copy: no background sync of ws can race here)
+    copy = ws / "copy"
+    copy.mkdir()
+    for name in ("config.py", "agent_state.json", "runs"):
+        (shutil.copytree if name == "runs" else shutil.copy)(ws / name, copy / name)
+    _, out = cli(copy, "study", check=0)
     assert out["created"] is True and out["added"] == 3
-    assert_mirrors_state(ws)
+    assert_mirrors_state(copy)
     # a trial that is no run (someone wrote into the study): rebuilt, the stray trial is gone
-    load(ws).add_trial(optuna.trial.create_trial(params={}, distributions={}, value=0.01))
-    cli(ws, "study", check=0)
-    assert all(not math.isclose(t.value or 0, 0.01) for t in assert_mirrors_state(ws))
+    load(copy).add_trial(optuna.trial.create_trial(params={}, distributions={}, value=0.01))
+    _, out = cli(copy, "study", check=0)
+    assert out["rebuilt"] is True
+    assert all(not math.isclose(t.value or 0, 0.01) for t in assert_mirrors_state(copy))
     # in step already: nothing to do
-    _, out = cli(ws, "study", check=0)
+    _, out = cli(copy, "study", check=0)
     assert out == {**out, "added": 0, "rebuilt": False, "created": False}
 
 
