@@ -1,11 +1,13 @@
 """Train one Informer configuration and write runs/<tag>/.
 
-    python -u train.py --config config.py --tag run_0001 [--max-epochs N] [--seed N]    (cwd = workspace)
+    python -u train.py --config config.py --tag run_0001 [--max-epochs N] [--seed N] [--progress PATH]
+    (cwd = workspace)
 
 Outputs in runs/<tag>/: config_used.py (first), history.json, best_model.pth,
 learning_curve.png, and metrics.json LAST (its presence means the run is complete).
 Exit codes: 0 ok; 2 bad config (one line on stderr, no run dir); 3 non-finite loss;
-130 interrupted; 1 crash. val/test/train "mse" is always MSE on the forecast target,
+130 interrupted; 1 crash. --progress PATH gets one JSON event per line
+(start, batch, epoch, end; nas_agent/progress.py), apart from the human log on stdout. val/test/train "mse" is always MSE on the forecast target,
 on scaled data, whatever the training criterion.
 """
 import argparse
@@ -50,6 +52,7 @@ from data import DataError, load_splits
 from model import build_model
 from nas_agent import logging_utils as logs
 from nas_agent.config_check import ConfigError, load_config, pick_device
+from nas_agent.progress import Progress, ProgressError
 from nas_agent.run_manager import RunDirError, prepare_run_dir, snapshot_config
 
 
@@ -62,8 +65,17 @@ def fail(message: str, code: int):
     sys.exit(code)
 
 
-def on_sigterm(signum, frame):
-    raise KeyboardInterrupt
+_interrupted = False
+
+
+def on_signal(signum, frame):
+    """SIGINT or SIGTERM: interrupt once. Ctrl-C reaches the whole process group and the launcher
+    then sends SIGTERM; a second KeyboardInterrupt raised while failure.json is being written
+    ended in a traceback and no failure.json."""
+    global _interrupted
+    if not _interrupted:
+        _interrupted = True
+        raise KeyboardInterrupt
 
 
 def seed_everything(seed: int):
@@ -95,6 +107,7 @@ parser.add_argument("--config", default="config.py", help="config file (a Python
 parser.add_argument("--tag", required=True, help="run name, e.g. run_0001: outputs go to runs/<tag>/")
 parser.add_argument("--max-epochs", type=int, default=None, help="cap on the config's max_epochs")
 parser.add_argument("--seed", type=int, default=None, help="overrides the config's seed (repeat trainings)")
+parser.add_argument("--progress", default=None, help="write JSON progress events here (a file, or /dev/fd/3)")
 args = parser.parse_args()
 if args.max_epochs is not None and args.max_epochs < 1:
     fail(f"config error: --max-epochs is {args.max_epochs}; pass an integer >= 1", 2)
@@ -114,7 +127,8 @@ try:
         model = build_model(config)
     except Exception as exc:
         raise ConfigError(f"build_model failed ({type(exc).__name__}: {exc}); fix the model section")
-except (ConfigError, DataError) as exc:
+    progress = Progress(args.progress, args.tag)
+except (ConfigError, DataError, ProgressError) as exc:
     fail(f"config error: {exc}", 2)
 except Exception as exc:  # nothing is trained and no run dir exists yet
     fail(f"crashed before training: {type(exc).__name__}: {exc}".replace("\n", " "), 1)
@@ -145,9 +159,13 @@ except RunDirError as exc:
 snapshot_config(config_path, run_dir)
 print(f"run {args.tag}: {n_params:,} params on {device}, {len(splits.train)}/{len(splits.val)}/"
       f"{len(splits.test)} windows, up to {max_epochs} epochs", flush=True)
+n_batches = math.ceil(len(splits.train) / batch_size)
+progress.set_batches(n_batches)
+progress.emit("start", max_epochs=max_epochs, batches=n_batches, n_params=n_params, device=device.type, seed=seed)
 
 # ----------------------------------------------------------------------------- training
-signal.signal(signal.SIGTERM, on_sigterm)
+signal.signal(signal.SIGTERM, on_signal)
+signal.signal(signal.SIGINT, on_signal)
 history, best_state, best_epoch, best_val, stale = [], None, 0, math.inf, 0
 epoch, t_start = 0, time.time()
 try:
@@ -156,7 +174,7 @@ try:
         model.train()
         lr = optimizer.param_groups[0]["lr"]
         loss_sum, sq_sum, n_seen, n_elems = 0.0, 0.0, 0, 0
-        for b in splits.train.batches(batch_size, shuffle=True, generator=shuffle_gen):
+        for i, b in enumerate(splits.train.batches(batch_size, shuffle=True, generator=shuffle_gen), 1):
             out = model(b.x_enc, b.x_mark_enc, b.x_dec, b.x_mark_dec)[..., -b.y.shape[-1]:]  # [B, pred_len, C_out]
             loss = criterion(out, b.y)
             if not torch.isfinite(loss):
@@ -169,6 +187,7 @@ try:
             loss_sum += loss.item() * len(b.y)
             sq_sum += (out.detach() - b.y).square().sum().item()
             n_seen, n_elems = n_seen + len(b.y), n_elems + b.y.numel()
+            progress.batch(epoch, i, n_batches)
         train_loss, train_mse, train_seconds = loss_sum / n_seen, sq_sum / n_elems, time.time() - t0
         val_mse, val_mae = evaluate(model, splits.val, batch_size, device, seed)
         if not (math.isfinite(val_mse) and math.isfinite(train_mse)):
@@ -186,6 +205,8 @@ try:
                         "train_loss": train_loss})
         print(f"epoch {epoch}/{max_epochs}  train_mse {train_mse:.4f}  val_mse {val_mse:.4f}  lr {lr:.1e}  "
               f"{seconds:.1f}s{'  *best' if improved else ''}", flush=True)
+        progress.emit("epoch", epoch=epoch, max_epochs=max_epochs, train_mse=train_mse, val_mse=val_mse,
+                      best_val_mse=best_val, best_epoch=best_epoch, seconds=round(seconds, 3), lr=lr)
         if stale >= train_cfg["patience"]:
             break
         if scheduler is not None:
@@ -221,15 +242,19 @@ try:
         "n_params": n_params, "device": device.type, "seed": seed,
     }
     logs.save_metrics(run_dir, metrics)  # last: marks the run complete
+    progress.emit("end", status="ok", val_mse=best["val_mse"], best_epoch=best_epoch, epochs_run=len(history))
     print(f"done {args.tag}: best epoch {best_epoch}  val_mse {best['val_mse']:.4f}  test_mse {test_mse:.4f}  "
           f"test_mae {test_mae:.4f}", flush=True)
 except Diverged as exc:
     logs.save_failure(run_dir, "diverged", str(exc), epoch or None)
+    progress.emit("end", status="diverged", reason=str(exc))
     fail(f"diverged: {exc}; lower the learning rate or enable grad_clip", 3)
 except KeyboardInterrupt:
     logs.save_failure(run_dir, "interrupted", "interrupted by a signal", epoch or None)
+    progress.emit("end", status="interrupted", reason="interrupted by a signal")
     fail(f"interrupted in epoch {epoch}", 130)
 except Exception as exc:
     reason = f"{type(exc).__name__}: {exc}".replace("\n", " ")
     logs.save_failure(run_dir, "crashed", reason, epoch or None)
+    progress.emit("end", status="crashed", reason=reason)
     fail(f"crashed: {reason}", 1)

@@ -9,4 +9,4 @@ if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
 .venv/bin/pip install --disable-pip-version-check -r nas_system/requirements.txt
-echo "set-up done: try 'npx nas-graph --help'"
+echo "set-up done: try 'npx nas-graph demo' (a whole search on the CPU in minutes) or 'npx nas-graph --help'"

@@ -80,6 +80,16 @@ function program(): Command {
       return (await import("./commands/run.js")).runCommand(opts);
     });
 
+  p.command("demo")
+    .description("create a small CPU-sized workspace and run a whole search on it (minutes, no GPU, no API key), then write its report")
+    .option("--dir <dir>", "where to create the demo workspace (must not exist or be empty)", "./nas-demo")
+    // 8 trainings: room for 3 baseline seeds (the noise measurement) and 5 proposals
+    .option("--max-iterations <n>", "trainings in the demo search", int("--max-iterations"), 8)
+    .option("--max-epochs <n>", "cap the epochs of every training (the demo config has 3)", int("--max-epochs"))
+    .option("--planner <name>", "llm | mock | optuna | random | llm+optuna", "optuna")
+    .option("--json", "print a final JSON summary (search and report paths) on stdout")
+    .action(async (opts) => (await import("./commands/demo.js")).demoCommand(opts));
+
   p.command("resume")
     .description("continue the last search where it stopped, or answer its review pause")
     .option("--system-dir <dir>", "workspace with config.py and train.py", DEFAULT_DIR)
@@ -97,6 +107,13 @@ function program(): Command {
     .option("--system-dir <dir>", "workspace", DEFAULT_DIR)
     .option("--json", "print the status as JSON")
     .action(async (opts) => (await import("./commands/status.js")).statusCommand(opts));
+
+  p.command("report")
+    .description("write runs/report.html (self-contained, with plots) and runs/report.md")
+    .option("--system-dir <dir>", "workspace", DEFAULT_DIR)
+    .option("--target-val-mse <x>", "draw this target line (default: the last search's target)", num("--target-val-mse"))
+    .option("--json", "print the written paths as JSON")
+    .action(async (opts) => (await import("./commands/report.js")).reportCommand(opts));
 
   p.command("override")
     .description("accept or reject a run by hand; config.py follows the best run")

@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { agentServer } from "./agent-server.js";
 import { UserError } from "./errors.js";
 import { logger } from "./log.js";
+import { parseProgressLine, type ProgressEvent } from "./progress.js";
 import type { Workspace } from "./workspace.js";
 
 /** The package root (holds nas_system/ and .venv/), found from this compiled file. */

@@ -1,57 +1,108 @@
-/** Human-readable progress on stderr (stdout is kept for --json summaries). */
+/**
+ * Human-readable progress on stderr (stdout is kept for --json summaries). Colours come from
+ * picocolors (on when stderr is a terminal, off with NO_COLOR; FORCE_COLOR forces them);
+ * training bars from src/progress.ts, live only on an interactive stderr without --json.
+ */
+import pc from "picocolors";
 import type { LlmUsage } from "./contracts.js";
+import { BarRenderer, clock, PlainRenderer, type Renderer, type TrainingView } from "./progress.js";
+import { formatBest, type BestSummary } from "./runs-view.js";
 
-const isTty = Boolean(process.stderr.isTTY) && !process.env.NO_COLOR;
-const paint = (code: string) => (s: string) => (isTty ? `\u001b[${code}m${s}\u001b[0m` : s);
-const bold = paint("1");
-const dim = paint("2");
-const green = paint("32");
-const red = paint("31");
-const yellow = paint("33");
+function colorsOn(): boolean {
+  const env = process.env;
+  if (env.NO_COLOR) return false;
+  if (env.FORCE_COLOR && env.FORCE_COLOR !== "0") return true;
+  return Boolean(process.stderr.isTTY) && env.TERM !== "dumb";
+}
+
+const c = pc.createColors(colorsOn());
+const write = (line: string) => void process.stderr.write(line + "\n");
+let interactive = Boolean(process.stderr.isTTY) && process.env.TERM !== "dumb";
+let renderer: Renderer = new PlainRenderer(write, c);
+let bars: Promise<Renderer> | null = null;
+const started = performance.now();
+
+/** --json (or any caller that wants a log): plain lines, no animation. */
+export function configureUi(opts: { json?: boolean }): void {
+  if (opts.json) interactive = false;
+}
 
 function say(line: string): void {
-  process.stderr.write(line + "\n");
+  renderer.log(line);
+}
+
+/** The bar renderer, loaded on first use (cli-progress is not needed outside a terminal). */
+async function liveRenderer(): Promise<Renderer> {
+  bars ??= import("cli-progress").then((m) => {
+    renderer = new BarRenderer((m.default ?? m) as typeof import("cli-progress"), process.stderr, c);
+    return renderer;
+  });
+  return bars;
+}
+
+export interface IterationHeader {
+  n: number;
+  max: number;
+  runId: string | null;
+  planner: string | null;
+  best: BestSummary | null;
+  costUsd: number;
+  /** The search's cost cap, shown beside the cost when set. */
+  maxCostUsd?: number | null;
 }
 
 export const ui = {
   notice(msg: string): void {
-    say(dim(`nas-graph: ${msg}`));
+    say(c.dim(`nas-graph: ${msg}`));
   },
   warn(msg: string): void {
-    say(yellow(`warning: ${msg}`));
+    say(c.yellow(`warning: ${msg}`));
   },
-  iteration(n: number, max: number, runId: string | null, cost?: { costUsd: number; capUsd: number | null }): void {
+  /** `iteration 4/20 · run_0005 · planner optuna · best 0.1812 ± 0.0040 (run_0002, 3 seeds) · $0.031 of $5 cap · 41:05` */
+  iteration(h: IterationHeader): void {
+    const parts = [c.bold(`iteration ${h.n}/${h.max}`)];
+    if (h.runId) parts.push(h.runId);
+    if (h.planner) parts.push(`planner ${h.planner}`);
+    parts.push(`best ${formatBest(h.best)}`);
+    parts.push(`$${h.costUsd.toFixed(3)}${capText(h.maxCostUsd)}`);
+    parts.push(clock((performance.now() - started) / 1000));
     say("");
-    const spent = cost && (cost.capUsd !== null || cost.costUsd > 0) ? `  LLM $${cost.costUsd.toFixed(4)}${capText(cost.capUsd)}` : "";
-    say(bold(`== iteration ${n}/${max}${runId ? `  (${runId})` : ""}${spent} ==`));
+    say(parts.join(c.dim(" · ")));
   },
   plan(stepType: string, plan: string, reason: string, planner: string | null, fallback: string | null): void {
-    say(`${bold("plan")} [${stepType}${planner && planner !== stepType ? `, ${planner}` : ""}] ${plan}`);
-    if (reason) say(dim(`  why: ${reason}`));
-    if (fallback) say(yellow(`  LLM planner failed (${fallback}); used the offline suggestion`));
+    say(`${c.bold("plan")} [${stepType}${planner && planner !== stepType ? `, ${planner}` : ""}] ${plan}`);
+    if (reason) say(c.dim(`  why: ${reason}`));
+    if (fallback) say(c.yellow(`  LLM planner failed (${fallback}); used the offline suggestion`));
   },
   diff(diff: string): void {
     for (const line of diff.split("\n").filter(Boolean)) {
-      if (line.startsWith("+") && !line.startsWith("+++")) say(green(`  ${line}`));
-      else if (line.startsWith("-") && !line.startsWith("---")) say(red(`  ${line}`));
-      else say(dim(`  ${line}`));
+      if (line.startsWith("+") && !line.startsWith("+++")) say(c.green(`  ${line}`));
+      else if (line.startsWith("-") && !line.startsWith("---")) say(c.red(`  ${line}`));
+      else say(c.dim(`  ${line}`));
     }
   },
-  trainLine(runId: string, line: string): void {
-    say(dim(`  [${runId}] `) + line);
+  /** The view of one training (a live bar on a terminal, plain lines otherwise). */
+  async training(runId: string): Promise<TrainingView> {
+    return (interactive ? await liveRenderer() : renderer).training(runId);
   },
   verdict(runId: string, accept: boolean, status: string | null, reason: string, repeat = false): void {
-    const tag = repeat ? yellow("ANOTHER SEED") : accept ? green("ACCEPTED") : red("REJECTED");
-    say(`${bold("verdict")} ${runId} ${tag}${status && status !== "ok" ? ` (${status})` : ""}: ${reason}`);
+    const tag = repeat
+      ? c.yellow("ANOTHER SEED")
+      : accept
+        ? c.green("ACCEPTED")
+        : status && status !== "ok"
+          ? c.red("FAILED")
+          : c.red("REJECTED");
+    say(`${c.bold("verdict")} ${runId} ${tag}${status && status !== "ok" ? ` (${status})` : ""}: ${reason}`);
   },
   best(bestRunId: string | null, bestValMse: number | null, nRuns: number, sd: number | null = null, seeds = 1): void {
     const spread = sd != null && seeds >= 2 ? ` ± ${fmt(sd)}` : "";
     const best = bestRunId ? `${bestRunId} val_mse=${fmt(bestValMse)}${spread} (mean of ${seeds} seed${seeds === 1 ? "" : "s"})` : "none yet";
-    say(`${bold("best")} ${best}  (${nRuns} runs recorded)`);
+    say(`${c.bold("best")} ${best}  (${nRuns} runs recorded)`);
   },
   usage(u: LlmUsage, capUsd: number | null = null): void {
     if (u.calls === 0) return;
-    say(dim(`  LLM: ${u.calls} calls, ${u.input_tokens} in / ${u.output_tokens} out tokens, $${u.cost_usd.toFixed(4)}${capText(capUsd)}`));
+    say(c.dim(`  LLM: ${u.calls} calls, ${u.input_tokens} in / ${u.output_tokens} out tokens, $${u.cost_usd.toFixed(4)}${capText(capUsd)}`));
   },
 };
 

@@ -27,7 +27,7 @@ describe("status, override and the lock on a finished search", () => {
     expect(s.search.status).toBe("finished");
 
     const human = await runCli(["status", "--system-dir", dir]);
-    expect(human.stdout).toMatch(/^run\s+val_mse\s+test_mse/);
+    expect(human.stdout).toMatch(/^run\s+step\s+planner\s+val_mse\s+Δ best\s+test_mse \(held out\)\s+verdict\s+plan\n/);
     expect(human.stdout).toContain(`config: runs/${state.best_run_id}/config_used.py`);
   });
 

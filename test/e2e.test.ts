@@ -21,7 +21,7 @@ describe("mock dry run", () => {
     const res = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", mock, "--baseline-seeds", "1", "--max-iterations", "2", "--json"]);
     expect(res.code, res.stderr).toBe(0);
     expect(res.stderr).toContain("evaluator: rules");
-    expect(res.stderr).toMatch(/\[run_\d+\] epoch 1\/2/);
+    expect(res.stderr).toMatch(/run_\d+ epoch 1\/2 · train \d\.\d{4} · val \d\.\d{4}/);
 
     const state = readAgentState(dir);
     expect(state.runs).toHaveLength(2);

@@ -19,7 +19,7 @@ describe("crash and resume", () => {
     dirs.push(dir);
     const mock = writeMockScript(dir, [LR_DECISION]);
     const cli = startCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", mock, "--baseline-seeds", "1", "--max-iterations", "2"]);
-    await cli.waitFor(/\] epoch 1\/4/);
+    await cli.waitFor(/run_\d+ epoch 1\/4 · /);
     process.kill(-cli.child.pid!, "SIGKILL");
     const killed = await cli.done;
     expect(killed.signal).toBe("SIGKILL");
@@ -49,7 +49,7 @@ describe("crash and resume", () => {
     const dir = makeWorkspace();
     dirs.push(dir);
     const cli = startCli(["run", "--system-dir", dir, "--planner", "optuna", "--max-iterations", "1"]);
-    await cli.waitFor(/\] done run_\d+/); // printed after metrics.json is written
+    await cli.waitFor(/run_\d+ done: val /); // the end event is sent after metrics.json is written
     process.kill(-cli.child.pid!, "SIGKILL");
     await cli.done;
 
@@ -58,7 +58,7 @@ describe("crash and resume", () => {
     const state = readAgentState(dir);
     expect(state.runs).toHaveLength(1);
     expect(state.runs[0]).toMatchObject({ status: "ok", accepted: true });
-    expect(res.stderr).not.toMatch(/\] epoch 1\//); // no training in the resumed process
+    expect(res.stderr).not.toMatch(/run_\d+ epoch 1\//); // no training in the resumed process
     // killed inside the executor (the usual case): its results are reused; or later, past it
     expect(res.stderr).toMatch(/already finished in an interrupted attempt; reusing its results|resuming search \S+ at (evaluator|update_state)/);
     expect(fs.existsSync(path.join(dir, ".nas-graph", "aborted"))).toBe(false);
@@ -78,7 +78,7 @@ describe("Ctrl-C", () => {
     const dir = makeWorkspace((c) => c.replace('"max_epochs": 2,', '"max_epochs": 4,').replace('"patience": 2,', '"patience": 4,'));
     dirs.push(dir);
     const cli = startCli(["run", "--system-dir", dir, "--planner", "optuna", "--max-iterations", "1"]);
-    await cli.waitFor(/\] epoch 1\/4/);
+    await cli.waitFor(/run_\d+ epoch 1\/4 · /);
     process.kill(-cli.child.pid!, "SIGINT"); // what a terminal's Ctrl-C does: the whole group
     const stopped = await cli.done;
     expect(stopped.code, stopped.stderr).toBe(130);

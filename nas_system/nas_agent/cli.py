@@ -2,8 +2,8 @@
 
 Every command prints exactly one JSON object on stdout. Exit 0 with ``{"ok": true, ...}``;
 exit 2 with ``{"ok": false, "error": "<one line>", "errors"?: [...]}`` for anything the user
-or the LLM got wrong; exit 1 with the same shape for an internal bug. Only ``suggest``
-imports heavy packages (optuna), lazily.
+or the LLM got wrong; exit 1 with the same shape for an internal bug. Heavy packages (optuna,
+matplotlib) are imported lazily, by the commands that need them.
 
 ``python -m nas_agent serve`` is the same commands as a long-lived helper: one JSON request
 per line on stdin, ``{"id": n, "argv": [...]}`` (argv as for the one-shot CLI), one answer
@@ -85,6 +85,10 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--sampler", choices=["tpe", "random"], default="tpe")
     q.add_argument("--seed", type=int, default=0)
     sub.add_parser("serve", help="answer JSON-line requests on stdin until EOF (one long-lived helper)")
+    sub.add_parser("study", help="write (or rebuild) the Optuna study .nas-graph/optuna.db from agent_state.json")
+    rp = sub.add_parser("report", help="write runs/report.html and runs/report.md")
+    rp.add_argument("--decisions", help="decision log (default: DIR/.nas-graph/decisions.jsonl)")
+    rp.add_argument("--target", type=float, help="target val_mse line")
     return p
 
 
@@ -187,7 +191,37 @@ def cmd_record_run(ws: Workspace, args) -> dict:
         st.set_config_accepted(state, run, bool(run.accepted))
     st.save_agent_state(state, ws.state_path)
     return {"run": run.to_dict(), "best_run_id": state.best_run_id, "previous_best_run_id": previous,
-            **_standing(state, run.run_id)}
+            **_standing(state, run.run_id), **_mirror_study(ws)}
+
+
+def _mirror_study(ws: Workspace) -> dict:
+    """Bring the Optuna study beside agent_state.json up to date, in a background process
+    (``study``; optuna's import costs more than the rest of record-run). The run is recorded
+    whatever happens there; a failed last sync is returned as ``study_error`` (one line, shown
+    by the caller), and the next sync rebuilds the study from agent_state.json."""
+    import subprocess
+
+    out: dict[str, Any] = {}
+    last = _study_status(ws)
+    if last is not None and last.get("ok") is False:
+        out["study_error"] = _one_line(f"the last update of .nas-graph/optuna.db failed ({last.get('error')}); "
+                                       "rebuild it with 'python -m nas_agent study'")
+    try:
+        subprocess.Popen([sys.executable, "-m", "nas_agent", "--system-dir", str(ws.dir.resolve()), "study"],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         start_new_session=True, close_fds=True)  # its own session: Ctrl-C of the search spares it
+        out["study"] = "updating in the background"
+    except OSError as exc:
+        out["study_error"] = _one_line(f"cannot start the Optuna study update ({exc}); run 'python -m nas_agent study'")
+    return out
+
+
+def _study_status(ws: Workspace) -> dict | None:
+    try:
+        data = json.loads((ws.dir / ".nas-graph" / "optuna.status.json").read_text(encoding="utf-8"))
+        return data if isinstance(data, dict) else None
+    except (OSError, ValueError):
+        return None
 
 
 def _standing(state: st.AgentState, run_id: str | None = None) -> dict[str, Any]:
@@ -347,7 +381,8 @@ def cmd_set_accept(ws: Workspace, args) -> dict:
     previous = state.best_run_id
     run = st.set_accepted(state, args.run_id, bool(args.accept), args.reason)
     st.save_agent_state(state, ws.state_path)
-    return {"run": run.to_dict(), "best_run_id": state.best_run_id, "previous_best_run_id": previous}
+    return {"run": run.to_dict(), "best_run_id": state.best_run_id, "previous_best_run_id": previous,
+            **_mirror_study(ws)}
 
 
 def cmd_summarize(ws: Workspace, args) -> dict:
@@ -372,12 +407,36 @@ def cmd_suggest(ws: Workspace, args) -> dict:
     return suggest(state, ws.space(), ws.config(None), sampler=args.sampler, seed=args.seed)
 
 
+def cmd_study(ws: Workspace, args) -> dict:
+    from .study import study_path, sync_locked
+
+    try:
+        return sync_locked(ws.dir, lambda: st.load_agent_state(ws.state_path), ws.space)
+    except USER_ERRORS:
+        raise
+    except Exception as exc:  # sqlite / optuna: name the file and the fix
+        raise CliError(f"cannot write the Optuna study {study_path(ws.dir)} ({type(exc).__name__}: {exc}); "
+                       "move it aside and run 'python -m nas_agent study' again") from None
+
+
+def cmd_report(ws: Workspace, args) -> dict:
+    from .report import build_report, read_decisions  # heavy (matplotlib): imported only here
+
+    try:
+        space = ws.space()
+    except SpaceError:
+        space = None  # the report still shows everything but the per-key ranges
+    decisions = Path(args.decisions) if args.decisions else ws.dir / ".nas-graph" / "decisions.jsonl"
+    state = st.load_agent_state(ws.state_path)
+    return build_report(ws.dir, state, space, read_decisions(decisions), target=args.target)
+
+
 COMMANDS = {
     "space": cmd_space, "config-get": cmd_config_get, "config-apply": cmd_config_apply,
     "config-id": cmd_config_id, "config-restore": cmd_config_restore, "next-run-id": cmd_next_run_id,
     "check-env": cmd_check_env, "begin-search": cmd_begin_search,
     "record-run": cmd_record_run, "set-accept": cmd_set_accept, "summarize": cmd_summarize,
-    "suggest": cmd_suggest,
+    "suggest": cmd_suggest, "study": cmd_study, "report": cmd_report,
 }
 
 

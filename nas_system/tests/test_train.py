@@ -263,3 +263,45 @@ def test_a_users_own_model_py_trains_or_crashes_cleanly(body, code, status, tiny
         assert read(run_dir, "failure.json")["status"] == status
         assert "boom in forward" in read(run_dir, "failure.json")["reason"]
         assert len(res.stderr.strip().splitlines()) == 1 and res.stderr.startswith("crashed: ")
+
+
+def read_events(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_progress_events_go_to_their_own_channel(tiny_config, run_train, tmp_path):
+    tiny_config()
+    events_path = tmp_path / "progress.jsonl"
+    res = run_train("--progress", str(events_path))
+    assert res.returncode == 0, res.stderr
+    events = read_events(events_path)
+    kinds = [e["event"] for e in events]
+    assert kinds[0] == "start" and kinds[-1] == "end" and kinds.count("epoch") == 2
+    assert all(e["run"] == "run_0001" and e["t"] > 0 for e in events)
+    start = events[0]
+    assert start["max_epochs"] == 2 and start["batches"] >= 1 and start["device"] == "cpu" and start["seed"] == 7
+    batches = [e for e in events if e["event"] == "batch"]
+    # counts only (no loss: reading one would force a host sync on CUDA); the last batch of each epoch is sent
+    assert all(set(e) == {"event", "run", "t", "epoch", "batch", "batches"} for e in batches)
+    assert [e["batch"] for e in batches if e["batch"] == e["batches"]] == [start["batches"]] * 2
+    history = read(tmp_path / "runs" / "run_0001", "history.json")["epochs"]
+    epochs = [e for e in events if e["event"] == "epoch"]
+    assert [e["val_mse"] for e in epochs] == [h["val_mse"] for h in history]
+    assert [e["train_mse"] for e in epochs] == [h["train_mse"] for h in history]
+    metrics = read(tmp_path / "runs" / "run_0001", "metrics.json")
+    assert events[-1] == {**events[-1], "status": "ok", "val_mse": metrics["val_mse"], "best_epoch": metrics["best_epoch"]}
+    assert not any("test" in k for e in events for k in e)  # held-out metrics stay out of the channel
+    assert "{" not in res.stdout  # the human log carries no events
+
+
+def test_progress_reports_a_divergence_and_a_bad_path(tiny_config, run_train, tmp_path):
+    tiny_config({"training.optimizer_class": Ref("optim.SGD"), "training.optimizer_params": {"lr": 1e30}})
+    events_path = tmp_path / "progress.jsonl"
+    res = run_train("--progress", str(events_path))
+    assert res.returncode == 3
+    end = read_events(events_path)[-1]
+    assert end["event"] == "end" and end["status"] == "diverged" and "became" in end["reason"]
+
+    res = run_train("--progress", str(tmp_path / "no_such_dir" / "p.jsonl"), tag="run_0002")
+    assert res.returncode == 2 and res.stderr.startswith("config error: cannot open --progress")
+    assert not (tmp_path / "runs" / "run_0002").exists()

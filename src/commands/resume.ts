@@ -1,7 +1,7 @@
 /** `nas-graph resume`: continue the last search where it stopped, or answer its review pause. */
 import readline from "node:readline/promises";
 import { UserError } from "../errors.js";
-import { ui, fmt } from "../ui.js";
+import { configureUi, ui, fmt } from "../ui.js";
 import { checkPythonEnv } from "../python.js";
 import { acquireLock, openWorkspace, readSearch, writeSearch } from "../workspace.js";
 import { checkCostCap } from "./run.js";
@@ -19,6 +19,7 @@ export interface ResumeOptions {
 export async function resumeCommand(opts: ResumeOptions, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   if (opts.accept && opts.reject) throw new UserError("pass only one of --accept and --reject");
   checkCostCap(opts.maxCostUsd);
+  configureUi({ json: opts.json });
   const ws = openWorkspace(opts.systemDir, { needTrain: true });
   const release = acquireLock(ws, "resume", ui.notice);
   try {

@@ -7,7 +7,7 @@ import { evidenceOf, type ConfigRecord, type NoiseRecord } from "../contracts.js
 import { agent, AgentError, checkPythonEnv } from "../python.js";
 import { EXECUTORS, openExecutor, parseGpus, type ExecutorOptions } from "../executors/index.js";
 import { slurmOptions } from "../executors/slurm.js";
-import { ui } from "../ui.js";
+import { configureUi, ui } from "../ui.js";
 import {
   acquireLock,
   newSearchId,
@@ -19,7 +19,7 @@ import {
   type SearchRecord,
   type Workspace,
 } from "../workspace.js";
-import { driveSearch } from "../graph/session.js";
+import { driveSearch, type SearchSummary } from "../graph/session.js";
 import { printSummary } from "./resume.js";
 
 export const PLANNERS = ["llm", "mock", "optuna", "random", "llm+optuna"] as const;
@@ -67,6 +67,12 @@ interface SearchStart {
 }
 
 export async function runCommand(opts: RunOptions, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  configureUi({ json: opts.json });
+  printSummary(await startSearch(opts, env), Boolean(opts.json));
+}
+
+/** Start a new search on the workspace and drive it to its end (or its review pause). */
+export async function startSearch(opts: RunOptions, env: NodeJS.ProcessEnv = process.env): Promise<SearchSummary> {
   const ws = openWorkspace(opts.systemDir, { needTrain: true });
   const options = searchOptions(opts, env);
   await openExecutor({ ws, env }, options); // Slurm: client commands on PATH, options accepted (before any state is written)
@@ -87,8 +93,7 @@ export async function runCommand(opts: RunOptions, env: NodeJS.ProcessEnv = proc
     writeSearch(ws, rec);
     ui.notice(`search ${threadId}: up to ${options.maxIterations} trainings in ${ws.dir} (fidelity ${begin.fidelity})`);
     announce(begin, resolved);
-    const summary = await driveSearch(ws, rec, { start: initialState(rec, begin) }, env);
-    printSummary(summary, Boolean(opts.json));
+    return await driveSearch(ws, rec, { start: initialState(rec, begin) }, env);
   } finally {
     release();
   }

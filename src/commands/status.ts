@@ -1,92 +1,190 @@
-/** `nas-graph status`: the runs table, the best run and where its config is, LLM usage totals. */
+/**
+ * `nas-graph status`: the runs table (val MSE as mean ± sd over a config's seeds, held-out test
+ * MSE, Δ against the best, the verdict, the plan), the best config, totals (trainings, training
+ * time, tokens, cost), the naive baselines and the measured noise when recorded. `--json` gives
+ * the same data. Fields that an older agent_state.json lacks are left out, never guessed.
+ */
+import fs from "node:fs";
 import path from "node:path";
-import type { LlmUsage, RunInfo } from "../contracts.js";
-import { readDecisions } from "../decision-log.js";
+import pc from "picocolors";
+import type { AgentStateFile, LlmUsage, RunInfo } from "../contracts.js";
+import { readDecisions, type DecisionEntry } from "../decision-log.js";
+import { configStats, finite, type ConfigStats } from "../runs-view.js";
 import { fmt, ui } from "../ui.js";
-import { openWorkspace, readAgentState, readSearch } from "../workspace.js";
+import { openWorkspace, readAgentState, readJson, readSearch, type Workspace } from "../workspace.js";
 
 export interface StatusOptions {
   systemDir: string;
   json?: boolean;
 }
 
-interface Row {
+export type Verdict = "accepted" | "rejected" | "failed";
+
+export interface StatusRow {
   run_id: string;
-  val_mse: number | null;
-  test_mse: number | null;
-  accepted: boolean;
-  status: string;
   step_type: string | null;
+  kind: string | null;
+  planner: string | null;
+  seed: number | null;
+  status: string;
+  accepted: boolean;
+  verdict: Verdict;
+  overridden: boolean;
+  val_mse: number | null;
+  /** The run's config over its seeds (runs sharing config_id); n = finished runs. */
+  config: { key: string; n: number; mean: number | null; sd: number | null; run_ids: string[] };
+  /** (config mean - best config mean) / best config mean, in percent. */
+  delta_pct: number | null;
+  /** Held out: never used for selection. */
+  test_mse: number | null;
+  best_config: boolean;
+  fidelity: string | null;
+  /** Not comparable with the current search: another task or epoch cap (kept, marked). */
+  other_fidelity: boolean;
   plan: string;
+}
+
+export interface StatusData {
+  system_dir: string;
+  runs: StatusRow[];
+  best: {
+    run_id: string;
+    val_mse: number | null;
+    val_mse_mean: number | null;
+    val_mse_sd: number | null;
+    n_seeds: number;
+    run_ids: string[];
+    /** Held out, mean over the best config's runs. */
+    test_mse: number | null;
+    config: string;
+  } | null;
+  totals: { trainings: number; failed: number; training_time_s: number; llm_calls: number; input_tokens: number; output_tokens: number; cost_usd: number };
+  usage: LlmUsage | null;
+  baselines?: unknown;
+  noise?: unknown;
+  /** The Optuna study mirroring agent_state.json (nas_agent.study), when written. */
+  study?: { path: string; trials: number | null; error: string | null };
+  search: { search_id: string; status: string; started_at: string; options: unknown } | null;
 }
 
 export async function statusCommand(opts: StatusOptions): Promise<void> {
   const ws = openWorkspace(opts.systemDir);
-  const state = readAgentState(ws);
-  const rows = state.runs.map(toRow);
-  const best = state.runs.find((r) => r.run_id === state.best_run_id) ?? null;
-  const search = readSearch(ws);
-  const report = {
-    system_dir: ws.dir,
-    runs: rows,
-    best: best
-      ? { run_id: best.run_id, val_mse: best.val_mse, test_mse: best.test_mse, config: path.join("runs", best.run_id, "config_used.py") }
-      : null,
-    search: search ? { search_id: search.thread_id, status: search.status, started_at: search.started_at, options: search.options } : null,
-    usage: usageTotals(ws.decisions),
-  };
+  const data = statusData(ws);
   if (opts.json) {
-    process.stdout.write(JSON.stringify(report, null, 2) + "\n");
+    process.stdout.write(JSON.stringify(data, null, 2) + "\n");
     return;
   }
-  process.stdout.write(table(rows, state.best_run_id) + "\n");
-  const lines = [
-    best ? `best: ${best.run_id} val_mse=${fmt(best.val_mse)} test_mse=${fmt(best.test_mse)}; config: ${report.best!.config}` : "best: none yet",
-    search
-      ? `last search: ${search.thread_id} (${search.status})${search.options.maxCostUsd != null ? `, LLM cost cap $${search.options.maxCostUsd}` : ""}`
-      : "no search yet: start one with 'nas-graph run'",
-  ];
-  if (report.usage) {
-    const u = report.usage;
-    lines.push(`LLM usage: ${u.calls} calls, ${u.input_tokens} in / ${u.output_tokens} out tokens, $${u.cost_usd.toFixed(4)}`);
-  }
-  process.stdout.write(lines.join("\n") + "\n");
+  const colors = pc.createColors(Boolean(process.stdout.isTTY) && !process.env.NO_COLOR && process.env.TERM !== "dumb");
+  process.stdout.write(renderStatus(data, colors) + "\n");
 }
 
-function toRow(r: RunInfo): Row {
-  const plan = String(r.plan ?? "").replace(/\s+/g, " ");
+export function statusData(ws: Workspace): StatusData {
+  const state = readAgentState(ws);
+  const decisions = readDecisions(ws.decisions, ui.warn);
+  const groups = configStats(state);
+  const bestRun = state.runs.find((r) => r.run_id === state.best_run_id) ?? null;
+  const bestGroup = bestRun ? (groups.get(bestRun.run_id) ?? null) : null;
+  const bestMean = bestGroup?.mean ?? (bestRun && finite(bestRun.val_mse) ? bestRun.val_mse : null);
+  const rows = state.runs.map((r) => toRow(r, groups.get(r.run_id)!, bestGroup, bestMean, state.fidelity ?? null));
+  const search = readSearch(ws);
+  const usage = usageTotals(decisions);
+  const data: StatusData = {
+    system_dir: ws.dir,
+    runs: rows,
+    best: bestRun ? bestOf(state, bestRun, bestGroup) : null,
+    totals: totals(state.runs, decisions, usage),
+    usage,
+    search: search ? { search_id: search.thread_id, status: search.status, started_at: search.started_at, options: search.options } : null,
+  };
+  if (state.baselines !== undefined && state.baselines !== null) data.baselines = state.baselines;
+  if (state.noise !== undefined && state.noise !== null) data.noise = state.noise;
+  const study = studyOf(ws);
+  if (study) data.study = study;
+  return data;
+}
+
+function studyOf(ws: Workspace): StatusData["study"] | null {
+  const db = path.join(ws.meta, "optuna.db");
+  let last: { ok?: boolean; error?: string; trials?: number } | null = null;
+  try {
+    last = readJson(path.join(ws.meta, "optuna.status.json"));
+  } catch {
+    last = null; // a torn status file: only the database itself matters
+  }
+  if (!fs.existsSync(db) && !last) return null;
+  return { path: db, trials: last?.ok && typeof last.trials === "number" ? last.trials : null, error: last?.ok === false ? String(last.error) : null };
+}
+
+function verdictOf(r: RunInfo): Verdict {
+  if ((r.status ?? "ok") !== "ok") return "failed";
+  return r.accepted ? "accepted" : "rejected";
+}
+
+function toRow(r: RunInfo, g: ConfigStats, best: ConfigStats | null, bestMean: number | null, current: string | null): StatusRow {
+  const own = finite(r.val_mse) && (r.status ?? "ok") === "ok" ? r.val_mse : null;
+  const value = g.n > 1 ? g.mean : own;
   return {
     run_id: r.run_id,
-    val_mse: r.val_mse,
-    test_mse: r.test_mse,
-    accepted: Boolean(r.accepted),
-    status: String(r.status ?? "ok"),
     step_type: r.step_type ?? null,
-    plan: plan.length > 60 ? plan.slice(0, 57) + "..." : plan,
+    kind: typeof r.kind === "string" ? r.kind : null,
+    planner: r.planner ?? null,
+    seed: finite(r.seed) ? r.seed : null,
+    status: String(r.status ?? "ok"),
+    accepted: Boolean(r.accepted),
+    verdict: verdictOf(r),
+    overridden: r.override != null,
+    val_mse: own,
+    config: { key: g.key, n: g.n, mean: g.mean, sd: g.sd, run_ids: g.run_ids },
+    // Δ only against the best of the same fidelity; runs of other tasks or epoch caps are not comparable
+    delta_pct: value !== null && bestMean && (current === null || r.fidelity === current) ? ((value - bestMean) / bestMean) * 100 : null,
+    test_mse: finite(r.test_mse) ? r.test_mse : null,
+    best_config: best !== null && g.key === best.key,
+    fidelity: typeof r.fidelity === "string" ? r.fidelity : null,
+    other_fidelity: current !== null && typeof r.fidelity === "string" && r.fidelity !== current,
+    plan: String(r.plan ?? "").replace(/\s+/g, " ").trim(),
   };
 }
 
-function table(rows: Row[], bestId: string | null): string {
-  if (rows.length === 0) return "no runs yet";
-  const head = ["run", "val_mse", "test_mse", "acc", "status", "step", "plan"];
-  const body = rows.map((r) => [
-    (r.run_id === bestId ? "*" : " ") + r.run_id,
-    fmt(r.val_mse),
-    fmt(r.test_mse),
-    r.accepted ? "yes" : "no",
-    r.status,
-    r.step_type ?? "-",
-    r.plan,
-  ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join("  ");
-  return [line(head), ...body.map(line)].join("\n");
+function bestOf(state: AgentStateFile, run: RunInfo, g: ConfigStats | null): NonNullable<StatusData["best"]> {
+  const ids = g?.run_ids ?? [run.run_id];
+  const tests = state.runs.filter((r) => ids.includes(r.run_id) && (r.status ?? "ok") === "ok" && finite(r.test_mse)).map((r) => r.test_mse as number);
+  return {
+    run_id: run.run_id,
+    val_mse: finite(run.val_mse) ? run.val_mse : null,
+    val_mse_mean: g?.mean ?? null,
+    val_mse_sd: g?.sd ?? null,
+    n_seeds: g?.n ?? 1,
+    run_ids: ids,
+    test_mse: tests.length ? tests.reduce((a, b) => a + b, 0) / tests.length : null,
+    config: path.join("runs", run.run_id, "config_used.py"),
+  };
+}
+
+/** Trainings: runs that started train.py (an invalid change never does). Time: train.py wall time. */
+function totals(runs: RunInfo[], decisions: DecisionEntry[], usage: LlmUsage | null): StatusData["totals"] {
+  const wall = new Map<string, number>();
+  for (const d of decisions) {
+    const s = d.timings?.train_s;
+    if (d.run_id && typeof s === "number") wall.set(d.run_id, s);
+  }
+  let time = 0;
+  for (const r of runs) time += wall.get(r.run_id) ?? (finite(r.train_time_s) ? r.train_time_s : 0);
+  const trained = runs.filter((r) => r.status !== "invalid");
+  return {
+    trainings: trained.length,
+    failed: trained.filter((r) => (r.status ?? "ok") !== "ok").length,
+    training_time_s: Math.round(time * 10) / 10,
+    llm_calls: usage?.calls ?? 0,
+    input_tokens: usage?.input_tokens ?? 0,
+    output_tokens: usage?.output_tokens ?? 0,
+    cost_usd: usage?.cost_usd ?? 0,
+  };
 }
 
 /** Totals over all searches: the last running total logged by each search. */
-function usageTotals(file: string): LlmUsage | null {
+function usageTotals(decisions: DecisionEntry[]): LlmUsage | null {
   const last = new Map<string, Record<string, number>>();
-  for (const e of readDecisions(file, ui.warn)) last.set(e.search_id, e.usage_total);
+  for (const e of decisions) last.set(e.search_id, e.usage_total);
   if (last.size === 0) return null;
   const total: LlmUsage = { calls: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0 };
   for (const u of last.values()) {
@@ -96,4 +194,88 @@ function usageTotals(file: string): LlmUsage | null {
     total.cost_usd += u.cost_usd ?? 0;
   }
   return total;
+}
+
+// ---- text ------------------------------------------------------------------------------------
+
+type Colors = ReturnType<typeof pc.createColors>;
+
+function duration(s: number): string {
+  const m = Math.floor(s / 60);
+  return m >= 60 ? `${Math.floor(m / 60)}h${String(m % 60).padStart(2, "0")}m` : `${m}m${String(Math.round(s % 60)).padStart(2, "0")}s`;
+}
+
+function cut(text: string, n: number): string {
+  return text.length > n ? text.slice(0, n - 3) + "..." : text;
+}
+
+export function renderStatus(d: StatusData, c: Colors): string {
+  const out: string[] = [];
+  if (d.runs.length === 0) out.push("no runs yet");
+  else out.push(table(d.runs, c));
+  if (d.best) {
+    const b = d.best;
+    const val = b.n_seeds > 1 ? `val_mse ${fmt(b.val_mse_mean)} ± ${fmt(b.val_mse_sd)} over ${b.n_seeds} seeds` : `val_mse ${fmt(b.val_mse)}`;
+    out.push(c.bold(c.green(`best: ${b.run_id} ${val}`)) + `; test_mse (held out) ${fmt(b.test_mse)}; config: ${b.config}`);
+  } else out.push("best: none yet");
+  const t = d.totals;
+  const llm = t.llm_calls > 0 ? `${t.llm_calls} LLM calls, ${t.input_tokens} in / ${t.output_tokens} out tokens, $${t.cost_usd.toFixed(4)}` : "no LLM calls";
+  out.push(`totals: ${t.trainings} trainings (${t.failed} failed), ${duration(t.training_time_s)} training; ${llm}`);
+  out.push(...noiseLines(d.noise), ...baselineLines(d.baselines));
+  if (d.study) {
+    const s = d.study;
+    out.push(s.error ? c.yellow(`optuna study: the last update failed (${s.error}); rebuild it with 'python -m nas_agent --system-dir ${d.system_dir} study'`)
+      : `optuna study${s.trials !== null ? ` (${s.trials} trials)` : ""}: optuna-dashboard sqlite:///${s.path}`);
+  }
+  const cap = (d.search?.options as { maxCostUsd?: number | null } | undefined)?.maxCostUsd;
+  out.push(d.search ? `last search: ${d.search.search_id} (${d.search.status})${cap != null ? `, LLM cost cap $${cap}` : ""}` : "no search yet: start one with 'nas-graph run'");
+  if (d.runs.some((r) => r.other_fidelity)) out.push(c.dim("~ marks runs of another fidelity (task or epoch cap): kept, not compared with the current search's runs."));
+  out.push(c.dim("test_mse is held out: recorded and shown, never used to choose a run."));
+  return out.join("\n");
+}
+
+function table(rows: StatusRow[], c: Colors): string {
+  const manyFidelities = new Set(rows.map((r) => r.fidelity)).size > 1;
+  const seeded = rows.some((r) => r.config.n > 1);
+  const head = ["run", "step", "planner", "val_mse", ...(seeded ? ["mean ± sd (n)"] : []), "Δ best", "test_mse (held out)", "verdict", ...(manyFidelities ? ["fidelity"] : []), "plan"];
+  const body = rows.map((r) => {
+    const group = r.config.n > 1 ? `${fmt(r.config.mean)} ± ${fmt(r.config.sd)} (${r.config.n})` : "";
+    const delta = r.delta_pct === null ? "-" : r.best_config ? "best" : `${r.delta_pct >= 0 ? "+" : ""}${r.delta_pct.toFixed(1)}%`;
+    const step = r.kind === "repeat" ? `repeat${r.seed !== null ? ` s${r.seed}` : ""}` : (r.step_type ?? "-");
+    const verdict = r.verdict === "failed" ? `failed (${r.status})` : r.verdict + (r.overridden ? " (override)" : "");
+    return [(r.best_config ? "*" : r.other_fidelity ? "~" : " ") + r.run_id, step, r.planner ?? "-", fmt(r.val_mse), ...(seeded ? [group] : []), delta, fmt(r.test_mse), verdict, ...(manyFidelities ? [r.fidelity ?? "-"] : []), cut(r.plan, 60)];
+  });
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (cells: string[]) => cells.map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i]))).join("  ").trimEnd();
+  const paint = (r: StatusRow, text: string) => (r.best_config ? c.bold(c.green(text)) : r.verdict === "failed" ? c.red(text) : text);
+  return [c.bold(line(head)), ...body.map((b, i) => paint(rows[i], line(b)))].join("\n");
+}
+
+function noiseLines(noise: unknown): string[] {
+  if (!noise || typeof noise !== "object") return [];
+  return Object.entries(noise as Record<string, Record<string, unknown>>).map(([fid, n]) => {
+    const rel = finite(n?.rel_sd) ? ` (${(n.rel_sd * 100).toFixed(1)}% of the mean ${fmt(n.mean as number)})` : "";
+    return `noise [${fid}]: val_mse sd ${fmt(n?.sd as number)}${rel} over ${n?.n ?? "?"} seeds`;
+  });
+}
+
+/** `baselines: {<task>: {<method>: {val_mse, test_mse} | number}}`, shown as recorded. */
+function baselineLines(baselines: unknown): string[] {
+  if (!baselines || typeof baselines !== "object") return [];
+  const out: string[] = [];
+  for (const [task, methods] of Object.entries(baselines as Record<string, unknown>)) {
+    if (!methods || typeof methods !== "object") continue;
+    const parts: string[] = [];
+    for (const [name, v] of Object.entries(methods as Record<string, unknown>)) {
+      if (finite(v)) parts.push(`${name} ${fmt(v)}`);
+      else if (v && typeof v === "object") {
+        const o = v as Record<string, unknown>;
+        const val = finite(o.val_mse) ? `val ${fmt(o.val_mse)}` : null;
+        const test = finite(o.test_mse) ? `test ${fmt(o.test_mse)} (held out)` : null;
+        if (val || test) parts.push(`${name}: ${[val, test].filter(Boolean).join(", ")}`);
+      }
+    }
+    if (parts.length) out.push(`naive baselines [${task}]: ${parts.join("; ")}`);
+  }
+  return out;
 }

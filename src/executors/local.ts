@@ -13,6 +13,7 @@ import os from "node:os";
 import { execa } from "execa";
 import { UserError, oneLine } from "../errors.js";
 import { logger } from "../log.js";
+import { parseProgressLine } from "../progress.js";
 import { pythonBin, pythonEnv, type PyContext } from "../python.js";
 import {
   cmdline,
@@ -31,8 +32,8 @@ export interface LocalOptions {
 }
 
 /** train.py's command line (after the interpreter). */
-export function trainArgs(job: TrialJob): string[] {
-  const args = ["-u", "train.py", "--config", job.configPath, "--tag", job.runId];
+export function trainArgs(job: TrialJob, progress: string): string[] {
+  const args = ["-u", "train.py", "--config", job.configPath, "--tag", job.runId, "--progress", progress];
   if (job.maxEpochs != null) args.push("--max-epochs", String(job.maxEpochs));
   if (job.seed != null) args.push("--seed", String(job.seed));
   return args;
@@ -90,14 +91,15 @@ export class LocalExecutor implements Executor {
   async run(job: TrialJob, hooks: RunHooks): Promise<TrainOutcome> {
     await this.prepare(job, hooks);
     const python = pythonBin(this.ctx.env);
-    const args = trainArgs(job);
+    // progress events on fd 3, a pipe apart from the human log (train.py --progress)
+    const args = trainArgs(job, "/dev/fd/3");
     const started = performance.now();
     const sub = execa(python, args, {
       cwd: this.ctx.ws.dir,
       env: this.childEnv(job),
       extendEnv: false,
       reject: false,
-      all: true,
+      stdio: ["ignore", "pipe", "pipe", "pipe"],
       detached: true,
       timeout: job.timeoutS ? job.timeoutS * 1000 : undefined,
       cancelSignal: hooks.signal,
@@ -120,11 +122,20 @@ export class LocalExecutor implements Executor {
       writeJobRecord(this.ctx.ws, rec); // before the wait: a later process can find and stop it
     }
     const tail: string[] = [];
-    for await (const line of sub.iterable({ from: "all" })) {
-      const text = String(line);
-      hooks.onLine(text);
-      pushTail(tail, text);
-    }
+    const lines = async (from: "stdout" | "stderr") => {
+      for await (const line of sub.iterable({ from })) {
+        const text = String(line);
+        hooks.onLine(text, from);
+        pushTail(tail, text);
+      }
+    };
+    const events = async () => {
+      for await (const line of sub.iterable({ from: "fd3" })) {
+        const ev = parseProgressLine(String(line));
+        if (ev) hooks.onProgress?.(ev);
+      }
+    };
+    await Promise.all([lines("stdout"), lines("stderr"), events()]);
     const res = await sub;
     if (sub.pid !== undefined) this.live.delete(sub.pid);
     if (rec) writeJobRecord(this.ctx.ws, { ...rec, ended_at: new Date().toISOString(), exit_code: res.exitCode ?? null });

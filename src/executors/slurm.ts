@@ -22,6 +22,7 @@ import { logger } from "../log.js";
 import { pythonBin, pythonEnv, type PyContext } from "../python.js";
 import { readJson, runDir } from "../workspace.js";
 import { jobsDir, readJobRecord, writeJobRecord, type SlurmJobRecord } from "./job-record.js";
+import { parseProgressLine } from "../progress.js";
 import { trainArgs } from "./local.js";
 import { pushTail, type Executor, type PrepareResult, type RunHooks, type TrainOutcome, type TrialJob } from "./types.js";
 
@@ -286,6 +287,11 @@ export class SlurmExecutor implements Executor {
     return path.join(jobsDir(this.ctx.ws), `${name}-${jobId}.log`);
   }
 
+  /** The job's progress events (train.py --progress), a file on the shared filesystem. */
+  private progressFile(name: string): string {
+    return path.join(jobsDir(this.ctx.ws), `${name}.progress.jsonl`);
+  }
+
   /** A job of an earlier attempt that is still queued or running: by the record, else by name. */
   private async alive(job: TrialJob): Promise<string | null> {
     const rec = this.recordOf(job.runId);
@@ -308,7 +314,7 @@ export class SlurmExecutor implements Executor {
     const name = jobName(job);
     const tail: string[] = [];
     const onLine = (l: string) => {
-      hooks.onLine(l);
+      hooks.onLine(l, "stdout");
       pushTail(tail, l);
     };
     if (hooks.signal.aborted) return { exitCode: null, timedOut: false, canceled: true, wallS: 0, tail, jobId: null };
@@ -373,7 +379,9 @@ export class SlurmExecutor implements Executor {
   private async submit(job: TrialJob, attempt: number, hooks: RunHooks): Promise<string> {
     const name = jobName(job);
     fs.mkdirSync(jobsDir(this.ctx.ws), { recursive: true });
-    const wrap = ["exec", pythonBin(this.ctx.env), ...trainArgs(job)].map(shQuote).join(" ");
+    const progress = this.progressFile(jobName(job));
+    fs.rmSync(progress, { force: true }); // a new attempt: its own events only
+    const wrap = ["exec", pythonBin(this.ctx.env), ...trainArgs(job, progress)].map(shQuote).join(" ");
     const args = [
       "--parsable",
       "--chdir", this.ctx.ws.dir,
@@ -398,6 +406,11 @@ export class SlurmExecutor implements Executor {
   /** Poll until the job leaves the active states; scancel on abort or --run-timeout. */
   private async wait(job: TrialJob, jobId: string, hooks: RunHooks, onLine: (l: string) => void): Promise<Ended> {
     const log = new LogTail(this.logFile(jobName(job), jobId));
+    const progress = new LogTail(this.progressFile(jobName(job)));
+    const onEvent = (l: string) => {
+      const ev = parseProgressLine(l);
+      if (ev) hooks.onProgress?.(ev);
+    };
     let byUs: "abort" | "timeout" | null = null;
     let cancelAt = 0;
     const pollMs = this.opts.pollS * 1000;
@@ -409,8 +422,10 @@ export class SlurmExecutor implements Executor {
       }
       const info = await this.show(jobId);
       log.read(onLine);
+      progress.read(onEvent);
       if (info === null) {
         log.read(onLine, true);
+        progress.read(onEvent, true);
         return { kind: "vanished", byUs };
       }
       if (info !== "unknown") {
@@ -418,6 +433,7 @@ export class SlurmExecutor implements Executor {
         if (!ACTIVE.has(state)) {
           await sleep(Math.min(pollMs, 500)); // let the file system show the last lines
           log.read(onLine, true);
+          progress.read(onEvent, true);
           return { kind: "state", state, info, byUs };
         }
         if (!byUs && job.timeoutS && state === "RUNNING" && runTimeS(info.RunTime) > job.timeoutS) {

@@ -1,3 +1,5 @@
+import type { ProgressEvent } from "../progress.js";
+
 /**
  * One interface for running a trial's training: `local` (train.py children of this process)
  * and `slurm` (one sbatch job per trial, on a filesystem the nodes share). The graph's
@@ -59,8 +61,10 @@ export interface PrepareResult {
 export interface RunHooks {
   /** Aborted on Ctrl-C: the executor stops the training (SIGTERM / scancel). */
   signal: AbortSignal;
-  /** Every output line of the training, as it arrives. */
-  onLine: (line: string) => void;
+  /** Every human output line of the training, as it arrives (stdout: its epoch log; stderr: notices). */
+  onLine: (line: string, stream: "stdout" | "stderr") => void;
+  /** train.py's progress events (`--progress`: a pipe for local children, a file for Slurm jobs). */
+  onProgress?: (event: ProgressEvent) => void;
   /** One-line notices (orphan stopped, job adopted, job submitted, retry). */
   notice?: (msg: string) => void;
 }

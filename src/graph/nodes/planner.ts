@@ -13,6 +13,7 @@ import { largestCall } from "../../llm/budget.js";
 import { agent, AgentError } from "../../python.js";
 import { readAgentState, runConfigRel, startConfigRel } from "../../workspace.js";
 import { addUsage, ZERO_USAGE, type GraphState, type GraphUpdate, type RepeatRequest, type Trial } from "../state.js";
+import { bestSummary } from "../../runs-view.js";
 import type { GraphDeps } from "../graph.js";
 
 export const BASELINE_PLAN = "Baseline: train the starting config as is";
@@ -47,10 +48,18 @@ export async function plannerNode(state: GraphState, deps: GraphDeps): Promise<G
   if (baseline) queueBaselineSeeds(state, trials, runIds.slice(drafts.length), queue);
 
   const usage = addUsage(state.usage, result?.usage);
-  const cost = { costUsd: usage.cost_usd, capUsd: deps.budget?.capUsd ?? null };
+  const best = bestSummary(state.incumbent);
   for (const p of stop ? proposals : []) deps.ui.plan("stop", p.decision.plan, p.decision.reason, p.planner, p.fallback ?? null);
   for (const [i, t] of trials.entries()) {
-    deps.ui.iteration(state.iteration + i + 1, state.max_iterations, t.run_id, cost);
+    deps.ui.iteration({
+      n: state.iteration + i + 1,
+      max: state.max_iterations,
+      runId: t.run_id,
+      planner: t.planner_name,
+      best,
+      costUsd: usage.cost_usd,
+      maxCostUsd: deps.budget?.capUsd ?? null,
+    });
     deps.ui.plan(t.kind === "proposal" ? t.step_type : t.kind, t.plan, t.reason, t.planner_name, t.fallback);
   }
   return {

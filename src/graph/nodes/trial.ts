@@ -56,14 +56,22 @@ export async function trialNode(input: TrialInput, deps: GraphDeps): Promise<Gra
     return done({ ...failed("invalid", written.error), diff: "", train_s: 0 });
   }
   deps.ui.diff(written.diff);
+  const view = await deps.ui.training(runId);
   // Before training: when it started and its timeout, so that a resume after a crash can tell
   // a timeout (train.py also writes failure.json "interrupted" when the timeout stops it) from a Ctrl-C.
   writeJsonAtomic(attemptPath(deps, runId), { run_id: runId, started_at_ms: Date.now(), timeout_s: options.run_timeout_s });
-  const out = await deps.executor.run(job, {
-    signal: deps.signal,
-    onLine: (line) => deps.ui.trainLine(runId, line),
-    notice: deps.ui.notice,
-  });
+  let out: TrainOutcome;
+  try {
+    out = await deps.executor.run(job, {
+      signal: deps.signal,
+      // after Ctrl-C, the child's last words (a KeyboardInterrupt) are not news: one line says it
+      onLine: (line, stream) => deps.signal.aborted || view.line(line, stream),
+      onProgress: view.event,
+      notice: deps.ui.notice,
+    });
+  } finally {
+    view.end();
+  }
   if (deps.signal.aborted) {
     throw new UserError("interrupted during training; continue with 'nas-graph resume'", 130);
   }

@@ -13,6 +13,7 @@ import type { GraphDeps } from "../graph.js";
 
 interface Recorded {
   best_run_id: string | null;
+  study_error?: string;
   n_runs: number;
   config: ConfigRecord | null;
   incumbent: ConfigRecord | null;
@@ -27,6 +28,7 @@ export async function updateStateNode(state: GraphState, deps: GraphDeps): Promi
     const ok = state.results[v.run_id]?.run_status === "ok";
     last = await agent<Recorded>(deps.py, ["record-run", "--run-id", v.run_id, "--info", JSON.stringify(verdictInfo(v, ok))]);
     if (v.repeat && last.config) queue.push(repeatOf(last.config, v));
+    if (last.study_error) deps.ui.warn(`the Optuna study (.nas-graph/optuna.db) was not updated: ${last.study_error}`);
   }
   const incumbent = evidenceOf(last?.incumbent);
   const bestRunId = last ? last.best_run_id : state.best_run_id;

@@ -1,0 +1,166 @@
+"""An Optuna study mirroring agent_state.json: ``<system-dir>/.nas-graph/optuna.db`` (SQLite RDB).
+
+So that ``optuna-dashboard sqlite:///<system-dir>/.nas-graph/optuna.db`` shows the search.
+agent_state.json stays the source of truth: every recorded run is one trial, in run order;
+- params: the run's search-space values (``params``; values outside the current space, or keys
+  not in it, are left out of the trial and kept in the ``other_params`` user attr);
+- value: val_mse (minimize); a failed run (any status but ok) is a FAIL trial;
+- user_attrs: run_id, planner, plan, verdict (accepted | rejected | failed), status, seed,
+  config_id, kind, step_type, and ``digest`` (what the trial was built from).
+Test metrics are never written here (the study is history a sampler could read).
+
+``sync_study`` appends the runs the study lacks; when the study's trials are not the first runs
+of the state (a run re-recorded, a verdict overridden, the search space edited), it deletes the
+study and rebuilds it from agent_state.json, as it does when the file is missing.
+
+``sync_locked`` (the ``study`` command) serializes syncs with a lock file and reads the state
+inside the lock, so the last sync always sees the last recorded run. record-run starts it in a
+background process (importing optuna and SQLAlchemy costs 1.5 s of CPU, more on a busy box):
+its outcome goes to ``.nas-graph/optuna.status.json``, and a failure is reported by the next
+record-run (``study_error``).
+"""
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import math
+import warnings
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.distributions import BaseDistribution, CategoricalDistribution
+from optuna.trial import TrialState, create_trial
+
+from .agent_state import AgentState, RunInfo
+from .search_space import SearchSpace
+from .suggest import distribution
+
+STUDY_NAME = "nas-graph"
+
+
+def study_path(system_dir: str | Path) -> Path:
+    return Path(system_dir) / ".nas-graph" / "optuna.db"
+
+
+def status_path(system_dir: str | Path) -> Path:
+    return Path(system_dir) / ".nas-graph" / "optuna.status.json"
+
+
+def read_status(system_dir: str | Path) -> dict | None:
+    """The last sync's outcome ``{ok, error?, at, ...}``, or None."""
+    try:
+        data = json.loads(status_path(system_dir).read_text(encoding="utf-8"))
+        return data if isinstance(data, dict) else None
+    except (OSError, ValueError):
+        return None
+
+
+def sync_locked(system_dir: str | Path, load_state, load_space) -> dict[str, Any]:
+    """One sync at a time (lock file); the state is read inside the lock. Records the outcome."""
+    meta = Path(system_dir) / ".nas-graph"
+    meta.mkdir(exist_ok=True)  # never its parents: a workspace removed meanwhile stays removed
+    with open(meta / "optuna.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        try:
+            result = sync_study(system_dir, load_state(), load_space())
+        except Exception as exc:
+            _write_status(system_dir, {"ok": False, "error": " ".join(f"{type(exc).__name__}: {exc}".split()), "at": at})
+            raise
+        _write_status(system_dir, {"ok": True, "at": at, **result})
+        return result
+
+
+def _write_status(system_dir: str | Path, status: dict) -> None:
+    path = status_path(system_dir)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(status) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+def storage_url(system_dir: str | Path) -> str:
+    return f"sqlite:///{study_path(system_dir).resolve()}"
+
+
+def _fits(dist: BaseDistribution, value: Any) -> bool:
+    """Is ``value`` inside ``dist`` (type-aware, so True is not 1)?"""
+    if isinstance(dist, CategoricalDistribution):
+        return any(c == value and type(c) is type(value) for c in dist.choices)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return False
+    if type(dist).__name__ == "IntDistribution" and not isinstance(value, int):
+        return False
+    return dist.low <= value <= dist.high
+
+
+def _finite(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def verdict(run: RunInfo) -> str:
+    if run.status != "ok":
+        return "failed"
+    return "accepted" if run.accepted else "rejected"
+
+
+def trial_spec(run: RunInfo, dists: dict[str, BaseDistribution]) -> dict[str, Any]:
+    """Everything one trial is made of, as plain JSON (its digest is the staleness check)."""
+    params = {k: v for k, v in (run.params or {}).items() if k in dists and _fits(dists[k], v)}
+    other = {k: v for k, v in (run.params or {}).items() if k not in params}
+    ok = run.status == "ok" and _finite(run.val_mse)
+    attrs = {
+        "run_id": run.run_id, "planner": run.planner, "plan": run.plan, "verdict": verdict(run),
+        "status": run.status, "seed": run.seed, "config_id": run.config_id,
+        "kind": run.kind, "step_type": run.step_type,
+    }
+    if other:
+        attrs["other_params"] = other
+    if run.error:
+        attrs["error"] = run.error
+    spec = {"params": params, "distributions": {k: optuna.distributions.distribution_to_json(dists[k]) for k in params},
+            "value": float(run.val_mse) if ok else None, "state": "COMPLETE" if ok else "FAIL", "user_attrs": attrs}
+    spec["user_attrs"]["digest"] = hashlib.sha1(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    return spec
+
+
+def _trial(spec: dict[str, Any], dists: dict[str, BaseDistribution]):
+    sub = {k: dists[k] for k in spec["params"]}
+    if spec["state"] == "COMPLETE":
+        return create_trial(params=spec["params"], distributions=sub, value=spec["value"], user_attrs=spec["user_attrs"])
+    return create_trial(params=spec["params"], distributions=sub, state=TrialState.FAIL, user_attrs=spec["user_attrs"])
+
+
+def sync_study(system_dir: str | Path, state: AgentState, space: SearchSpace) -> dict[str, Any]:
+    """Bring optuna.db in line with ``state``: append new runs, or rebuild when stale.
+
+    Returns ``{path, trials, added, rebuilt, created}``."""
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    path = study_path(system_dir)
+    path.parent.mkdir(exist_ok=True)
+    created = not path.exists()
+    dists = {k: distribution(p) for k, p in space.params.items()}
+    specs = [trial_spec(r, dists) for r in state.runs]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # experimental-feature warnings of create_trial/add_trials
+        storage = optuna.storages.RDBStorage(storage_url(system_dir))
+        study, rebuilt = _open(storage), False
+        have = [t.user_attrs.get("digest") for t in study.get_trials(deepcopy=False)]
+        want = [s["user_attrs"]["digest"] for s in specs]
+        if want[:len(have)] != have:
+            optuna.delete_study(study_name=STUDY_NAME, storage=storage)
+            study, have, rebuilt = _open(storage), [], True
+        new = specs[len(have):]
+        if new:
+            study.add_trials([_trial(s, dists) for s in new])
+    return {"path": str(path), "trials": len(specs), "added": len(new), "rebuilt": rebuilt, "created": created}
+
+
+def _open(storage) -> optuna.Study:
+    study = optuna.create_study(study_name=STUDY_NAME, storage=storage, direction="minimize", load_if_exists=True)
+    if not study.user_attrs:
+        study.set_user_attr("source", "agent_state.json (this study is rebuilt from it when stale)")
+        study.set_user_attr("value", "val_mse (validation split; test metrics are held out and not stored)")
+    return study

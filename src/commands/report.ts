@@ -1,0 +1,40 @@
+/**
+ * `nas-graph report`: writes `<system-dir>/runs/report.html` (self-contained, plots embedded)
+ * and `runs/report.md` through `python -m nas_agent report` (matplotlib plots on the Python
+ * side) and prints the path of the HTML file.
+ */
+import path from "node:path";
+import { UserError } from "../errors.js";
+import { agent } from "../python.js";
+import { openWorkspace, readAgentState, readSearch, type Workspace } from "../workspace.js";
+
+export interface ReportOptions {
+  systemDir: string;
+  targetValMse?: number;
+  json?: boolean;
+}
+
+export interface ReportResult {
+  html: string;
+  md: string;
+  images: number;
+  runs: number;
+}
+
+export async function reportCommand(opts: ReportOptions, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const ws = openWorkspace(opts.systemDir);
+  const res = await writeReport(ws, env, opts.targetValMse);
+  if (opts.json) process.stdout.write(JSON.stringify(res) + "\n");
+  else process.stdout.write(`report: ${res.html}\n`);
+}
+
+/** The target line: the option, else the last search's --target-val-mse. */
+export async function writeReport(ws: Workspace, env: NodeJS.ProcessEnv, target?: number): Promise<ReportResult> {
+  if (readAgentState(ws).runs.length === 0) {
+    throw new UserError(`no runs recorded in ${ws.dir} yet; start a search with 'nas-graph run' first`);
+  }
+  const t = target ?? readSearch(ws)?.options.targetValMse ?? null;
+  const args = ["report", "--decisions", ws.decisions, ...(t != null ? ["--target", String(t)] : [])];
+  const res = await agent<ReportResult & { ok: true }>({ ws, env }, args);
+  return { html: path.resolve(res.html), md: path.resolve(res.md), images: res.images, runs: res.runs };
+}

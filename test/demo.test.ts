@@ -1,0 +1,42 @@
+/**
+ * `nas-graph demo` through the CLI, shortened (2 trainings of 1 epoch): it creates its CPU-sized
+ * workspace, runs the real loop (baseline, then an Optuna proposal), writes the report and
+ * prints its path; a second demo into the same folder is refused with a one-line error.
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { cliEnv, readAgentState, REPO, runCli } from "./helpers/workspace.js";
+
+const parent = fs.mkdtempSync(path.join(os.tmpdir(), "nas-graph-demo-"));
+afterAll(() => fs.rmSync(parent, { recursive: true, force: true }));
+
+describe("demo", () => {
+  it("creates the demo workspace, runs the loop, writes the report and prints its path", async () => {
+    const dir = path.join(parent, "demo");
+    const res = await runCli(["demo", "--dir", dir, "--max-iterations", "2", "--max-epochs", "1"], { env: cliEnv() });
+    expect(res.code, res.stderr).toBe(0);
+    const report = path.join(dir, "runs", "report.html");
+    expect(res.stdout.trim()).toBe(`report: ${report}`);
+    expect(fs.readFileSync(report, "utf8")).toContain("<h2>Optimization history</h2>");
+    expect(fs.existsSync(path.join(dir, "runs", "report.md"))).toBe(true);
+    // the demo's own config and search space, our code
+    const state = readAgentState(dir);
+    // config.py ends on the incumbent: the demo's config, or it with the accepted proposal applied
+    const incumbent = fs.readFileSync(path.join(dir, "runs", state.best_run_id as string, "config_used.py"), "utf8");
+    expect(fs.readFileSync(path.join(dir, "config.py"), "utf8")).toBe(incumbent);
+    expect(fs.readFileSync(path.join(dir, "runs", "run_0000", "config_used.py"), "utf8")).toBe(fs.readFileSync(path.join(REPO, "demo", "config.py"), "utf8"));
+    expect(fs.readFileSync(path.join(dir, "search_space.json"), "utf8")).toBe(fs.readFileSync(path.join(REPO, "demo", "search_space.json"), "utf8"));
+    for (const f of ["train.py", "model.py", "data.py", "models", "nas_agent"]) expect(fs.existsSync(path.join(dir, f)), f).toBe(true);
+    expect(state.runs.map((r) => r.planner)).toEqual(["baseline", "optuna"]);
+    expect(state.runs.every((r) => r.status === "ok")).toBe(true);
+    expect(res.stderr).toMatch(/demo workspace .*: a CPU-sized Informer on ETTh1 .* 2 trainings, torch threads \d+/);
+    expect(res.stderr).toMatch(/^iteration 2\/2 · run_0001 · planner optuna · best \d\.\d{4} \(run_0000\)/m);
+    expect(res.stderr).toMatch(/demo done in \d+ s/);
+
+    const again = await runCli(["demo", "--dir", dir], { env: cliEnv() });
+    expect(again.code).toBe(2);
+    expect(again.stderr.trim()).toBe(`error: ${dir} already exists; remove it (rm -rf ${dir}) or pass --dir NEW_DIR`);
+  });
+});
