@@ -185,7 +185,7 @@ describe("9.8 races and losses", () => {
     // import, data) time to start even on a busy machine
     const dir = workspace((c) => c.replace('"max_epochs": 2,', '"max_epochs": 100000,').replace('"patience": 2,', '"patience": 100000,'));
     const cli = startCli(["run", "--system-dir", dir, "--planner", "optuna", "--max-iterations", "1", "--run-timeout", "30"]);
-    await cli.waitFor(/\] epoch 1\//);
+    await cli.waitFor(/run_0000 epoch 1\//);
     await cli.waitFor(/\] .*interrupted in epoch \d+/); // train.py wrote failure.json "interrupted" on the timeout's SIGTERM
     process.kill(cli.child.pid!, "SIGKILL"); // the CLI dies before the executor's result is checkpointed
     await cli.done;

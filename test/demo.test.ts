@@ -15,7 +15,7 @@ afterAll(() => fs.rmSync(parent, { recursive: true, force: true }));
 describe("demo", () => {
   it("creates the demo workspace, runs the loop, writes the report and prints its path", async () => {
     const dir = path.join(parent, "demo");
-    const res = await runCli(["demo", "--dir", dir, "--max-iterations", "2", "--max-epochs", "1"], { env: cliEnv() });
+    const res = await runCli(["demo", "--dir", dir, "--max-iterations", "4", "--max-epochs", "1"], { env: cliEnv() });
     expect(res.code, res.stderr).toBe(0);
     const report = path.join(dir, "runs", "report.html");
     expect(res.stdout.trim()).toBe(`report: ${report}`);
@@ -29,10 +29,10 @@ describe("demo", () => {
     expect(fs.readFileSync(path.join(dir, "runs", "run_0000", "config_used.py"), "utf8")).toBe(fs.readFileSync(path.join(REPO, "demo", "config.py"), "utf8"));
     expect(fs.readFileSync(path.join(dir, "search_space.json"), "utf8")).toBe(fs.readFileSync(path.join(REPO, "demo", "search_space.json"), "utf8"));
     for (const f of ["train.py", "model.py", "data.py", "models", "nas_agent"]) expect(fs.existsSync(path.join(dir, f)), f).toBe(true);
-    expect(state.runs.map((r) => r.planner)).toEqual(["baseline", "optuna"]);
+    expect(state.runs.map((r) => r.planner)).toEqual(["baseline", "baseline", "baseline", "optuna"]); // 3 seeds measure the noise
     expect(state.runs.every((r) => r.status === "ok")).toBe(true);
-    expect(res.stderr).toMatch(/demo workspace .*: a CPU-sized Informer on ETTh1 .* 2 trainings, torch threads \d+/);
-    expect(res.stderr).toMatch(/^iteration 2\/2 · run_0001 · planner optuna · best \d\.\d{4} \(run_0000\)/m);
+    expect(res.stderr).toMatch(/demo workspace .*: a CPU-sized Informer on ETTh1 .* 4 trainings, torch threads \d+/);
+    expect(res.stderr).toMatch(/^iteration 4\/4 · run_0003 · planner optuna · best \d\.\d{4} ± \d\.\d{4} \(run_0000, 3 seeds\)/m);
     expect(res.stderr).toMatch(/demo done in \d+ s/);
 
     const again = await runCli(["demo", "--dir", dir], { env: cliEnv() });

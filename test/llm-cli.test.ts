@@ -117,7 +117,7 @@ describe("12.7 --max-cost-usd", () => {
       "stopped before an LLM call: $0.0040 spent and the next call may cost $0.0020 (the largest call so far), which would pass --max-cost-usd 0.005",
     );
     expect(fake.requests).toHaveLength(2);
-    expect(run.stderr).toMatch(/== iteration 3\/4 {2}\(run_0002\) {2}LLM \$0\.0040 of \$0\.005 cap ==/);
+    expect(run.stderr).toMatch(/^iteration 3\/4 · run_0002 · planner llm · best .* · \$0\.004 of \$0\.005 cap · \d+:\d\d$/m);
     const search = JSON.parse(fs.readFileSync(`${dir}/.nas-graph/search.json`, "utf8"));
     expect(search).toMatchObject({ status: "stopped", options: { maxCostUsd: 0.005 } });
 

@@ -51,7 +51,7 @@ describe.runIf(process.platform === "linux")("kill -9 of the CLI during training
     const dir = makeWorkspace(longEpoch);
     dirs.push(dir);
     const cli = startCli(["run", "--system-dir", dir, "--planner", "optuna", "--max-iterations", "1", "--gpus", "0"]);
-    await cli.waitFor(/\] run run_0000: /); // model built; the first epoch takes several seconds
+    await cli.waitFor(/run_0000 training: up to /); // model built; the first epoch takes several seconds
     // the executor and its options are recorded for resume
     expect(JSON.parse(fs.readFileSync(path.join(dir, ".nas-graph", "search.json"), "utf8")).options).toMatchObject({ executor: "local", gpus: ["0"] });
     const rec = jobRecord(dir, "run_0000");
@@ -82,7 +82,7 @@ describe.runIf(process.platform === "linux")("kill -9 of the CLI during training
     fs.writeFileSync(wrapper, `#!/bin/sh\nunset NAS_PARENT_PID\nexec "${python}" "$@"\n`, { mode: 0o755 });
     const env = cliEnv({ NAS_PYTHON: wrapper });
     const cli = startCli(["run", "--system-dir", dir, "--planner", "optuna", "--max-iterations", "1"], { env });
-    await cli.waitFor(/\] run run_0000: /);
+    await cli.waitFor(/run_0000 training: up to /);
     const orphan = jobRecord(dir, "run_0000").pid;
     pids.push(orphan);
     process.kill(cli.child.pid!, "SIGKILL");

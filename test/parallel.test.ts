@@ -45,8 +45,8 @@ describe("--parallel 2", () => {
     const mock = writeMockScript(dir, [LR_DECISION, DROPOUT]);
     const args = ["run", "--system-dir", dir, "--planner", "mock", "--mock-file", mock, "--parallel", "2", "--baseline-seeds", "2", "--max-iterations", "4"];
     const cli = startCli(args);
-    await cli.waitFor(/\[run_0000\] epoch 1\/4/);
-    await cli.waitFor(/\[run_0001\] epoch 1\/4/);
+    await cli.waitFor(/run_0000 epoch 1\/4 · /);
+    await cli.waitFor(/run_0001 epoch 1\/4 · /);
     process.kill(-cli.child.pid!, "SIGKILL");
     expect((await cli.done).signal).toBe("SIGKILL");
 

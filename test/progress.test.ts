@@ -95,7 +95,7 @@ describe("progress through the CLI (not a TTY)", () => {
     dirs.push(dir);
     const mock = writeMockScript(dir, [LR_DECISION]);
     // colours are on only for a terminal: NO_COLOR unset here on purpose
-    const res = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", mock, "--max-iterations", "2", "--json"], {
+    const res = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", mock, "--baseline-seeds", "1", "--max-iterations", "2", "--json"], {
       env: cliEnv({ NO_COLOR: undefined, FORCE_COLOR: undefined, TERM: "xterm-256color" }),
     });
     expect(res.code, res.stderr).toBe(0);

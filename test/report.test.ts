@@ -50,8 +50,8 @@ function recordedWorkspace(): string {
   const B = { ...BASE, "training.optimizer_params.lr": 0.003 };
   const specs: Spec[] = [
     { id: "run_0000", params: BASE, val: 0.3, test: 0.4, fields: { ...b, seed: 42, evaluation_reason: "baseline: first successful run" } },
-    { id: "run_0001", params: BASE, val: 0.32, test: 0.41, fields: { ...b, seed: 43 } },
-    { id: "run_0002", params: BASE, val: 0.31, test: 0.42, fields: { ...b, seed: 44 } },
+    { id: "run_0001", params: BASE, val: 0.32, test: 0.41, fields: { ...b, seed: 43, repeat_of: "run_0000" } },
+    { id: "run_0002", params: BASE, val: 0.31, test: 0.42, fields: { ...b, seed: 44, repeat_of: "run_0000" } },
     { id: "run_0003", params: B, val: 0.25, test: 0.35, fields: { step_type: "small", planner: "optuna", kind: "proposal", config_id: "B", fidelity: FID, seed: 42, accepted: true, plan: "TPE proposes: lr 0.001 -> 0.003", reason: "Exploration", evaluation_reason: "improvement beyond the noise margin" } },
     { id: "run_0004", params: B, val: 0.26, test: 0.36, fields: { step_type: "small", planner: "optuna", kind: "repeat", config_id: "B", repeat_of: "run_0003", fidelity: FID, seed: 45, accepted: true, plan: "repeat of run_0003 with a new seed" } },
     { id: "run_0005", params: { ...BASE, "model.d_model": 32 }, failure: "training loss became nan in epoch 2", fields: { step_type: "medium", planner: "llm", kind: "proposal", config_id: "C", fidelity: FID, seed: 42, plan: "Wider model", reason: "more capacity" } },

@@ -120,7 +120,7 @@ describe.skipIf(!SLURM.conf)("--executor slurm on a real one-node Slurm", () => 
     const dir = makeWorkspace(fourEpochs);
     dirs.push(dir);
     const cli = startCli(["run", "--system-dir", dir, "--executor", "slurm", ...POLL, "--planner", "optuna", "--max-iterations", "1", "--json"], { env: env() });
-    await cli.waitFor(/\] epoch 1\/4/);
+    await cli.waitFor(/run_0000 epoch 1\/4 · /);
     const id = jobRecord(dir, "run_0000").job_id;
     execFileSync("scancel", [id], { env: env() });
     const res = await cli.done;
@@ -135,7 +135,7 @@ describe.skipIf(!SLURM.conf)("--executor slurm on a real one-node Slurm", () => 
     const dir = makeWorkspace(fourEpochs);
     dirs.push(dir);
     const cli = startCli(["run", "--system-dir", dir, "--executor", "slurm", ...POLL, "--planner", "optuna", "--max-iterations", "1"], { env: env() });
-    await cli.waitFor(/\] epoch 1\/4/);
+    await cli.waitFor(/run_0000 epoch 1\/4 · /);
     const first = jobRecord(dir, "run_0000").job_id;
     process.kill(-cli.child.pid!, "SIGINT");
     const stopped = await cli.done;

@@ -3,6 +3,7 @@
  * config_id, a failed run, noise and naive baselines (text and --json), and an older state
  * without those fields (nothing invented).
  */
+import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -24,9 +25,17 @@ function recorded(state: Record<string, unknown>, decisions: Run[] = []): string
   dirs.push(dir);
   fs.copyFileSync(path.join(REPO, "test", "fixtures", "tiny_config.py"), path.join(dir, "config.py"));
   fs.writeFileSync(path.join(dir, "agent_state.json"), JSON.stringify(state, null, 2));
+  derive(dir);
   fs.mkdirSync(path.join(dir, ".nas-graph"));
   fs.writeFileSync(path.join(dir, ".nas-graph", "decisions.jsonl"), decisions.map((d) => JSON.stringify(d) + "\n").join(""));
   return dir;
+}
+
+/** Python writes agent_state.json: let it derive what it always derives (configs, noise, best_run_id). */
+function derive(dir: string): void {
+  const python = fs.existsSync(path.join(REPO, ".venv", "bin", "python")) ? path.join(REPO, ".venv", "bin", "python") : "python3";
+  const code = "import sys; from nas_agent import agent_state as st; p = sys.argv[1]; st.save_agent_state(st.load_agent_state(p), p)";
+  execFileSync(python, ["-c", code, path.join(dir, "agent_state.json")], { env: { ...process.env, PYTHONPATH: path.join(REPO, "nas_system") } });
 }
 
 const TASK = "ETTh1.csv|MS|OT|pred24";
@@ -36,8 +45,8 @@ const SEEDED = {
   best_run_id: "run_0003",
   runs: [
     run("run_0000", { val_mse: 0.2, test_mse: 0.3, accepted: true, step_type: "baseline", planner: "baseline", kind: "baseline", config_id: "A", seed: 42, fidelity: FID, plan: "Baseline: train the starting config as is" }),
-    run("run_0001", { val_mse: 0.22, test_mse: 0.31, accepted: true, step_type: "baseline", planner: "baseline", kind: "baseline", config_id: "A", seed: 43, fidelity: FID }),
-    run("run_0002", { val_mse: 0.21, test_mse: 0.32, accepted: true, step_type: "baseline", planner: "baseline", kind: "baseline", config_id: "A", seed: 44, fidelity: FID }),
+    run("run_0001", { val_mse: 0.22, test_mse: 0.31, accepted: true, step_type: "baseline", planner: "baseline", kind: "baseline", config_id: "A", seed: 43, repeat_of: "run_0000", fidelity: FID }),
+    run("run_0002", { val_mse: 0.21, test_mse: 0.32, accepted: true, step_type: "baseline", planner: "baseline", kind: "baseline", config_id: "A", seed: 44, repeat_of: "run_0000", fidelity: FID }),
     run("run_0003", { val_mse: 0.18, test_mse: 0.25, accepted: true, step_type: "small", planner: "optuna", kind: "proposal", config_id: "B", seed: 42, fidelity: FID, plan: "TPE proposes:\n lr 1e-4 -> 1e-3" }),
     run("run_0004", { val_mse: 0.19, test_mse: 0.27, accepted: true, step_type: "small", planner: "optuna", kind: "repeat", config_id: "B", seed: 45, repeat_of: "run_0003", fidelity: FID }),
     run("run_0005", { status: "diverged", step_type: "radical", planner: "llm", kind: "proposal", config_id: "C", seed: 42, fidelity: FID, error: "loss became nan", plan: "Try SGD with lr 10" }),
@@ -74,7 +83,9 @@ describe("status", () => {
     expect(s.best.test_mse).toBeCloseTo(0.26, 10);
     expect(s.totals).toMatchObject({ trainings: 7, failed: 1, llm_calls: 3, input_tokens: 1500, output_tokens: 300, cost_usd: 0.0125 });
     expect(s.totals.training_time_s).toBeCloseTo(42.5, 5); // train.py wall time from the decision log
-    expect(s.noise).toEqual(SEEDED.noise);
+    // the noise as Python derives it: pooled over the configs with 2+ seeds (A: 3, B: 2)
+    expect(s.noise[FID]).toMatchObject({ dof: 3, n: 5, run_ids: ["run_0000", "run_0001", "run_0002", "run_0003", "run_0004"] });
+    expect(s.noise[FID].sd).toBeCloseTo(Math.sqrt((2 * 0.01 ** 2 + 1 * 0.00005) / 3), 10); // B: var 0.00005, 1 dof
     expect(s.baselines).toEqual(SEEDED.baselines);
     expect(s).not.toHaveProperty("study"); // no Optuna study written here
 
@@ -100,7 +111,7 @@ describe("status", () => {
     expect(row("run_0006")).toMatch(/^ run_0006\s+medium\s+llm\s+0\.2500\s+\+35\.1%\s+0\.2000\s+rejected\s+Wider model$/);
     expect(res.stdout).toContain("best: run_0003 val_mse 0.1850 ± 0.0071 over 2 seeds; test_mse (held out) 0.2600; config: runs/run_0003/config_used.py");
     expect(res.stdout).toContain("totals: 7 trainings (1 failed), 0m43s training; 3 LLM calls, 1500 in / 300 out tokens, $0.0125");
-    expect(res.stdout).toContain(`noise [${FID}]: val_mse sd 0.0100 (4.8% of the mean 0.2100) over 3 seeds`);
+    expect(res.stdout).toContain(`noise [${FID}]: val_mse sd 0.0091 (4.6% of the mean 0.1975) over 5 seeds`);
     expect(res.stdout).toContain(`naive baselines [${TASK}]: persistence: val 0.3000, test 0.4000 (held out); seasonal_naive: val 0.5000, test 0.6000 (held out)`);
     expect(res.stdout).not.toContain("\u001b"); // not a terminal: no colours
   });

@@ -8,8 +8,8 @@ curves of the best configs; val_mse against each searched key; the best config a
 against the baseline; the decision table; the naive baselines and the noise when recorded; and
 the held-out test results in a section of their own, stated as not used for selection.
 
-A config is the set of runs sharing ``config_id`` (its seeds), else one run; its score is the
-mean val_mse of its finished runs.
+A config is the set of runs sharing ``config_id`` at one fidelity (its seeds; the grouping of
+config_stats.py), else one run; its score is the mean val_mse of its finished runs.
 """
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from .agent_state import AgentState, RunInfo
+from .config_stats import group_key
 from .search_space import SearchSpace
 
 GREEN, ORANGE, RED, BLUE, GREY = "#2ca02c", "#ff7f0e", "#d62728", "#1f77b4", "#7f7f7f"
@@ -47,11 +48,8 @@ def verdict(run: RunInfo) -> str:
 
 
 def config_key(run: RunInfo) -> str:
-    cid = run.extra.get("config_id")
-    if not cid:
-        return f"run:{run.run_id}"
-    fid = run.extra.get("fidelity")
-    return f"{cid}@{fid}" if fid else str(cid)
+    fidelity, config = group_key(run)
+    return f"{config}@{fidelity}" if fidelity else config
 
 
 @dataclass
@@ -149,10 +147,10 @@ def best_so_far(runs: list[RunInfo]) -> list[float | None]:
 
 
 def noise_sd(state: AgentState, best: RunInfo | None) -> tuple[float | None, str | None]:
-    noise = state.extra.get("noise")
+    noise = state.to_dict()["noise"]
     if not isinstance(noise, dict) or not noise:
         return None, None
-    fid = best.extra.get("fidelity") if best else None
+    fid = best.fidelity if best else None
     entry = noise.get(fid) if fid in noise else next(iter(noise.values()))
     key = fid if fid in noise else next(iter(noise))
     sd = entry.get("sd") if isinstance(entry, dict) else None
@@ -297,7 +295,7 @@ def _one_line(text: Any, n: int = 0) -> str:
 
 def _baseline_run(runs: list[RunInfo]) -> RunInfo | None:
     for r in runs:
-        if (r.step_type == "baseline" or r.extra.get("kind") == "baseline") and r.status == "ok":
+        if (r.step_type == "baseline" or r.kind == "baseline") and r.status == "ok":
             return r
     return next((r for r in runs if r.status == "ok"), None)
 
@@ -397,8 +395,8 @@ def _decisions(runs: list[RunInfo], configs: dict[str, Config], costs: dict[str,
     for r in runs:
         cfg = configs[config_key(r)]
         group = f"{_f(cfg.mean)} ± {_f(cfg.sd)} ({len(cfg.values)})" if len(cfg.values) > 1 else ""
-        seed = r.extra.get("seed")
-        rows.append([r.run_id, r.planner or "-", str(r.extra.get("kind") or r.step_type or "-"), _one_line(r.plan),
+        seed = r.seed
+        rows.append([r.run_id, r.planner or "-", str(r.kind or r.step_type or "-"), _one_line(r.plan),
                      _one_line(r.reason), _f(r.val_mse) if r.status == "ok" else "-", group,
                      "-" if seed is None else str(seed),
                      verdict(r) if r.status == "ok" else f"failed ({r.status})",
@@ -409,7 +407,7 @@ def _decisions(runs: list[RunInfo], configs: dict[str, Config], costs: dict[str,
 
 def _baselines_and_noise(state: AgentState) -> Section | None:
     parts_h, parts_m = [], []
-    noise = state.extra.get("noise")
+    noise = state.to_dict()["noise"]
     if isinstance(noise, dict) and noise:
         rows = [[fid, _f(n.get("sd")), _f((n.get("rel_sd") or 0) * 100, 1) + "%", _f(n.get("mean")), str(n.get("n", "-")),
                  ", ".join(n.get("run_ids") or [])] for fid, n in noise.items() if isinstance(n, dict)]

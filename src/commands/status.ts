@@ -96,8 +96,9 @@ export function statusData(ws: Workspace): StatusData {
     usage,
     search: search ? { search_id: search.thread_id, status: search.status, started_at: search.started_at, options: search.options } : null,
   };
-  if (state.baselines !== undefined && state.baselines !== null) data.baselines = state.baselines;
-  if (state.noise !== undefined && state.noise !== null) data.noise = state.noise;
+  const some = (x: unknown) => x !== undefined && x !== null && (typeof x !== "object" || Object.keys(x as object).length > 0);
+  if (some(state.baselines)) data.baselines = state.baselines;
+  if (some(state.noise)) data.noise = state.noise;
   const study = studyOf(ws);
   if (study) data.study = study;
   return data;

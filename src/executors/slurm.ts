@@ -313,8 +313,8 @@ export class SlurmExecutor implements Executor {
     const started = performance.now();
     const name = jobName(job);
     const tail: string[] = [];
-    const onLine = (l: string) => {
-      hooks.onLine(l, "stdout");
+    const onLine = (l: string, stream: "stdout" | "stderr" = "stdout") => {
+      hooks.onLine(l, stream);
       pushTail(tail, l);
     };
     if (hooks.signal.aborted) return { exitCode: null, timedOut: false, canceled: true, wallS: 0, tail, jobId: null };
@@ -386,6 +386,7 @@ export class SlurmExecutor implements Executor {
       "--parsable",
       "--chdir", this.ctx.ws.dir,
       "--output", path.join(jobsDir(this.ctx.ws), "%x-%j.log"),
+      "--error", path.join(jobsDir(this.ctx.ws), "%x-%j.err"), // apart: stderr lines are shown, stdout is the epoch log
       "--job-name", name,
       // Slurm must not rerun a job under the same id (its run dir then holds the stopped attempt's
       // failure.json); a TIMEOUT or PREEMPTED job is submitted again by run(), its dir set aside
@@ -404,8 +405,10 @@ export class SlurmExecutor implements Executor {
   }
 
   /** Poll until the job leaves the active states; scancel on abort or --run-timeout. */
-  private async wait(job: TrialJob, jobId: string, hooks: RunHooks, onLine: (l: string) => void): Promise<Ended> {
+  private async wait(job: TrialJob, jobId: string, hooks: RunHooks, onLine: (l: string, stream?: "stdout" | "stderr") => void): Promise<Ended> {
     const log = new LogTail(this.logFile(jobName(job), jobId));
+    const err = new LogTail(this.logFile(jobName(job), jobId).replace(/\.log$/, ".err"));
+    const onErr = (l: string) => onLine(l, "stderr");
     const progress = new LogTail(this.progressFile(jobName(job)));
     const onEvent = (l: string) => {
       const ev = parseProgressLine(l);
@@ -422,9 +425,11 @@ export class SlurmExecutor implements Executor {
       }
       const info = await this.show(jobId);
       log.read(onLine);
+      err.read(onErr);
       progress.read(onEvent);
       if (info === null) {
         log.read(onLine, true);
+        err.read(onErr, true);
         progress.read(onEvent, true);
         return { kind: "vanished", byUs };
       }
@@ -433,6 +438,7 @@ export class SlurmExecutor implements Executor {
         if (!ACTIVE.has(state)) {
           await sleep(Math.min(pollMs, 500)); // let the file system show the last lines
           log.read(onLine, true);
+          err.read(onErr, true);
           progress.read(onEvent, true);
           return { kind: "state", state, info, byUs };
         }

@@ -31,7 +31,8 @@ export function makeWorkspace(edit: (config: string) => string = (c) => c): stri
 }
 
 export function removeWorkspace(dir: string): void {
-  fs.rmSync(dir, { recursive: true, force: true });
+  // the background Optuna study update (nas_agent study) may still be writing into .nas-graph
+  fs.rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
 }
 
 /** Environment for the CLI: no real key, no .env pick-up surprises, the test data folder. */
