@@ -191,37 +191,7 @@ def cmd_record_run(ws: Workspace, args) -> dict:
         st.set_config_accepted(state, run, bool(run.accepted))
     st.save_agent_state(state, ws.state_path)
     return {"run": run.to_dict(), "best_run_id": state.best_run_id, "previous_best_run_id": previous,
-            **_standing(state, run.run_id), **_mirror_study(ws)}
-
-
-def _mirror_study(ws: Workspace) -> dict:
-    """Bring the Optuna study beside agent_state.json up to date, in a background process
-    (``study``; optuna's import costs more than the rest of record-run). The run is recorded
-    whatever happens there; a failed last sync is returned as ``study_error`` (one line, shown
-    by the caller), and the next sync rebuilds the study from agent_state.json."""
-    import subprocess
-
-    out: dict[str, Any] = {}
-    last = _study_status(ws)
-    if last is not None and last.get("ok") is False:
-        out["study_error"] = _one_line(f"the last update of .nas-graph/optuna.db failed ({last.get('error')}); "
-                                       "rebuild it with 'python -m nas_agent study'")
-    try:
-        subprocess.Popen([sys.executable, "-m", "nas_agent", "--system-dir", str(ws.dir.resolve()), "study"],
-                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                         start_new_session=True, close_fds=True)  # its own session: Ctrl-C of the search spares it
-        out["study"] = "updating in the background"
-    except OSError as exc:
-        out["study_error"] = _one_line(f"cannot start the Optuna study update ({exc}); run 'python -m nas_agent study'")
-    return out
-
-
-def _study_status(ws: Workspace) -> dict | None:
-    try:
-        data = json.loads((ws.dir / ".nas-graph" / "optuna.status.json").read_text(encoding="utf-8"))
-        return data if isinstance(data, dict) else None
-    except (OSError, ValueError):
-        return None
+            **_standing(state, run.run_id)}
 
 
 def _standing(state: st.AgentState, run_id: str | None = None) -> dict[str, Any]:
@@ -381,8 +351,7 @@ def cmd_set_accept(ws: Workspace, args) -> dict:
     previous = state.best_run_id
     run = st.set_accepted(state, args.run_id, bool(args.accept), args.reason)
     st.save_agent_state(state, ws.state_path)
-    return {"run": run.to_dict(), "best_run_id": state.best_run_id, "previous_best_run_id": previous,
-            **_mirror_study(ws)}
+    return {"run": run.to_dict(), "best_run_id": state.best_run_id, "previous_best_run_id": previous}
 
 
 def cmd_summarize(ws: Workspace, args) -> dict:

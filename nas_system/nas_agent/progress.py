@@ -61,6 +61,8 @@ class Progress:
         obj = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in obj.items()}
         try:
             self._fh.write(json.dumps(obj, allow_nan=False) + "\n")
+        except BrokenPipeError:
+            self.close()  # the reader went away (the launcher died): nobody is left to tell
         except (OSError, ValueError) as exc:
             print(f"progress channel closed ({exc}); training goes on", file=sys.stderr, flush=True)
             self.close()

@@ -3,7 +3,6 @@ written on record-run, read back with optuna.load_study, rebuilt when stale or m
 import json
 import math
 import shutil
-import time
 
 import optuna
 import pytest
@@ -55,34 +54,21 @@ def record(ws, run_id, **info):
     return cli(ws, "record-run", "--run-id", run_id, "--info", json.dumps(info), check=0)[1]
 
 
-def sync_status(ws, until, timeout=120):
-    """The background sync's status file, once ``until(status)`` holds."""
-    path = ws / ".nas-graph" / "optuna.status.json"
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            status = json.loads(path.read_text())
-            if until(status):
-                return status
-        except (OSError, ValueError):
-            pass
-        time.sleep(0.5)
-    raise AssertionError(f"no background sync matching the condition within {timeout}s: {path}")
-
-
-def test_record_run_updates_the_study_in_the_background(ws):
+def test_study_mirrors_agent_state_with_failed_runs_as_fail_trials(ws):
+    """The search syncs the study once per round (update_state calls `study`); read it back."""
     make_run(ws, "run_0000", val=0.5)
     make_run(ws, "run_0001", val=0.4, lr=1e-4)
     make_run(ws, "run_0002", failure={"status": "diverged", "reason": "loss became nan", "epoch": 2}, lr=0.5)
-    out = record(ws, "run_0000", status="ok", accepted=True, planner="baseline", plan="Baseline", seed=42)
-    assert out["study"] == "updating in the background" and "study_error" not in out
-    record(ws, "run_0001", status="ok", accepted=True, planner="optuna", plan="TPE: lr up", seed=42)
-    out = record(ws, "run_0002", planner="llm", plan="lr 0.5", seed=7)
-    assert "study_error" not in out
-    status = sync_status(ws, lambda s: s.get("trials") == 3)  # no explicit sync: record-run started it
+    record(ws, "run_0000", status="ok", accepted=True, planner="baseline", plan="Baseline")
+    record(ws, "run_0001", status="ok", accepted=True, planner="optuna", plan="TPE: lr up")
+    record(ws, "run_0002", planner="llm", plan="lr 0.5")
+    _, out = cli(ws, "study", check=0)
+    assert out["trials"] == 3 and out["created"] is True
+    status = json.loads((ws / ".nas-graph" / "optuna.status.json").read_text())
     assert status["ok"] is True and status["path"] == str(ws / ".nas-graph" / "optuna.db")
     trials = assert_mirrors_state(ws)
     assert [t.user_attrs["verdict"] for t in trials] == ["accepted", "accepted", "failed"]
+    assert [t.user_attrs["seed"] for t in trials] == [42, 42, None]
     assert trials[1].params["training.optimizer_params.lr"] == 1e-4
     assert trials[2].user_attrs["error"].startswith("loss became nan")
     assert trials[2].user_attrs["other_params"] == {"training.optimizer_params.lr": 0.5}  # outside the space's range
@@ -96,10 +82,10 @@ def test_stale_or_missing_study_is_rebuilt_from_agent_state(ws):
         record(ws, f"run_000{i}", status="ok", accepted=i < 2, planner="optuna", plan=f"plan {i}")
     # an override changes a verdict: the study follows
     cli(ws, "set-accept", "--run-id", "run_0001", "--reject", check=0)
-    _, out = cli(ws, "study", check=0)  # waits for the background syncs (one lock), then checks
+    _, out = cli(ws, "study", check=0)
     assert out["trials"] == 3
     assert [t.user_attrs["verdict"] for t in assert_mirrors_state(ws)] == ["accepted", "rejected", "rejected"]
-    # the same workspace without its study (a copy: no background sync of ws can race here)
+    # the same workspace without its study
     copy = ws / "copy"
     copy.mkdir()
     for name in ("config.py", "agent_state.json", "runs"):
@@ -121,17 +107,13 @@ def test_a_broken_study_never_loses_a_run(ws):
     (ws / ".nas-graph" / "optuna.db").mkdir(parents=True)  # not a database
     make_run(ws, "run_0000", val=0.5)
     make_run(ws, "run_0001", val=0.4)
-    out = record(ws, "run_0000", status="ok", accepted=True)
-    assert "study_error" not in out
-    status = sync_status(ws, lambda s: s.get("ok") is False)
-    assert "OperationalError" in status["error"]
-    out = record(ws, "run_0001", status="ok", accepted=True)  # the next record-run reports it
-    assert out["study_error"].startswith("the last update of .nas-graph/optuna.db failed (")
-    assert out["study_error"].endswith("rebuild it with 'python -m nas_agent study'") and "\n" not in out["study_error"]
-    assert [r["run_id"] for r in state_of(ws)["runs"]] == ["run_0000", "run_0001"]
-    code, out = cli(ws, "study", check=2)
+    record(ws, "run_0000", status="ok", accepted=True)
+    record(ws, "run_0001", status="ok", accepted=True)
+    code, out = cli(ws, "study", check=2)  # one line naming the file and the fix; the runs are on file
     assert out["error"].startswith(f"cannot write the Optuna study {ws / '.nas-graph' / 'optuna.db'} (")
+    assert "OperationalError" in json.loads((ws / ".nas-graph" / "optuna.status.json").read_text())["error"]
+    assert [r["run_id"] for r in state_of(ws)["runs"]] == ["run_0000", "run_0001"]
     (ws / ".nas-graph" / "optuna.db").rmdir()
-    cli(ws, "study", check=0)
+    _, out = cli(ws, "study", check=0)
+    assert out["trials"] == 2
     assert_mirrors_state(ws)
-    assert sync_status(ws, lambda s: s.get("ok") is True)["trials"] == 2

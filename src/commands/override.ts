@@ -4,6 +4,7 @@ import path from "node:path";
 import { UserError } from "../errors.js";
 import { agent } from "../python.js";
 import { ui } from "../ui.js";
+import { mirrorStudy } from "../graph/nodes/update-state.js";
 import { acquireLock, openWorkspace, readSearch, runConfigRel, startConfigRel } from "../workspace.js";
 
 export interface OverrideOptions {
@@ -22,8 +23,8 @@ export async function overrideCommand(runId: string, opts: OverrideOptions, env:
     const py = { ws, env };
     const args = ["set-accept", "--run-id", runId, opts.accept ? "--accept" : "--reject"];
     args.push("--reason", opts.reason ?? `manual override: ${opts.accept ? "accepted" : "rejected"}`);
-    const res = await agent<{ best_run_id: string | null; previous_best_run_id: string | null; study_error?: string }>(py, args);
-    if (res.study_error) ui.warn(`the Optuna study (.nas-graph/optuna.db) was not updated: ${res.study_error}`);
+    const res = await agent<{ best_run_id: string | null; previous_best_run_id: string | null }>(py, args);
+    await mirrorStudy({ py, ui });
     let configFrom: string | null = null;
     if (res.best_run_id !== res.previous_best_run_id) configFrom = await followIncumbent(py, res.best_run_id);
     const out = { run_id: runId, accepted: Boolean(opts.accept), best_run_id: res.best_run_id, previous_best_run_id: res.previous_best_run_id, config_restored_from: configFrom };

@@ -6,14 +6,13 @@
  */
 import { evidenceOf, type ConfigRecord } from "../../contracts.js";
 import { appendDecision } from "../../decision-log.js";
-import { agent } from "../../python.js";
+import { agent, AgentError } from "../../python.js";
 import { runConfigRel } from "../../workspace.js";
 import type { GraphState, GraphUpdate, RepeatRequest, Trial, Verdict } from "../state.js";
 import type { GraphDeps } from "../graph.js";
 
 interface Recorded {
   best_run_id: string | null;
-  study_error?: string;
   n_runs: number;
   config: ConfigRecord | null;
   incumbent: ConfigRecord | null;
@@ -28,13 +27,13 @@ export async function updateStateNode(state: GraphState, deps: GraphDeps): Promi
     const ok = state.results[v.run_id]?.run_status === "ok";
     last = await agent<Recorded>(deps.py, ["record-run", "--run-id", v.run_id, "--info", JSON.stringify(verdictInfo(v, ok))]);
     if (v.repeat && last.config) queue.push(repeatOf(last.config, v));
-    if (last.study_error) deps.ui.warn(`the Optuna study (.nas-graph/optuna.db) was not updated: ${last.study_error}`);
   }
   const incumbent = evidenceOf(last?.incumbent);
   const bestRunId = last ? last.best_run_id : state.best_run_id;
   if (bestRunId && bestRunId !== state.best_run_id) {
     await agent(deps.py, ["config-restore", "--from", `${deps.py.ws.dir}/${runConfigRel(bestRunId)}`]);
   }
+  await mirrorStudy(deps);
   const timings = { ...state.timings, update_s: (performance.now() - started) / 1000 };
   const nRuns = last?.n_runs ?? state.n_runs;
   for (const [i, v] of state.verdicts.entries()) {
@@ -97,4 +96,18 @@ function repeatOf(config: ConfigRecord, v: Verdict): RepeatRequest {
     kind: "repeat",
     plan: `Repeat ${config.root_run_id}'s config with seed ${seed} (seed ${config.run_ids.length + 1}): its gain over the incumbent is inside the seed noise (from ${v.run_id})`,
   };
+}
+
+/**
+ * The Optuna study beside agent_state.json (.nas-graph/optuna.db, for optuna-dashboard), brought
+ * up to date once per round through the search's long-lived helper (optuna is imported once).
+ * agent_state.json stays the source of truth: a failed sync never stops the search, it warns.
+ */
+export async function mirrorStudy(deps: Pick<GraphDeps, "py" | "ui">): Promise<void> {
+  try {
+    await agent(deps.py, ["study"]);
+  } catch (err) {
+    if (!(err instanceof AgentError)) throw err;
+    deps.ui.warn(`the Optuna study (.nas-graph/optuna.db) was not updated: ${err.message}`);
+  }
 }
