@@ -302,7 +302,17 @@ def step_worker(spec: dict) -> None:
         name = f"{'fp32' if amp == 'off' else amp} {'sync per step (old loop)' if old_loop else 'no sync (new loop)'}"
         results[name] = {"step_ms": round(1000 * statistics.median(b[0] for b in blocks), 2),
                          "host_issue_ms": round(1000 * statistics.median(b[1] for b in blocks), 2)}
-    print("STEPRESULT " + json.dumps({"steps": results}), flush=True)
+    # the first of METHOD.md's two numbers: matmul/conv FLOP of one train step (forward + backward)
+    from torch.utils.flop_counter import FlopCounterMode
+
+    b = next(batches)
+    with FlopCounterMode(display=False) as counter:
+        loss, _ = fwd(b.x_enc, b.x_mark_enc, b.x_dec, b.x_mark_dec, b.y)
+        loss.backward()
+    flop = counter.get_total_flops()
+    for r in results.values():
+        r["tflops"] = round(flop / (r["step_ms"] / 1000) / 1e12, 2)
+    print("STEPRESULT " + json.dumps({"steps": results, "gflop_per_step": round(flop / 1e9, 1)}), flush=True)
 
 
 # ----------------------------------------------------------------------------- report
@@ -382,9 +392,11 @@ def summarize(parts: list[Part], info: dict, acc_epochs: int) -> tuple[str, dict
     derived["compile"] = comp
     steps = res.get("steps-U", {})
     if steps.get("status") == "ok":
-        lines.append("\nStep microbenchmark at U (eager, in-process; host_issue = time to issue the step):")
+        lines.append(f"\nStep microbenchmark at U (eager, in-process; {steps.get('gflop_per_step')} GFLOP of matmul/conv "
+                     f"per step; host issue = time to issue the step):")
         for name, s in steps["steps"].items():
-            lines.append(f"  {name}: {s['step_ms']:.2f} ms/step, host issue {s['host_issue_ms']:.2f} ms")
+            lines.append(f"  {name}: {s['step_ms']:.2f} ms/step ({s.get('tflops')} TFLOP/s), "
+                         f"host issue {s['host_issue_ms']:.2f} ms")
     return "\n".join(lines), derived
 
 
