@@ -387,8 +387,9 @@ def summarize(parts: list[Part], info: dict, acc_epochs: int) -> tuple[str, dict
     if comp:
         lines.append("\nCompile against eager of the same precision (extra = first-epoch cost beyond eager's):")
         for name, c in comp.items():
+            pays = (f"pays off from {c['break_even_epochs']} epochs" if c["break_even_epochs"] else "never pays off")
             lines.append(f"  {name}: extra {c['extra_first_epoch_s']:.1f} s, saves {c['saving_per_epoch_s']:.2f} s/epoch"
-                         f" -> pays off from {c['break_even_epochs'] if c['break_even_epochs'] else 'never'} epochs")
+                         f" -> {pays}")
     derived["compile"] = comp
     steps = res.get("steps-U", {})
     if steps.get("status") == "ok":
