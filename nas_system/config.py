@@ -58,6 +58,8 @@ training = {
     "patience": 5,
     "grad_clip": 1.0,
     "device": "cuda",  # falls back to cpu (with a notice) when CUDA is absent
+    "amp": "auto",  # auto (bf16 on a GPU, off on the CPU) | off | bf16 | fp16
+    "compile": "off",  # off | default | reduce-overhead | cudagraphs (README: "Speed on a GPU")
 }
 
 logging = {

@@ -51,6 +51,7 @@ import torch  # noqa: E402
 from data import DataError, load_splits
 from model import build_model
 from nas_agent import logging_utils as logs
+from nas_agent import speed
 from nas_agent.config_check import ConfigError, load_config, pick_device
 from nas_agent.progress import Progress, ProgressError
 from nas_agent.run_manager import RunDirError, prepare_run_dir, snapshot_config
@@ -85,20 +86,23 @@ def seed_everything(seed: int):
 
 
 @torch.inference_mode()
-def evaluate(model, windows, batch_size, device, seed):
-    """(mse, mae) over every window of a split, on the target columns.
-    ProbSparse sampling is seeded here, so the result depends on the weights only."""
+def evaluate(model, windows, batch_size, device, seed, amp):
+    """(mse, mae) over every window of a split, on the target columns, in fp32 whatever the amp.
+    ProbSparse sampling is seeded here, so the result depends on the weights only.
+    The sums stay on the device (float64) and are read once."""
     model.eval()
-    sq, ab, n = 0.0, 0.0, 0
+    sq, ab = (torch.zeros((), dtype=torch.float64, device=device) for _ in range(2))
+    n = 0
     with torch.random.fork_rng(devices=[torch.cuda.current_device()] if device.type == "cuda" else []):
         torch.manual_seed(seed)
         for b in windows.batches(batch_size):
-            out = model(b.x_enc, b.x_mark_enc, b.x_dec, b.x_mark_dec)[..., -b.y.shape[-1]:]
-            err = out - b.y
-            sq += err.square().sum().item()
-            ab += err.abs().sum().item()
+            with speed.autocast(device, amp):
+                out = model(b.x_enc, b.x_mark_enc, b.x_dec, b.x_mark_dec)[..., -b.y.shape[-1]:]
+            err = out.float() - b.y
+            sq += err.square().sum()
+            ab += err.abs().sum()
             n += err.numel()
-    return sq / n, ab / n
+    return sq.item() / n, ab.item() / n
 
 
 # ----------------------------------------------------------------------------- arguments
@@ -143,22 +147,33 @@ batch_size = data_cfg["batch_size"]
 model.to(device)
 for windows in (splits.train, splits.val, splits.test):
     windows.to(device)
-optimizer = train_cfg["optimizer_class"](model.parameters(), **train_cfg["optimizer_params"])
+amp, compile_mode = speed.resolve_amp(train_cfg["amp"], device), train_cfg["compile"]
+params = [p for p in model.parameters() if p.requires_grad]
+optimizer = train_cfg["optimizer_class"](
+    model.parameters(), **speed.optimizer_kwargs(train_cfg["optimizer_class"], train_cfg["optimizer_params"], device))
 scheduler = None
 if train_cfg["use_scheduler"]:
     scheduler = train_cfg["scheduler_class"](optimizer, **train_cfg["scheduler_params"])
 plateau = isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
 criterion = train_cfg["criterion_class"](**train_cfg["criterion_params"])
+scaler = speed.grad_scaler(device, amp)
+train_forward = speed.make_train_forward(model, criterion, device, amp)
+compiled_forward = speed.compile_step(train_forward, compile_mode)  # full batches only (static shapes)
+cudagraph_skips = speed.CudagraphSkips() if compile_mode in speed.CUDA_GRAPH_MODES else None
+notice = speed.compile_notice(compile_mode, device)
+if notice:
+    print(notice, file=sys.stderr, flush=True)
+eval_batch = speed.eval_batch_size(batch_size, device)
 shuffle_gen = torch.Generator().manual_seed(seed)
-n_params = sum(p.numel() for p in model.parameters() if p.requires_grad)
+n_params = sum(p.numel() for p in params)
 
 try:
     run_dir = prepare_run_dir(args.tag, root="runs")
 except RunDirError as exc:
     fail(f"config error: {exc}", 2)
 snapshot_config(config_path, run_dir)
-print(f"run {args.tag}: {n_params:,} params on {device}, {len(splits.train)}/{len(splits.val)}/"
-      f"{len(splits.test)} windows, up to {max_epochs} epochs", flush=True)
+print(f"run {args.tag}: {n_params:,} params on {device} (amp {amp}, compile {compile_mode}), "
+      f"{len(splits.train)}/{len(splits.val)}/{len(splits.test)} windows, up to {max_epochs} epochs", flush=True)
 n_batches = math.ceil(len(splits.train) / batch_size)
 progress.set_batches(n_batches)
 progress.emit("start", max_epochs=max_epochs, batches=n_batches, n_params=n_params, device=device.type, seed=seed)
@@ -173,25 +188,37 @@ try:
         t0 = time.time()
         model.train()
         lr = optimizer.param_groups[0]["lr"]
-        loss_sum, sq_sum, n_seen, n_elems = 0.0, 0.0, 0, 0
+        # loss and squared error are summed on the device and read once per epoch: no host sync per step
+        loss_sum, sq_sum = (torch.zeros((), dtype=torch.float64, device=device) for _ in range(2))
+        n_seen, n_elems = 0, 0
         for i, b in enumerate(splits.train.batches(batch_size, shuffle=True, generator=shuffle_gen), 1):
-            out = model(b.x_enc, b.x_mark_enc, b.x_dec, b.x_mark_dec)[..., -b.y.shape[-1]:]  # [B, pred_len, C_out]
-            loss = criterion(out, b.y)
-            if not torch.isfinite(loss):
-                raise Diverged(f"training loss became {loss.item()} in epoch {epoch}")
+            speed.mark_step(compile_mode, device)
+            step_forward = compiled_forward if len(b.y) == batch_size else train_forward
+            loss, sq = step_forward(b.x_enc, b.x_mark_enc, b.x_dec, b.x_mark_dec, b.y)
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            (loss if scaler is None else scaler.scale(loss)).backward()
             if train_cfg["grad_clip"] > 0:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), train_cfg["grad_clip"])
-            optimizer.step()
-            loss_sum += loss.item() * len(b.y)
-            sq_sum += (out.detach() - b.y).square().sum().item()
+                if scaler is not None:
+                    scaler.unscale_(optimizer)
+                torch.nn.utils.clip_grad_norm_(params, train_cfg["grad_clip"])
+            if scaler is None:
+                optimizer.step()
+            else:
+                scaler.step(optimizer)
+                scaler.update()
+            loss_sum.add_(loss.detach(), alpha=len(b.y))
+            sq_sum += sq
             n_seen, n_elems = n_seen + len(b.y), n_elems + b.y.numel()
             progress.batch(epoch, i, n_batches)
-        train_loss, train_mse, train_seconds = loss_sum / n_seen, sq_sum / n_elems, time.time() - t0
-        val_mse, val_mae = evaluate(model, splits.val, batch_size, device, seed)
-        if not (math.isfinite(val_mse) and math.isfinite(train_mse)):
-            raise Diverged(f"train_mse {train_mse} / val_mse {val_mse} became non-finite in epoch {epoch}")
+        train_loss, train_mse = loss_sum.item() / n_seen, sq_sum.item() / n_elems  # the epoch's one sync
+        train_seconds = time.time() - t0
+        if cudagraph_skips is not None and device.type == "cuda" and (notice := cudagraph_skips.notice(compile_mode)):
+            print(notice, file=sys.stderr, flush=True)
+        if not (math.isfinite(train_loss) and math.isfinite(train_mse)):
+            raise Diverged(f"training loss became {train_loss} in epoch {epoch}")
+        val_mse, val_mae = evaluate(model, splits.val, eval_batch, device, seed, amp)
+        if not math.isfinite(val_mse):
+            raise Diverged(f"val_mse became {val_mse} in epoch {epoch}")
 
         improved = val_mse < best_val
         if improved:
@@ -215,7 +242,7 @@ try:
 
     # ------------------------------------------------------------------------- test and outputs
     model.load_state_dict(best_state)
-    test_mse, test_mae = evaluate(model, splits.test, batch_size, device, seed)
+    test_mse, test_mae = evaluate(model, splits.test, eval_batch, device, seed, amp)
     best = history[best_epoch - 1]
     logs.save_history(run_dir, {"best_epoch": best_epoch, "epochs": history})
     torch.save(best_state, run_dir / "best_model.pth")
@@ -239,7 +266,7 @@ try:
         "test_mae": test_mae, "train_mse": best["train_mse"], "best_epoch": best_epoch,
         "epochs_run": len(history), "max_epochs": max_epochs, "max_epochs_cap": args.max_epochs,
         "stopped_early": len(history) < max_epochs, "train_time_s": round(train_time_s, 3),
-        "n_params": n_params, "device": device.type, "seed": seed,
+        "n_params": n_params, "device": device.type, "seed": seed, "amp": amp, "compile": compile_mode,
     }
     logs.save_metrics(run_dir, metrics)  # last: marks the run complete
     progress.emit("end", status="ok", val_mse=best["val_mse"], best_epoch=best_epoch, epochs_run=len(history))
@@ -254,7 +281,7 @@ except KeyboardInterrupt:
     progress.emit("end", status="interrupted", reason="interrupted by a signal")
     fail(f"interrupted in epoch {epoch}", 130)
 except Exception as exc:
-    reason = f"{type(exc).__name__}: {exc}".replace("\n", " ")
+    reason = speed.compile_failure(exc, compile_mode) or f"{type(exc).__name__}: {exc}".replace("\n", " ")
     logs.save_failure(run_dir, "crashed", reason, epoch or None)
     progress.emit("end", status="crashed", reason=reason)
     fail(f"crashed: {reason}", 1)

@@ -27,7 +27,8 @@ class Dropout(nn.Module):
     nn.Dropout draws one Bernoulli sample per element, which was a third of a CPU train step
     here. One 32-bit draw gives two 16-bit uniforms, so p is quantized to 1/65536 (the scale
     uses the quantized keep rate, so the expectation stays exact). Uses torch's global RNG,
-    so seeded runs are reproducible.
+    so seeded runs are reproducible. On CUDA, and under torch.compile, it is F.dropout
+    (one fused kernel there).
     """
 
     def __init__(self, p: float = 0.0):
@@ -39,10 +40,14 @@ class Dropout(nn.Module):
     def forward(self, x):
         if not self.training or self.cut == 0:
             return x
+        if x.is_cuda or torch.compiler.is_compiling():
+            # one fused kernel on the GPU (and what the compiler fuses best): same inverted
+            # dropout, without the 16-bit quantization of p
+            return F.dropout(x, self.p, training=True)
         n = x.numel()
         bits = torch.empty((n + 1) // 2, dtype=torch.int32, device=x.device).random_(-2**31, 2**31 - 1)
         keep = bits.view(torch.int16)[:n].view(x.shape) >= self.cut - 32768
-        return x * (keep * self.scale)
+        return x * (keep * self.scale).to(x.dtype)  # keeps x's dtype under autocast
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
@@ -185,7 +190,9 @@ class ProbAttention(nn.Module):
             context = v.mean(dim=2, keepdim=True).expand(B, H, L_Q, v.shape[-1])  # [B, H, L_Q, D]
         attn = torch.softmax(scores, dim=-1)                                      # [B, H, u, L_K]
         top_context = attn @ v                                                    # [B, H, u, D]
-        context = context.scatter(2, top[..., None].expand_as(top_context), top_context)
+        # Under autocast the matmul runs in bf16/fp16 while the lazy context may not (CUDA's
+        # autocast keeps cumsum in fp32): scatter in the context's dtype.
+        context = context.scatter(2, top[..., None].expand_as(top_context), top_context.to(context.dtype))
         return context.transpose(1, 2).contiguous()                               # [B, L_Q, H, D]
 
 

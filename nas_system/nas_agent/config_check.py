@@ -26,6 +26,9 @@ class ConfigError(Exception):
 # Each rule: (kind, default). kind: "int+" (>= 1), "int0" (>= 0), "float01" ([0, 1)), "float0" (>= 0),
 # "bool", "str", "strlist", "dict", "class", "class?" (class or None), or a tuple of choices.
 REQUIRED = object()
+# speed options (nas_agent/speed.py says what each value does)
+AMP_CHOICES = ("auto", "off", "bf16", "fp16")
+COMPILE_CHOICES = ("off", "default", "reduce-overhead", "cudagraphs")
 
 RULES = {
     "data": {
@@ -47,7 +50,7 @@ RULES = {
         "use_scheduler": ("bool", False), "scheduler_class": ("class?", None), "scheduler_params": ("dict", {}),
         "criterion_class": ("class", REQUIRED), "criterion_params": ("dict", {}),
         "max_epochs": ("int+", REQUIRED), "patience": ("int+", REQUIRED), "grad_clip": ("float0", 0.0),
-        "device": ("str", "auto"),
+        "device": ("str", "auto"), "amp": (AMP_CHOICES, "auto"), "compile": (COMPILE_CHOICES, "off"),
     },
     "logging": {"plot_learning_curve": ("bool", True)},
 }

@@ -164,7 +164,8 @@ def test_missing_key_added_with_matching_indentation(cfg):
     assert "training.grad_clip" in read_values(cfg, SPACE).missing
     apply_changes(cfg, [{"key": "training.grad_clip", "value": 0.5}], SPACE)
     new = cfg.read_text()
-    assert '    "device": "cuda",  # falls back to cpu (with a notice) when CUDA is absent\n    "grad_clip": 0.5,\n}' in new
+    assert ('    "compile": "off",  # off | default | reduce-overhead | cudagraphs (README: "Speed on a GPU")\n'
+            '    "grad_clip": 0.5,\n}') in new
     assert values(cfg)["training.grad_clip"] == 0.5
 
 
