@@ -123,7 +123,7 @@ def cmd_space(ws: Workspace, args) -> dict:
 
 def cmd_config_get(ws: Workspace, args) -> dict:
     got = read_values(ws.config(args.config), ws.space())
-    out = {"values": got.values, "missing": got.missing}
+    out = {"values": got.values, "missing": got.missing, "inactive": got.inactive}
     if got.unreadable:
         out["unreadable"] = got.unreadable
     return out
@@ -226,7 +226,8 @@ def _run_files(run_dir: Path, run_id: str, info_status: str | None, load_space_f
     used = run_dir / "config_used.py"
     if used.is_file():
         try:
-            out["params"] = read_values(used, load_space_fn()).values
+            got = read_values(used, load_space_fn())  # the keys that applied to this run's family
+            out["params"] = {k: v for k, v in got.values.items() if k not in got.inactive}
         except (ConfigEditError, SpaceError) as exc:  # recorded, not fatal: the run itself finished
             out["params"], out["params_error"] = {}, str(exc)
     return out
@@ -262,6 +263,8 @@ def cmd_summarize(ws: Workspace, args) -> dict:
 def cmd_suggest(ws: Workspace, args) -> dict:
     from .suggest import suggest  # heavy (optuna): imported only here
 
+    if not 0 <= args.seed <= 2**32 - 1:
+        raise CliError(f"--seed {args.seed} is out of range; pass an integer in [0, 4294967295]")
     state = st.load_agent_state(ws.state_path)
     return suggest(state, ws.space(), ws.config(None), sampler=args.sampler, seed=args.seed)
 
