@@ -83,13 +83,16 @@ class AgentState:
     best_run_id: str | None = None
     runs: list[RunInfo] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    # task key -> {task, period, persistence: {val_mse, test_mse}, seasonal_naive: {val_mse, test_mse}}
+    # (nas_agent.baselines; computed once per task)
+    baselines: dict[str, Any] = field(default_factory=dict)
 
     def find(self, run_id: str) -> RunInfo | None:
         return next((r for r in self.runs if r.run_id == run_id), None)
 
     def to_dict(self) -> dict[str, Any]:
         out = {"max_runs": self.max_runs, "best_run_id": self.best_run_id,
-               "runs": [r.to_dict() for r in self.runs]}
+               "runs": [r.to_dict() for r in self.runs], "baselines": self.baselines}
         for k, v in self.extra.items():
             out.setdefault(k, v)
         return out
@@ -131,8 +134,11 @@ def load_agent_state(path: str | Path = "agent_state.json") -> AgentState:
     max_runs = data.get("max_runs", DEFAULT_MAX_RUNS)
     if not isinstance(max_runs, int) or isinstance(max_runs, bool):
         raise AgentStateError(f"{path}: max_runs must be an integer, got {max_runs!r}: {fix}")
-    extra = {k: v for k, v in data.items() if k not in ("max_runs", "best_run_id", "runs")}
-    state = AgentState(max_runs, data.get("best_run_id"), runs, extra)
+    extra = {k: v for k, v in data.items() if k not in ("max_runs", "best_run_id", "runs", "baselines")}
+    baselines = data.get("baselines", {})
+    if not isinstance(baselines, dict):
+        raise AgentStateError(f"{path}: baselines must be an object, got {type(baselines).__name__}: {fix}")
+    state = AgentState(max_runs, data.get("best_run_id"), runs, extra, baselines)
     recompute_best(state)
     return state
 

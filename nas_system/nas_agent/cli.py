@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from . import agent_state as st
+from . import baselines as naive
 from .config_edit import ConfigEditError, apply_changes, read_values, restore
 from .history_summary import build_history_summary
 from .search_space import SpaceError, load_space, resolve_space_path
@@ -32,7 +33,7 @@ class CliError(ValueError):
         self.errors = errors
 
 
-USER_ERRORS = (CliError, SpaceError, ConfigEditError, st.AgentStateError)
+USER_ERRORS = (CliError, SpaceError, ConfigEditError, st.AgentStateError, naive.BaselineError)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -68,6 +69,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--reason")
     m = sub.add_parser("summarize", help="history summary of a run")
     m.add_argument("--run-id", required=True)
+    b = sub.add_parser("baselines", help="naive baselines (persistence, seasonal naive) of a config's task")
+    b.add_argument("--config", help="config whose task is scored (default: DIR/config.py)")
+    b.add_argument("--no-store", action="store_true", help="compute a missing entry without saving it")
+    b.add_argument("--recompute", action="store_true", help="recompute even when agent_state.json has it")
     q = sub.add_parser("suggest", help="Optuna suggestion from the full history")
     q.add_argument("--sampler", choices=["tpe", "random"], default="tpe")
     q.add_argument("--seed", type=int, default=0)
@@ -155,8 +160,34 @@ def cmd_record_run(ws: Workspace, args) -> dict:
     previous = state.best_run_id
     run = build_run(ws, args.run_id, info, state.find(args.run_id))
     st.add_run(state, run)
+    out = {"run": run.to_dict(), "best_run_id": state.best_run_id, "previous_best_run_id": previous}
+    used = ws.run_dir(args.run_id) / "config_used.py"
+    if used.is_file():  # the run's task gets its naive baselines once; a data problem never loses the run
+        try:
+            ensure_baselines(ws, state, used)
+        except naive.BaselineError as exc:
+            out["baselines_error"] = str(exc)
     st.save_agent_state(state, ws.state_path)
-    return {"run": run.to_dict(), "best_run_id": state.best_run_id, "previous_best_run_id": previous}
+    return out
+
+
+def ensure_baselines(ws: Workspace, state: st.AgentState, config: Path, recompute: bool = False) -> tuple[str, dict, bool]:
+    """(task key, entry, computed now): the naive baselines of ``config``'s task, computed into
+    ``state.baselines`` when missing (the caller saves the state)."""
+    key = naive.key_of(config)
+    if key in state.baselines and not recompute:
+        return key, state.baselines[key], False
+    state.baselines[key] = naive.compute(config, ws.dir)
+    return key, state.baselines[key], True
+
+
+def cmd_baselines(ws: Workspace, args) -> dict:
+    state = st.load_agent_state(ws.state_path)
+    config = ws.config(args.config)
+    key, entry, computed = ensure_baselines(ws, state, config, args.recompute)
+    if computed and not args.no_store:
+        st.save_agent_state(state, ws.state_path)
+    return {"task_key": key, "baselines": entry, "computed": computed, "stored": computed and not args.no_store}
 
 
 def build_run(ws: Workspace, run_id: str, info: dict, existing: st.RunInfo | None) -> st.RunInfo:
@@ -273,7 +304,7 @@ COMMANDS = {
     "space": cmd_space, "config-get": cmd_config_get, "config-apply": cmd_config_apply,
     "config-restore": cmd_config_restore, "next-run-id": cmd_next_run_id,
     "record-run": cmd_record_run, "set-accept": cmd_set_accept, "summarize": cmd_summarize,
-    "suggest": cmd_suggest,
+    "suggest": cmd_suggest, "baselines": cmd_baselines,
 }
 
 
