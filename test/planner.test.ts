@@ -109,7 +109,7 @@ describe("llm planner", () => {
     expect(prompt).toContain("Iterations left after this one: 7");
     expect(prompt).toContain("Target validation MSE: 0.17");
     expect(prompt).toContain("the model peaked too early");
-    expect(prompt).toContain("- model.d_model: int, one of 32 | 64 | 128 | 256 | 512; step medium; now 256 - model width");
+    expect(prompt).toContain("- model.d_model: int, one of 16 | 32 | 64 | 128 | 256 | 512; step medium; now 256 - model width");
     expect(prompt).toContain('"optim.AdamW"');
     expect(prompt).toContain("- model.d_model divisible by model.n_heads");
     expect(prompt).toContain("- run_0003 (diverged): training.optimizer_params.lr=0.01 -> non-finite loss at epoch 2");
@@ -179,6 +179,30 @@ describe("llm planner", () => {
   it("needs a key at creation", () => {
     expect(() => createPlanner("llm", { env: {} })).toThrow(/OPENROUTER_API_KEY is not set.*--planner optuna/);
     expect(() => createPlanner("llm+optuna", { env: {} })).toThrow(UserError);
+  });
+});
+
+describe("model families", () => {
+  const SWITCH = [{ key: "model.family", value: "dlinear" }, { key: "model.moving_avg", value: 13 }];
+
+  it("re-asks a family switch that is not marked radical, then accepts it", async () => {
+    fake.enqueue({ tool: decision(SWITCH, "medium") }, { tool: decision(SWITCH, "radical") });
+    const res = await createPlanner("llm", { env })(context().ctx);
+    expect(res.decision).toEqual(decision(SWITCH, "radical"));
+    expect(lastUserText(fake.requests[1])).toContain("rejected: switching model.family from informer to dlinear is a radical step");
+    const prompt = lastUserText(fake.requests[0]);
+    expect(prompt).toContain('- model.family: str, one of "informer" | "dlinear" | "nlinear" | "patchtst"; step radical');
+    expect(prompt).toContain('* model.family "dlinear"; switching writes model.moving_avg=25, model.individual=false unless set in the same change:');
+    expect(prompt).toContain("  - model.moving_avg: int, one of 7 | 13 | 25 | 49; step medium - moving-average kernel");
+  });
+
+  it("the hybrid passes TPE's family switch as advice and classifies an adopted answer", async () => {
+    const advice = decision(SWITCH, "radical");
+    fake.enqueue({ tool: advice });
+    const { ctx } = context({ suggest: async () => advice });
+    const res = await createPlanner("llm+optuna", { env })(ctx);
+    expect(res).toMatchObject({ planner: "llm+optuna", advice: "adopted", decision: advice });
+    expect(lastUserText(fake.requests[0])).toContain("step_type radical; config_changes: model.family=dlinear, model.moving_avg=13");
   });
 });
 

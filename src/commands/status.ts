@@ -1,6 +1,6 @@
 /** `nas-graph status`: the runs table, the best run and where its config is, LLM usage totals. */
 import path from "node:path";
-import type { LlmUsage, RunInfo } from "../contracts.js";
+import type { LlmUsage, NaiveBaselines, RunInfo } from "../contracts.js";
 import { readDecisions } from "../decision-log.js";
 import { fmt } from "../ui.js";
 import { openWorkspace, readAgentState, readSearch } from "../workspace.js";
@@ -34,6 +34,7 @@ export async function statusCommand(opts: StatusOptions): Promise<void> {
       : null,
     search: search ? { search_id: search.thread_id, status: search.status, started_at: search.started_at, options: search.options } : null,
     usage: usageTotals(ws.decisions),
+    baselines: state.baselines ?? {},
   };
   if (opts.json) {
     process.stdout.write(JSON.stringify(report, null, 2) + "\n");
@@ -43,6 +44,7 @@ export async function statusCommand(opts: StatusOptions): Promise<void> {
   const lines = [
     best ? `best: ${best.run_id} val_mse=${fmt(best.val_mse)} test_mse=${fmt(best.test_mse)}; config: ${report.best!.config}` : "best: none yet",
     search ? `last search: ${search.thread_id} (${search.status})` : "no search yet: start one with 'nas-graph run'",
+    ...baselineLines(report.baselines),
   ];
   if (report.usage) {
     const u = report.usage;
@@ -94,4 +96,13 @@ function usageTotals(file: string): LlmUsage | null {
     total.cost_usd += u.cost_usd ?? 0;
   }
   return total;
+}
+
+/** One line per task: the naive forecasts a model must beat (test MSE labelled as held out). */
+function baselineLines(baselines: Record<string, NaiveBaselines>): string[] {
+  return Object.entries(baselines).map(
+    ([task, b]) =>
+      `naive baselines on ${task}: persistence val_mse=${fmt(b.persistence.val_mse)} (held-out test_mse=${fmt(b.persistence.test_mse)}); ` +
+      `seasonal naive, period ${b.period}: val_mse=${fmt(b.seasonal_naive.val_mse)} (held-out test_mse=${fmt(b.seasonal_naive.test_mse)})`,
+  );
 }

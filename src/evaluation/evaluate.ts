@@ -13,7 +13,7 @@ import { emptyUsage } from "../llm/usage.js";
 import { logger } from "../log.js";
 import { fmt, formatChangeList } from "../planners/prompt.js";
 import { renderPrompt } from "../prompts.js";
-import { DEFAULT_THRESHOLDS, applyRules, type RulesVerdict, type Thresholds } from "./rules.js";
+import { DEFAULT_THRESHOLDS, applyRules, naiveNote, type RulesVerdict, type Thresholds } from "./rules.js";
 
 export const EVALUATOR_TOOL = "evaluator_decision";
 
@@ -29,11 +29,15 @@ export function createEvaluator(opts: EvaluatorOptions): Evaluator {
   const given = Object.entries(opts.thresholds ?? {}).filter(([, v]) => v !== undefined);
   const thresholds = checkThresholds({ ...DEFAULT_THRESHOLDS, ...Object.fromEntries(given) });
   const settings = opts.mode === "llm" ? evaluatorSettings(opts.env ?? process.env) : null;
-  return async (input) => {
+  const decide = async (input: EvaluationInput): Promise<EvaluationResult> => {
     const rules = applyRules(input, thresholds);
     if (rules.accept !== null) return fromRules(rules);
     if (settings === null) return tieBreak(input, rules, "no LLM evaluator configured", "rules (no LLM)");
     return askLlm(settings, input, rules);
+  };
+  return async (input) => {
+    const res = await decide(input);
+    return { ...res, reason: res.reason + naiveNote(input) };
   };
 }
 

@@ -4,7 +4,7 @@
  */
 import path from "node:path";
 import type { EvaluationInput, EvaluationResult, RunMetrics } from "../../contracts.js";
-import { agent } from "../../python.js";
+import { agent, AgentError } from "../../python.js";
 import { readAgentState, readJson, runDir } from "../../workspace.js";
 import { addUsage, ZERO_USAGE, type GraphState, type GraphUpdate } from "../state.js";
 import type { GraphDeps } from "../graph.js";
@@ -42,6 +42,7 @@ async function judge(state: GraphState, deps: GraphDeps, runId: string): Promise
     best: bestRun(deps, runId),
     changes: state.config_changes,
     historySummary: typeof summary === "string" ? summary : JSON.stringify(summary),
+    persistenceValMse: metrics ? await persistence(deps, runId) : null,
     signal: deps.signal,
   };
   const asked = performance.now();
@@ -55,4 +56,17 @@ function bestRun(deps: GraphDeps, runId: string): EvaluationInput["best"] {
   const run = s.runs.find((r) => r.run_id === s.best_run_id);
   if (!run || typeof run.val_mse !== "number") return null;
   return { run_id: run.run_id, val_mse: run.val_mse, test_mse: run.test_mse ?? null };
+}
+
+/** Persistence's val_mse on the run's task (computed once per task by nas_agent; read-only
+ * here, record-run stores it); null when the task's data cannot be read. */
+async function persistence(deps: GraphDeps, runId: string): Promise<number | null> {
+  const config = path.join(runDir(deps.py.ws, runId), "config_used.py");
+  try {
+    const out = await agent<{ baselines: { persistence: { val_mse: number } } }>(deps.py, ["baselines", "--config", config, "--no-store"]);
+    return out.baselines.persistence.val_mse;
+  } catch (err) {
+    if (err instanceof AgentError) return null;
+    throw err;
+  }
 }
