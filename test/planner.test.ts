@@ -281,6 +281,16 @@ describe("mock planner", () => {
     await expect(planner(context({ plannerCall: 2 }).ctx)).rejects.toThrow(/planner\[2\] is invalid: step_type: Invalid option/);
   });
 
+  it("replays a family switch marked radical and rejects one that is not", async () => {
+    const change = [{ key: "model.family", value: "patchtst" }, { key: "model.patch_len", value: 16 }];
+    const file = script("family.json", { planner: [decision(change, "radical"), decision(change, "medium")] });
+    const planner = createPlanner("mock", { mockFile: file });
+    expect((await planner(context({ plannerCall: 0 }).ctx)).decision.config_changes).toEqual(change);
+    await expect(planner(context({ plannerCall: 1 }).ctx)).rejects.toThrow(
+      `mock script ${file}: planner[1] is invalid: switching model.family from informer to patchtst is a radical step; set step_type "radical"; fix that entry`,
+    );
+  });
+
   it("explains unreadable scripts", async () => {
     await expect(createPlanner("mock", { mockFile: join(dir, "missing.json") })(context().ctx)).rejects.toThrow(/cannot be read/);
     await expect(createPlanner("mock", { mockFile: script("list.json", [LR]) })(context().ctx)).rejects.toThrow(/has no "planner" list/);
