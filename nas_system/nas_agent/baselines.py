@@ -9,6 +9,7 @@ the scaler (fitted on the train rows) come from the workspace's own data.py; the
 the val and test windows train.py forecasts (their targets do not depend on seq_len: the splits
 start seq_len rows early), and the MSE is over the forecast target columns on scaled data.
 Only numpy does the arithmetic; reading the data goes through data.py (which imports torch).
+numpy is imported lazily, so importing this module stays light for the CLI's other commands.
 """
 from __future__ import annotations
 
@@ -18,8 +19,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from .config_edit import ConfigEditError
 from .fidelity import FidelityError, _data_section, task_key, task_of
 
 INSTALLED_DATA_PY = Path(__file__).resolve().parent.parent / "data.py"
@@ -45,16 +45,20 @@ def _data_module(workspace: Path):
 
 def period_of(dates) -> int:
     """Steps per day of a date column (the daily period); 7 (a week) for daily or coarser data."""
+    import numpy as np
+
     step = float(np.median(np.diff(dates.to_numpy().astype("datetime64[s]").astype(np.int64))))
     per_day = round(86400 / step) if step > 0 else 0
     return per_day if per_day >= 2 else 7
 
 
-def naive_mse(split: np.ndarray, context: int, pred_len: int, period: int) -> tuple[float, float]:
+def naive_mse(split, context: int, pred_len: int, period: int) -> tuple[float, float]:
     """(persistence MSE, seasonal-naive MSE) over every window of one split.
 
     ``split``: scaled rows of the split's target columns [N, C], starting ``context`` rows before
     the first forecast target (context >= period)."""
+    import numpy as np
+
     n = len(split) - context - pred_len + 1
     if n < 1:
         raise BaselineError(f"the split has no window of {context} + {pred_len} rows; raise the split sizes")
@@ -68,10 +72,12 @@ def naive_mse(split: np.ndarray, context: int, pred_len: int, period: int) -> tu
 
 def compute(config_path: str | Path, workspace: str | Path) -> dict[str, Any]:
     """``{task, persistence: {val_mse, test_mse}, seasonal_naive: {val_mse, test_mse}, period}``."""
+    import numpy as np
+
     workspace = Path(workspace)
     try:
         cfg = _data_section(config_path)
-    except FidelityError as exc:
+    except (FidelityError, ConfigEditError) as exc:
         raise BaselineError(str(exc)) from None
     data = _data_module(workspace)
     try:
@@ -107,5 +113,5 @@ def key_of(config_path: str | Path) -> str:
     """The task key of a config (AST only, nothing imported)."""
     try:
         return task_key(task_of(_data_section(config_path)))
-    except FidelityError as exc:
+    except (FidelityError, ConfigEditError) as exc:
         raise BaselineError(str(exc)) from None
