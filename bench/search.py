@@ -2,7 +2,8 @@
 
 Runs the real CLI (`node dist/cli.js run`) on a fresh copy of nas_system for every
 planner x seed, on one low-fidelity task (bench/search_config.py: ETTh1, MS, 96/48/24,
-a small Informer, at most 3 epochs), with the rules-only evaluator so the verdicts
+starting from a small Informer (bench/search_space.json also offers the other model
+families), at most 3 epochs), with the rules-only evaluator so the verdicts
 are deterministic. Every search starts from the same config: iteration 1 is the
 baseline. Reports the best-so-far val_mse per iteration (mean +- std over seeds) and
 the test_mse of each search's final best run; writes a CSV and a PNG of the curves.
@@ -103,7 +104,7 @@ def plot(curves: dict[str, list[list[float]]], path: Path) -> None:
         ax.fill_between(its, [m - s for m, s in stats], [m + s for m, s in stats], alpha=0.15)
     ax.set_xlabel("iteration (trainings)")
     ax.set_ylabel("best-so-far val_mse (mean ± std over seeds)")
-    ax.set_title("ETTh1 MS 96/48/24, small Informer, 3 epochs per training")
+    ax.set_title("ETTh1 MS 96/48/24, from a small Informer, 3 epochs per training")
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()

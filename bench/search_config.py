@@ -22,6 +22,7 @@ data = {
 }
 
 model = {
+    "family": "informer",
     "enc_in": 7,
     "dec_in": 7,
     "c_out": 1,

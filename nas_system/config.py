@@ -1,4 +1,4 @@
-"""Experiment configuration for the Informer search workspace.
+"""Experiment configuration for the forecaster search workspace.
 
 A plain Python module: train.py imports it and calls get_config(). The search
 edits the literal values below through a stdlib AST helper (nas_agent.config_edit),
@@ -30,6 +30,7 @@ data = {
 }
 
 model = {
+    "family": "informer",  # informer | dlinear | nlinear | patchtst: see model.py; keys of other families are ignored
     "enc_in": 7,
     "dec_in": 7,
     "c_out": 1,

@@ -1,4 +1,4 @@
-"""Train one Informer configuration and write runs/<tag>/.
+"""Train one forecaster configuration (any model.family) and write runs/<tag>/.
 
     python -u train.py --config config.py --tag run_0001 [--max-epochs N] [--seed N] [--progress PATH]
     (cwd = workspace)
@@ -106,7 +106,7 @@ def evaluate(model, windows, batch_size, device, seed, amp):
 
 
 # ----------------------------------------------------------------------------- arguments
-parser = argparse.ArgumentParser(description="Train one Informer configuration.")
+parser = argparse.ArgumentParser(description="Train one forecaster configuration.")
 parser.add_argument("--config", default="config.py", help="config file (a Python module)")
 parser.add_argument("--tag", required=True, help="run name, e.g. run_0001: outputs go to runs/<tag>/")
 parser.add_argument("--max-epochs", type=int, default=None, help="cap on the config's max_epochs")
@@ -126,11 +126,14 @@ try:
         config["seed"] = args.seed
     seed = config["seed"]
     seed_everything(seed)
-    splits = load_splits(config["data"], workspace=Path.cwd())
     try:
         model = build_model(config)
     except Exception as exc:
         raise ConfigError(f"build_model failed ({type(exc).__name__}: {exc}); fix the model section")
+    # A family without a decoder (decoder_input = False) gets no start tokens: x_dec is pred_len zeros.
+    uses_decoder = getattr(model, "decoder_input", True)
+    splits = load_splits(config["data"] if uses_decoder else {**config["data"], "label_len": 0},
+                         workspace=Path.cwd())
     progress = Progress(args.progress, args.tag)
 except (ConfigError, DataError, ProgressError) as exc:
     fail(f"config error: {exc}", 2)

@@ -114,6 +114,15 @@ export interface NoiseRecord {
   by_family: Record<string, Omit<NoiseRecord, "by_family">>;
 }
 
+/** Naive forecasts of one task, scored like train.py scores a model (nas_agent/baselines.py). */
+export interface NaiveBaselines {
+  task?: Record<string, unknown>;
+  /** Steps of the seasonal-naive period (one day: 24 for hourly data). */
+  period: number;
+  persistence: { val_mse: number; test_mse: number };
+  seasonal_naive: { val_mse: number; test_mse: number };
+}
+
 export interface AgentStateFile {
   max_runs: number;
   best_run_id: string | null;
@@ -122,6 +131,8 @@ export interface AgentStateFile {
   runs: RunInfo[];
   configs?: ConfigRecord[];
   noise?: Record<string, NoiseRecord>;
+  /** Task key (e.g. "ETTh1.csv MS OT->96 8640/2880/2880") -> its naive baselines. */
+  baselines?: Record<string, NaiveBaselines>;
   [extra: string]: unknown;
 }
 
@@ -149,11 +160,15 @@ export interface ParamSpec {
   choices?: Array<number | string>;
   step: "small" | "medium" | "radical";
   params_key?: string;
+  /** Conditional key: applies only while each named key has one of the listed values. */
+  when?: Record<string, Array<number | string | boolean>>;
   help?: string;
 }
 export interface SearchSpace {
   params: Record<string, ParamSpec>;
   class_defaults: Record<string, Record<string, unknown>>;
+  /** Model family -> {dotted key: value} written when model.family switches to it. */
+  family_defaults?: Record<string, Record<string, unknown>>;
   constraints: Array<{ rule: string; keys: string[]; help?: string }>;
 }
 
@@ -277,6 +292,8 @@ export interface EvaluationInput {
   repeatsLeft: number;
   changes: ConfigChange[];
   historySummary: string;
+  /** Persistence (repeat the last value) on this run's task, validation split; null if unknown. */
+  persistenceValMse?: number | null;
   /** Aborts an LLM consultation (Ctrl-C). */
   signal?: AbortSignal;
 }

@@ -29,6 +29,18 @@ describe("status, override and the lock on a finished search", () => {
     const human = await runCli(["status", "--system-dir", dir]);
     expect(human.stdout).toMatch(/^run\s+step\s+planner\s+val_mse\s+Δ best\s+test_mse \(held out\)\s+verdict\s+plan\n/);
     expect(human.stdout).toContain(`config: runs/${state.best_run_id}/config_used.py`);
+
+    // the naive baselines of the task, recorded once and shown (test labelled held out)
+    const task = "ETTh1.csv S OT->12 600/300/300";
+    expect(Object.keys(s.baselines)).toEqual([task]);
+    const naive = s.baselines[task];
+    expect(naive.period).toBe(24);
+    expect(human.stdout).toMatch(
+      /naive baselines on ETTh1\.csv S OT->12 600\/300\/300: persistence val_mse=0\.\d+ \(held-out test_mse=0\.\d+\); seasonal naive, period 24: val_mse=0\.\d+/,
+    );
+    // the tiny Informer baseline (2 epochs at lr 5e-5) is far worse than persistence, and its verdict says so
+    expect(state.runs[0].val_mse!).toBeGreaterThan(naive.persistence.val_mse * 2);
+    expect(state.runs[0].evaluation_reason).toMatch(/^baseline: first successful run .*; val_mse \d\.\d{4} is worse than persistence \(repeating the last value: 0\.\d{4}\) on this task$/);
   });
 
   it("override moves the best run and config.py follows; the lock guards it", async () => {

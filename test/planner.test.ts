@@ -128,7 +128,7 @@ describe("llm planner", () => {
     expect(prompt).toContain("Iterations left after this one: 7");
     expect(prompt).toContain("Target validation MSE: 0.17");
     expect(prompt).toContain("the model peaked too early");
-    expect(prompt).toContain("- model.d_model: int, one of 32 | 64 | 128 | 256 | 512; step medium; now 256 - model width");
+    expect(prompt).toContain("- model.d_model: int, one of 16 | 32 | 64 | 128 | 256 | 512; step medium; now 256 - model width");
     expect(prompt).toContain('"optim.AdamW"');
     expect(prompt).toContain("- model.d_model divisible by model.n_heads");
     expect(prompt).toContain("- run_0003 (diverged): training.optimizer_params.lr=0.01 -> non-finite loss at epoch 2");
@@ -239,6 +239,30 @@ describe("batches (--parallel K)", () => {
   });
 });
 
+describe("model families", () => {
+  const SWITCH = [{ key: "model.family", value: "dlinear" }, { key: "model.moving_avg", value: 13 }];
+
+  it("re-asks a family switch that is not marked radical, then accepts it", async () => {
+    fake.enqueue({ tool: decision(SWITCH, "medium") }, { tool: decision(SWITCH, "radical") });
+    const res = await createPlanner("llm", { env })(context().ctx);
+    expect(res.decision).toEqual(decision(SWITCH, "radical"));
+    expect(lastUserText(fake.requests[1])).toContain("rejected: switching model.family from informer to dlinear is a radical step");
+    const prompt = lastUserText(fake.requests[0]);
+    expect(prompt).toContain('- model.family: str, one of "informer" | "dlinear" | "nlinear" | "patchtst"; step radical');
+    expect(prompt).toContain('* model.family "dlinear"; switching writes model.moving_avg=25, model.individual=false unless set in the same change:');
+    expect(prompt).toContain("  - model.moving_avg: int, one of 7 | 13 | 25 | 49; step medium - moving-average kernel");
+  });
+
+  it("the hybrid passes TPE's family switch as advice and classifies an adopted answer", async () => {
+    const advice = decision(SWITCH, "radical");
+    fake.enqueue({ tool: advice });
+    const { ctx } = context({ suggest: async () => advice });
+    const res = await createPlanner("llm+optuna", { env })(ctx);
+    expect(res).toMatchObject({ planner: "llm+optuna", advice: "adopted", decision: advice });
+    expect(lastUserText(fake.requests[0])).toContain("step_type radical; config_changes: model.family=dlinear, model.moving_avg=13");
+  });
+});
+
 describe("hybrid llm+optuna planner", () => {
   it("puts TPE's advice in the prompt and classifies an adopted answer", async () => {
     fake.enqueue({ tool: { ...TPE, plan: "take the advice" } });
@@ -314,6 +338,16 @@ describe("mock planner", () => {
       `mock script ${file}: planner[1] is invalid: unknown key model.depth; fix that entry`,
     );
     await expect(planner(context({ plannerCall: 2 }).ctx)).rejects.toThrow(/planner\[2\] is invalid: step_type: Invalid option/);
+  });
+
+  it("replays a family switch marked radical and rejects one that is not", async () => {
+    const change = [{ key: "model.family", value: "patchtst" }, { key: "model.patch_len", value: 16 }];
+    const file = script("family.json", { planner: [decision(change, "radical"), decision(change, "medium")] });
+    const planner = createPlanner("mock", { mockFile: file });
+    expect((await planner(context({ plannerCall: 0 }).ctx)).decision.config_changes).toEqual(change);
+    await expect(planner(context({ plannerCall: 1 }).ctx)).rejects.toThrow(
+      `mock script ${file}: planner[1] is invalid: switching model.family from informer to patchtst is a radical step; set step_type "radical"; fix that entry`,
+    );
   });
 
   it("explains unreadable scripts", async () => {

@@ -34,6 +34,29 @@ describe("offline planners", () => {
   });
 });
 
+describe("model families", () => {
+  it("--planner random switches model families; each run trains its family's keys only", async () => {
+    const dir = makeWorkspace();
+    dirs.push(dir);
+    const res = await runCli(["run", "--system-dir", dir, "--planner", "random", "--seed", "1", "--max-iterations", "3", "--json"]);
+    expect(res.code, res.stderr).toBe(0);
+    const state = readAgentState(dir);
+    expect(state.runs).toHaveLength(3);
+    const family = (r: { params?: unknown }) => (r.params as Record<string, unknown>)["model.family"];
+    const families = state.runs.map(family);
+    expect(families[0]).toBe("informer");
+    expect(families.slice(1).some((f) => f !== "informer")).toBe(true);
+    for (const run of state.runs) {
+      expect(run.status, String(run.error)).toBe("ok");
+      const keys = Object.keys(run.params as object);
+      if (family(run) !== "informer") expect(keys).not.toContain("model.factor");
+      if (family(run) === "dlinear" || family(run) === "nlinear") expect(keys).not.toContain("model.d_model");
+      if (family(run) !== "patchtst") expect(keys).not.toContain("model.patch_len");
+      if (run.step_type !== "baseline" && "model.family" in (run.config_changes as object)) expect(run.step_type).toBe("radical");
+    }
+  });
+});
+
 describe("LLM failure fallback", () => {
   let fake: FakeOpenAI;
   beforeAll(async () => {

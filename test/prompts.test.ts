@@ -85,6 +85,31 @@ describe("planner prompt", () => {
     for (const key of Object.keys(SPACE.params)) expect(text).toContain(`- ${key}: `);
   });
 
+  it("shows the current family's keys with their values, then the other families' own keys and defaults", () => {
+    const runs = [{ run_id: "run_0001", val_mse: 0.1, test_mse: 0.05, history_summary: null, accepted: true, config_changes: {},
+      status: "ok", params: { "model.family": "dlinear", "model.moving_avg": 25, "model.individual": false, "data.seq_len": 336 } }];
+    const text = buildPlannerPrompt(ctx({ agentState: { max_runs: 12, best_run_id: "run_0001", runs } }), null);
+    const [current, others] = text.split("Other model families");
+    expect(current).toContain('- model.family: str, one of "informer" | "dlinear" | "nlinear" | "patchtst"; step radical; now dlinear');
+    expect(current).toContain("- model.moving_avg: int, one of 7 | 13 | 25 | 49; step medium; now 25");
+    expect(current).toContain("- data.seq_len: int, one of 48 | 96 | 168 | 336 | 512; step radical; now 336");
+    expect(current).not.toContain("- model.d_model:");
+    expect(others).toContain('* model.family "informer"; switching writes model.d_model=256');
+    expect(others).toMatch(/\* model\.family "patchtst" \(also model\.dropout, [^\n]*, listed above\); switching writes model\.patch_len=16, [^\n]*:\n  - model\.patch_len: int/);
+    expect(others).toContain('* model.family "nlinear" (its keys are all listed above); switching writes model.individual=false unless set in the same change:');
+    // every key of the space is offered somewhere, exactly once
+    for (const key of Object.keys(SPACE.params)) expect(text.split(`- ${key}: `)).toHaveLength(2);
+  });
+
+  it("shows the naive baselines' validation MSE, never their test MSE", () => {
+    const baselines = { "ETTh1.csv MS OT->96 8640/2880/2880": { period: 24, persistence: { val_mse: 0.137257, test_mse: 0.069264 },
+      seasonal_naive: { val_mse: 0.140097, test_mse: 0.071453 } } };
+    const text = buildPlannerPrompt(ctx({ agentState: { max_runs: 12, best_run_id: null, runs: [], baselines } }), null);
+    expect(text).toContain("- ETTh1.csv MS OT->96 8640/2880/2880: persistence (repeat the last value) val_mse 0.1373; seasonal naive (repeat the last 24 steps) val_mse 0.1401");
+    expect(text).not.toMatch(/0\.0692|0\.0714/);
+    expect(buildPlannerPrompt(ctx(), null)).toContain("a model worse than persistence is not useful):\nnot computed yet");
+  });
+
   it("says when there is no target and no history", () => {
     const text = buildPlannerPrompt(ctx(), null);
     expect(text).toContain("Target validation MSE: none given");

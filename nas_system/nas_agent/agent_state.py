@@ -95,6 +95,9 @@ class AgentState:
     runs: list[RunInfo] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
     fidelity: str | None = None  # of the current search; best_run_id is chosen among its runs
+    # task key -> {task, period, persistence: {val_mse, test_mse}, seasonal_naive: {val_mse, test_mse}}
+    # (nas_agent.baselines; computed once per task)
+    baselines: dict[str, Any] = field(default_factory=dict)
 
     def find(self, run_id: str) -> RunInfo | None:
         return next((r for r in self.runs if r.run_id == run_id), None)
@@ -123,7 +126,8 @@ class AgentState:
         table = config_stats.config_table(self.runs)
         noise = config_stats.noise_table(table)
         out = {"max_runs": self.max_runs, "best_run_id": self.best_run_id, "fidelity": self.fidelity,
-               "runs": [r.to_dict() for r in self.runs], "configs": [c.to_dict() for c in table], "noise": noise}
+               "runs": [r.to_dict() for r in self.runs], "configs": [c.to_dict() for c in table], "noise": noise,
+               "baselines": self.baselines}
         for k, v in self.extra.items():
             out.setdefault(k, v)
         return out
@@ -165,8 +169,11 @@ def load_agent_state(path: str | Path = "agent_state.json") -> AgentState:
     max_runs = data.get("max_runs", DEFAULT_MAX_RUNS)
     if not isinstance(max_runs, int) or isinstance(max_runs, bool):
         raise AgentStateError(f"{path}: max_runs must be an integer, got {max_runs!r}: {fix}")
-    extra = {k: v for k, v in data.items() if k not in ("max_runs", "best_run_id", "runs", "fidelity", *DERIVED)}
-    state = AgentState(max_runs, data.get("best_run_id"), runs, extra, data.get("fidelity"))
+    extra = {k: v for k, v in data.items() if k not in ("max_runs", "best_run_id", "runs", "fidelity", "baselines", *DERIVED)}
+    baselines = data.get("baselines", {})
+    if not isinstance(baselines, dict):
+        raise AgentStateError(f"{path}: baselines must be an object, got {type(baselines).__name__}: {fix}")
+    state = AgentState(max_runs, data.get("best_run_id"), runs, extra, fidelity=data.get("fidelity"), baselines=baselines)
     recompute_best(state)
     return state
 

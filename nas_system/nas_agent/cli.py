@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from . import agent_state as st
+from . import baselines as naive
 from . import fidelity as fid
 from .config_edit import ConfigEditError, NotLiteral, apply_changes, locate, node_value, parse_config, read_values, restore
 from .config_id import config_id
@@ -38,7 +39,7 @@ class CliError(ValueError):
         self.errors = errors
 
 
-USER_ERRORS = (CliError, SpaceError, ConfigEditError, st.AgentStateError, fid.FidelityError)
+USER_ERRORS = (CliError, SpaceError, ConfigEditError, st.AgentStateError, fid.FidelityError, naive.BaselineError)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -81,9 +82,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--reason")
     m = sub.add_parser("summarize", help="history summary of a run")
     m.add_argument("--run-id", required=True)
+    b = sub.add_parser("baselines", help="naive baselines (persistence, seasonal naive) of a config's task")
+    b.add_argument("--config", help="config whose task is scored (default: DIR/config.py)")
+    b.add_argument("--no-store", action="store_true", help="compute a missing entry without saving it")
+    b.add_argument("--recompute", action="store_true", help="recompute even when agent_state.json has it")
     q = sub.add_parser("suggest", help="Optuna suggestion from the full history")
     q.add_argument("--sampler", choices=["tpe", "random"], default="tpe")
     q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--count", type=int, default=1, help="proposals at once (a batch of --parallel K)")
     sub.add_parser("serve", help="answer JSON-line requests on stdin until EOF (one long-lived helper)")
     sub.add_parser("study", help="write (or rebuild) the Optuna study .nas-graph/optuna.db from agent_state.json")
     rp = sub.add_parser("report", help="write runs/report.html and runs/report.md")
@@ -141,7 +147,7 @@ def cmd_space(ws: Workspace, args) -> dict:
 
 def cmd_config_get(ws: Workspace, args) -> dict:
     got = read_values(ws.config(args.config), ws.space())
-    out = {"values": got.values, "missing": got.missing}
+    out = {"values": got.values, "missing": got.missing, "inactive": got.inactive}
     if got.unreadable:
         out["unreadable"] = got.unreadable
     return out
@@ -189,9 +195,36 @@ def cmd_record_run(ws: Workspace, args) -> dict:
     st.add_run(state, run)
     if "accepted" in info:  # a verdict is about the config: every seed of it follows
         st.set_config_accepted(state, run, bool(run.accepted))
+    out = {"run": run.to_dict(), "best_run_id": state.best_run_id, "previous_best_run_id": previous}
+    used = ws.run_dir(args.run_id) / "config_used.py"
+    if used.is_file():  # the run's task gets its naive baselines once; a data problem never loses the run
+        try:
+            ensure_baselines(ws, state, used)
+        except naive.BaselineError as exc:
+            out["baselines_error"] = str(exc)
     st.save_agent_state(state, ws.state_path)
-    return {"run": run.to_dict(), "best_run_id": state.best_run_id, "previous_best_run_id": previous,
-            **_standing(state, run.run_id)}
+    # the naive baselines of the run's task (persistence: a model worse than it is not useful)
+    task_baselines = state.baselines.get(fid.task_key(run.task)) if run.task else None
+    return {**out, **_standing(state, run.run_id), "baselines": task_baselines}
+
+
+def ensure_baselines(ws: Workspace, state: st.AgentState, config: Path, recompute: bool = False) -> tuple[str, dict, bool]:
+    """(task key, entry, computed now): the naive baselines of ``config``'s task, computed into
+    ``state.baselines`` when missing (the caller saves the state)."""
+    key = naive.key_of(config)
+    if key in state.baselines and not recompute:
+        return key, state.baselines[key], False
+    state.baselines[key] = naive.compute(config, ws.dir)
+    return key, state.baselines[key], True
+
+
+def cmd_baselines(ws: Workspace, args) -> dict:
+    state = st.load_agent_state(ws.state_path)
+    config = ws.config(args.config)
+    key, entry, computed = ensure_baselines(ws, state, config, args.recompute)
+    if computed and not args.no_store:
+        st.save_agent_state(state, ws.state_path)
+    return {"task_key": key, "baselines": entry, "computed": computed, "stored": computed and not args.no_store}
 
 
 def _standing(state: st.AgentState, run_id: str | None = None) -> dict[str, Any]:
@@ -275,7 +308,8 @@ def _run_files(run_dir: Path, run_id: str, info_status: str | None, load_space_f
     used = run_dir / "config_used.py"
     if used.is_file():
         try:
-            out["params"] = read_values(used, load_space_fn()).values
+            got = read_values(used, load_space_fn())  # the keys that applied to this run's family
+            out["params"] = {k: v for k, v in got.values.items() if k not in got.inactive}
         except (ConfigEditError, SpaceError) as exc:  # recorded, not fatal: the run itself finished
             out["params"], out["params_error"] = {}, str(exc)
     return out
@@ -372,8 +406,12 @@ def cmd_summarize(ws: Workspace, args) -> dict:
 def cmd_suggest(ws: Workspace, args) -> dict:
     from .suggest import suggest  # heavy (optuna): imported only here
 
+    if not 0 <= args.seed <= 2**32 - 1:
+        raise CliError(f"--seed {args.seed} is out of range; pass an integer in [0, 4294967295]")
     state = st.load_agent_state(ws.state_path)
-    return suggest(state, ws.space(), ws.config(None), sampler=args.sampler, seed=args.seed)
+    if args.count < 1:
+        raise CliError(f"--count must be >= 1, got {args.count}")
+    return suggest(state, ws.space(), ws.config(None), sampler=args.sampler, seed=args.seed, count=args.count)
 
 
 def cmd_study(ws: Workspace, args) -> dict:
@@ -405,7 +443,7 @@ COMMANDS = {
     "config-id": cmd_config_id, "config-restore": cmd_config_restore, "next-run-id": cmd_next_run_id,
     "check-env": cmd_check_env, "begin-search": cmd_begin_search,
     "record-run": cmd_record_run, "set-accept": cmd_set_accept, "summarize": cmd_summarize,
-    "suggest": cmd_suggest, "study": cmd_study, "report": cmd_report,
+    "suggest": cmd_suggest, "study": cmd_study, "report": cmd_report, "baselines": cmd_baselines,
 }
 
 

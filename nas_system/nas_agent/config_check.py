@@ -23,12 +23,32 @@ class ConfigError(Exception):
 
 
 # ----------------------------------------------------------------------------- field rules
-# Each rule: (kind, default). kind: "int+" (>= 1), "int0" (>= 0), "float01" ([0, 1)), "float0" (>= 0),
+# Each rule: (kind, default). kind: "int+" (>= 1), "odd+" (odd, >= 1), "int0" (>= 0), "float01" ([0, 1)), "float0" (>= 0),
 # "bool", "str", "strlist", "dict", "class", "class?" (class or None), or a tuple of choices.
 REQUIRED = object()
 # speed options (nas_agent/speed.py says what each value does)
 AMP_CHOICES = ("auto", "off", "bf16", "fp16")
 COMPILE_CHOICES = ("off", "default", "reduce-overhead", "cudagraphs")
+
+FAMILY_NAMES = ("informer", "dlinear", "nlinear", "patchtst")
+# Keys of each model family on top of model.family, enc_in, dec_in and c_out. Keys of the other
+# families may stay in the model dict (so a search can switch back and forth) and are ignored.
+FAMILY_RULES = {
+    "informer": {
+        "d_model": ("int+", REQUIRED), "n_heads": ("int+", REQUIRED), "e_layers": ("int+", REQUIRED),
+        "d_layers": ("int+", REQUIRED), "d_ff": ("int+", REQUIRED), "dropout": ("float01", REQUIRED),
+        "factor": ("int+", REQUIRED), "attn": (("prob", "full"), REQUIRED),
+        "activation": (("gelu", "relu"), REQUIRED), "distil": ("bool", REQUIRED), "mix": ("bool", REQUIRED),
+    },
+    "dlinear": {"moving_avg": ("odd+", 25), "individual": ("bool", False)},
+    "nlinear": {"individual": ("bool", False)},
+    "patchtst": {
+        "patch_len": ("int+", 16), "stride": ("int+", 8), "revin": ("bool", True),
+        "d_model": ("int+", REQUIRED), "n_heads": ("int+", REQUIRED), "e_layers": ("int+", REQUIRED),
+        "d_ff": ("int+", REQUIRED), "dropout": ("float01", REQUIRED),
+    },
+}
+DECODER_FAMILIES = ("informer",)  # families that read label_len decoder start tokens
 
 RULES = {
     "data": {
@@ -39,11 +59,8 @@ RULES = {
         "scale": ("bool", True),
     },
     "model": {
+        "family": (FAMILY_NAMES, "informer"),
         "enc_in": ("int+", REQUIRED), "dec_in": ("int+", REQUIRED), "c_out": ("int+", REQUIRED),
-        "d_model": ("int+", REQUIRED), "n_heads": ("int+", REQUIRED), "e_layers": ("int+", REQUIRED),
-        "d_layers": ("int+", REQUIRED), "d_ff": ("int+", REQUIRED), "dropout": ("float01", REQUIRED),
-        "factor": ("int+", REQUIRED), "attn": (("prob", "full"), REQUIRED),
-        "activation": (("gelu", "relu"), REQUIRED), "distil": ("bool", REQUIRED), "mix": ("bool", REQUIRED),
     },
     "training": {
         "optimizer_class": ("class", REQUIRED), "optimizer_params": ("dict", REQUIRED),
@@ -71,6 +88,7 @@ def _check_kind(kind, value) -> str | None:
     checks = {
         "int+": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
         "int0": (lambda v: _is_int(v) and v >= 0, "an integer >= 0"),
+        "odd+": (lambda v: _is_int(v) and v >= 1 and v % 2 == 1, "an odd integer >= 1"),
         "float01": (lambda v: _is_num(v) and 0 <= v < 1, "a number in [0, 1)"),
         "float0": (lambda v: _is_num(v) and v >= 0, "a number >= 0"),
         "bool": (lambda v: isinstance(v, bool), "True or False"),
@@ -126,23 +144,31 @@ def raw_config(module, path: Path) -> dict:
 # ----------------------------------------------------------------------------- checks
 
 
+def _check_section(section: str, sec: dict, rules: dict) -> None:
+    """Fill defaults into ``sec`` and check every rule's key; raises ConfigError."""
+    for key, (kind, default) in rules.items():
+        if key not in sec:
+            if default is REQUIRED:
+                raise ConfigError(f"{section}.{key} is missing; add \"{key}\" to the {section} dict")
+            sec[key] = copy.deepcopy(default)
+            continue
+        expected = _check_kind(kind, sec[key])
+        if expected:
+            raise ConfigError(f"{section}.{key} is {sec[key]!r}; it must be {expected}")
+
+
 def check_fields(cfg: dict) -> dict:
-    """Keys and types of every section; returns a normalized copy with defaults."""
+    """Keys and types of every section (the model section per family); returns a normalized
+    copy with defaults."""
     out = {}
     for section, rules in RULES.items():
         given = cfg.get(section, {} if section == "logging" else None)
         if not isinstance(given, dict):
             raise ConfigError(f"section '{section}' is missing or not a dict; define {section} = {{...}} in config.py")
         sec = dict(given)
-        for key, (kind, default) in rules.items():
-            if key not in sec:
-                if default is REQUIRED:
-                    raise ConfigError(f"{section}.{key} is missing; add \"{key}\" to the {section} dict")
-                sec[key] = copy.deepcopy(default)
-                continue
-            expected = _check_kind(kind, sec[key])
-            if expected:
-                raise ConfigError(f"{section}.{key} is {sec[key]!r}; it must be {expected}")
+        _check_section(section, sec, rules)
+        if section == "model":
+            _check_section(section, sec, FAMILY_RULES[sec["family"]])
         out[section] = sec
     seed = cfg.get("seed", 42)
     if not _is_int(seed):
@@ -153,7 +179,7 @@ def check_fields(cfg: dict) -> dict:
 
 def check_sequences(cfg: dict) -> None:
     data, model = cfg["data"], cfg["model"]
-    if data["label_len"] > data["seq_len"]:
+    if model["family"] in DECODER_FAMILIES and data["label_len"] > data["seq_len"]:
         raise ConfigError(f"data.label_len {data['label_len']} exceeds data.seq_len {data['seq_len']}; "
                           f"make label_len <= seq_len")
     aliases = {"seq_len": "seq_len", "label_len": "label_len", "pred_len": "pred_len", "out_len": "pred_len"}
@@ -165,9 +191,13 @@ def check_sequences(cfg: dict) -> None:
 
 def check_shapes(cfg: dict) -> None:
     data, model = cfg["data"], cfg["model"]
-    if model["d_model"] % model["n_heads"]:
+    family = model["family"]
+    if "n_heads" in FAMILY_RULES[family] and model["d_model"] % model["n_heads"]:
         raise ConfigError(f"model.d_model {model['d_model']} is not divisible by model.n_heads "
                           f"{model['n_heads']}; pick n_heads dividing d_model")
+    if family == "patchtst" and model["patch_len"] > data["seq_len"]:
+        raise ConfigError(f"model.patch_len {model['patch_len']} exceeds data.seq_len {data['seq_len']}; "
+                          f"make patch_len <= seq_len")
     mode, features = data["mode"], list(data["features"])
     if mode != "S" and data["target"] not in features:
         raise ConfigError(f"data.target {data['target']!r} is not in data.features; add it to features")

@@ -5,6 +5,15 @@ Keys are dotted paths into module-level assignments (``training.optimizer_params
 so comments and layout elsewhere are kept byte for byte. Only search-space keys and
 literal values are accepted; class keys are written as attribute references from the
 allow-list (``optim.AdamW``). On any error nothing is written.
+
+Class keys are read and written in the config's own spelling: the search space names classes
+as after ``from torch import nn, optim`` (``optim.AdamW``), and a config that writes
+``torch.optim.AdamW`` under ``import torch``, or imports ``torch.optim as optim``, or
+``from torch.optim import AdamW``, reads as the same choice and is written back its own way.
+
+Conditional keys (``when``) are refused unless the resulting model.family lets them apply; a
+change of model.family also writes that family's ``family_defaults`` (unless the same batch
+sets those keys).
 """
 from __future__ import annotations
 
@@ -12,14 +21,19 @@ import ast
 import difflib
 import json
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from .agent_state import atomic_write_text
-from .search_space import CLASS_RE, SearchSpace, check_constraints, check_value, normalize_value
+from .search_space import (FAMILY_KEY, IMPLICIT, SearchSpace, check_constraints, check_value,
+                           normalize_value)
 
 LEGACY_LENGTHS = ("seq_len", "label_len", "pred_len")
+# How the search space spells class modules (its choices read as after `from torch import nn, optim`).
+SPACE_ALIASES = {"torch": "torch", "optim": "torch.optim", "nn": "torch.nn"}
+_REF_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 
 
 class ConfigEditError(ValueError):
@@ -42,7 +56,7 @@ class ParsedConfig:
     source: bytes
     tree: ast.Module
     roots: dict[str, ast.expr]
-    imported: set[str]
+    aliases: dict[str, str]        # module-level import name -> what it names, e.g. optim -> torch.optim
     line_starts: list[int]
     quote: str = '"'
 
@@ -53,9 +67,10 @@ class ParsedConfig:
 
 
 class ConfigValues(NamedTuple):
-    values: dict[str, Any]
-    missing: list[str]
+    values: dict[str, Any]          # every search key present in the file (inactive ones too)
+    missing: list[str]              # keys that apply to this config but are absent
     unreadable: dict[str, str]
+    inactive: list[str] = []        # keys that do not apply to this config's model.family
 
 
 def parse_config(path: str | Path, source: bytes | None = None) -> ParsedConfig:
@@ -74,20 +89,24 @@ def parse_config(path: str | Path, source: bytes | None = None) -> ParsedConfig:
             f"config {path} is not valid Python (line {line}: {getattr(exc, 'msg', exc)}): fix it or restore a snapshot"
         ) from None
     roots: dict[str, ast.expr] = {}
-    imported: set[str] = set()
+    aliases: dict[str, str] = {}
     for stmt in tree.body:
         if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
             roots[stmt.targets[0].id] = stmt.value
         elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.value is not None:
             roots[stmt.target.id] = stmt.value
-        elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
-            imported.update((a.asname or a.name.split(".")[0]) for a in stmt.names)
+        elif isinstance(stmt, ast.Import):
+            for a in stmt.names:  # `import torch.optim` binds torch; `import torch.optim as o` binds o
+                top = a.name.split(".")[0]
+                aliases[a.asname or top] = a.name if a.asname else top
+        elif isinstance(stmt, ast.ImportFrom) and stmt.module and not stmt.level:
+            aliases.update({(a.asname or a.name): f"{stmt.module}.{a.name}" for a in stmt.names if a.name != "*"})
     starts, pos = [], 0
     for line in source.splitlines(keepends=True):
         starts.append(pos)
         pos += len(line)
     starts.append(pos)
-    cfg = ParsedConfig(path, source, tree, roots, imported, starts)
+    cfg = ParsedConfig(path, source, tree, roots, aliases, starts)
     cfg.quote = _dominant_quote(cfg)
     return cfg
 
@@ -130,6 +149,45 @@ def node_value(node: ast.AST) -> Any:
         raise NotLiteral(ast.unparse(node)[:60]) from None
 
 
+def _expand(name: str, aliases: dict[str, str]) -> str:
+    """The full dotted path of ``name`` under these import aliases (optim.AdamW -> torch.optim.AdamW)."""
+    head, dot, rest = name.partition(".")
+    return aliases[head] + dot + rest if head in aliases else name
+
+
+def _spelling(full: str, aliases: dict[str, str]) -> str | None:
+    """The shortest way to name ``full`` through these aliases, or None when none reaches it."""
+    names = [alias + full[len(target):] for alias, target in aliases.items()
+             if full == target or full.startswith(target + ".")]
+    return min(names, key=lambda n: (len(n), n)) if names else None
+
+
+def class_value(cfg: ParsedConfig, node: ast.AST, choices: tuple | None = None) -> Any:
+    """A class reference of the config in the search space's spelling: the choice naming the
+    same class (``torch.optim.AdamW`` under ``import torch`` reads as ``optim.AdamW``), else the
+    space-style name; literals (None) read as themselves."""
+    name = _dotted(node) or (node.id if isinstance(node, ast.Name) else None)
+    if name is None:
+        return node_value(node)
+    full = _expand(name, cfg.aliases)
+    for choice in choices or ():
+        if isinstance(choice, str) and _expand(choice, SPACE_ALIASES) == full:
+            return choice
+    return _spelling(full, SPACE_ALIASES) or name
+
+
+def config_spelling(cfg: ParsedConfig, space_name: str) -> str | None:
+    """How this config names a class of the search space (None when it imports nothing that reaches it)."""
+    return _spelling(_expand(space_name, SPACE_ALIASES), cfg.aliases)
+
+
+def _read(cfg: ParsedConfig, key: str, node: ast.AST, space: SearchSpace) -> Any:
+    spec = space.params.get(key)
+    if spec is not None and spec.type == "class":
+        return class_value(cfg, node, spec.choices)
+    return node_value(node)
+
+
 def _dict_entry(node: ast.Dict, key: str) -> ast.expr | None:
     found = None
     for k, v in zip(node.keys, node.values):
@@ -168,10 +226,11 @@ def read_values(path: str | Path | ParsedConfig, space: SearchSpace) -> ConfigVa
             missing.append(key)
             continue
         try:
-            values[key] = node_value(node)
+            values[key] = _read(cfg, key, node, space)
         except NotLiteral as exc:
             unreadable[key] = f"not a literal: {exc}"
-    return ConfigValues(values, missing, unreadable)
+    inactive = [k for k in space.params if not space.is_active(k, values)]
+    return ConfigValues(values, [k for k in missing if k not in inactive], unreadable, inactive)
 
 
 def normalize_changes(changes: Any) -> list[tuple[str, Any]]:
@@ -196,15 +255,21 @@ def _literal_or_none(text: str) -> Any:
 
 
 class ClassRef(str):
-    """An allow-listed dotted class name, written as the attribute reference itself."""
+    """An allow-listed class, written as a reference in the config's own spelling (the str);
+    ``space_name`` is its name in the search space."""
+
+    def __new__(cls, spelling: str, space_name: str | None = None):
+        ref = super().__new__(cls, spelling)
+        ref.space_name = space_name or spelling
+        return ref
 
 
 def render(value: Any, quote: str = '"') -> str:
     """Python source for a literal value (checked to round-trip through ast.literal_eval);
     a ClassRef (already checked against the allow-list) is written as ``optim.AdamW``."""
     if isinstance(value, ClassRef):
-        if not CLASS_RE.match(value):
-            raise ConfigEditError(f"{value!r} is not a dotted class name")
+        if not _REF_RE.match(value):
+            raise ConfigEditError(f"{value!r} is not a (dotted) class name")
         return str(value)
     if isinstance(value, dict):
         text = "{" + ", ".join(f"{render(k, quote)}: {render(v, quote)}" for k, v in value.items()) + "}"
@@ -239,7 +304,11 @@ def plan_changes(cfg: ParsedConfig, changes: list[tuple[str, Any]], space: Searc
     current = read_values(cfg, space).values
     requested = _validated(cfg, changes, space, errors)
     assign = {k: v for k, v in requested.items() if not _same(current.get(k, _MISSING), v)}
-    for key in [k for k in assign if space.params[k].type == "class"]:
+    _family_switch(cfg, space, current, requested, assign)
+    resulting = _resulting(current, assign, space)
+    errors += [reason + f": set {FAMILY_KEY} in the same change, or drop {key}"
+               for key in requested if (reason := space.inactive_reason(key, resulting))]
+    for key in [k for k in assign if k in space.params and space.params[k].type == "class"]:
         pk = space.params[key].params_key
         if pk:
             assign[pk] = _reset_params(cfg, space, pk, assign[key], assign, errors)
@@ -249,11 +318,26 @@ def plan_changes(cfg: ParsedConfig, changes: list[tuple[str, Any]], space: Searc
     errors += check_constraints(space, _resulting(current, assign, space))
     if errors:
         raise ConfigEditError(f"{len(errors)} problem(s): " + "; ".join(errors), errors)
-    changed = [{"key": path, "old": _old_value(cfg, path), "new": new} for path, new in assign.items()]
+    changed = [{"key": path, "old": _old_value(cfg, path, space), "new": new} for path, new in assign.items()]
     for path in assign:
-        if path in space.params and space.params[path].type == "class":
-            assign[path] = ClassRef(assign[path])
+        if path in space.params and space.params[path].type == "class" and assign[path] is not None:
+            assign[path] = ClassRef(config_spelling(cfg, assign[path]), assign[path])
     return EditPlan(assign, changed)
+
+
+def _family_switch(cfg: ParsedConfig, space: SearchSpace, current: dict[str, Any], requested: dict[str, Any],
+                   assign: dict[str, Any]) -> None:
+    """On a change of model.family, add the new family's defaults that the batch does not set."""
+    old = current.get(FAMILY_KEY, IMPLICIT[FAMILY_KEY])
+    new = requested.get(FAMILY_KEY, old)
+    if _same(new, old):
+        return
+    for key, value in space.family_defaults.get(new, {}).items():
+        if key in requested:
+            continue
+        now = current.get(key, _MISSING) if key in space.params else _old_value(cfg, key, space, _MISSING)
+        if not _same(now, value):
+            assign[key] = value
 
 
 _MISSING = object()
@@ -278,9 +362,10 @@ def _validated(cfg: ParsedConfig, changes, space: SearchSpace, errors: list[str]
         err = check_value(spec, value)
         if err:
             errors.append(err)
-        elif spec.type == "class" and value.split(".")[0] not in cfg.imported:
-            errors.append(f"{key}: config does not import `{value.split('.')[0]}` at module level; "
-                          "add e.g. `from torch import nn, optim`")
+        elif spec.type == "class" and value is not None and config_spelling(cfg, value) is None:
+            module = _expand(value, SPACE_ALIASES).rpartition(".")[0]
+            errors.append(f"{key}: config does not import {module} (or a parent) at module level, so "
+                          f"{value} cannot be written; add e.g. `from torch import nn, optim`")
         else:
             requested[key] = value
     return requested
@@ -299,12 +384,12 @@ def _resulting(current: dict[str, Any], assign: dict[str, Any], space: SearchSpa
     return result
 
 
-def _old_value(cfg: ParsedConfig, path: str) -> Any:
+def _old_value(cfg: ParsedConfig, path: str, space: SearchSpace, absent: Any = None) -> Any:
     try:
         node, _, _ = locate(cfg, path)
-        return node_value(node) if node is not None else None
+        return _read(cfg, path, node, space) if node is not None else absent
     except (ConfigEditError, NotLiteral):
-        return None
+        return absent
 
 
 def _has(cfg: ParsedConfig, key: str) -> bool:
@@ -424,8 +509,9 @@ def apply_changes(config_path: str | Path, changes: Any, space: SearchSpace,
     check = parse_config(config_path, new_source)
     for path, value in plan.assign.items():
         node, _, _ = locate(check, path)
-        if node is None or node_value(node) != value:
-            raise ConfigEditError(f"internal: {path} did not read back as {value!r}; nothing was written")
+        expected = value.space_name if isinstance(value, ClassRef) else value
+        if node is None or _read(check, path, node, space) != expected:
+            raise ConfigEditError(f"internal: {path} did not read back as {expected!r}; nothing was written")
     old_text = _read_text_or_empty(config_path)
     new_text = new_source.decode("utf-8")
     shown = base.source.decode("utf-8") if base_path else old_text

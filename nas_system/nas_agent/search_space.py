@@ -3,12 +3,18 @@
 Format (docs/contracts.md)::
 
     params.<key> = {type: float|int|bool|str|class, low?, high?, log?, choices?,
-                    step: small|medium|radical, params_key?, help}
+                    step: small|medium|radical, params_key?, when?, help}
     class_defaults.<class name> = {kwargs written to params_key when the class changes}
+    family_defaults.<model family> = {dotted key: value written when model.family switches to it}
     constraints = [{rule: divisible|less_equal, keys: [a, b], help}]
 
+A key with ``when: {"model.family": ["patchtst"]}`` is *conditional*: it applies only while
+model.family has one of the listed values (a key of another family may stay in config.py and
+is ignored). A config without a condition key has its IMPLICIT value (no model.family means
+"informer", as config_check reads it).
+
 ``load_space`` validates the file; ``check_value`` and ``check_constraints`` validate
-candidate values against it.
+candidate values against it; ``SearchSpace.is_active`` evaluates ``when``.
 """
 from __future__ import annotations
 
@@ -25,6 +31,8 @@ RULES = ("divisible", "less_equal")
 _KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 CLASS_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")
 INSTALLED_SPACE = Path(__file__).resolve().parent.parent / "search_space.json"
+FAMILY_KEY = "model.family"
+IMPLICIT = {FAMILY_KEY: "informer"}  # the value a config has when it does not set the key
 
 
 class SpaceError(ValueError):
@@ -44,6 +52,7 @@ class ParamSpec:
     choices: tuple | None = None
     params_key: str | None = None
     help: str = ""
+    when: tuple[tuple[str, tuple], ...] = ()  # ((condition key, allowed values), ...): all must hold
 
 
 @dataclass(frozen=True)
@@ -65,9 +74,42 @@ class SearchSpace:
     class_defaults: dict[str, dict[str, Any]]
     constraints: list[Constraint]
     raw: dict[str, Any] = field(default_factory=dict)
+    family_defaults: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def class_keys(self) -> list[ParamSpec]:
         return [p for p in self.params.values() if p.type == "class"]
+
+    def condition_keys(self) -> list[str]:
+        """Keys that other keys' ``when`` refer to, in declaration order."""
+        used = {k for p in self.params.values() for k, _ in p.when}
+        return [k for k in self.params if k in used]
+
+    def ordered_keys(self) -> list[str]:
+        """Every key, condition keys first (so define-by-run sampling can test ``when``)."""
+        first = self.condition_keys()
+        return first + [k for k in self.params if k not in first]
+
+    def is_active(self, key: str, values: dict[str, Any]) -> bool:
+        """Does ``key`` apply to a config with these values? (an undeclared key always does)"""
+        spec = self.params.get(key)
+        return spec is None or all(_one_of(values.get(k, IMPLICIT.get(k)), allowed) for k, allowed in spec.when)
+
+    def inactive_reason(self, key: str, values: dict[str, Any]) -> str | None:
+        """Why ``key`` does not apply to these values (one clause), or None when it does."""
+        for k, allowed in self.params[key].when if key in self.params else ():
+            now = values.get(k, IMPLICIT.get(k))
+            if not _one_of(now, allowed):
+                return (f"{key} applies only when {k} is {' or '.join(map(str, allowed))} "
+                        f"(here {k} is {now})")
+        return None
+
+    def active_values(self, values: dict[str, Any]) -> dict[str, Any]:
+        """``values`` without the keys that do not apply to them."""
+        return {k: v for k, v in values.items() if self.is_active(k, values)}
+
+
+def _one_of(value: Any, allowed: tuple) -> bool:
+    return any(value == a and type(value) is type(a) for a in allowed)
 
 
 def resolve_space_path(system_dir: str | Path, override: str | Path | None = None) -> Path:
@@ -118,8 +160,55 @@ def _build(raw: Any, path: str, errors: list[str]) -> SearchSpace:
         p = _param(key, spec, defaults, errors)
         if p is not None:
             params[key] = p
+    _check_conditions(params, errors)
     constraints = _constraints(raw.get("constraints", []), params, errors)
-    return SearchSpace(path, params, defaults, constraints, raw)
+    space = SearchSpace(path, params, defaults, constraints, raw)
+    space.family_defaults = _family_defaults(raw.get("family_defaults", {}), space, errors)
+    return space
+
+
+def _check_conditions(params: dict[str, ParamSpec], errors: list[str]) -> None:
+    """``when`` names declared, unconditional keys with choices, and values among those choices."""
+    for key, p in params.items():
+        for cond, allowed in p.when:
+            c = params.get(cond)
+            if c is None or (c.choices is None and c.type != "bool"):
+                errors.append(f"params[{key!r}].when: {cond} must be a declared key with choices")
+            elif c.when:
+                errors.append(f"params[{key!r}].when: {cond} is itself conditional; nest no deeper than one level")
+            else:
+                errors += [f"params[{key!r}].when: {err}" for a in allowed if (err := check_value(c, a))]
+
+
+def _family_defaults(raw: Any, space: SearchSpace, errors: list[str]) -> dict[str, dict[str, Any]]:
+    """family -> {dotted key: value}: the family must be a model.family choice; a search key's
+    value must be allowed and apply to that family; other keys take plain literals."""
+    if not isinstance(raw, dict) or not all(isinstance(v, dict) for v in raw.values()):
+        errors.append("'family_defaults' must map model families to objects of {dotted key: value}")
+        return {}
+    if raw and FAMILY_KEY not in space.params:
+        errors.append(f"'family_defaults' needs {FAMILY_KEY} declared in params")
+        return {}
+    out = {}
+    for family, values in raw.items():
+        where = f"family_defaults[{family!r}]"
+        if err := check_value(space.params[FAMILY_KEY], family):
+            errors.append(f"{where}: {err}")
+            continue
+        for key, value in values.items():
+            spec = space.params.get(key)
+            if key == FAMILY_KEY or not _KEY_RE.match(key):
+                errors.append(f"{where}: {key!r} must be a dotted key other than {FAMILY_KEY}")
+            elif spec is None and (value is None or not isinstance(value, (bool, int, float, str))):
+                errors.append(f"{where}.{key}: {value!r} is not a plain literal")
+            elif spec is not None and spec.type == "class":
+                errors.append(f"{where}: {key} is a class key; class changes reset kwargs through class_defaults")
+            elif spec is not None and (err := check_value(spec, normalize_value(spec, value))):
+                errors.append(f"{where}: {err}")
+            elif spec is not None and not space.is_active(key, {FAMILY_KEY: family}):
+                errors.append(f"{where}: {space.inactive_reason(key, {FAMILY_KEY: family})}")
+        out[family] = {k: normalize_value(space.params[k], v) if k in space.params else v for k, v in values.items()}
+    return out
 
 
 def _param(key: str, spec: Any, defaults: dict, errors: list[str]) -> ParamSpec | None:
@@ -167,12 +256,19 @@ def _param(key: str, spec: Any, defaults: dict, errors: list[str]) -> ParamSpec 
                 errors.append(f"{where}.choices: {c!r} is not a dotted class name like 'optim.AdamW'")
             elif pk and c not in defaults:
                 errors.append(f"{where}: class {c} has no entry in class_defaults")
+    when = spec.get("when", {})
+    if not (isinstance(when, dict) and all(_KEY_RE.match(k) and isinstance(v, list) and v for k, v in when.items())):
+        errors.append(f"{where}.when must map keys to non-empty lists of values, e.g. "
+                      '{"model.family": ["patchtst"]}')
+    elif key in when:
+        errors.append(f"{where}.when cannot refer to the key itself")
     if len(errors) > n:
         return None
     return ParamSpec(
         key=key, type=typ, step=step, low=low, high=high, log=log,
         choices=tuple(choices) if choices is not None else None,
         params_key=spec.get("params_key"), help=str(spec.get("help", "")),
+        when=tuple((k, tuple(v)) for k, v in when.items()),
     )
 
 
@@ -238,10 +334,13 @@ def check_value(spec: ParamSpec, value: Any) -> str | None:
 
 
 def check_constraints(space: SearchSpace, values: dict[str, Any]) -> list[str]:
-    """Errors for constraints violated by ``values`` (constraints on absent keys are skipped)."""
+    """Errors for constraints violated by ``values`` (constraints on absent keys, or on keys that
+    do not apply to these values, are skipped)."""
     errors = []
     for c in space.constraints:
         if c.a not in values or c.b not in values:
+            continue
+        if not (space.is_active(c.a, values) and space.is_active(c.b, values)):
             continue
         a, b = values[c.a], values[c.b]
         if not (_is_num(a) and _is_num(b)):

@@ -1,31 +1,59 @@
 """Optuna planner: a stateless suggestion rebuilt from the full history on every call.
 
-Every run in agent_state.json becomes a trial of an in-memory study (its ``params`` and
-val_mse; failed runs are told as FAIL). One trial is asked from a seeded TPE or random
-sampler (seeded from the search seed and the number of trials, so the same history and seed
-give the same answer, and two search seeds never replay each other's draws),
-resampled while it breaks a search-space constraint, and turned into a PlannerDecision
-whose config_changes are the keys that differ from the incumbent.
+- **History.** Every config recorded at the current fidelity (see fidelity.py: the same task and
+  epoch cap) becomes a trial of an in-memory study, valued at its MEAN val_mse over its seeds
+  (repeats of a config add no trial of their own). Its point is the run's
+  ``params`` (read from its config_used.py: the keys that applied to its model family); a run
+  refused before training has no config_used.py, so its point is rebuilt as the incumbent of
+  its time (the best accepted run recorded before it, else the config's values) plus its
+  config_changes.
+- **Failures steer the sampler.** An ok run is a COMPLETE trial with its val_mse. A failed,
+  diverged, crashed, timed-out or invalid run is a COMPLETE trial marked *infeasible*
+  (``trial.set_constraint("failed", 1.0)``): Optuna's TPE ranks infeasible trials after every
+  feasible one, so they land in its "bad" group and it samples away from their region. (TPE
+  ignores FAIL trials altogether.) The value stored with an infeasible trial is the worst
+  val_mse of the history; TPE never reads it (infeasible trials are ranked by their violation
+  only), so it cannot distort the model of the good region. Interrupted runs (Ctrl-C) say
+  nothing about their config and are left out.
+- **Define-by-run.** A proposal is sampled key by key, condition keys first; a key whose
+  ``when`` does not hold for the sampled model.family is not sampled at all (Optuna handles such
+  conditional spaces natively; the multivariate TPE runs with ``group=True``).
+- **Rejections.** A sample that breaks a search-space constraint is told as infeasible too; a
+  sample equal to the incumbent or to the last recorded run's point is told FAIL (nothing to
+  learn) and redrawn, so a proposal is never empty and never the same twice in a row. After
+  ``MAX_TRIES`` TPE samples, uniform samples are tried; when none fits either, a finite space is
+  enumerated, and when it holds no other valid point the decision is ``stop`` (exhausted).
+- **Seeds.** The sampler seed is derived from (search seed, history size) by numpy's
+  SeedSequence: deterministic, 32-bit for any seed, and different searches never replay each
+  other's draws.
+- **Batches.** ``count`` > 1 (``--parallel K``) asks for K proposals at once: TPE runs with the
+  constant liar, so the proposals already drawn in the batch count as pending trials and the
+  next one is drawn away from them; no two proposals of a batch, nor any of them and a config
+  already trained at this fidelity, are the same point.
 """
 from __future__ import annotations
 
+import itertools
 import math
 import warnings
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import optuna
 from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
-from optuna.trial import TrialState, create_trial
+from optuna.trial import FrozenTrial, Trial, TrialState, create_trial
 
-from .agent_state import AgentState, get_best_run
+from .agent_state import AgentState, RunInfo, get_best_run
+from .config_stats import config_table, group_key
 from .config_edit import ConfigEditError, read_values
-from .search_space import ParamSpec, SearchSpace, check_constraints
+from .search_space import IMPLICIT, ParamSpec, SearchSpace, check_constraints
 
 MAX_TRIES = 50
-SEED_STRIDE = 100_003  # > any history length, so seeds never overlap
 N_STARTUP = 4
 STEP_RANK = {"small": 0, "medium": 1, "radical": 2}
+FAILED = ("failed", "diverged", "crashed", "timeout", "invalid")  # steer away; "interrupted" is left out
+ENUMERATION_LIMIT = 100_000
 
 
 def distribution(spec: ParamSpec) -> BaseDistribution:
@@ -50,25 +78,96 @@ def _fits(dist: BaseDistribution, value: Any) -> bool:
     return dist.low <= value <= dist.high
 
 
-def history_trials(state: AgentState, dists: dict[str, BaseDistribution]) -> list:
-    """FrozenTrials for the recorded runs: ok runs COMPLETE (val_mse), the others FAIL.
+def _same(a: Any, b: Any) -> bool:
+    return a == b and type(a) is type(b)
 
-    Params outside the current distributions are dropped for that trial; runs with no usable
-    params (or ok runs without a finite val_mse) are skipped.
-    """
-    trials = []
+
+def _finite(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+# ----------------------------------------------------------------------------- history
+
+
+def active_point(space: SearchSpace, values: dict[str, Any]) -> dict[str, Any]:
+    """The search-space values that apply to these values' model family (condition keys a config
+    leaves out take their implicit value, e.g. model.family "informer")."""
+    full = {**{k: IMPLICIT[k] for k in space.condition_keys() if k in IMPLICIT}, **values}
+    return {k: full[k] for k in space.params if k in full and space.is_active(k, full)}
+
+
+def comparable(state: AgentState) -> AgentState:
+    """The state restricted to the current fidelity's runs (older tasks and epoch caps stay out)."""
+    fid = state.current_fidelity()
+    return AgentState(state.max_runs, state.best_run_id, [r for r in state.runs if r.fidelity == fid],
+                      state.extra, fidelity=state.fidelity)
+
+
+def run_points(state: AgentState, space: SearchSpace, config_values: dict[str, Any]) -> list[tuple[RunInfo, dict | None]]:
+    """(run, active point or None) for every recorded run, in order (see the module docstring)."""
+    out, best = [], None
     for run in state.runs:
-        params = {k: v for k, v in (run.params or {}).items() if k in dists and _fits(dists[k], v)}
-        if not params:
+        if run.params:
+            point = run.params
+        elif run.config_changes:
+            point = {**(best.params if best else config_values), **run.config_changes}
+        else:
+            point = None
+        usable = point is not None and any(k in space.params for k in point)
+        out.append((run, active_point(space, point) if usable else None))
+        if run.accepted and run.status == "ok" and _finite(run.val_mse) and (best is None or run.val_mse < best.val_mse):
+            best = run
+    return out
+
+
+def history_trials(state: AgentState, space: SearchSpace, config_values: dict[str, Any] | None = None) -> list[FrozenTrial]:
+    """Trials for the recorded runs: ok runs COMPLETE with their val_mse; failed ones COMPLETE and
+    infeasible. Values outside the current distributions are dropped; runs with nothing usable
+    (or ok runs without a finite val_mse, or interrupted runs) are skipped."""
+    dists = {k: distribution(p) for k, p in space.params.items()}
+    points = run_points(state, space, config_values or {})
+    worst = _worst(state)
+    means = {c.root_run_id: c.val_mean for c in config_table(state.runs)}  # best is a mean over seeds
+    trials = []
+    for run, point in points:
+        params = {k: v for k, v in (point or {}).items() if _fits(dists[k], v)}
+        if not params or run.repeat_of:  # a repeat is one more seed of its config's trial
             continue
         sub = {k: dists[k] for k in params}
-        if run.status == "ok":
-            if not (isinstance(run.val_mse, (int, float)) and math.isfinite(run.val_mse)):
-                continue
-            trials.append(create_trial(params=params, distributions=sub, value=float(run.val_mse)))
-        else:
-            trials.append(create_trial(params=params, distributions=sub, state=TrialState.FAIL))
+        if run.status == "ok" and _finite(run.val_mse):
+            value = means.get(run.run_id) if _finite(means.get(run.run_id)) else run.val_mse
+            trials.append(create_trial(params=params, distributions=sub, value=float(value)))
+        elif run.status in FAILED:
+            trial = create_trial(params=params, distributions=sub, value=worst)
+            trial.set_constraint("failed", 1.0)
+            trials.append(trial)
     return trials
+
+
+def _worst(state: AgentState) -> float:
+    """The value stored with infeasible trials: the worst finite val_mse (TPE does not read it)."""
+    vals = [r.val_mse for r in state.runs if r.status == "ok" and _finite(r.val_mse)]
+    return float(max(vals)) if vals else 1.0
+
+
+def n_failed(trials: list[FrozenTrial]) -> int:
+    return sum(1 for t in trials if t.constraints.get("failed", 0) > 0)
+
+
+# ----------------------------------------------------------------------------- sampling
+
+
+def sampler_seed(seed: int, n_trials: int, phase: int = 0) -> int:
+    """A 32-bit sampler seed per (search seed, history size, phase): mixed by numpy's
+    SeedSequence, so any seed in [0, 2**32-1] works and nearby searches do not replay each other."""
+    return int(np.random.SeedSequence([seed, n_trials, phase]).generate_state(1)[0])
+
+
+def _sampler(kind: str, seed: int, liar: bool = False):
+    if kind == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    return optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True, n_startup_trials=N_STARTUP,
+                                      warn_independent_sampling=False, constant_liar=liar)
 
 
 def _round(spec: ParamSpec, value: Any) -> Any:
@@ -79,64 +178,159 @@ def _round(spec: ParamSpec, value: Any) -> Any:
     return min(max(rounded, spec.low), spec.high)
 
 
-def sampler_seed(seed: int, n_trials: int) -> int:
-    """A fresh sampler seed per history size. Injective in (seed, n_trials): with seed + n_trials,
-    search seed s at trial n+1 would redraw search seed s+1's trial n."""
-    return seed * SEED_STRIDE + n_trials
+def sample_point(trial: Trial, space: SearchSpace) -> dict[str, Any]:
+    """Define-by-run: condition keys first, then every key whose ``when`` holds."""
+    point: dict[str, Any] = {}
+    for key in space.ordered_keys():
+        if not space.is_active(key, point):
+            continue
+        spec, dist = space.params[key], distribution(space.params[key])
+        if isinstance(dist, CategoricalDistribution):
+            value = trial.suggest_categorical(key, list(dist.choices))
+        elif isinstance(dist, IntDistribution):
+            value = trial.suggest_int(key, dist.low, dist.high, log=dist.log)
+        else:
+            value = trial.suggest_float(key, dist.low, dist.high, log=dist.log)
+        point[key] = _round(spec, value)
+    return point
 
 
-def _sampler(kind: str, seed: int):
-    if kind == "random":
-        return optuna.samplers.RandomSampler(seed=seed)
-    return optuna.samplers.TPESampler(seed=seed, multivariate=True, n_startup_trials=N_STARTUP,
-                                      warn_independent_sampling=False)
-
-
-def incumbent(state: AgentState, space: SearchSpace, config_path: Path) -> tuple[dict[str, Any], str | None]:
-    """The values to change from: the best run's params over the current config's values."""
+def incumbent(state: AgentState, space: SearchSpace, config_path: Path) -> tuple[dict[str, Any], str | None, dict[str, Any]]:
+    """(values to change from, incumbent run id, the config's own values). The values are the
+    best run's params over the current config's values."""
     best = get_best_run(state)
     try:
-        values = dict(read_values(config_path, space).values)
+        config_values = dict(read_values(config_path, space).values)
     except ConfigEditError:
         if best is None or not best.params:
             raise
-        values = {}
+        config_values = {}
+    values = dict(config_values)
     if best is not None:
         values.update({k: v for k, v in best.params.items() if k in space.params})
-    return values, best.run_id if best else None
+    return values, best.run_id if best else None, config_values
 
 
-def _same(a: Any, b: Any) -> bool:
-    return a == b and type(a) is type(b)
+class _Search:
+    """One suggestion: draws until a sample is valid, new and different from the last proposal."""
+
+    def __init__(self, space: SearchSpace, base: dict[str, Any], last: dict[str, Any] | None, worst: float,
+                 trained: list[dict[str, Any]] | None = None):
+        self.space, self.base, self.last, self.worst = space, base, last, worst
+        self.trained = list(trained or [])  # points already trained at this fidelity, and this batch's
+        self.rejected = {"constraint": 0, "unchanged": 0, "repeat": 0, "trained": 0}
+
+    def verdict(self, cand: dict[str, Any]) -> str | None:
+        """None when ``cand`` is acceptable, else why not (a key of self.rejected)."""
+        if check_constraints(self.space, self.space.active_values({**self.base, **cand})):
+            return "constraint"
+        if not self.changes(cand):
+            return "unchanged"
+        if self.last is not None and _same_point(cand, self.last):
+            return "repeat"
+        if any(_same_point(cand, p) for p in self.trained):
+            return "trained"
+        return None
+
+    def changes(self, cand: dict[str, Any]) -> list[str]:
+        """Keys whose value differs from the incumbent's (its config's value of a key of another
+        family counts: switching back to a family keeps that family's values)."""
+        return [k for k in self.space.params if k in cand and not _same(cand[k], self.base.get(k))]
+
+    def draw(self, study: optuna.Study, tries: int) -> tuple[dict | None, int]:
+        for i in range(1, tries + 1):
+            trial = study.ask()
+            cand = sample_point(trial, self.space)
+            why = self.verdict(cand)
+            if why is None:
+                return cand, i
+            self.rejected[why] += 1
+            if why == "constraint":          # the region breaks a rule: teach the sampler
+                trial.set_constraint("failed", 1.0)
+                study.tell(trial, self.worst)
+            else:                            # the incumbent or the last proposal: nothing to learn
+                study.tell(trial, state=TrialState.FAIL)
+        return None, tries
+
+
+def _same_point(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+
+
+def enumerate_points(space: SearchSpace, limit: int = ENUMERATION_LIMIT):
+    """Every point of a finite space (conditional keys only where they apply), or None when the
+    space has a continuous key or more than ``limit`` points."""
+    domains = {}
+    for key, spec in space.params.items():
+        dist = distribution(spec)
+        if isinstance(dist, FloatDistribution):
+            return None
+        domains[key] = list(dist.choices) if isinstance(dist, CategoricalDistribution) else list(range(dist.low, dist.high + 1))
+    conds = space.condition_keys()
+    points = []
+    for head in itertools.product(*(domains[k] for k in conds)):
+        fixed = dict(zip(conds, head))
+        rest = [k for k in space.params if k not in fixed and space.is_active(k, fixed)]
+        if len(points) + math.prod(len(domains[k]) for k in rest) > limit:
+            return None
+        points += [{**fixed, **dict(zip(rest, tail))} for tail in itertools.product(*(domains[k] for k in rest))]
+    return points
 
 
 def suggest(state: AgentState, space: SearchSpace, config_path: str | Path,
-            sampler: str = "tpe", seed: int = 0) -> dict[str, Any]:
-    """One PlannerDecision from Optuna: ``{decision, params, ...}``."""
+            sampler: str = "tpe", seed: int = 0, count: int = 1) -> dict[str, Any]:
+    """``count`` PlannerDecisions from Optuna: ``{decision, decisions, params, ...}``; a stop
+    decision when the space holds no valid configuration other than the incumbent, the last
+    proposal and the configs already trained at this fidelity."""
     optuna.logging.set_verbosity(optuna.logging.ERROR)
-    dists = {k: distribution(p) for k, p in space.params.items()}
-    base, best_id = incumbent(state, space, Path(config_path))
-    trials = history_trials(state, dists)
+    state = comparable(state)
+    base, best_id, config_values = incumbent(state, space, Path(config_path))
+    trials = history_trials(state, space, config_values)
+    points = run_points(state, space, config_values)
+    last = points[-1][1] if points else None
+    search = _Search(space, base, last, _worst(state), [p for _, p in points if p])
+    decisions, drawn, tries = [], [], 0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        study = optuna.create_study(direction="minimize", sampler=_sampler(sampler, sampler_seed(seed, len(trials))))
+        study = optuna.create_study(direction="minimize",
+                                    sampler=_sampler(sampler, sampler_seed(seed, len(trials)), liar=count > 1))
         study.add_trials(trials)
-        params, changes, tries = None, [], 0
-        while tries < MAX_TRIES:
-            tries += 1
-            trial = study.ask(fixed_distributions=dists)
-            cand = {k: _round(space.params[k], v) for k, v in trial.params.items()}
-            changes = [k for k in space.params if k in cand and not _same(cand[k], base.get(k))]
-            if check_constraints(space, {**base, **cand}) or not changes:
-                study.tell(trial, state=TrialState.FAIL)
-                continue
-            params = cand
-            break
-    if params is None:
-        changes = []
-    decision = _decision(space, state, sampler, trials, base, params or {}, changes, best_id, tries)
-    return {"decision": decision, "params": params or {}, "n_trials": len(trials),
-            "incumbent_run_id": best_id, "sampler": sampler, "tries": tries}
+        for k in range(count):
+            params, n = search.draw(study, MAX_TRIES)  # a drawn point stays a pending trial (constant liar)
+            tries += n
+            fallback = None
+            if params is None:  # the sampler keeps returning rejected points: try uniform draws
+                uniform = optuna.create_study(direction="minimize",
+                                              sampler=_sampler("random", sampler_seed(seed, len(trials), 1 + k)))
+                params, more = search.draw(uniform, MAX_TRIES)
+                tries += more
+                fallback = "uniform" if params is not None else None
+            if params is None:
+                params, fallback = _enumerated(search, space, seed, len(trials) + k)
+            if params is None and decisions:
+                break  # the batch is as large as the space allows
+            decisions.append(_decision(space, state, sampler, trials, search, params, best_id, tries, fallback))
+            if params is None:
+                break
+            drawn.append(params)
+            search.trained.append(params)
+    return {"decision": decisions[0], "decisions": decisions, "params": drawn[0] if drawn else {},
+            "n_trials": len(trials), "incumbent_run_id": best_id, "sampler": sampler, "tries": tries}
+
+
+def _enumerated(search: _Search, space: SearchSpace, seed: int, n: int) -> tuple[dict | None, str | None]:
+    """A valid new point of a finite space (seeded pick), None and "exhausted" when there is none,
+    None and None when the space is too large to tell."""
+    points = enumerate_points(space)
+    if points is None:
+        return None, None
+    valid = [p for p in points if search.verdict(p) is None]
+    if not valid:
+        return None, "exhausted"
+    return valid[int(np.random.default_rng(sampler_seed(seed, n, 2)).integers(len(valid)))], "enumerated"
+
+
+# ----------------------------------------------------------------------------- decision text
 
 
 def _short(key: str) -> str:
@@ -149,34 +343,48 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
-def _decision(space, state, sampler, trials, base, params, changes, best_id, tries) -> dict[str, Any]:
-    n_ok = sum(1 for t in trials if t.state == TrialState.COMPLETE)
-    n_fail = len(trials) - n_ok
+def _decision(space, state, sampler, trials, search, params, best_id, tries, fallback) -> dict[str, Any]:
+    n_fail = n_failed(trials)
+    n_ok = len(trials) - n_fail
     best = state.find(best_id) if best_id else None
     name = "TPE" if sampler == "tpe" else "Random search"
     head = f"{name} ({len(trials)} trial{'' if len(trials) == 1 else 's'}, {n_fail} failed"
     head += f"; best val_mse {best.val_mse:.4g} at {best_id})" if best else "; no accepted run yet)"
-    if not changes:
-        return {"step_type": "small", "plan": f"{head} found no valid configuration different from the incumbent "
-                f"in {tries} tries: keep the current config.",
-                "reason": "Every sample either matched the incumbent or broke a search-space constraint.",
-                "config_changes": []}
+    if params is None:
+        what = ("the search space holds no valid configuration other than the incumbent and the configs "
+                "already trained at this fidelity" if fallback == "exhausted" else
+                f"no valid configuration different from the incumbent and the configs already trained turned up in {tries} samples")
+        return {"step_type": "stop", "plan": f"{head}: {what}; stop the search.",
+                "reason": _rejections(search) or "Nothing left to try.", "config_changes": []}
+    changes = search.changes(params)
+    base = search.base
     moves = ", ".join(f"{_short(k)} {_fmt(base.get(k, 'unset'))} -> {_fmt(params[k])}" for k in changes)
     step = max((space.params[k].step for k in changes), key=STEP_RANK.__getitem__)
-    return {"step_type": step, "plan": f"{head} proposes: {moves}.",
-            "reason": _reason(sampler, n_ok, n_fail, tries), "config_changes": [{"key": k, "value": params[k]} for k in changes]}
-
-
-def _reason(sampler: str, n_ok: int, n_fail: int, tries: int) -> str:
-    if sampler == "random":
-        text = "Exploration: an independent uniform draw over the whole search space, a baseline that ignores the history."
-    elif n_ok < N_STARTUP:
-        text = (f"Exploration: only {n_ok} completed run(s), fewer than the {N_STARTUP} startup trials, "
-                "so TPE samples at random until it can model the history.")
-    else:
-        text = (f"Exploitation with exploration: multivariate TPE splits the {n_ok} completed runs into good "
-                "(lowest val_mse) and bad groups and proposes the sample most likely to be good; "
-                f"{n_fail} failed run(s) count as failures.")
+    reason = _reason(sampler, n_ok, n_fail)
+    if fallback:
+        reason += (f" The {name} samples were all rejected, so this one was drawn "
+                   f"{'uniformly' if fallback == 'uniform' else 'from an enumeration of the (finite) space'}.")
     if tries > 1:
-        text += f" {tries - 1} earlier sample(s) were rejected (constraint violation or no change)."
-    return text
+        reason += f" {_rejections(search)}"
+    return {"step_type": step, "plan": f"{head} proposes: {moves}.", "reason": reason,
+            "config_changes": [{"key": k, "value": params[k]} for k in changes]}
+
+
+def _rejections(search: _Search) -> str:
+    r = search.rejected
+    parts = [f"{n} {what}" for n, what in ((r["constraint"], "broke a constraint (told to the sampler as infeasible)"),
+                                          (r["unchanged"], "equalled the incumbent"),
+                                          (r["repeat"], "repeated the last proposal")) if n]
+    return f"Rejected samples: {', '.join(parts)}." if parts else ""
+
+
+def _reason(sampler: str, n_ok: int, n_fail: int) -> str:
+    failures = (f" {n_fail} failed run(s) (diverged, crashed, timed out or refused) are told to TPE as infeasible "
+                "trials, so it samples away from their region." if n_fail else "")
+    if sampler == "random":
+        return "Exploration: an independent uniform draw over the whole search space, a baseline that ignores the history."
+    if n_ok + n_fail < N_STARTUP:
+        return (f"Exploration: only {n_ok + n_fail} usable run(s), fewer than the {N_STARTUP} startup trials, "
+                "so TPE samples at random until it can model the history." + failures)
+    return (f"Exploitation with exploration: multivariate TPE splits the {n_ok} completed runs into good "
+            "(lowest val_mse) and bad groups and proposes the sample most likely to be good." + failures)

@@ -13,23 +13,27 @@ from optuna.trial import TrialState
 from nas_agent.agent_state import AgentState, RunInfo, add_run, save_agent_state
 from nas_agent.config_edit import apply_changes, read_values
 from nas_agent.search_space import check_constraints, load_space
-from nas_agent.suggest import distribution, history_trials, suggest
+from nas_agent.suggest import active_point, distribution, history_trials, suggest
 
 NAS_SYSTEM = Path(__file__).resolve().parents[1]
 SPACE = load_space(NAS_SYSTEM / "search_space.json")
 
 
-def random_params(space, rng):
+def random_params(space, rng, fixed=None):
     """A random point of the space that keeps its constraints."""
     while True:
-        out = _draw(space, rng)
+        out = _draw(space, rng, fixed)
         if not check_constraints(space, out):
             return out
 
 
-def _draw(space, rng):
-    out = {}
-    for k, s in space.params.items():
+def _draw(space, rng, fixed=None):
+    """Define-by-run like the sampler: the keys of the drawn family only."""
+    out = dict(fixed or {})
+    for k in space.ordered_keys():
+        s = space.params[k]
+        if k in out or not space.is_active(k, out):
+            continue
         if s.type == "bool":
             out[k] = rng.random() < 0.5
         elif s.choices:
@@ -41,7 +45,7 @@ def _draw(space, rng):
     return out
 
 
-def history(n, space=SPACE, seed=0, fail_every=7):
+def history(n, space=SPACE, seed=0, fail_every=7, fixed=None):
     rng = random.Random(seed)
     state = AgentState(max_runs=200)
     for i in range(n):
@@ -49,7 +53,7 @@ def history(n, space=SPACE, seed=0, fail_every=7):
         add_run(state, RunInfo(
             run_id=f"run_{i:04d}", val_mse=None if failed else 0.3 + rng.random(), test_mse=None,
             history_summary=None, accepted=not failed and rng.random() < 0.4, config_changes={},
-            status="diverged" if failed else "ok", params=random_params(space, rng)))
+            status="diverged" if failed else "ok", params=random_params(space, rng, fixed)))
     return state
 
 
@@ -74,7 +78,7 @@ def assert_valid(result, state, space, config, tmp_path):
         if key not in changed:
             assert value == base[key]
     assert check_constraints(space, {**base, **changed}) == []
-    base_file = _write(tmp_path / "incumbent.py", config, base, space)
+    base_file = _write(tmp_path / "incumbent.py", config, active_point(space, base), space)
     apply_changes(config, decision["config_changes"], space, base_path=base_file, dry_run=True)
 
 
@@ -84,23 +88,24 @@ def _write(path, config, values, space):
     return path
 
 
-def test_history_trials_tell_failed_runs_as_failed():
+def test_history_trials_tell_failed_runs_as_infeasible():
+    # TPE reads COMPLETE trials only: a failed run is COMPLETE with the constraint "failed" violated
     state = history(30)
-    dists = {k: distribution(p) for k, p in SPACE.params.items()}
-    trials = history_trials(state, dists)
+    trials = history_trials(state, SPACE)
     n_failed = sum(1 for r in state.runs if r.status != "ok")
-    assert n_failed > 0
-    assert sum(1 for t in trials if t.state == TrialState.FAIL) == n_failed
-    assert sum(1 for t in trials if t.state == TrialState.COMPLETE) == len(state.runs) - n_failed
+    assert n_failed > 0 and all(t.state == TrialState.COMPLETE for t in trials)
+    infeasible = [t for t in trials if t.constraints.get("failed", 0) > 0]
+    assert len(infeasible) == n_failed
+    worst = max(r.val_mse for r in state.runs if r.status == "ok")
+    assert {t.value for t in infeasible} == {worst}  # not a constant huge value
 
 
 def test_out_of_space_values_are_dropped_not_fatal():
-    state = history(5, fail_every=0)
+    state = history(5, fail_every=0, fixed={"model.family": "informer"})
     state.runs[0].params["model.d_model"] = 100          # not a choice
     state.runs[1].params["model.distil"] = 1             # not a bool
     state.runs[2].params = {"model.gone": 3}             # nothing usable: run skipped
-    dists = {k: distribution(p) for k, p in SPACE.params.items()}
-    trials = history_trials(state, dists)
+    trials = history_trials(state, SPACE)
     assert len(trials) == 4
     assert "model.d_model" not in trials[0].params and "model.distil" not in trials[1].params
 
@@ -139,7 +144,9 @@ def test_empty_history_changes_from_config(config, tmp_path):
 
 def test_constraints_respected_by_resampling(config, tmp_path):
     raw = json.loads((NAS_SYSTEM / "search_space.json").read_text())
-    raw["params"]["model.d_model"] = {"type": "int", "low": 8, "high": 512, "step": "medium"}
+    spec = raw["params"]["model.d_model"]
+    del spec["choices"]
+    spec.update(low=8, high=512)
     (tmp_path / "space.json").write_text(json.dumps(raw))
     space = load_space(tmp_path / "space.json")
     state = history(8, space=space, fail_every=0)
@@ -147,19 +154,24 @@ def test_constraints_respected_by_resampling(config, tmp_path):
     for seed in range(12):
         out = suggest(state, space, config, sampler="random", seed=seed)
         params = out["params"]
-        assert params["model.d_model"] % params["model.n_heads"] == 0
-        assert params["data.label_len"] <= params["data.seq_len"]
+        if "model.d_model" in params:  # informer and patchtst
+            assert params["model.d_model"] % params["model.n_heads"] == 0
+        if "data.label_len" in params:  # informer
+            assert params["data.label_len"] <= params["data.seq_len"]
         resampled += out["tries"] > 1
     assert resampled > 0  # the constraint did reject some samples
 
 
-def test_no_possible_change_returns_empty_small_step(config, tmp_path):
+def test_no_possible_change_is_a_stop_decision_not_an_empty_training(config, tmp_path):
+    # issue 9.8: an empty proposal used to retrain the incumbent with the same seed
     (tmp_path / "space.json").write_text(json.dumps({"params": {
         "model.attn": {"type": "str", "choices": ["prob"], "step": "medium"}}}))
     space = load_space(tmp_path / "space.json")
     out = suggest(AgentState(), space, config, sampler="tpe", seed=0)
-    assert out["decision"]["config_changes"] == [] and out["decision"]["step_type"] == "small"
-    assert "found no valid configuration" in out["decision"]["plan"] and out["tries"] == 50
+    d = out["decision"]
+    assert d["config_changes"] == [] and d["step_type"] == "stop"
+    assert "holds no valid configuration other than the incumbent" in d["plan"]
+    assert "100 equalled the incumbent" in d["reason"] and out["tries"] == 100
 
 
 def test_step_type_is_largest_touched(config):

@@ -7,7 +7,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import pc from "picocolors";
-import type { AgentStateFile, LlmUsage, RunInfo } from "../contracts.js";
+import type { AgentStateFile, LlmUsage, NaiveBaselines, RunInfo } from "../contracts.js";
 import { readDecisions, type DecisionEntry } from "../decision-log.js";
 import { configStats, finite, type ConfigStats } from "../runs-view.js";
 import { fmt, ui } from "../ui.js";
@@ -260,23 +260,12 @@ function noiseLines(noise: unknown): string[] {
   });
 }
 
-/** `baselines: {<task>: {<method>: {val_mse, test_mse} | number}}`, shown as recorded. */
+/** One line per task: the naive forecasts a model must beat (test MSE labelled as held out). */
 function baselineLines(baselines: unknown): string[] {
   if (!baselines || typeof baselines !== "object") return [];
-  const out: string[] = [];
-  for (const [task, methods] of Object.entries(baselines as Record<string, unknown>)) {
-    if (!methods || typeof methods !== "object") continue;
-    const parts: string[] = [];
-    for (const [name, v] of Object.entries(methods as Record<string, unknown>)) {
-      if (finite(v)) parts.push(`${name} ${fmt(v)}`);
-      else if (v && typeof v === "object") {
-        const o = v as Record<string, unknown>;
-        const val = finite(o.val_mse) ? `val ${fmt(o.val_mse)}` : null;
-        const test = finite(o.test_mse) ? `test ${fmt(o.test_mse)} (held out)` : null;
-        if (val || test) parts.push(`${name}: ${[val, test].filter(Boolean).join(", ")}`);
-      }
-    }
-    if (parts.length) out.push(`naive baselines [${task}]: ${parts.join("; ")}`);
-  }
-  return out;
+  return Object.entries(baselines as Record<string, NaiveBaselines>).map(
+    ([task, b]) =>
+      `naive baselines on ${task}: persistence val_mse=${fmt(b.persistence?.val_mse)} (held-out test_mse=${fmt(b.persistence?.test_mse)}); ` +
+      `seasonal naive, period ${b.period ?? "?"}: val_mse=${fmt(b.seasonal_naive?.val_mse)} (held-out test_mse=${fmt(b.seasonal_naive?.test_mse)})`,
+  );
 }

@@ -21,7 +21,7 @@ import { fmt, formatChangeList } from "../planners/prompt.js";
 import { renderPrompt } from "../prompts.js";
 import { curveFlags } from "./curve.js";
 import { DEFAULT_NOISE, configSd, noiseVerdict, type NoiseOptions, type NoiseVerdict } from "./noise.js";
-import { DEFAULT_THRESHOLDS, applyRules, settledCases, type RulesVerdict, type Thresholds } from "./rules.js";
+import { DEFAULT_THRESHOLDS, applyRules, naiveNote, settledCases, type RulesVerdict, type Thresholds } from "./rules.js";
 
 export const EVALUATOR_TOOL = "evaluator_decision";
 
@@ -46,7 +46,7 @@ export function createEvaluator(opts: EvaluatorOptions): Evaluator {
   const noise = checkNoise({ ...DEFAULT_NOISE, ...Object.fromEntries(Object.entries(opts.noise ?? {}).filter(([, v]) => v !== undefined)) });
   const settings = opts.mode === "llm" ? evaluatorSettings(opts.env ?? process.env) : null;
   const acceptance = opts.acceptance ?? "noise";
-  return async (input) => {
+  const decide = async (input: EvaluationInput): Promise<EvaluationResult> => {
     const settled = settledCases(input);
     if (settled) return fromRules(settled);
     if (acceptance === "fixed") {
@@ -60,6 +60,10 @@ export function createEvaluator(opts: EvaluatorOptions): Evaluator {
     const open: RulesVerdict = { accept: null, reason: verdict.reason, source: "rules", improvementPct: verdict.deltaPct };
     if (settings === null) return keepIncumbent(open, "no LLM evaluator configured", "noise (no LLM)");
     return askLlm(settings, input, open, noise, opts.budget ?? null, (why) => keepIncumbent(open, why, "noise (LLM failed)"));
+  };
+  return async (input) => {
+    const res = await decide(input);
+    return { ...res, reason: res.reason + naiveNote(input) };
   };
 }
 

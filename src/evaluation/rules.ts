@@ -89,3 +89,11 @@ export function applyRules(
   const kind = improvement > 0 ? "small improvement" : "minor regression";
   return verdict(null, `borderline ${pct(improvement)}: ${kind} vs ${vs}`);
 }
+
+/** A clause for the verdict reason when the run's val_mse is worse than persistence on its task. */
+export function naiveNote(input: Pick<EvaluationInput, "metrics" | "persistenceValMse">): string {
+  const p = input.persistenceValMse;
+  const val = input.metrics?.val_mse;
+  if (typeof p !== "number" || typeof val !== "number" || !(val > p)) return "";
+  return `; val_mse ${val.toFixed(4)} is worse than persistence (repeating the last value: ${p.toFixed(4)}) on this task`;
+}

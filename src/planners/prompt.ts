@@ -3,8 +3,9 @@
  * search's fidelity, the current config, the search space and (hybrid only) the TPE advice.
  * Validation data only: no test metric ever reaches the prompt (the test split is held out).
  */
-import type { ConfigChange, ConfigEvidence, PlannerContext, PlannerDecision, RunInfo, SearchSpace } from "../contracts.js";
+import type { AgentStateFile, ConfigChange, ConfigEvidence, ParamSpec, PlannerContext, PlannerDecision, RunInfo, SearchSpace } from "../contracts.js";
 import { renderPrompt } from "../prompts.js";
+import { FAMILY_KEY, familyOf, isActive } from "./families.js";
 
 /** How many of the latest runs the prompt shows in full. */
 export const RECENT_RUNS = 8;
@@ -28,6 +29,7 @@ export function buildPlannerPrompt(ctx: PlannerContext, advice: PlannerDecision[
     failed_runs_summary: formatFailedRuns(runs),
     current_config: ctx.configText.trimEnd(),
     search_space: formatSearchSpace(ctx.searchSpace, best?.params ?? null),
+    naive_baselines: formatBaselines(ctx.agentState),
     constraints: formatConstraints(ctx.searchSpace),
     tpe_advice: advice ? advice.map(formatAdvice).join("\n") : "none (this planner does not use a sampler)",
     stop_rule: stopRule(ctx.targetValMse),
@@ -110,17 +112,52 @@ export function formatFailedRuns(runs: RunInfo[]): string {
     .join("\n");
 }
 
+function formatParam(key: string, p: ParamSpec, current: Record<string, unknown> | null): string {
+  let domain: string;
+  if (p.choices) domain = `one of ${p.choices.map((c) => (typeof c === "string" ? `"${c}"` : String(c))).join(" | ")}`;
+  else if (p.type === "bool") domain = "true or false";
+  else domain = `in [${p.low}, ${p.high}]${p.log ? " (log scale)" : ""}`;
+  const now = current && key in current ? `; now ${fmt(current[key])}` : "";
+  const kwargs = p.params_key ? ` (kwargs in ${p.params_key}: on a class change they reset to the new class defaults, keeping search-space keys)` : "";
+  return `- ${key}: ${p.type}, ${domain}; step ${p.step}${now} - ${p.help ?? ""}${kwargs}`;
+}
+
+/**
+ * The keys of the current model family (with their current values), then, per other family,
+ * the keys that only it has and the defaults a switch to it writes.
+ */
 export function formatSearchSpace(space: SearchSpace, current: Record<string, unknown> | null): string {
-  return Object.entries(space.params)
-    .map(([key, p]) => {
-      let domain: string;
-      if (p.choices) domain = `one of ${p.choices.map((c) => (typeof c === "string" ? `"${c}"` : String(c))).join(" | ")}`;
-      else if (p.type === "bool") domain = "true or false";
-      else domain = `in [${p.low}, ${p.high}]${p.log ? " (log scale)" : ""}`;
-      const now = current && key in current ? `; now ${fmt(current[key])}` : "";
-      const kwargs = p.params_key ? ` (kwargs in ${p.params_key}: on a class change they reset to the new class defaults, keeping search-space keys)` : "";
-      return `- ${key}: ${p.type}, ${domain}; step ${p.step}${now} - ${p.help ?? ""}${kwargs}`;
-    })
+  const family = familyOf(space, current);
+  const entries = Object.entries(space.params);
+  if (family === null) return entries.map(([key, p]) => formatParam(key, p, current)).join("\n");
+  const values = { ...(current ?? {}), [FAMILY_KEY]: family };
+  const lines = entries.filter(([, p]) => isActive(p, values)).map(([key, p]) => formatParam(key, p, current));
+  const others = (space.params[FAMILY_KEY].choices ?? []).filter((f) => f !== family);
+  if (others.length > 0) {
+    lines.push(`Other model families: switch with a change of ${FAMILY_KEY} (a radical step); their keys apply only after the switch and may be set in the same change:`);
+  }
+  const shown = new Set<string>();
+  for (const other of others) {
+    const own = entries.filter(([, p]) => isActive(p, { [FAMILY_KEY]: other }) && !isActive(p, values));
+    const defaults = Object.entries(space.family_defaults?.[String(other)] ?? {});
+    const written = defaults.length ? `; switching writes ${defaults.map(([k, v]) => `${k}=${fmt(v)}`).join(", ")} unless set in the same change` : "";
+    const again = own.filter(([key]) => shown.has(key)).map(([key]) => key);
+    const fresh = own.filter(([key]) => !shown.has(key));
+    const note = own.length === 0 ? " (its keys are all listed above)" : again.length ? ` (also ${again.join(", ")}, listed above)` : "";
+    lines.push(`* ${FAMILY_KEY} "${other}"${note}${written}:`);
+    lines.push(...fresh.map(([key, p]) => "  " + formatParam(key, p, null)));
+    for (const [key] of fresh) shown.add(key);
+  }
+  return lines.join("\n");
+}
+
+/** The naive baselines of each task, validation MSE only (test figures never reach a planner). */
+export function formatBaselines(state: AgentStateFile): string {
+  const entries = Object.entries(state.baselines ?? {});
+  if (entries.length === 0) return "not computed yet";
+  return entries
+    .map(([task, b]) =>
+      `- ${task}: persistence (repeat the last value) val_mse ${fmt(b.persistence.val_mse)}; seasonal naive (repeat the last ${b.period} steps) val_mse ${fmt(b.seasonal_naive.val_mse)}`)
     .join("\n");
 }
 

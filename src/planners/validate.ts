@@ -5,6 +5,7 @@
  * differs from the other proposals of its batch (compared by config_id, i.e. by value).
  */
 import type { PlannerContext, PlannerDecision } from "../contracts.js";
+import { FAMILY_KEY, IMPLICIT_FAMILY, incumbentParams } from "./families.js";
 
 export async function validateDecisions(decisions: PlannerDecision[], ctx: PlannerContext): Promise<string[]> {
   if (decisions.some((d) => d.step_type === "stop")) {
@@ -29,6 +30,12 @@ async function checkDecision(decision: PlannerDecision, ctx: PlannerContext, see
   const keys = changes.map((c) => c.key);
   const dupes = [...new Set(keys.filter((k, i) => keys.indexOf(k) !== i))];
   if (dupes.length > 0) return [`config_changes sets ${dupes.join(", ")} more than once`];
+  const family = changes.find((c) => c.key === FAMILY_KEY);
+  const incumbent = incumbentParams(ctx.agentState.runs ?? [], ctx.agentState.best_run_id);
+  const now = incumbent?.[FAMILY_KEY] ?? IMPLICIT_FAMILY;
+  if (incumbent && family && family.value !== now && decision.step_type !== "radical") {
+    return [`switching ${FAMILY_KEY} from ${String(now)} to ${String(family.value)} is a radical step; set step_type "radical"`];
+  }
   const check = await ctx.checkChanges(changes);
   if (check.errors.length > 0) return check.errors;
   if (check.configId === null) return [];

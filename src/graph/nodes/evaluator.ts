@@ -7,7 +7,7 @@
  * one with the lowest mean becomes the incumbent (agent_state derives it).
  */
 import path from "node:path";
-import { evidenceOf, type ConfigEvidence, type ConfigRecord, type EvaluationInput, type RunMetrics } from "../../contracts.js";
+import { evidenceOf, type ConfigEvidence, type ConfigRecord, type EvaluationInput, type NaiveBaselines, type RunMetrics } from "../../contracts.js";
 import { curveSignals, type HistoryFile } from "../../evaluation/curve.js";
 import { largestCall } from "../../llm/budget.js";
 import { agent } from "../../python.js";
@@ -21,7 +21,12 @@ export async function evaluatorNode(state: GraphState, deps: GraphDeps): Promise
   const started = performance.now();
   const trials = [...state.trials].sort((a, b) => ORDER[a.kind] - ORDER[b.kind] || a.run_id.localeCompare(b.run_id));
   const records = new Map<string, ConfigRecord | null>();
-  for (const t of trials) records.set(t.run_id, await recordPending(state, deps, t));
+  const persistence = new Map<string, number | null>();
+  for (const t of trials) {
+    const rec = await recordPending(state, deps, t);
+    records.set(t.run_id, rec.config);
+    persistence.set(t.run_id, rec.baselines?.persistence?.val_mse ?? null);
+  }
 
   let incumbent = state.incumbent;
   let budget = state.max_iterations - state.iteration - trials.length;
@@ -32,7 +37,7 @@ export async function evaluatorNode(state: GraphState, deps: GraphDeps): Promise
   for (const t of trials) {
     const record = records.get(t.run_id) ?? null;
     const candidate = evidenceOf(record);
-    const input = await evaluationInput(state, deps, t, candidate, incumbent, repeatsLeft(state, record, budget));
+    const input = await evaluationInput(state, deps, t, candidate, incumbent, repeatsLeft(state, record, budget), persistence.get(t.run_id) ?? null);
     const asked = performance.now();
     const res = await deps.evaluate(input);
     if (res.usage.calls > 0 || (res.transcript?.length ?? 0) > 0) llmS += (performance.now() - asked) / 1000;
@@ -64,8 +69,8 @@ export async function evaluatorNode(state: GraphState, deps: GraphDeps): Promise
   };
 }
 
-/** Record a finished trial with its decision fields; returns its config's statistics. */
-async function recordPending(state: GraphState, deps: GraphDeps, t: Trial): Promise<ConfigRecord | null> {
+/** Record a finished trial with its decision fields; returns its config's statistics and its task's naive baselines. */
+async function recordPending(state: GraphState, deps: GraphDeps, t: Trial): Promise<{ config: ConfigRecord | null; baselines: NaiveBaselines | null }> {
   const r = state.results[t.run_id];
   const info = {
     status: r?.run_status ?? "crashed",
@@ -83,8 +88,7 @@ async function recordPending(state: GraphState, deps: GraphDeps, t: Trial): Prom
     max_epochs_cap: state.options.max_epochs,
     evaluation_reason: "verdict pending",
   };
-  const out = await agent<{ config: ConfigRecord | null }>(deps.py, ["record-run", "--run-id", t.run_id, "--info", JSON.stringify(info)]);
-  return out.config;
+  return agent<{ config: ConfigRecord | null; baselines: NaiveBaselines | null }>(deps.py, ["record-run", "--run-id", t.run_id, "--info", JSON.stringify(info)]);
 }
 
 /** The last record of a config in this round (it holds all the seeds recorded so far). */
@@ -108,6 +112,7 @@ async function evaluationInput(
   candidate: ConfigEvidence | null,
   incumbent: ConfigEvidence | null,
   left: number,
+  persistence: number | null,
 ): Promise<EvaluationInput> {
   const r = state.results[t.run_id];
   const dir = runDir(deps.py.ws, t.run_id);
@@ -125,6 +130,7 @@ async function evaluationInput(
     repeatsLeft: left,
     changes: t.config_changes,
     historySummary: typeof summary === "string" ? summary : JSON.stringify(summary),
+    persistenceValMse: metrics ? persistence : null,
     signal: deps.signal,
   };
 }
