@@ -49,7 +49,7 @@ def settings(args) -> dict[str, tuple[dict, dict, dict]]:
         "patchtst": ({"batch_size": 128},
                      {"family": "patchtst", "patch_len": 16, "stride": 8, "revin": True, "d_model": 16,
                       "n_heads": 4, "e_layers": 3, "d_ff": 128, "dropout": 0.3},
-                     {"lr": 1e-4, "scheduler": None, "epochs": args.patchtst_epochs, "patience": 5}),
+                     {"lr": 1e-4, "scheduler": None, "epochs": args.patchtst_epochs, "patience": args.patchtst_patience}),
         "informer": ({},
                      {"family": "informer", "d_model": 64, "n_heads": 4, "e_layers": 2, "d_layers": 1,
                       "d_ff": 256, "dropout": 0.05, "factor": 5, "attn": "prob", "activation": "gelu",
@@ -59,7 +59,7 @@ def settings(args) -> dict[str, tuple[dict, dict, dict]]:
     }
 
 
-def config_text(data: dict, model: dict, t: dict) -> str:
+def config_text(data: dict, model: dict, t: dict, device: str = "cpu") -> str:
     sched_name, sched_params = t["scheduler"] or ("StepLR", {"step_size": 1, "gamma": 1.0})
     return f'''from torch import nn, optim
 
@@ -70,7 +70,7 @@ training = {{"optimizer_class": optim.Adam, "optimizer_params": {{"lr": {t["lr"]
             "use_scheduler": {t["scheduler"] is not None!r},
             "scheduler_class": optim.lr_scheduler.{sched_name}, "scheduler_params": {sched_params!r},
             "criterion_class": nn.MSELoss, "criterion_params": {{}}, "max_epochs": {t["epochs"]},
-            "patience": {t["patience"]}, "grad_clip": 0.0, "device": "cpu"}}
+            "patience": {t["patience"]}, "grad_clip": 0.0, "device": "{device}"}}
 logging = {{"plot_learning_curve": False}}
 
 
@@ -101,6 +101,9 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=1, help="trainings at once (one torch thread each when > 1)")
     ap.add_argument("--patchtst-epochs", type=int, default=20)
     ap.add_argument("--informer-epochs", type=int, default=3)
+    ap.add_argument("--patchtst-patience", type=int, default=5, help="the paper: 20 (with 100 epochs, on a GPU)")
+    ap.add_argument("--device", default="cpu", help="cpu, or cuda on a GPU machine")
+    ap.add_argument("--data-dir", default=None, help="folder with ETTh1.csv (sets NAS_DATA_DIR)")
     args = ap.parse_args()
     families = args.families.split(",")
     table = settings(args)
@@ -108,14 +111,16 @@ def main() -> None:
     if unknown:
         raise SystemExit(f"unknown families {unknown}; use {', '.join(table)}")
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    if args.jobs > 1:
+    if args.data_dir:
+        env["NAS_DATA_DIR"] = str(Path(args.data_dir).resolve())
+    if args.jobs > 1 and args.device == "cpu":
         env.setdefault("OMP_NUM_THREADS", "1")
     results: dict[str, list[dict]] = {f: [] for f in families}
     with tempfile.TemporaryDirectory(prefix="nas-families-") as tmp:
         ws = Path(tmp)
         for family in families:
             data_over, model, t = table[family]
-            (ws / f"{family}.py").write_text(config_text({**DATA, **data_over}, {**COMMON_MODEL, **model}, t))
+            (ws / f"{family}.py").write_text(config_text({**DATA, **data_over}, {**COMMON_MODEL, **model}, t, args.device))
             print(f"{family}: data {data_over or 'as above'}; model {model}; training {t}", flush=True)
         jobs = [(f, s) for f in families for s in range(args.seeds)]
         with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:

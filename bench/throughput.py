@@ -87,8 +87,9 @@ def main() -> None:
             r = batch(ws, k, args.epochs, env, f"k{k}")
             results.append(r)
             ok = [x for x in r["runs"] if "epoch_s" in x]
-            print(f"K={k}: wall {r['wall_s']:.1f} s; epoch {', '.join(f'{x['epoch_s']:.2f}' for x in ok)} s each"
-                  + (f"; {len(r['runs']) - len(ok)} failed: {[x['error'] for x in r['runs'] if 'error' in x]}" if len(ok) < k else ""),
+            epochs = ", ".join(f"{x['epoch_s']:.2f}" for x in ok)
+            failed = [x["error"] for x in r["runs"] if "error" in x]
+            print(f"K={k}: wall {r['wall_s']:.1f} s; epoch {epochs} s each" + (f"; {len(failed)} failed: {failed}" if failed else ""),
                   flush=True)
     base = results[0]["wall_s"] / ks[0]
     print(f"\n| trainings at once | seconds per epoch, each (median) | batch wall time | trainings per hour | vs one at a time |")
