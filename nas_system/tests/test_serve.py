@@ -47,7 +47,7 @@ def test_answers_in_order_as_the_one_shot_cli_does(ws):
         req(6, "--system-dir", d, "config-get"),
     ])
     assert [a["id"] for a in answers] == [1, 2, 3, 4, 5, 6]
-    assert answers[0] == {"id": 1, "exit": 0, "result": {"ok": True, "run_id": "run_0000"}}
+    assert answers[0] == {"id": 1, "exit": 0, "result": {"ok": True, "run_id": "run_0000", "run_ids": ["run_0000"]}}
     assert (answers[1]["exit"], answers[1]["result"]) == one_shot(ws, "config-get")
     assert answers[2]["exit"] == 0 and answers[2]["result"]["changed"][0]["new"] == 0.001
     assert answers[3]["exit"] == 2 and answers[3]["result"]["ok"] is False
@@ -67,7 +67,7 @@ def test_reads_files_afresh_on_every_request(ws):
         (ws / "runs" / "run_0004").mkdir(parents=True)
         proc.stdin.write(req(2, "--system-dir", str(ws), "next-run-id"))
         proc.stdin.flush()
-        assert json.loads(proc.stdout.readline()) == {"id": 2, "exit": 0, "result": {"ok": True, "run_id": "run_0005"}}
+        assert json.loads(proc.stdout.readline()) == {"id": 2, "exit": 0, "result": {"ok": True, "run_id": "run_0005", "run_ids": ["run_0005"]}}
     finally:
         proc.stdin.close()
         assert proc.wait(timeout=30) == 0  # EOF ends it
