@@ -19,19 +19,19 @@ python3 -c "import torch; print('torch', torch.__version__, torch.cuda.get_devic
 cat "$OUT/gpu.txt"
 
 echo "== 1. gpu_bench (budget ${BUDGET}s)"
-timeout $((BUDGET + 60)) python3 bench/gpu_bench.py --data-dir "$DATA" --out /tmp/gb --budget "$BUDGET" > "$OUT/gpu_bench.txt" 2>&1
+timeout $((BUDGET + 40)) python3 bench/gpu_bench.py --data-dir "$DATA" --out /tmp/gb --budget "$BUDGET" > "$OUT/gpu_bench.txt" 2>&1
 echo "exit $?" >> "$OUT/gpu_bench.txt"
 cp /tmp/gb/gpu_bench.json "$OUT/" 2>/dev/null
 tail -45 "$OUT/gpu_bench.txt"
 
 echo "== 2. throughput"
-timeout 150 python3 bench/throughput.py --config nas_system/config.py --ks 1,2,4 --epochs 3 --device cuda \
+timeout 120 python3 bench/throughput.py --config nas_system/config.py --ks 1,2,4 --epochs 3 --device cuda \
   --data-dir "$DATA" --out "$OUT/throughput.json" > "$OUT/throughput.txt" 2>&1
 echo "exit $?" >> "$OUT/throughput.txt"
 cat "$OUT/throughput.txt"
 
 echo "== 3. families (PatchTST on the GPU)"
-timeout 130 python3 bench/families.py --families patchtst --seeds 3 --jobs 3 --device cuda \
+timeout 100 python3 bench/families.py --families patchtst --seeds 3 --jobs 3 --device cuda \
   --patchtst-epochs 100 --patchtst-patience 20 --data-dir "$DATA" > "$OUT/families.txt" 2>&1
 echo "exit $?" >> "$OUT/families.txt"
 cat "$OUT/families.txt"
