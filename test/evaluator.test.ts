@@ -164,12 +164,12 @@ describe("createEvaluator", () => {
   });
 
   it("says in the verdict reason when a run is worse than persistence, whatever decided it", async () => {
-    const evaluate = createEvaluator({ mode: "rules" });
+    const evaluate = createEvaluator({ mode: "rules", acceptance: "fixed" });
     const note = "; val_mse 0.1900 is worse than persistence (repeating the last value: 0.1370) on this task";
     const accepted = await evaluate(input({ persistenceValMse: 0.137 }));
     expect(accepted).toMatchObject({ accept: true, source: "rules" });
     expect(accepted.reason).toBe(`significant improvement: +5.0% val_mse over run_0001${note}`);
-    expect((await evaluate(input({ best: null, persistenceValMse: 0.137 }))).reason).toBe(`baseline: first successful run (val_mse 0.1900)${note}`);
+    expect((await evaluate(input({ incumbent: null, persistenceValMse: 0.137 }))).reason).toBe(`baseline: first successful run (val_mse 0.1900)${note}`);
     expect((await evaluate(input({ metrics: metrics({ val_mse: 0.1999 }), persistenceValMse: 0.137 }))).reason).toMatch(/^borderline \+0\.1%.*no LLM evaluator configured.*; val_mse 0\.1999 is worse than persistence/);
     expect((await evaluate(input({ persistenceValMse: 0.25 }))).reason).not.toContain("persistence");
     expect((await evaluate(input({ persistenceValMse: null }))).reason).not.toContain("persistence");

@@ -245,7 +245,7 @@ describe("model families", () => {
   it("re-asks a family switch that is not marked radical, then accepts it", async () => {
     fake.enqueue({ tool: decision(SWITCH, "medium") }, { tool: decision(SWITCH, "radical") });
     const res = await createPlanner("llm", { env })(context().ctx);
-    expect(res.decision).toEqual(decision(SWITCH, "radical"));
+    expect(one(res).decision).toEqual(decision(SWITCH, "radical"));
     expect(lastUserText(fake.requests[1])).toContain("rejected: switching model.family from informer to dlinear is a radical step");
     const prompt = lastUserText(fake.requests[0]);
     expect(prompt).toContain('- model.family: str, one of "informer" | "dlinear" | "nlinear" | "patchtst"; step radical');
@@ -256,9 +256,9 @@ describe("model families", () => {
   it("the hybrid passes TPE's family switch as advice and classifies an adopted answer", async () => {
     const advice = decision(SWITCH, "radical");
     fake.enqueue({ tool: advice });
-    const { ctx } = context({ suggest: async () => advice });
+    const { ctx } = context({ suggest: async () => [advice] });
     const res = await createPlanner("llm+optuna", { env })(ctx);
-    expect(res).toMatchObject({ planner: "llm+optuna", advice: "adopted", decision: advice });
+    expect(one(res)).toMatchObject({ planner: "llm+optuna", advice: "adopted", decision: advice });
     expect(lastUserText(fake.requests[0])).toContain("step_type radical; config_changes: model.family=dlinear, model.moving_avg=13");
   });
 });
@@ -344,7 +344,7 @@ describe("mock planner", () => {
     const change = [{ key: "model.family", value: "patchtst" }, { key: "model.patch_len", value: 16 }];
     const file = script("family.json", { planner: [decision(change, "radical"), decision(change, "medium")] });
     const planner = createPlanner("mock", { mockFile: file });
-    expect((await planner(context({ plannerCall: 0 }).ctx)).decision.config_changes).toEqual(change);
+    expect(one(await planner(context({ plannerCall: 0 }).ctx)).decision.config_changes).toEqual(change);
     await expect(planner(context({ plannerCall: 1 }).ctx)).rejects.toThrow(
       `mock script ${file}: planner[1] is invalid: switching model.family from informer to patchtst is a radical step; set step_type "radical"; fix that entry`,
     );

@@ -38,7 +38,7 @@ describe("model families", () => {
   it("--planner random switches model families; each run trains its family's keys only", async () => {
     const dir = makeWorkspace();
     dirs.push(dir);
-    const res = await runCli(["run", "--system-dir", dir, "--planner", "random", "--seed", "1", "--max-iterations", "3", "--json"]);
+    const res = await runCli(["run", "--system-dir", dir, "--planner", "random", "--seed", "1", "--baseline-seeds", "1", "--max-iterations", "3", "--json"]);
     expect(res.code, res.stderr).toBe(0);
     const state = readAgentState(dir);
     expect(state.runs).toHaveLength(3);

@@ -53,7 +53,7 @@ const SEEDED = {
     run("run_0006", { val_mse: 0.25, test_mse: 0.2, step_type: "medium", planner: "llm", kind: "proposal", config_id: "D", seed: 42, fidelity: FID, plan: "Wider model" }),
   ],
   noise: { [FID]: { sd: 0.01, rel_sd: 0.0476, n: 3, mean: 0.21, run_ids: ["run_0000", "run_0001", "run_0002"], config_id: "A" } },
-  baselines: { [TASK]: { persistence: { val_mse: 0.3, test_mse: 0.4 }, seasonal_naive: { val_mse: 0.5, test_mse: 0.6 } } },
+  baselines: { [TASK]: { persistence: { val_mse: 0.3, test_mse: 0.4 }, seasonal_naive: { val_mse: 0.5, test_mse: 0.6 }, period: 24 } },
 };
 const DECISIONS = [
   { search_id: "s1", iteration: 6, run_id: "run_0005", timings: { train_s: 12.5 }, usage_total: { calls: 1, input_tokens: 500, output_tokens: 100, cost_usd: 0.005 } },
@@ -112,7 +112,7 @@ describe("status", () => {
     expect(res.stdout).toContain("best: run_0003 val_mse 0.1850 ± 0.0071 over 2 seeds; test_mse (held out) 0.2600; config: runs/run_0003/config_used.py");
     expect(res.stdout).toContain("totals: 7 trainings (1 failed), 0m43s training; 3 LLM calls, 1500 in / 300 out tokens, $0.0125");
     expect(res.stdout).toContain(`noise [${FID}]: val_mse sd 0.0091 (4.6% of the mean 0.1975) over 5 seeds`);
-    expect(res.stdout).toContain(`naive baselines [${TASK}]: persistence: val 0.3000, test 0.4000 (held out); seasonal_naive: val 0.5000, test 0.6000 (held out)`);
+    expect(res.stdout).toContain(`naive baselines on ${TASK}: persistence val_mse=0.3000 (held-out test_mse=0.4000); seasonal naive, period 24: val_mse=0.5000 (held-out test_mse=0.6000)`);
     expect(res.stdout).not.toContain("\u001b"); // not a terminal: no colours
   });
 

@@ -414,7 +414,7 @@ def _baselines_and_noise(state: AgentState) -> Section | None:
         h, m = _table(["fidelity", "sd", "rel. sd", "mean", "seeds", "runs"], rows)
         parts_h.append("<h3>Measured noise (val_mse over seeds of the baseline)</h3>" + h)
         parts_m.append("### Measured noise (val_mse over seeds of the baseline)\n\n" + m)
-    baselines = state.extra.get("baselines")
+    baselines = state.baselines
     if isinstance(baselines, dict) and baselines:
         rows = []
         for task, methods in baselines.items():

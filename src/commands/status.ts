@@ -266,6 +266,6 @@ function baselineLines(baselines: unknown): string[] {
   return Object.entries(baselines as Record<string, NaiveBaselines>).map(
     ([task, b]) =>
       `naive baselines on ${task}: persistence val_mse=${fmt(b.persistence?.val_mse)} (held-out test_mse=${fmt(b.persistence?.test_mse)}); ` +
-      `seasonal naive, period ${b.period ?? "?"}: val_mse=${fmt(b.seasonal_naive?.val_mse)} (held-out test_mse=${fmt(b.seasonal_naive?.test_mse)})`,
+      `seasonal naive${b.period ? `, period ${b.period}` : ""}: val_mse=${fmt(b.seasonal_naive?.val_mse)} (held-out test_mse=${fmt(b.seasonal_naive?.test_mse)})`,
   );
 }
