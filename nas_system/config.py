@@ -60,7 +60,7 @@ training = {
     "grad_clip": 1.0,
     "device": "cuda",  # falls back to cpu (with a notice) when CUDA is absent
     "amp": "auto",  # auto (bf16 on a GPU, off on the CPU) | off | bf16 | fp16
-    "compile": "off",  # off | default | reduce-overhead | cudagraphs (README: "Speed on a GPU")
+    "compile": "auto",  # auto (cudagraphs on a GPU from 4 epochs, else off) | off | default | reduce-overhead | cudagraphs
 }
 
 logging = {

@@ -150,7 +150,7 @@ batch_size = data_cfg["batch_size"]
 model.to(device)
 for windows in (splits.train, splits.val, splits.test):
     windows.to(device)
-amp, compile_mode = speed.resolve_amp(train_cfg["amp"], device), train_cfg["compile"]
+amp, compile_mode = speed.resolve_amp(train_cfg["amp"], device), speed.resolve_compile(train_cfg["compile"], device, max_epochs)
 params = [p for p in model.parameters() if p.requires_grad]
 optimizer = train_cfg["optimizer_class"](
     model.parameters(), **speed.optimizer_kwargs(train_cfg["optimizer_class"], train_cfg["optimizer_params"], device))

@@ -74,7 +74,9 @@ class BatchNormTokens(nn.Module):
         self.norm = nn.BatchNorm1d(d_model)
 
     def forward(self, x):                                                 # x: [B, N, d]
-        return self.norm(x.transpose(1, 2)).transpose(1, 2)
+        # the same statistics as BatchNorm1d over [B, d, N] (per feature, over B and N), without
+        # the transposes, whose gradients a compiled step (torch.compile) cannot view
+        return self.norm(x.reshape(-1, x.shape[-1])).reshape(x.shape)
 
 
 class ResidualAttention(nn.Module):
@@ -91,7 +93,7 @@ class ResidualAttention(nn.Module):
 
     def forward(self, x, prev_scores=None):                               # x: [B, N, d]
         B, N, d = x.shape
-        q, k, v = self.qkv(x).view(B, N, 3, self.n_heads, d // self.n_heads).permute(2, 0, 3, 1, 4)  # [B, H, N, E] each
+        q, k, v = self.qkv(x).reshape(B, N, 3, self.n_heads, d // self.n_heads).permute(2, 0, 3, 1, 4)  # [B, H, N, E] each
         scores = q @ k.transpose(-2, -1) * self.scale                     # [B, H, N, N]
         if prev_scores is not None:
             scores = scores + prev_scores
@@ -158,7 +160,7 @@ class PatchTST(nn.Module):
         scores = None
         for layer in self.layers:
             z, scores = layer(z, scores)                               # [B*C, N, d]
-        y = self.head(z).view(B, C, -1).transpose(1, 2)               # [B, T, C]
+        y = self.head(z).reshape(B, C, -1).transpose(1, 2)               # [B, T, C]
         return self.revin.denormalize(y) if self.revin is not None else y
 
 

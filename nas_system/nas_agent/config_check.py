@@ -28,7 +28,7 @@ class ConfigError(Exception):
 REQUIRED = object()
 # speed options (nas_agent/speed.py says what each value does)
 AMP_CHOICES = ("auto", "off", "bf16", "fp16")
-COMPILE_CHOICES = ("off", "default", "reduce-overhead", "cudagraphs")
+COMPILE_CHOICES = ("auto", "off", "default", "reduce-overhead", "cudagraphs")
 
 FAMILY_NAMES = ("informer", "dlinear", "nlinear", "patchtst")
 # Keys of each model family on top of model.family, enc_in, dec_in and c_out. Keys of the other
@@ -67,7 +67,7 @@ RULES = {
         "use_scheduler": ("bool", False), "scheduler_class": ("class?", None), "scheduler_params": ("dict", {}),
         "criterion_class": ("class", REQUIRED), "criterion_params": ("dict", {}),
         "max_epochs": ("int+", REQUIRED), "patience": ("int+", REQUIRED), "grad_clip": ("float0", 0.0),
-        "device": ("str", "auto"), "amp": (AMP_CHOICES, "auto"), "compile": (COMPILE_CHOICES, "off"),
+        "device": ("str", "auto"), "amp": (AMP_CHOICES, "auto"), "compile": (COMPILE_CHOICES, "auto"),
     },
     "logging": {"plot_learning_curve": ("bool", True)},
 }

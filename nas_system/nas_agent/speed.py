@@ -8,7 +8,8 @@ training.amp:
 Losses and metrics are computed in fp32 on the model's output in every case.
 
 training.compile:
-  "off" (default)       eager PyTorch
+  "auto" (default)      "cudagraphs" on a CUDA GPU when the training has at least 4 epochs, else "off"
+  "off"                 eager PyTorch
   "default"             torch.compile with Inductor (fused kernels; compile time on the first step)
   "reduce-overhead"     Inductor plus CUDA graphs (no per-kernel launch cost)
   "cudagraphs"          CUDA graphs over the eager kernels, no Inductor (short compile time)
@@ -38,6 +39,19 @@ def resolve_amp(amp: str, device: torch.device) -> str:
     if device.type == "cuda" and torch.cuda.is_bf16_supported(including_emulation=False):
         return "bf16"
     return "off"
+
+
+# training.compile "auto": CUDA graphs pay off from about 4 epochs at the users' setting (H200:
+# bf16 + "cudagraphs" costs ~5 s once and saves ~2 s per epoch; README "Speed on a GPU").
+COMPILE_AUTO_MIN_EPOCHS = 4
+
+
+def resolve_compile(mode: str, device: torch.device, max_epochs: int) -> str:
+    """The compile mode actually used: "auto" is "cudagraphs" on a GPU for trainings of at least
+    COMPILE_AUTO_MIN_EPOCHS epochs, else "off"; any other value is kept."""
+    if mode != "auto":
+        return mode
+    return "cudagraphs" if device.type == "cuda" and max_epochs >= COMPILE_AUTO_MIN_EPOCHS else "off"
 
 
 def autocast(device: torch.device, amp: str):

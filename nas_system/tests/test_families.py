@@ -132,6 +132,18 @@ def test_tiny_training_of_each_family_through_train_py(family, tiny_config, run_
     assert metrics["n_params"] == sum(p.numel() for p in build_model(cfg).parameters())
 
 
+@pytest.mark.parametrize("family", ["dlinear", "nlinear", "patchtst"])
+def test_each_family_trains_with_its_step_compiled(family, tiny_config, run_train, tmp_path):
+    # training.compile "auto" is "cudagraphs" on a GPU: every family's train step must trace
+    # (on the CPU the same torch.compile path runs, without graphs to capture)
+    changes = {f"model.{k}": v for k, v in FAMILY_KEYS[family].items()}
+    tiny_config({"model.family": family, "data.label_len": 60, "training.compile": "cudagraphs", **changes})
+    res = run_train()
+    assert res.returncode == 0, res.stderr
+    metrics = json.loads((tmp_path / "runs" / "run_0001" / "metrics.json").read_text())
+    assert metrics["status"] == "ok" and metrics["compile"] == "cudagraphs"
+
+
 def test_new_family_keys_get_their_defaults(tiny_config, run_train, tmp_path):
     from nas_agent.config_check import load_config
 

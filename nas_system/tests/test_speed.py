@@ -159,3 +159,17 @@ def test_a_compiler_failure_is_one_line_naming_the_fix():
     assert "\n" not in line and "data-dependent branch" in line and "set training.compile = 'off'" in line
     assert speed.compile_failure(exc, "off") is None
     assert speed.compile_failure(ValueError("x"), "default") is None
+
+
+def test_compile_auto_captures_cuda_graphs_only_on_a_gpu_and_only_when_it_pays_off():
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert speed.resolve_compile("auto", cpu, 20) == "off"
+    assert speed.resolve_compile("auto", cuda, speed.COMPILE_AUTO_MIN_EPOCHS) == "cudagraphs"
+    assert speed.resolve_compile("auto", cuda, speed.COMPILE_AUTO_MIN_EPOCHS - 1) == "off"
+    assert speed.resolve_compile("default", cpu, 1) == "default"  # an explicit mode is kept
+
+
+def test_train_py_resolves_compile_auto_and_records_the_mode_used(tiny_config, run_train, tmp_path):
+    metrics, res = train(tiny_config, run_train, tmp_path, "run_0001", {"training.compile": "auto"})
+    assert metrics["compile"] == "off"  # the CPU
+    assert "notice" not in res.stderr
