@@ -11,6 +11,9 @@ the test_mse of each search's final best run; writes a CSV and a PNG of the curv
     NAS_DATA_DIR=../shared/data/ETT-small .venv/bin/python bench/search.py \
         --iterations 12 --seeds 3 --planners random,optuna,mock
 
+A planner written NAME@K runs with --parallel K (e.g. optuna,optuna@4: what a batch of 4
+costs in search quality, and what it saves in wall time).
+
 llm and llm+optuna are added when OPENROUTER_API_KEY is set (or name them).
 """
 from __future__ import annotations
@@ -48,7 +51,14 @@ def make_workspace(parent: Path, name: str) -> Path:
     return ws
 
 
-def run_search(ws: Path, planner: str, seed: int, iterations: int, log, env: dict) -> float:
+def split_arm(arm: str) -> tuple[str, int]:
+    """"optuna@4" -> ("optuna", 4); "optuna" -> ("optuna", 1)."""
+    name, _, k = arm.partition("@")
+    return name, int(k or 1)
+
+
+def run_search(ws: Path, arm: str, seed: int, iterations: int, log, env: dict) -> float:
+    planner, parallel = split_arm(arm)
     cmd = [
         "node", str(ROOT / "dist" / "cli.js"), "run",
         "--system-dir", str(ws),
@@ -58,6 +68,8 @@ def run_search(ws: Path, planner: str, seed: int, iterations: int, log, env: dic
         "--max-epochs", "3",
         "--json",
     ]
+    if parallel > 1:
+        cmd += ["--parallel", str(parallel)]
     if planner == "mock":
         cmd += ["--mock-file", str(BENCH / "mock_decisions.json")]
     if planner not in ("llm", "llm+optuna"):
@@ -65,7 +77,7 @@ def run_search(ws: Path, planner: str, seed: int, iterations: int, log, env: dic
     started = time.perf_counter()
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=log, text=True, env=env)
     if proc.returncode != 0:
-        raise SystemExit(f"{planner} seed {seed} failed (exit {proc.returncode}); see {log.name}")
+        raise SystemExit(f"{arm} seed {seed} failed (exit {proc.returncode}); see {log.name}")
     return time.perf_counter() - started
 
 
@@ -139,7 +151,7 @@ def main() -> None:
 
         def one(job: tuple[str, int]) -> None:
             planner, seed = job
-            name = f"{planner.replace('+', '_')}-{seed}"
+            name = f"{planner.replace('+', '_').replace('@', '_k')}-{seed}"
             ws = make_workspace(Path(tmp), name)
             with open(out / f"search-{name}.log", "w") as log:
                 wall = run_search(ws, planner, seed, args.iterations, log, env)

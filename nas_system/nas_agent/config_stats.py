@@ -112,8 +112,12 @@ def noise_table(configs: list[ConfigStats]) -> dict[str, dict[str, Any]]:
             fam = by_family.get(c.family)
             if fam and fam["dof"] >= MIN_NOISE_DOF:
                 c.noise_sd, c.noise_source = fam["sd"], f"{c.family} runs ({fam['dof']} dof)"
-            elif overall and overall["dof"] >= MIN_NOISE_DOF:
-                c.noise_sd, c.noise_source = overall["sd"], f"all families ({overall['dof']} dof)"
+            elif overall and overall["dof"] >= MIN_NOISE_DOF and overall["rel_sd"] and c.val_mean:
+                # another family's spread, scaled to this config's level: an Informer's sd of 0.015
+                # at val 0.22 says nothing absolute about a DLinear at 0.05, but 7% of its mean may
+                rel = overall["rel_sd"]
+                c.noise_sd = rel * c.val_mean
+                c.noise_source = f"{rel:.1%} of its mean, the relative sd measured over all families ({overall['dof']} dof)"
     return out
 
 

@@ -33,11 +33,12 @@ def ws(tmp_path):
     return tmp_path
 
 
-def make_run(ws, run_id, val=None, failure=None, lr=5e-05, history=True, seed=42, max_epochs=20, pred_len=96):
+def make_run(ws, run_id, val=None, failure=None, lr=5e-05, history=True, seed=42, max_epochs=20, pred_len=96,
+             family="informer"):
     d = ws / "runs" / run_id
     d.mkdir(parents=True)
     text = (NAS_SYSTEM / "config.py").read_text().replace('"lr": 5e-05', f'"lr": {lr!r}')
-    text = text.replace('"pred_len": 96', f'"pred_len": {pred_len}')
+    text = text.replace('"pred_len": 96', f'"pred_len": {pred_len}').replace('"family": "informer"', f'"family": "{family}"')
     (d / "config_used.py").write_text(text)
     if history:
         epochs = [{"epoch": i + 1, "train_mse": v * 0.8, "val_mse": v, "lr": lr, "seconds": 1, "train_loss": v}
@@ -248,6 +249,23 @@ def test_seed_repeats_pool_into_one_config_and_best_is_the_lowest_mean(ws):
     assert state["best_run_id"] == "run_0000"
     assert {r["config_id"] for r in state["runs"][:3]} != {r["config_id"] for r in state["runs"][3:]}
     assert [c["n"] for c in state["configs"]] == [3, 2]
+
+
+def test_a_family_without_its_own_seeds_gets_the_measured_relative_noise_at_its_own_level(ws):
+    """An Informer's sd of 0.1 at a mean of 0.3 is 33% of its level; a DLinear config at 0.06
+    with no seeds of its own gets 33% of 0.06, not the Informer's absolute 0.1."""
+    for rid, val, seed in (("run_0000", 0.30, 42), ("run_0001", 0.20, 43), ("run_0002", 0.40, 44)):
+        make_run(ws, rid, val=val, seed=seed)
+    make_run(ws, "run_0003", val=0.06, family="dlinear")
+    cli(ws, "begin-search", check=0)
+    cli(ws, "record-run", "--run-id", "run_0000", "--info", '{"kind": "baseline", "accepted": true}', check=0)
+    for rid in ("run_0001", "run_0002"):
+        cli(ws, "record-run", "--run-id", rid, "--info", '{"kind": "repeat", "repeat_of": "run_0000", "accepted": true}', check=0)
+    _, out = cli(ws, "record-run", "--run-id", "run_0003", "--info", '{"kind": "proposal"}', check=0)
+    assert out["config"]["family"] == "dlinear"
+    assert out["config"]["noise_sd"] == pytest.approx(0.1 / 0.3 * 0.06)
+    assert "33.3% of its mean" in out["config"]["noise_source"]
+    assert out["incumbent"]["noise_sd"] == pytest.approx(0.1)  # the Informer's own measured sd
 
 
 def test_fidelity_separates_epoch_caps_and_tasks(ws):
