@@ -111,7 +111,7 @@ describe("status", () => {
     expect(row("run_0006")).toMatch(/^ run_0006\s+medium\s+llm\s+0\.2500\s+\+35\.1%\s+0\.2000\s+rejected\s+Wider model$/);
     expect(res.stdout).toContain("best: run_0003 val_mse 0.1850 ± 0.0071 over 2 seeds; test_mse (held out) 0.2600; config: runs/run_0003/config_used.py");
     expect(res.stdout).toContain("totals: 7 trainings (1 failed), 0m43s training; 3 LLM calls, 1500 in / 300 out tokens, $0.0125");
-    expect(res.stdout).toContain(`noise [${FID}]: val_mse sd 0.0091 (4.6% of the mean 0.1975) over 5 seeds`);
+    expect(res.stdout).toContain(`noise [${FID}]: val_mse sd 0.0091 (relative 4.5%, mean 0.1975) over 5 seeds`);
     expect(res.stdout).toContain(`naive baselines on ${TASK}: persistence val_mse=0.3000 (held-out test_mse=0.4000); seasonal naive, period 24: val_mse=0.5000 (held-out test_mse=0.6000)`);
     expect(res.stdout).not.toContain("\u001b"); // not a terminal: no colours
   });

@@ -93,7 +93,11 @@ def _pool(configs: list[ConfigStats]) -> dict[str, Any] | None:
     var = sum((c.n - 1) * c.val_sd ** 2 for c in used) / dof
     mean = statistics.fmean(c.val_mean for c in used)
     sd = math.sqrt(var)
-    return {"sd": sd, "rel_sd": sd / mean if mean > 0 else None, "dof": dof, "n": sum(c.n for c in used),
+    # relative spread pooled config by config (families differ in level: an absolute sd pooled
+    # over an Informer at 0.22 and an NLinear at 0.05 is neither's)
+    rel_var = [(c.n - 1) * (c.val_sd / c.val_mean) ** 2 for c in used if c.val_mean > 0]
+    rel_sd = math.sqrt(sum(rel_var) / dof) if len(rel_var) == len(used) else None
+    return {"sd": sd, "rel_sd": rel_sd, "dof": dof, "n": sum(c.n for c in used),
             "mean": mean, "run_ids": [r for c in used for r in c.run_ids], "config_ids": [c.config_id for c in used]}
 
 

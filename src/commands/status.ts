@@ -255,7 +255,7 @@ function table(rows: StatusRow[], c: Colors): string {
 function noiseLines(noise: unknown): string[] {
   if (!noise || typeof noise !== "object") return [];
   return Object.entries(noise as Record<string, Record<string, unknown>>).map(([fid, n]) => {
-    const rel = finite(n?.rel_sd) ? ` (${(n.rel_sd * 100).toFixed(1)}% of the mean ${fmt(n.mean as number)})` : "";
+    const rel = finite(n?.rel_sd) ? ` (relative ${(n.rel_sd * 100).toFixed(1)}%, mean ${fmt(n.mean as number)})` : "";
     return `noise [${fid}]: val_mse sd ${fmt(n?.sd as number)}${rel} over ${n?.n ?? "?"} seeds`;
   });
 }
