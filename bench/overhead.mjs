@@ -71,7 +71,8 @@ function mockSearch() {
   const sum = (f) => log.reduce((a, e) => a + (e.timings[f] ?? 0), 0);
   const train = sum("train_s");
   const llm = sum("planner_llm_s") + sum("evaluator_llm_s");
-  const nodes = sum("planner_s") + sum("executor_s") + sum("evaluator_s") + sum("update_s");
+  // one decision-log entry per training; trial_s is that training's node (train.py included)
+  const nodes = sum("planner_s") + sum("trial_s") + sum("evaluator_s") + sum("update_s");
   return {
     iterations: log.length,
     wallS,
@@ -80,7 +81,7 @@ function mockSearch() {
     perIterationMs: ((wallS - train - llm) / log.length) * 1000,
     nodeOverheadMs: ((nodes - train - llm) / log.length) * 1000,
     perNodeMs: Object.fromEntries(
-      ["planner_s", "executor_s", "evaluator_s", "update_s"].map((f) => [f, ((sum(f) - (f === "executor_s" ? train : 0)) / log.length) * 1000]),
+      ["planner_s", "trial_s", "evaluator_s", "update_s"].map((f) => [f, ((sum(f) - (f === "trial_s" ? train : 0)) / log.length) * 1000]),
     ),
   };
 }
