@@ -164,7 +164,7 @@ def test_missing_key_added_with_matching_indentation(cfg):
     assert "training.grad_clip" in read_values(cfg, SPACE).missing
     apply_changes(cfg, [{"key": "training.grad_clip", "value": 0.5}], SPACE)
     new = cfg.read_text()
-    assert ('    "compile": "off",  # off | default | reduce-overhead | cudagraphs (README: "Speed on a GPU")\n'
+    assert ('    "compile": "auto",  # auto (cudagraphs on a GPU from 4 epochs, else off) | off | default | reduce-overhead | cudagraphs\n'
             '    "grad_clip": 0.5,\n}') in new
     assert values(cfg)["training.grad_clip"] == 0.5
 

@@ -110,7 +110,7 @@ BAD_CONFIGS = {
     "missing-data": ({"data.data_path": "no_such_file.csv"}, [], "does not exist"),
     "label-too-long": ({"data.label_len": 60}, [], "exceeds data.seq_len"),
     "amp": ({"training.amp": "fp8"}, [], "training.amp is 'fp8'; it must be one of 'auto', 'off', 'bf16', 'fp16'"),
-    "compile": ({"training.compile": True}, [], "training.compile is True; it must be one of 'off', 'default'"),
+    "compile": ({"training.compile": True}, [], "training.compile is True; it must be one of 'auto', 'off', 'default'"),
 }
 
 
