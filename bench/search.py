@@ -36,8 +36,8 @@ BENCH = ROOT / "bench"
 WORKSPACE_FILES = ["train.py", "model.py", "models", "data.py", "nas_agent"]
 
 
-def make_workspace(parent: Path, name: str) -> Path:
-    """A fresh nas_system copy holding the bench's config and search space."""
+def make_workspace(parent: Path, name: str, config_text: str | None = None, space: dict | None = None) -> Path:
+    """A fresh nas_system copy holding the bench's config and search space (or the given ones)."""
     ws = parent / name
     ws.mkdir()
     for item in WORKSPACE_FILES:
@@ -46,8 +46,11 @@ def make_workspace(parent: Path, name: str) -> Path:
             shutil.copytree(src, ws / item, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy2(src, ws / item)
-    shutil.copy2(BENCH / "search_config.py", ws / "config.py")
-    shutil.copy2(BENCH / "search_space.json", ws / "search_space.json")
+    (ws / "config.py").write_text(config_text if config_text is not None else (BENCH / "search_config.py").read_text())
+    if space is not None:
+        (ws / "search_space.json").write_text(json.dumps(space, indent=2))
+    else:
+        shutil.copy2(BENCH / "search_space.json", ws / "search_space.json")
     return ws
 
 

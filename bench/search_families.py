@@ -19,7 +19,6 @@ import concurrent.futures
 import json
 import os
 import re
-import shutil
 import statistics
 import subprocess
 import sys
@@ -29,7 +28,7 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
-from search import ROOT, WORKSPACE_FILES, best_so_far, mean_std  # noqa: E402
+from search import ROOT, best_so_far, make_workspace, mean_std  # noqa: E402
 
 FAMILY_KEY = "model.family"
 
@@ -51,20 +50,6 @@ def informer_only(space: dict) -> dict:
         v.pop("when", None)
     constraints = [c for c in space.get("constraints", []) if all(k in params for k in c["keys"])]
     return {**{k: v for k, v in space.items() if k != "family_defaults"}, "params": params, "constraints": constraints}
-
-
-def make_workspace(parent: Path, name: str, space: dict) -> Path:
-    ws = parent / name
-    ws.mkdir()
-    for item in WORKSPACE_FILES:
-        src = ROOT / "nas_system" / item
-        if src.is_dir():
-            shutil.copytree(src, ws / item, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(src, ws / item)
-    (ws / "config.py").write_text(users_task_config())
-    (ws / "search_space.json").write_text(json.dumps(space, indent=2))
-    return ws
 
 
 def search(ws: Path, seed: int, iterations: int, max_epochs: int, log, env: dict) -> None:
@@ -120,7 +105,7 @@ def main() -> None:
 
         def one(job: tuple[str, int]) -> None:
             arm, seed = job
-            ws = make_workspace(Path(tmp), f"{arm}-{seed}", spaces[arm])
+            ws = make_workspace(Path(tmp), f"{arm}-{seed}", users_task_config(), spaces[arm])
             started = time.perf_counter()
             with open(out / f"search_families-{arm}-{seed}.log", "w") as log:
                 search(ws, seed, args.iterations, args.max_epochs, log, env)

@@ -22,7 +22,7 @@ from typing import Any
 from . import agent_state as st
 from . import baselines as naive
 from . import fidelity as fid
-from .config_edit import ConfigEditError, NotLiteral, apply_changes, locate, node_value, parse_config, read_values, restore
+from .config_edit import ConfigEditError, apply_changes, literal_at, read_values, restore
 from .config_id import config_id
 from .history_summary import build_history_summary
 from .search_space import SpaceError, load_space, resolve_space_path
@@ -337,11 +337,7 @@ def _identity(run_dir: Path, data: dict[str, Any], info: dict, current_fidelity:
 
 
 def _family(config_path: Path) -> str:
-    try:
-        node, _, _ = locate(parse_config(config_path), "model.family")
-        value = node_value(node) if node is not None else "informer"
-    except (ConfigEditError, NotLiteral):
-        return "informer"
+    value = literal_at(config_path, "model.family")
     return value if isinstance(value, str) else "informer"
 
 
@@ -372,11 +368,7 @@ def cmd_begin_search(ws: Workspace, args) -> dict:
 
 def _seed(config_path: Path) -> int | None:
     """The config's own top-level seed (repeats train seed + 1, seed + 2, ...)."""
-    try:
-        node, _, _ = locate(parse_config(config_path), "seed")
-        value = node_value(node) if node is not None else None
-    except (ConfigEditError, NotLiteral):
-        return None
+    value = literal_at(config_path, "seed")
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 

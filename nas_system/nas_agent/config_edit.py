@@ -535,3 +535,13 @@ def restore(from_path: str | Path, config_path: str | Path) -> None:
     """Atomically copy a config snapshot onto ``config_path``; the source must parse."""
     cfg = parse_config(from_path)
     atomic_write_text(Path(config_path), cfg.source.decode("utf-8"))
+
+
+def literal_at(config_path, key: str) -> Any:
+    """The literal value of a dotted key of a config file (AST, no import), or None when the
+    file does not parse, the key is absent or its value is not a literal."""
+    try:
+        node, _, _ = locate(parse_config(config_path), key)
+        return node_value(node) if node is not None else None
+    except (ConfigEditError, NotLiteral):
+        return None

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from .config_edit import ConfigEditError, NotLiteral, locate, node_value, parse_config
+from .config_edit import ConfigEditError, NotLiteral, literal_at, locate, node_value, parse_config
 
 
 class FidelityError(ValueError):
@@ -69,11 +69,7 @@ def config_task(config_path: str | Path) -> dict[str, Any]:
 
 def config_max_epochs(config_path: str | Path) -> int | None:
     """training.max_epochs of a config file (AST), or None when it is not a literal int."""
-    try:
-        node, _, _ = locate(parse_config(config_path), "training.max_epochs")
-        value = node_value(node) if node is not None else None
-    except (ConfigEditError, NotLiteral):
-        return None
+    value = literal_at(config_path, "training.max_epochs")
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 

@@ -182,15 +182,21 @@ def test_no_new_configuration_is_a_stop_decision_never_an_empty_training(ws):
     assert "holds no valid configuration other than the incumbent and the configs already trained" in d["plan"]
 
 
-def test_proposals_are_never_empty_and_never_repeat_a_trained_config(ws):
-    """Four points (attn x distil): the three besides the incumbent are proposed once each, in
-    any order; then the space is exhausted and the decision is stop, never an empty training."""
+def four_point_space(ws) -> AgentState:
+    """A space of four points (attn x distil) and a state holding the incumbent (prob, distil)."""
     (ws / "search_space.json").write_text(json.dumps({"params": {
         "model.attn": {"type": "str", "choices": ["prob", "full"], "step": "medium"},
         "model.distil": {"type": "bool", "step": "medium"}}}))
     state = AgentState()
     add_run(state, RunInfo(run_id="run_0000", val_mse=0.3, accepted=True,
                            params={"model.attn": "prob", "model.distil": True}))
+    return state
+
+
+def test_proposals_are_never_empty_and_never_repeat_a_trained_config(ws):
+    """Four points (attn x distil): the three besides the incumbent are proposed once each, in
+    any order; then the space is exhausted and the decision is stop, never an empty training."""
+    state = four_point_space(ws)
     seen = [state.runs[0].params]
     for i in range(1, 4):
         save_agent_state(state, ws / "agent_state.json")
@@ -210,12 +216,7 @@ def test_proposals_are_never_empty_and_never_repeat_a_trained_config(ws):
 def test_a_batch_of_proposals_holds_distinct_configs_never_trained(ws):
     """--count K (--parallel K): K proposals at once, pairwise different and none already trained;
     a batch larger than what the space has left stops at what is left."""
-    (ws / "search_space.json").write_text(json.dumps({"params": {
-        "model.attn": {"type": "str", "choices": ["prob", "full"], "step": "medium"},
-        "model.distil": {"type": "bool", "step": "medium"}}}))
-    state = AgentState()
-    add_run(state, RunInfo(run_id="run_0000", val_mse=0.3, accepted=True,
-                           params={"model.attn": "prob", "model.distil": True}))
+    state = four_point_space(ws)
     add_run(state, RunInfo(run_id="run_0001", val_mse=0.4, accepted=False,
                            params={"model.attn": "full", "model.distil": True}, config_changes={"model.attn": "full"}))
     save_agent_state(state, ws / "agent_state.json")

@@ -230,7 +230,6 @@ export function initialState(rec: SearchRecord, begin: SearchStart) {
     baseline_needed: begin.baseline_needed,
     incumbent,
     best_run_id: incumbent?.root_run_id ?? null,
-    best_val_mse: incumbent?.val_mean ?? null,
     options: {
       target_val_mse: o.targetValMse,
       max_epochs: o.maxEpochs,

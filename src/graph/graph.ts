@@ -62,7 +62,8 @@ export function shouldContinue(state: GraphState): "planner" | typeof END {
   if (baselineRejected(state)) return END;
   if (state.iteration >= state.max_iterations) return END;
   const target = state.options.target_val_mse;
-  if (target != null && state.best_val_mse != null && state.best_val_mse < target) return END;
+  const best = state.incumbent?.val_mean ?? null;
+  if (target != null && best != null && best < target) return END;
   return "planner";
 }
 

@@ -25,7 +25,7 @@
  * | results            | trial         | run_id -> TrialResult (merged; a re-run overwrites its own key) |
  * | verdicts           | evaluator/review | this round's verdicts, in evaluation order |
  * | incumbent          | update_state  | the incumbent config's seeds (ConfigEvidence), carried so nodes need not re-derive it |
- * | best_run_id, best_val_mse, n_runs | update_state | compact view of agent_state.json (mean val_mse) |
+ * | best_run_id, n_runs | update_state | compact view of agent_state.json (the best mean val_mse is incumbent.val_mean) |
  * | usage              | planner/evaluator | LLM token and cost totals of this search |
  * | llm_max_call_usd   | planner/evaluator | cost of the largest single LLM call of this search (the cost cap's estimate) |
  * | timings            | each node     | seconds spent per node in the current round |
@@ -161,7 +161,6 @@ export const GraphStateAnnotation = Annotation.Root({
   verdicts: field<Verdict[]>(() => []),
   incumbent: field<ConfigEvidence | null>(() => null),
   best_run_id: field<string | null>(() => null),
-  best_val_mse: field<number | null>(() => null),
   n_runs: field<number>(() => 0),
   usage: field<LlmUsage>(() => ({ ...ZERO_USAGE })),
   llm_max_call_usd: field<number>(() => 0),

@@ -70,7 +70,6 @@ export async function updateStateNode(state: GraphState, deps: GraphDeps): Promi
     repeat_queue: queue,
     incumbent,
     best_run_id: bestRunId,
-    best_val_mse: incumbent?.val_mean ?? null,
     n_runs: nRuns,
     timings,
   };
