@@ -102,16 +102,20 @@ class AgentState:
     def find(self, run_id: str) -> RunInfo | None:
         return next((r for r in self.runs if r.run_id == run_id), None)
 
-    def configs(self) -> list[config_stats.ConfigStats]:
-        """Per-config statistics with noise estimates (derived, see config_stats.py)."""
+    def stats(self) -> tuple[list[config_stats.ConfigStats], dict[str, dict[str, Any]]]:
+        """Per-config statistics with their noise estimates, and the noise per fidelity (derived,
+        see config_stats.py); computed once per call, so a caller needing both asks once."""
         table = config_stats.config_table(self.runs)
-        config_stats.noise_table(table)
-        return table
+        return table, config_stats.noise_table(table)
 
-    def config_of(self, run_id: str) -> config_stats.ConfigStats | None:
+    def configs(self) -> list[config_stats.ConfigStats]:
+        return self.stats()[0]
+
+    def config_of(self, run_id: str, table: list[config_stats.ConfigStats] | None = None) -> config_stats.ConfigStats | None:
         run = self.find(run_id)
         key = config_stats.group_key(run) if run else None
-        return next((c for c in self.configs() if (c.fidelity, c.config_id or f"run:{c.root_run_id}") == key), None)
+        configs = table if table is not None else self.configs()
+        return next((c for c in configs if (c.fidelity, c.config_id or f"run:{c.root_run_id}") == key), None)
 
     def current_fidelity(self) -> str | None:
         """The current search's fidelity; before any search began, the last run's."""
@@ -119,12 +123,11 @@ class AgentState:
             return self.fidelity
         return self.runs[-1].fidelity
 
-    def incumbent(self) -> config_stats.ConfigStats | None:
-        return config_stats.incumbent(self.runs, self.configs(), self.current_fidelity())
+    def incumbent(self, table: list[config_stats.ConfigStats] | None = None) -> config_stats.ConfigStats | None:
+        return config_stats.incumbent(self.runs, table if table is not None else self.configs(), self.current_fidelity())
 
     def to_dict(self) -> dict[str, Any]:
-        table = config_stats.config_table(self.runs)
-        noise = config_stats.noise_table(table)
+        table, noise = self.stats()
         out = {"max_runs": self.max_runs, "best_run_id": self.best_run_id, "fidelity": self.fidelity,
                "runs": [r.to_dict() for r in self.runs], "configs": [c.to_dict() for c in table], "noise": noise,
                "baselines": self.baselines}

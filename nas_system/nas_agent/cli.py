@@ -229,10 +229,11 @@ def cmd_baselines(ws: Workspace, args) -> dict:
 
 def _standing(state: st.AgentState, run_id: str | None = None) -> dict[str, Any]:
     """The run's config statistics, the incumbent's, and the noise at the current fidelity."""
-    config = state.config_of(run_id) if run_id else None
-    incumbent = state.incumbent()
+    table, noise_by_fidelity = state.stats()
+    config = state.config_of(run_id, table) if run_id else None
+    incumbent = state.incumbent(table)
     current = state.current_fidelity()
-    noise = state.to_dict()["noise"].get(current) if current else None
+    noise = noise_by_fidelity.get(current) if current else None
     return {"config": config.to_dict() if config else None,
             "incumbent": incumbent.to_dict() if incumbent else None, "noise": noise, "n_runs": len(state.runs)}
 

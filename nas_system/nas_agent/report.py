@@ -147,7 +147,7 @@ def best_so_far(runs: list[RunInfo]) -> list[float | None]:
 
 
 def noise_sd(state: AgentState, best: RunInfo | None) -> tuple[float | None, str | None]:
-    noise = state.to_dict()["noise"]
+    noise = state.stats()[1]
     if not isinstance(noise, dict) or not noise:
         return None, None
     fid = best.fidelity if best else None
@@ -407,7 +407,7 @@ def _decisions(runs: list[RunInfo], configs: dict[str, Config], costs: dict[str,
 
 def _baselines_and_noise(state: AgentState) -> Section | None:
     parts_h, parts_m = [], []
-    noise = state.to_dict()["noise"]
+    noise = state.stats()[1]
     if isinstance(noise, dict) and noise:
         rows = [[fid, _f(n.get("sd")), _f((n.get("rel_sd") or 0) * 100, 1) + "%", _f(n.get("mean")), str(n.get("n", "-")),
                  ", ".join(n.get("run_ids") or [])] for fid, n in noise.items() if isinstance(n, dict)]
