@@ -48,6 +48,11 @@ die_with_parent()
 import numpy as np  # noqa: E402 (after the parent-death setup: torch takes seconds to import)
 import torch  # noqa: E402
 
+# NNPACK (a CPU convolution library) cannot initialize on many server CPUs (AMD EPYC among them) and
+# then prints 'Could not initialize NNPACK! Reason: Unsupported hardware.' once per convolution kind;
+# torch's other CPU kernels run those convolutions anyway, so it is switched off before any is built.
+torch.backends.nnpack.set_flags(False)
+
 from data import DataError, load_splits
 from model import build_model
 from nas_agent import logging_utils as logs

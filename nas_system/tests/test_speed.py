@@ -127,8 +127,10 @@ def test_compiled_training_matches_eager_training(tiny_config, run_train, tmp_pa
     assert compiled["compile"] == "cudagraphs" and eager["compile"] == "off"
     for key in ("train_mse", "val_mse", "test_mse", "test_mae"):
         assert compiled[key] == pytest.approx(eager[key], rel=1e-4), key
-    notices = [line for line in res.stderr.splitlines() if line.strip()]
+    # our own notice once; torch's own stderr (which varies by processor and version) is not asserted on
+    notices = [line for line in res.stderr.splitlines() if line.startswith("notice:")]
     assert len(notices) == 1 and notices[0].startswith("notice: training.compile 'cudagraphs'"), res.stderr
+    assert "NNPACK" not in res.stderr  # the hardware warning of AMD EPYC and other server CPUs stays out
 
 
 # ----------------------------------------------------------------------------- helpers
