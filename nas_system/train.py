@@ -4,7 +4,8 @@
     (cwd = workspace)
 
 Outputs in runs/<tag>/: config_used.py (first), history.json, best_model.pth,
-learning_curve.png, and metrics.json LAST (its presence means the run is complete).
+learning_curve.png, predictions.npz (the best epoch's val and test forecasts, nas_agent/predictions.py),
+and metrics.json LAST (its presence means the run is complete).
 Exit codes: 0 ok; 2 bad config (one line on stderr, no run dir); 3 non-finite loss;
 130 interrupted; 1 crash. --progress PATH gets one JSON event per line
 (start, batch, epoch, end; nas_agent/progress.py), apart from the human log on stdout. val/test/train "mse" is always MSE on the forecast target,
@@ -56,7 +57,7 @@ torch.backends.nnpack.set_flags(False)
 from data import DataError, load_splits
 from model import build_model
 from nas_agent import logging_utils as logs
-from nas_agent import speed
+from nas_agent import predictions, speed
 from nas_agent.config_check import ConfigError, load_config, pick_device
 from nas_agent.progress import Progress, ProgressError
 from nas_agent.run_manager import RunDirError, prepare_run_dir, snapshot_config
@@ -91,10 +92,11 @@ def seed_everything(seed: int):
 
 
 @torch.inference_mode()
-def evaluate(model, windows, batch_size, device, seed, amp):
+def evaluate(model, windows, batch_size, device, seed, amp, keep=None):
     """(mse, mae) over every window of a split, on the target columns, in fp32 whatever the amp.
     ProbSparse sampling is seeded here, so the result depends on the weights only.
-    The sums stay on the device (float64) and are read once."""
+    The sums stay on the device (float64) and are read once. ``keep``: a list that gets each
+    batch's forecasts (on the device, in window order)."""
     model.eval()
     sq, ab = (torch.zeros((), dtype=torch.float64, device=device) for _ in range(2))
     n = 0
@@ -103,7 +105,10 @@ def evaluate(model, windows, batch_size, device, seed, amp):
         for b in windows.batches(batch_size):
             with speed.autocast(device, amp):
                 out = model(b.x_enc, b.x_mark_enc, b.x_dec, b.x_mark_dec)[..., -b.y.shape[-1]:]
-            err = out.float() - b.y
+            out = out.float()
+            err = out - b.y
+            if keep is not None:
+                keep.append(out)
             sq += err.square().sum()
             ab += err.abs().sum()
             n += err.numel()
@@ -224,7 +229,8 @@ try:
             print(notice, file=sys.stderr, flush=True)
         if not (math.isfinite(train_loss) and math.isfinite(train_mse)):
             raise Diverged(f"training loss became {train_loss} in epoch {epoch}")
-        val_mse, val_mae = evaluate(model, splits.val, eval_batch, device, seed, amp)
+        val_forecasts = []
+        val_mse, val_mae = evaluate(model, splits.val, eval_batch, device, seed, amp, keep=val_forecasts)
         if not math.isfinite(val_mse):
             raise Diverged(f"val_mse became {val_mse} in epoch {epoch}")
 
@@ -232,6 +238,7 @@ try:
         if improved:
             best_val, best_epoch, stale = val_mse, epoch, 0
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}  # a real copy
+            best_val_forecasts = val_forecasts
         else:
             stale += 1
         seconds = time.time() - t0
@@ -250,7 +257,8 @@ try:
 
     # ------------------------------------------------------------------------- test and outputs
     model.load_state_dict(best_state)
-    test_mse, test_mae = evaluate(model, splits.test, eval_batch, device, seed, amp)
+    test_forecasts = []
+    test_mse, test_mae = evaluate(model, splits.test, eval_batch, device, seed, amp, keep=test_forecasts)
     best = history[best_epoch - 1]
     logs.save_history(run_dir, {"best_epoch": best_epoch, "epochs": history})
     torch.save(best_state, run_dir / "best_model.pth")
@@ -276,6 +284,7 @@ try:
         "stopped_early": len(history) < max_epochs, "train_time_s": round(train_time_s, 3),
         "n_params": n_params, "device": device.type, "seed": seed, "amp": amp, "compile": compile_mode,
     }
+    predictions.save(run_dir, best_val_forecasts, test_forecasts)
     logs.save_metrics(run_dir, metrics)  # last: marks the run complete
     progress.emit("end", status="ok", val_mse=best["val_mse"], best_epoch=best_epoch, epochs_run=len(history))
     print(f"done {args.tag}: best epoch {best_epoch}  val_mse {best['val_mse']:.4f}  test_mse {test_mse:.4f}  "

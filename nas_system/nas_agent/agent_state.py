@@ -1,6 +1,6 @@
 """Global search state: agent_state.json (the only writer of that file).
 
-``{max_runs, best_run_id, fidelity, runs: [RunInfo], configs, noise, ...}``. Fields this code
+``{max_runs, best_run_id, fidelity, runs: [RunInfo], configs, noise, baselines, ensembles, ...}``. Fields this code
 does not know are kept (top level and per run). Derived on every write (config_stats.py):
 ``configs`` (the seeds of each config pooled: mean and sd of val_mse), ``noise`` (the
 seed-to-seed spread per fidelity) and ``best_run_id``: the first run of the accepted config
@@ -98,6 +98,10 @@ class AgentState:
     # task key -> {task, period, persistence: {val_mse, test_mse}, seasonal_naive: {val_mse, test_mse}}
     # (nas_agent.baselines; computed once per task)
     baselines: dict[str, Any] = field(default_factory=dict)
+    # fidelity -> the last ensemble selected at it (nas_agent.ensemble): {members: [{run_id, weight,
+    # count}], val_mse, test_mse (held out), best_single, ...}. Kept apart from ``runs``: an ensemble
+    # is no trained config, so the incumbent, Optuna's history and the noise never see it.
+    ensembles: dict[str, Any] = field(default_factory=dict)
 
     def find(self, run_id: str) -> RunInfo | None:
         return next((r for r in self.runs if r.run_id == run_id), None)
@@ -130,7 +134,7 @@ class AgentState:
         table, noise = self.stats()
         out = {"max_runs": self.max_runs, "best_run_id": self.best_run_id, "fidelity": self.fidelity,
                "runs": [r.to_dict() for r in self.runs], "configs": [c.to_dict() for c in table], "noise": noise,
-               "baselines": self.baselines}
+               "baselines": self.baselines, "ensembles": self.ensembles}
         for k, v in self.extra.items():
             out.setdefault(k, v)
         return out
@@ -172,11 +176,14 @@ def load_agent_state(path: str | Path = "agent_state.json") -> AgentState:
     max_runs = data.get("max_runs", DEFAULT_MAX_RUNS)
     if not isinstance(max_runs, int) or isinstance(max_runs, bool):
         raise AgentStateError(f"{path}: max_runs must be an integer, got {max_runs!r}: {fix}")
-    extra = {k: v for k, v in data.items() if k not in ("max_runs", "best_run_id", "runs", "fidelity", "baselines", *DERIVED)}
-    baselines = data.get("baselines", {})
-    if not isinstance(baselines, dict):
-        raise AgentStateError(f"{path}: baselines must be an object, got {type(baselines).__name__}: {fix}")
-    state = AgentState(max_runs, data.get("best_run_id"), runs, extra, fidelity=data.get("fidelity"), baselines=baselines)
+    extra = {k: v for k, v in data.items()
+             if k not in ("max_runs", "best_run_id", "runs", "fidelity", "baselines", "ensembles", *DERIVED)}
+    baselines, ensembles = data.get("baselines", {}), data.get("ensembles", {})
+    for name, value in (("baselines", baselines), ("ensembles", ensembles)):
+        if not isinstance(value, dict):
+            raise AgentStateError(f"{path}: {name} must be an object, got {type(value).__name__}: {fix}")
+    state = AgentState(max_runs, data.get("best_run_id"), runs, extra, fidelity=data.get("fidelity"),
+                       baselines=baselines, ensembles=ensembles)
     recompute_best(state)
     return state
 

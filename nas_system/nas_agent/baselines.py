@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -70,10 +71,27 @@ def naive_mse(split, context: int, pred_len: int, period: int) -> tuple[float, f
     return float(np.mean((target - last) ** 2)), float(np.mean((target - seasonal) ** 2))
 
 
-def compute(config_path: str | Path, workspace: str | Path) -> dict[str, Any]:
-    """``{task, persistence: {val_mse, test_mse}, seasonal_naive: {val_mse, test_mse}, period}``."""
-    import numpy as np
+@dataclass
+class TaskData:
+    """A task's rows as train.py reads and scales them (the val/test forecast targets follow from them)."""
 
+    cfg: dict[str, Any]           # the config's data section
+    columns: list[str]            # the model's columns, the forecast target(s) last
+    n_out: int                    # how many of the last columns are forecast targets
+    sizes: tuple[int, int, int]   # train, val, test rows
+    values: Any                   # raw rows [N, C] in the data file's units (float32)
+    scaled: Any                   # the same rows scaled as train.py scales them
+    scaler: Any                   # data.StandardScaler fitted on the train rows, or None (scale False)
+    dates: Any                    # pandas Series of the date column, one per row
+    data: Any                     # the workspace's data.py module (split_borders, ...)
+
+    @property
+    def target_columns(self) -> list[str]:
+        return self.columns[-self.n_out:]
+
+
+def load_task(config_path: str | Path, workspace: str | Path) -> TaskData:
+    """Read and scale the data of ``config_path``'s task through the workspace's data.py."""
     workspace = Path(workspace)
     try:
         cfg = _data_section(config_path)
@@ -87,23 +105,31 @@ def compute(config_path: str | Path, workspace: str | Path) -> dict[str, Any]:
         values, _ = data.read_csv(path, columns)
         import pandas as pd
         dates = pd.to_datetime(pd.read_csv(path, usecols=["date"])["date"])
+        sizes = cfg["train_size"], cfg["val_size"], cfg["test_size"]
     except data.DataError as exc:
         raise BaselineError(str(exc)) from None
     except KeyError as exc:
         raise BaselineError(f"{config_path}: data.{exc.args[0]} is missing; add it") from None
-    n_out = len(columns) if mode == "M" else 1
-    sizes = cfg["train_size"], cfg["val_size"], cfg["test_size"]
     if sum(sizes) > len(values):
         raise BaselineError(f"train_size + val_size + test_size = {sum(sizes)} exceeds the {len(values)} rows "
                             f"of {Path(path).name}; lower the split sizes")
-    period = period_of(dates)
-    if sizes[0] < period:
-        raise BaselineError(f"train_size {sizes[0]} is shorter than one period ({period} steps); raise it")
-    scaled = data.StandardScaler(values[:sizes[0]]).transform(values) if cfg.get("scale", True) else values
-    out: dict[str, Any] = {"task": task_of(cfg), "period": period, "persistence": {}, "seasonal_naive": {}}
-    for name, (a, b) in zip(("val", "test"), data.split_borders(*sizes, period)[1:]):
-        persistence, seasonal = naive_mse(np.asarray(scaled[a:b, -n_out:], dtype=np.float64), period,
-                                          cfg["pred_len"], period)
+    scaler = data.StandardScaler(values[:sizes[0]]) if cfg.get("scale", True) else None
+    scaled = scaler.transform(values) if scaler is not None else values
+    return TaskData(cfg, columns, len(columns) if mode == "M" else 1, sizes, values, scaled, scaler, dates, data)
+
+
+def compute(config_path: str | Path, workspace: str | Path) -> dict[str, Any]:
+    """``{task, persistence: {val_mse, test_mse}, seasonal_naive: {val_mse, test_mse}, period}``."""
+    import numpy as np
+
+    t = load_task(config_path, workspace)
+    period = period_of(t.dates)
+    if t.sizes[0] < period:
+        raise BaselineError(f"train_size {t.sizes[0]} is shorter than one period ({period} steps); raise it")
+    out: dict[str, Any] = {"task": task_of(t.cfg), "period": period, "persistence": {}, "seasonal_naive": {}}
+    for name, (a, b) in zip(("val", "test"), t.data.split_borders(*t.sizes, period)[1:]):
+        persistence, seasonal = naive_mse(np.asarray(t.scaled[a:b, -t.n_out:], dtype=np.float64), period,
+                                          t.cfg["pred_len"], period)
         out["persistence"][f"{name}_mse"] = persistence
         out["seasonal_naive"][f"{name}_mse"] = seasonal
     return out

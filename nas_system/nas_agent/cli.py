@@ -21,6 +21,7 @@ from typing import Any
 
 from . import agent_state as st
 from . import baselines as naive
+from . import ensemble
 from . import fidelity as fid
 from .config_edit import ConfigEditError, apply_changes, literal_at, read_values, restore
 from .config_id import config_id
@@ -39,7 +40,8 @@ class CliError(ValueError):
         self.errors = errors
 
 
-USER_ERRORS = (CliError, SpaceError, ConfigEditError, st.AgentStateError, fid.FidelityError, naive.BaselineError)
+USER_ERRORS = (CliError, SpaceError, ConfigEditError, st.AgentStateError, fid.FidelityError, naive.BaselineError,
+               ensemble.EnsembleError, ensemble.PredictionsError)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -95,6 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     rp = sub.add_parser("report", help="write runs/report.html and runs/report.md")
     rp.add_argument("--decisions", help="decision log (default: DIR/.nas-graph/decisions.jsonl)")
     rp.add_argument("--target", type=float, help="target val_mse line")
+    e = sub.add_parser("ensemble", help="greedy ensemble selection on val over the current fidelity's runs; record it")
+    e.add_argument("--steps", type=int, default=None, help="most additions (default 50; stops earlier without a gain)")
+    e.add_argument("--forecast-csv", help="write the ensemble's test forecast here as CSV (original units)")
     return p
 
 
@@ -431,12 +436,18 @@ def cmd_report(ws: Workspace, args) -> dict:
     return build_report(ws.dir, state, space, read_decisions(decisions), target=args.target)
 
 
+def cmd_ensemble(ws: Workspace, args) -> dict:
+    steps = ensemble.DEFAULT_STEPS if args.steps is None else args.steps
+    return ensemble.build(ws.dir, ws.state_path, steps, args.forecast_csv)
+
+
 COMMANDS = {
     "space": cmd_space, "config-get": cmd_config_get, "config-apply": cmd_config_apply,
     "config-id": cmd_config_id, "config-restore": cmd_config_restore, "next-run-id": cmd_next_run_id,
     "check-env": cmd_check_env, "begin-search": cmd_begin_search,
     "record-run": cmd_record_run, "set-accept": cmd_set_accept, "summarize": cmd_summarize,
     "suggest": cmd_suggest, "study": cmd_study, "report": cmd_report, "baselines": cmd_baselines,
+    "ensemble": cmd_ensemble,
 }
 
 

@@ -349,6 +349,9 @@ def build_report(ws: Path, state: AgentState, space: SearchSpace | None, decisio
     base = _baseline_run(runs)
     if best and base:
         sections.append(_best_diff(ws, space, base, best))
+    ensemble = _ensemble(state)
+    if ensemble:
+        sections.append(ensemble)
     sections.append(_decisions(runs, configs, costs))
     extra = _baselines_and_noise(state)
     if extra:
@@ -386,6 +389,24 @@ def _best_diff(ws: Path, space: SearchSpace | None, base: RunInfo, best: RunInfo
     cls = lambda ln: "add" if ln.startswith("+") and not ln.startswith("+++") else "del" if ln.startswith("-") and not ln.startswith("---") else ""  # noqa: E731
     pre = "<pre class=diff>" + "\n".join(f'<span class="{cls(ln)}">{html.escape(ln)}</span>' for ln in diff) + "</pre>"
     return Section(title, th + (pre if diff else ""), tm + ("\n```diff\n" + "\n".join(diff) + "\n```\n" if diff else ""))
+
+
+def _ensemble(state: AgentState) -> Section | None:
+    """The current fidelity's ensemble (nas_agent.ensemble) beside the best single run."""
+    e = (state.ensembles or {}).get(state.current_fidelity() or "")
+    if not isinstance(e, dict) or not e.get("members"):
+        return None
+    single = e.get("best_single") or {}
+    text = (f"Ensemble of {len(e['members'])} runs, weights chosen by greedy selection with replacement on val MSE "
+            f"(Caruana et al. 2004) among {e.get('n_candidates', '?')} runs with saved forecasts: val_mse {_f(e.get('val_mse'))} "
+            f"(best single run {single.get('run_id', '-')}: {_f(single.get('val_mse'))}). Held out, not used to choose: "
+            f"test_mse {_f(e.get('test_mse'))} (best single run: {_f(single.get('test_mse'))}). Both val figures are "
+            "measured on the data they were chosen on; the test figures are the fair comparison.")
+    h, m = _table(["run", "weight", "times added"],
+                  [[str(x.get("run_id")), _f(x.get("weight"), 3), str(x.get("count", "-"))] for x in e["members"]])
+    cmd = "Its test forecast as CSV: nas-graph ensemble --forecast-csv forecast.csv"
+    return Section("Ensemble (selected on validation)", f"<p>{html.escape(text)}</p>{h}<p class=note>{html.escape(cmd)}</p>",
+                   f"{text}\n\n{m}\n{cmd}\n")
 
 
 def _decisions(runs: list[RunInfo], configs: dict[str, Config], costs: dict[str, float]) -> Section:

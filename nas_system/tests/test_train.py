@@ -16,7 +16,7 @@ from data import load_splits
 from model import build_model
 from nas_agent.config_check import load_config
 
-OUTPUTS = {"config_used.py", "history.json", "best_model.pth", "learning_curve.png", "metrics.json"}
+OUTPUTS = {"config_used.py", "history.json", "best_model.pth", "learning_curve.png", "predictions.npz", "metrics.json"}
 # tiny_config turns the plot off (matplotlib costs a second per run); the first test turns it on
 METRIC_KEYS = {"status", "val_mse", "val_mae", "test_mse", "test_mae", "train_mse", "best_epoch", "epochs_run",
                "max_epochs", "max_epochs_cap", "stopped_early", "train_time_s", "n_params", "device", "seed"}
