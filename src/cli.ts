@@ -115,6 +115,14 @@ function program(): Command {
     .option("--json", "print the written paths as JSON")
     .action(async (opts) => (await import("./commands/report.js")).reportCommand(opts));
 
+  p.command("ensemble")
+    .description("the final model: weight the current fidelity's runs by greedy selection on val MSE (held-out test MSE reported), record it")
+    .option("--system-dir <dir>", "workspace", DEFAULT_DIR)
+    .option("--forecast-csv <path>", "write the ensemble's forecast of the test split here as CSV (date, forecast, actual; the data file's units)")
+    .option("--steps <n>", "most additions of the greedy selection (default 50; it stops earlier when none helps)", int("--steps"))
+    .option("--json", "print the ensemble as JSON")
+    .action(async (opts) => (await import("./commands/ensemble.js")).ensembleCommand(opts));
+
   p.command("override")
     .description("accept or reject a run by hand; config.py follows the best run")
     .argument("<run_id>", "e.g. run_0003")

@@ -123,6 +123,26 @@ export interface NaiveBaselines {
   seasonal_naive: { val_mse: number; test_mse: number };
 }
 
+/** The ensemble of one fidelity (agent_state.json `ensembles`, nas_agent/ensemble.py): weights chosen on val MSE only. */
+export interface EnsembleRecord {
+  fidelity: string;
+  task_key: string;
+  method: string;
+  /** Weight = times added / steps; heaviest first. */
+  members: Array<{ run_id: string; weight: number; count: number }>;
+  steps: number;
+  max_steps: number;
+  val_mse: number;
+  /** Held out: computed after the weights were fixed, never used to choose. */
+  test_mse: number;
+  /** The lowest-val single run of the library (its first greedy pick). */
+  best_single: { run_id: string; val_mse: number; test_mse: number };
+  n_candidates: number;
+  /** Finished runs left out of the library (no or unusable predictions.npz). */
+  skipped: Array<{ run_id: string; reason: string }>;
+  created_at: string;
+}
+
 export interface AgentStateFile {
   max_runs: number;
   best_run_id: string | null;
@@ -133,6 +153,8 @@ export interface AgentStateFile {
   noise?: Record<string, NoiseRecord>;
   /** Task key (e.g. "ETTh1.csv MS OT->96 8640/2880/2880") -> its naive baselines. */
   baselines?: Record<string, NaiveBaselines>;
+  /** Fidelity -> the last ensemble selected at it (never a run: no reader of `runs` sees it). */
+  ensembles?: Record<string, EnsembleRecord>;
   [extra: string]: unknown;
 }
 

@@ -206,7 +206,7 @@ def write_forecast_csv(path: str | Path, task, actual: predictions.Actuals, fore
         tmp.unlink(missing_ok=True)
         raise EnsembleError(f"cannot write {path} ({exc.strerror}); pass a writable path") from None
     return {"path": str(path.resolve()), "rows": len(frame), "windows": w, "steps": t, "targets": actual.columns,
-            "units": "original (the data file's units: the train-rows scaler undone)"}
+            "units": "the data file's units (the train-rows scaler undone)"}
 
 
 def build(ws_dir: str | Path, state_path: str | Path, steps: int = DEFAULT_STEPS,

@@ -399,9 +399,9 @@ def _ensemble(state: AgentState) -> Section | None:
     single = e.get("best_single") or {}
     text = (f"Ensemble of {len(e['members'])} runs, weights chosen by greedy selection with replacement on val MSE "
             f"(Caruana et al. 2004) among {e.get('n_candidates', '?')} runs with saved forecasts: val_mse {_f(e.get('val_mse'))} "
-            f"(best single run {single.get('run_id', '-')}: {_f(single.get('val_mse'))}). Held out, not used to choose: "
-            f"test_mse {_f(e.get('test_mse'))} (best single run: {_f(single.get('test_mse'))}). Both val figures are "
-            "measured on the data they were chosen on; the test figures are the fair comparison.")
+            f"(best single run {single.get('run_id', '-')}: {_f(single.get('val_mse'))}); not used to choose: "
+            f"test_mse (held out) {_f(e.get('test_mse'))} (best single run: {_f(single.get('test_mse'))}). Both val figures "
+            "are measured on the data they were chosen on; the held-out figures are the fair comparison.")
     h, m = _table(["run", "weight", "times added"],
                   [[str(x.get("run_id")), _f(x.get("weight"), 3), str(x.get("count", "-"))] for x in e["members"]])
     cmd = "Its test forecast as CSV: nas-graph ensemble --forecast-csv forecast.csv"

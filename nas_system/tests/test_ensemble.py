@@ -214,4 +214,7 @@ def test_an_ensemble_is_no_run_for_the_incumbent_the_history_or_the_report(task)
     _, report = cli(ws, "report", check=0)
     md = Path(report["md"]).read_text()
     assert report["runs"] == 3 and "## Ensemble" in md
-    assert f"val_mse {out['val_mse']:.4f}" in md and "run_0000" in md.split("## Ensemble")[1]
+    section = md.split("## Ensemble")[1].split("\n## ")[0]
+    assert f"val_mse {out['val_mse']:.4f}" in section and "run_0000" in section
+    assert f"test_mse (held out) {out['test_mse']:.4f}" in section
+    assert section.count("test_mse") == section.count("test_mse (held out)")  # test figures only where labelled

@@ -3,6 +3,7 @@ import readline from "node:readline/promises";
 import { UserError } from "../errors.js";
 import { configureUi, ui, fmt } from "../ui.js";
 import { checkPythonEnv } from "../python.js";
+import { ensembleLine } from "../ensemble.js";
 import { acquireLock, openWorkspace, readSearch, writeSearch } from "../workspace.js";
 import { checkCostCap } from "./run.js";
 import { driveSearch, searchPosition, type SearchSummary } from "../graph/session.js";
@@ -110,5 +111,6 @@ export function printSummary(s: SearchSummary, json: boolean): void {
   }
   ui.best(s.best_run_id, s.best_val_mse, s.n_runs, s.best_val_sd, s.best_seeds);
   if (s.best_config) ui.notice(`best config: ${s.best_config} (val_mse ${fmt(s.best_val_mse)})`);
+  if (s.ensemble) ui.notice(ensembleLine(s.ensemble));
   ui.usage(s.usage, s.max_cost_usd);
 }

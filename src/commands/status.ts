@@ -7,7 +7,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import pc from "picocolors";
-import type { AgentStateFile, LlmUsage, NaiveBaselines, RunInfo } from "../contracts.js";
+import type { AgentStateFile, EnsembleRecord, LlmUsage, NaiveBaselines, RunInfo } from "../contracts.js";
+import { ensembleLine } from "../ensemble.js";
 import { readDecisions, type DecisionEntry } from "../decision-log.js";
 import { configStats, finite, type ConfigStats } from "../runs-view.js";
 import { fmt, ui } from "../ui.js";
@@ -62,6 +63,8 @@ export interface StatusData {
   usage: LlmUsage | null;
   baselines?: unknown;
   noise?: unknown;
+  /** The current fidelity's ensemble (weights chosen on val; its test_mse held out), when selected. */
+  ensemble?: EnsembleRecord;
   /** The Optuna study mirroring agent_state.json (nas_agent.study), when written. */
   study?: { path: string; trials: number | null; error: string | null };
   search: { search_id: string; status: string; started_at: string; options: unknown } | null;
@@ -99,9 +102,17 @@ export function statusData(ws: Workspace): StatusData {
   const some = (x: unknown) => x !== undefined && x !== null && (typeof x !== "object" || Object.keys(x as object).length > 0);
   if (some(state.baselines)) data.baselines = state.baselines;
   if (some(state.noise)) data.noise = state.noise;
+  const ensemble = ensembleOf(state);
+  if (ensemble) data.ensemble = ensemble;
   const study = studyOf(ws);
   if (study) data.study = study;
   return data;
+}
+
+/** The ensemble of the current fidelity (else of the last run's), as `nas-graph ensemble` recorded it. */
+function ensembleOf(state: AgentStateFile): EnsembleRecord | null {
+  const fidelity = state.fidelity ?? state.runs.at(-1)?.fidelity ?? null;
+  return (fidelity && state.ensembles?.[fidelity]) || null;
 }
 
 function studyOf(ws: Workspace): StatusData["study"] | null {
@@ -219,6 +230,7 @@ export function renderStatus(d: StatusData, c: Colors): string {
     const val = b.n_seeds > 1 ? `val_mse ${fmt(b.val_mse_mean)} ± ${fmt(b.val_mse_sd)} over ${b.n_seeds} seeds` : `val_mse ${fmt(b.val_mse)}`;
     out.push(c.bold(c.green(`best: ${b.run_id} ${val}`)) + `; test_mse (held out) ${fmt(b.test_mse)}; config: ${b.config}`);
   } else out.push("best: none yet");
+  if (d.ensemble) out.push(`${ensembleLine(d.ensemble)} (nas-graph ensemble --forecast-csv PATH writes its test forecast)`);
   const t = d.totals;
   const llm = t.llm_calls > 0 ? `${t.llm_calls} LLM calls, ${t.input_tokens} in / ${t.output_tokens} out tokens, $${t.cost_usd.toFixed(4)}` : "no LLM calls";
   out.push(`totals: ${t.trainings} trainings (${t.failed} failed), ${duration(t.training_time_s)} training; ${llm}`);

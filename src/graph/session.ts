@@ -6,7 +6,8 @@
 import fs from "node:fs";
 import { Command as GraphCommand, GraphRecursionError } from "@langchain/langgraph";
 import { SqliteSaver } from "@langchain/langgraph-checkpoint-sqlite";
-import type { LlmUsage, SearchSpace } from "../contracts.js";
+import type { EnsembleRecord, LlmUsage, SearchSpace } from "../contracts.js";
+import { selectEnsemble } from "../ensemble.js";
 import { UserError, oneLine } from "../errors.js";
 import { createEvaluator } from "../evaluation/evaluate.js";
 import { CostBudget, CostCapReached } from "../llm/budget.js";
@@ -42,6 +43,10 @@ export interface SearchSummary {
   max_cost_usd: number | null;
   pending_review: ReviewPayload | null;
   stop_reason: string | null;
+  /** The final ensemble, selected once when the search finishes (null otherwise, or when it could not be built). */
+  ensemble: EnsembleRecord | null;
+  /** Why the ensemble could not be built (one line; the search still finished). */
+  ensemble_error: string | null;
 }
 
 export type SearchInput = { start: GraphUpdate } | { resume: true } | { answer: { accept: boolean } };
@@ -79,6 +84,7 @@ export async function driveSearch(ws: Workspace, rec: SearchRecord, input: Searc
       const root = last.trials.find((t) => t.kind === "baseline" && t.repeat_of === null)!;
       throw new UserError(`the starting config.py cannot be trained (${root.run_id}): ${last.results[root.run_id]?.run_error}`);
     }
+    if (summary.status === "finished") Object.assign(summary, await finalEnsemble(ws, env));
     return summary;
   } catch (err) {
     writeSearch(ws, { ...rec, status: controller.signal.aborted ? "interrupted" : "failed" });
@@ -86,6 +92,17 @@ export async function driveSearch(ws: Workspace, rec: SearchRecord, input: Searc
   } finally {
     process.off("SIGINT", onSigint);
     (checkpointer as unknown as { db?: { close?: () => void } }).db?.close?.();
+  }
+}
+
+/** The end of a search: select and record its ensemble once. A failure (e.g. runs of an older train.py without saved forecasts) is one warning, never a failed search. */
+async function finalEnsemble(ws: Workspace, env: NodeJS.ProcessEnv): Promise<Pick<SearchSummary, "ensemble" | "ensemble_error">> {
+  try {
+    return { ensemble: await selectEnsemble({ ws, env }), ensemble_error: null };
+  } catch (err) {
+    const reason = oneLine(err);
+    ui.warn(`no ensemble: ${reason}`);
+    return { ensemble: null, ensemble_error: reason };
   }
 }
 
@@ -168,6 +185,8 @@ function summarize(snap: Snapshot, ws: Workspace, rec: SearchRecord, stopReason:
     max_cost_usd: rec.options.maxCostUsd ?? null,
     pending_review: pending.length > 0 ? (pending[0].value as ReviewPayload) : null,
     stop_reason: stopReason,
+    ensemble: null,
+    ensemble_error: null,
   };
 }
 
