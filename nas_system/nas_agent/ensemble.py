@@ -77,13 +77,17 @@ def _mse(forecast, actual) -> float:
     return float(np.mean((np.asarray(forecast, dtype=np.float64) - actual) ** 2))
 
 
-def _library(ws_dir: Path, state: st.AgentState, fidelity: str, shapes: dict[str, tuple]) -> tuple[list[st.RunInfo], list, list[dict]]:
-    """(runs, their val forecasts, skipped [{run_id, reason}]): the fidelity's ok runs whose val and
-    test forecasts are readable and of the task's shapes."""
-    runs, vals, skipped = [], [], []
-    for run in state.runs:
-        if run.fidelity != fidelity or run.status != "ok" or not _finite(run.val_mse):
-            continue
+def _library(ws_dir: Path, candidates: list[st.RunInfo], actual_val, test_shape: tuple):
+    """(runs, errors, skipped): the candidates whose val and test forecasts are readable and of the
+    task's shapes, their val errors (forecast - actual) as a float32 matrix [runs, elements] filled
+    row by row (no second copy of the library), and the others as [{run_id, reason}]."""
+    import numpy as np
+
+    shapes = {"val": actual_val.shape, "test": test_shape}
+    y = actual_val.reshape(-1)
+    errors = np.empty((len(candidates), y.size), dtype=np.float32)
+    runs, skipped = [], []
+    for run in candidates:
         try:
             got = predictions.load(ws_dir / "runs" / run.run_id)
         except PredictionsError as exc:
@@ -97,9 +101,9 @@ def _library(ws_dir: Path, state: st.AgentState, fidelity: str, shapes: dict[str
         if wrong:
             skipped.append({"run_id": run.run_id, "reason": "; ".join(wrong)})
             continue
+        np.subtract(got["val"].reshape(-1), y, out=errors[len(runs)])
         runs.append(run)
-        vals.append(got["val"])
-    return runs, vals, skipped
+    return runs, errors[:len(runs)], skipped
 
 
 def _config_of(ws_dir: Path, runs: list[st.RunInfo]) -> Path:
@@ -119,8 +123,11 @@ def select(ws_dir: str | Path, state: st.AgentState, steps: int = DEFAULT_STEPS)
     if steps < 1:
         raise EnsembleError(f"--steps must be >= 1, got {steps}")
     fidelity = state.current_fidelity()
-    if fidelity is None:
+    if not state.runs:
         raise EnsembleError("no runs recorded yet; start a search with 'nas-graph run' first")
+    if fidelity is None:
+        raise EnsembleError("the recorded runs have no fidelity (an agent_state.json of an older nas-graph); "
+                            "train runs the ensemble can use with 'nas-graph run'")
     ok = [r for r in state.runs if r.fidelity == fidelity and r.status == "ok" and _finite(r.val_mse)]
     if not ok:
         raise EnsembleError(f"no finished run at the fidelity {fidelity}; train some with 'nas-graph run'")
@@ -130,8 +137,7 @@ def select(ws_dir: str | Path, state: st.AgentState, steps: int = DEFAULT_STEPS)
         test_actual = predictions.actuals(task, "test")
     except (baselines.BaselineError, PredictionsError) as exc:
         raise EnsembleError(f"cannot read the task's actual values: {exc}") from None
-    shapes = {"val": val_actual.scaled.shape, "test": test_actual.scaled.shape}
-    runs, vals, skipped = _library(ws_dir, state, fidelity, shapes)
+    runs, errors, skipped = _library(ws_dir, ok, val_actual.scaled, test_actual.scaled.shape)
     if not runs:
         first = skipped[0]
         raise EnsembleError(
@@ -139,9 +145,6 @@ def select(ws_dir: str | Path, state: st.AgentState, steps: int = DEFAULT_STEPS)
             f"(runs/<id>/{predictions.FILE}; {first['run_id']}: {first['reason']}): train runs with the current "
             "nas_system/train.py (copy it into the workspace if yours is older), e.g. 'nas-graph run'")
     y = val_actual.scaled.reshape(-1)
-    errors = np.stack([v.reshape(-1) for v in vals])  # [runs, elements] float32: forecast - actual
-    del vals
-    errors -= y[None, :]
     gram = _gram(errors)
     counts = greedy(gram, y.size, steps)
     made = sum(counts)
