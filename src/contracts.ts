@@ -186,11 +186,20 @@ export interface ParamSpec {
   when?: Record<string, Array<number | string | boolean>>;
   help?: string;
 }
+/** A family's training recipe from its paper or official scripts (search_space.json `recipes`). */
+export interface FamilyRecipe {
+  source: string;
+  /** The epochs the source trains for (shown only: the search's epoch budget is its fidelity). */
+  epochs?: number | null;
+  values: Record<string, unknown>;
+}
 export interface SearchSpace {
   params: Record<string, ParamSpec>;
   class_defaults: Record<string, Record<string, unknown>>;
   /** Model family -> {dotted key: value} written when model.family switches to it. */
   family_defaults?: Record<string, Record<string, unknown>>;
+  /** Model family -> its published training recipe, also written when model.family switches to it. */
+  recipes?: Record<string, FamilyRecipe>;
   constraints: Array<{ rule: string; keys: string[]; help?: string }>;
 }
 

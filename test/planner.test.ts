@@ -249,7 +249,7 @@ describe("model families", () => {
     expect(lastUserText(fake.requests[1])).toContain("rejected: switching model.family from informer to dlinear is a radical step");
     const prompt = lastUserText(fake.requests[0]);
     expect(prompt).toContain('- model.family: str, one of "informer" | "dlinear" | "nlinear" | "patchtst"; step radical');
-    expect(prompt).toContain('* model.family "dlinear"; switching writes model.moving_avg=25, model.individual=false unless set in the same change:');
+    expect(prompt).toContain('* model.family "dlinear"; switching writes model.moving_avg=25, model.individual=false and its training recipe (listed above) unless set in the same change:');
     expect(prompt).toContain("  - model.moving_avg: int, one of 7 | 13 | 25 | 49; step medium - moving-average kernel");
   });
 

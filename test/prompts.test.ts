@@ -92,11 +92,14 @@ describe("planner prompt", () => {
     const [current, others] = text.split("Other model families");
     expect(current).toContain('- model.family: str, one of "informer" | "dlinear" | "nlinear" | "patchtst"; step radical; now dlinear');
     expect(current).toContain("- model.moving_avg: int, one of 7 | 13 | 25 | 49; step medium; now 25");
-    expect(current).toContain("- data.seq_len: int, one of 48 | 96 | 168 | 336 | 512; step radical; now 336");
+    expect(current).toContain("- data.seq_len: int, one of 48 | 96 | 168 | 336 | 512 | 720; step radical; now 336");
     expect(current).not.toContain("- model.d_model:");
     expect(others).toContain('* model.family "informer"; switching writes model.d_model=256');
     expect(others).toMatch(/\* model\.family "patchtst" \(also model\.dropout, [^\n]*, listed above\); switching writes model\.patch_len=16, [^\n]*:\n  - model\.patch_len: int/);
-    expect(others).toContain('* model.family "nlinear" (its keys are all listed above); switching writes model.individual=false unless set in the same change:');
+    expect(others).toContain('* model.family "nlinear" (its keys are all listed above); switching writes model.individual=false and its training recipe (listed above) unless set in the same change:');
+    // each family's published recipe is shown with its source, as a known-good start
+    expect(current).toMatch(/\* dlinear: training\.optimizer_class=optim\.Adam, training\.optimizer_params\.lr=0\.005, [^\n]*trained 10 epochs there \(source: DLinear paper/);
+    expect(current).toContain("* patchtst: ");
     // every key of the space is offered somewhere, exactly once
     for (const key of Object.keys(SPACE.params)) expect(text.split(`- ${key}: `)).toHaveLength(2);
   });

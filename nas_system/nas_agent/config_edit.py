@@ -12,8 +12,9 @@ as after ``from torch import nn, optim`` (``optim.AdamW``), and a config that wr
 ``from torch.optim import AdamW``, reads as the same choice and is written back its own way.
 
 Conditional keys (``when``) are refused unless the resulting model.family lets them apply; a
-change of model.family also writes that family's ``family_defaults`` (unless the same batch
-sets those keys).
+change of model.family also writes that family's ``family_defaults`` and its training recipe
+(``recipes``: optimizer, lr, scheduler, batch size, patience from the family's paper), except
+the keys the same batch sets.
 """
 from __future__ import annotations
 
@@ -327,12 +328,12 @@ def plan_changes(cfg: ParsedConfig, changes: list[tuple[str, Any]], space: Searc
 
 def _family_switch(cfg: ParsedConfig, space: SearchSpace, current: dict[str, Any], requested: dict[str, Any],
                    assign: dict[str, Any]) -> None:
-    """On a change of model.family, add the new family's defaults that the batch does not set."""
+    """On a change of model.family, add the new family's defaults and recipe that the batch does not set."""
     old = current.get(FAMILY_KEY, IMPLICIT[FAMILY_KEY])
     new = requested.get(FAMILY_KEY, old)
     if _same(new, old):
         return
-    for key, value in space.family_defaults.get(new, {}).items():
+    for key, value in space.switch_values(new).items():
         if key in requested:
             continue
         now = current.get(key, _MISSING) if key in space.params else _old_value(cfg, key, space, _MISSING)

@@ -6,6 +6,9 @@ Format (docs/contracts.md)::
                     step: small|medium|radical, params_key?, when?, help}
     class_defaults.<class name> = {kwargs written to params_key when the class changes}
     family_defaults.<model family> = {dotted key: value written when model.family switches to it}
+    recipes.<model family> = {source, epochs?, values: {dotted key: value}}: the family's published
+        training recipe, also written when model.family switches to it (epochs is shown, not written:
+        the search's epoch budget is its fidelity)
     constraints = [{rule: divisible|less_equal, keys: [a, b], help}]
 
 A key with ``when: {"model.family": ["patchtst"]}`` is *conditional*: it applies only while
@@ -75,6 +78,11 @@ class SearchSpace:
     constraints: list[Constraint]
     raw: dict[str, Any] = field(default_factory=dict)
     family_defaults: dict[str, dict[str, Any]] = field(default_factory=dict)
+    recipes: dict[str, dict[str, Any]] = field(default_factory=dict)  # family -> {source, epochs, values}
+
+    def switch_values(self, family: str) -> dict[str, Any]:
+        """What a switch to ``family`` writes: its model defaults, then its training recipe."""
+        return {**self.family_defaults.get(family, {}), **self.recipes.get(family, {}).get("values", {})}
 
     def class_keys(self) -> list[ParamSpec]:
         return [p for p in self.params.values() if p.type == "class"]
@@ -164,6 +172,7 @@ def _build(raw: Any, path: str, errors: list[str]) -> SearchSpace:
     constraints = _constraints(raw.get("constraints", []), params, errors)
     space = SearchSpace(path, params, defaults, constraints, raw)
     space.family_defaults = _family_defaults(raw.get("family_defaults", {}), space, errors)
+    space.recipes = _recipes(raw.get("recipes", {}), space, errors)
     return space
 
 
@@ -208,6 +217,42 @@ def _family_defaults(raw: Any, space: SearchSpace, errors: list[str]) -> dict[st
             elif spec is not None and not space.is_active(key, {FAMILY_KEY: family}):
                 errors.append(f"{where}: {space.inactive_reason(key, {FAMILY_KEY: family})}")
         out[family] = {k: normalize_value(space.params[k], v) if k in space.params else v for k, v in values.items()}
+    return out
+
+
+def _recipes(raw: Any, space: SearchSpace, errors: list[str]) -> dict[str, dict[str, Any]]:
+    """family -> {source, epochs, values}: a search key's value must be allowed (a class key must be
+    one of its choices); other keys take plain literals; model keys belong in family_defaults."""
+    if not isinstance(raw, dict) or not all(isinstance(v, dict) for v in raw.values()):
+        errors.append("'recipes' must map model families to {source, epochs, values}")
+        return {}
+    out = {}
+    for family, recipe in raw.items():
+        where = f"recipes[{family!r}]"
+        if FAMILY_KEY not in space.params or check_value(space.params[FAMILY_KEY], family):
+            errors.append(f"{where}: {family!r} is not a {FAMILY_KEY} choice")
+            continue
+        source, values = recipe.get("source"), recipe.get("values")
+        if not isinstance(source, str) or not source.strip():
+            errors.append(f"{where}: 'source' must name the paper or script the recipe comes from")
+        if not isinstance(values, dict) or not values:
+            errors.append(f"{where}: 'values' must be a non-empty object of {{dotted key: value}}")
+            continue
+        epochs = recipe.get("epochs")
+        if epochs is not None and (not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1):
+            errors.append(f"{where}.epochs: must be a positive integer")
+        clean = {}
+        for key, value in values.items():
+            spec = space.params.get(key)
+            if not _KEY_RE.match(key) or key.startswith("model."):
+                errors.append(f"{where}: {key!r} must be a dotted training or data key (model keys go in family_defaults)")
+            elif spec is None and (value is None or not isinstance(value, (bool, int, float, str))):
+                errors.append(f"{where}.{key}: {value!r} is not a plain literal")
+            elif spec is not None and (err := check_value(spec, normalize_value(spec, value))):
+                errors.append(f"{where}: {err}")
+            else:
+                clean[key] = normalize_value(spec, value) if spec is not None else value
+        out[family] = {"source": source, "epochs": epochs, "values": clean}
     return out
 
 

@@ -31,7 +31,7 @@ def test_a_patchtst_key_while_the_family_is_informer_is_refused_with_the_reason(
 
 def test_a_switch_writes_the_family_defaults_unless_the_batch_sets_them(ws):
     out = apply(ws, {"model.family": "patchtst", "model.patch_len": 24})
-    changed = {c["key"]: c["new"] for c in out["changed"]}
+    changed = {c["key"]: c["new"] for c in out["changed"] if not c["key"].startswith(("training.", "data."))}
     defaults = {k: v for k, v in SPACE["family_defaults"]["patchtst"].items() if k != "model.e_layers"}  # 3 already
     assert changed == {"model.family": "patchtst", **defaults, "model.patch_len": 24}
     values = cli(ws, "config-get", check=0)[1]
@@ -41,6 +41,38 @@ def test_a_switch_writes_the_family_defaults_unless_the_batch_sets_them(ws):
     # the Informer's own keys stay in the file (ignored); shared keys now apply to patchtst
     text = (ws / "config.py").read_text()
     assert '"factor": 4' in text and '"patch_len": 24' in text
+
+
+def test_a_switch_writes_the_familys_published_recipe_and_keeps_the_keys_the_change_sets(ws):
+    recipe = SPACE["recipes"]["dlinear"]
+    assert "LTSF-Linear" in recipe["source"]
+    out = apply(ws, {"model.family": "dlinear", "data.batch_size": 64})
+    values = cli(ws, "config-get", check=0)[1]["values"]
+    for key, value in recipe["values"].items():
+        if key in values and key != "data.batch_size":
+            assert values[key] == value, key
+    assert values["data.batch_size"] == 64  # set by the change itself: the recipe's 32 is not written
+    text = (ws / "config.py").read_text()
+    assert '"optimizer_params": {"lr": 0.005, "weight_decay": 0.0}' in text
+    assert '"scheduler_params": {"step_size": 1, "gamma": 0.5}' in text and '"patience": 3' in text
+    assert '"max_epochs": 20' in text  # epochs stay the search's budget (its fidelity)
+    keys = {c["key"] for c in out["changed"]}
+    assert {"training.optimizer_class", "training.scheduler_class", "training.patience"} <= keys
+    assert "-    \"optimizer_class\": optim.AdamW," in out["diff"]  # the diff shows the recipe
+    # a change that sets the learning rate with the switch keeps its own value
+    apply(ws, {"model.family": "nlinear", "training.optimizer_params.lr": 0.001})
+    assert cli(ws, "config-get", check=0)[1]["values"]["training.optimizer_params.lr"] == 0.001
+
+
+def test_a_recipe_with_a_value_outside_the_space_is_refused_when_the_space_loads(tmp_path):
+    raw = json.loads(json.dumps(SPACE))
+    raw["recipes"]["dlinear"]["values"]["data.batch_size"] = 33
+    raw["recipes"]["nlinear"]["source"] = ""
+    path = tmp_path / "space.json"
+    path.write_text(json.dumps(raw))
+    with pytest.raises(SpaceError) as err:
+        load_space(path)
+    assert "data.batch_size must be one of" in str(err.value) and "'source' must name" in str(err.value)
 
 
 def test_switching_back_and_forth_keeps_the_other_familys_values(ws):

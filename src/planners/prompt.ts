@@ -132,6 +132,7 @@ export function formatSearchSpace(space: SearchSpace, current: Record<string, un
   if (family === null) return entries.map(([key, p]) => formatParam(key, p, current)).join("\n");
   const values = { ...(current ?? {}), [FAMILY_KEY]: family };
   const lines = entries.filter(([, p]) => isActive(p, values)).map(([key, p]) => formatParam(key, p, current));
+  lines.push(...formatRecipes(space));
   const others = (space.params[FAMILY_KEY].choices ?? []).filter((f) => f !== family);
   if (others.length > 0) {
     lines.push(`Other model families: switch with a change of ${FAMILY_KEY} (a radical step); their keys apply only after the switch and may be set in the same change:`);
@@ -140,7 +141,8 @@ export function formatSearchSpace(space: SearchSpace, current: Record<string, un
   for (const other of others) {
     const own = entries.filter(([, p]) => isActive(p, { [FAMILY_KEY]: other }) && !isActive(p, values));
     const defaults = Object.entries(space.family_defaults?.[String(other)] ?? {});
-    const written = defaults.length ? `; switching writes ${defaults.map(([k, v]) => `${k}=${fmt(v)}`).join(", ")} unless set in the same change` : "";
+    const recipe = space.recipes?.[String(other)] ? " and its training recipe (listed above)" : "";
+    const written = defaults.length || recipe ? `; switching writes ${defaults.map(([k, v]) => `${k}=${fmt(v)}`).join(", ")}${recipe} unless set in the same change` : "";
     const again = own.filter(([key]) => shown.has(key)).map(([key]) => key);
     const fresh = own.filter(([key]) => !shown.has(key));
     const note = own.length === 0 ? " (its keys are all listed above)" : again.length ? ` (also ${again.join(", ")}, listed above)` : "";
@@ -149,6 +151,17 @@ export function formatSearchSpace(space: SearchSpace, current: Record<string, un
     for (const [key] of fresh) shown.add(key);
   }
   return lines.join("\n");
+}
+
+/** Each family's published training recipe, a known-good starting point (written on a switch to it). */
+export function formatRecipes(space: SearchSpace): string[] {
+  const recipes = Object.entries(space.recipes ?? {});
+  if (recipes.length === 0) return [];
+  return [
+    "Published training recipes (known-good starting points; a switch of model.family writes that family's recipe unless the same change sets those keys):",
+    ...recipes.map(([family, r]) =>
+      `* ${family}: ${Object.entries(r.values).map(([k, v]) => `${k}=${fmt(v)}`).join(", ")}${r.epochs ? `; trained ${r.epochs} epochs there` : ""} (source: ${r.source})`),
+  ];
 }
 
 /** The naive baselines of each task, validation MSE only (test figures never reach a planner). */
