@@ -253,7 +253,12 @@ def config_runs(state: AgentState, run: RunInfo) -> list[RunInfo]:
 
 
 def set_config_accepted(state: AgentState, run: RunInfo, accepted: bool) -> None:
-    """A verdict is about a config: it applies to every ok run of the config (seed repeats)."""
+    """A verdict is about a config: it applies to every ok run of the config (seed repeats).
+    A failed, diverged or timed-out run's verdict is its own: one crashed seed (an OOM, say)
+    says nothing about the config's other seeds and never takes the incumbent's acceptance away."""
+    if not (run.status == "ok" and _finite(run.val_mse)):
+        run.accepted = False
+        return
     for r in config_runs(state, run):
         if r.status == "ok" and _finite(r.val_mse):
             r.accepted = accepted
