@@ -252,6 +252,8 @@ export interface SearchOptions extends ExecutorOptions {
   /** null: decided at start (3, or 1 when the seed noise is already measured or acceptance is fixed). */
   baselineSeeds: number | null;
   maxRepeats: number;
+  /** --portfolio on|off: each family at its recipe first (absent in older records: on). */
+  portfolio?: boolean;
   marginZ: number;
   defaultRelSd: number;
   /** LLM cost cap in USD (--max-cost-usd; resume --max-cost-usd changes it); absent in older records. */

@@ -1,7 +1,8 @@
 /**
- * `nas-graph demo` through the CLI, shortened (2 trainings of 1 epoch): it creates its CPU-sized
- * workspace, runs the real loop (baseline, then an Optuna proposal), writes the report and
- * prints its path; a second demo into the same folder is refused with a one-line error.
+ * `nas-graph demo` through the CLI, shortened (5 trainings of 1 epoch): it creates its CPU-sized
+ * workspace, runs the real loop (baseline, then the portfolio: DLinear and NLinear at their
+ * papers' recipes), writes the report and prints its path; the end says how the best model
+ * compares with persistence; a second demo into the same folder is refused with a one-line error.
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -15,7 +16,7 @@ afterAll(() => fs.rmSync(parent, { recursive: true, force: true }));
 describe("demo", () => {
   it("creates the demo workspace, runs the loop, writes the report and prints its path", async () => {
     const dir = path.join(parent, "demo");
-    const res = await runCli(["demo", "--dir", dir, "--max-iterations", "4", "--max-epochs", "1"], { env: cliEnv() });
+    const res = await runCli(["demo", "--dir", dir, "--max-iterations", "5", "--max-epochs", "1"], { env: cliEnv() });
     expect(res.code, res.stderr).toBe(0);
     const report = path.join(dir, "runs", "report.html");
     expect(res.stdout.trim()).toBe(`report: ${report}`);
@@ -29,10 +30,16 @@ describe("demo", () => {
     expect(fs.readFileSync(path.join(dir, "runs", "run_0000", "config_used.py"), "utf8")).toBe(fs.readFileSync(path.join(REPO, "demo", "config.py"), "utf8"));
     expect(fs.readFileSync(path.join(dir, "search_space.json"), "utf8")).toBe(fs.readFileSync(path.join(REPO, "demo", "search_space.json"), "utf8"));
     for (const f of ["train.py", "model.py", "data.py", "models", "nas_agent"]) expect(fs.existsSync(path.join(dir, f)), f).toBe(true);
-    expect(state.runs.map((r) => r.planner)).toEqual(["baseline", "baseline", "baseline", "optuna"]); // 3 seeds measure the noise
+    expect(state.runs.map((r) => r.planner)).toEqual(["baseline", "baseline", "baseline", "portfolio", "portfolio"]); // 3 seeds measure the noise
+    // the demo's search space holds the linear families, and the search reaches one of them
+    const space = JSON.parse(fs.readFileSync(path.join(REPO, "demo", "search_space.json"), "utf8"));
+    expect(space.params["model.family"].choices).toEqual(expect.arrayContaining(["dlinear", "nlinear"]));
+    expect(state.runs.slice(3).map((r) => (r.params as Record<string, unknown>)["model.family"])).toEqual(["dlinear", "nlinear"]);
     expect(state.runs.every((r) => r.status === "ok")).toBe(true);
-    expect(res.stderr).toMatch(/demo workspace .*: a CPU-sized Informer on ETTh1 .* 4 trainings, torch threads \d+/);
-    expect(res.stderr).toMatch(/^iteration 4\/4 · run_0003 · planner optuna · best \d\.\d{4} ± \d\.\d{4} \(run_0000, 3 seeds\)/m);
+    expect(res.stderr).toMatch(/demo workspace .*: ETTh1, 48 -> 24 steps, from a CPU-sized Informer; .* 5 trainings, torch threads \d+/);
+    expect(res.stderr).toMatch(/^iteration 4\/5 · run_0003 · planner portfolio · best \d\.\d{4} ± \d\.\d{4} \(run_0000, 3 seeds\)/m);
+    // one line compares the incumbent with persistence on validation
+    expect(res.stderr).toMatch(/best val_mse \d\.\d{4}[^\n]*, \d+% (below|above) persistence 0\.0696/);
     expect(res.stderr).toMatch(/demo done in \d+ s/);
 
     const again = await runCli(["demo", "--dir", dir], { env: cliEnv() });

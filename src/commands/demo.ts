@@ -34,7 +34,7 @@ export async function demoCommand(opts: DemoOptions, env: NodeJS.ProcessEnv = pr
   // One torch thread per training: on a small or busy CPU, two threads contend (measured here
   // 20x slower on 2 shared cores); a tiny model gains nothing from more.
   const childEnv: NodeJS.ProcessEnv = env.OMP_NUM_THREADS ? env : { ...env, OMP_NUM_THREADS: "1" };
-  ui.notice(`demo workspace ${opts.dir}: a CPU-sized Informer on ETTh1 (48 -> 24 steps, up to 3 epochs per training), ${opts.maxIterations} trainings, torch threads ${childEnv.OMP_NUM_THREADS}`);
+  ui.notice(`demo workspace ${opts.dir}: ETTh1, 48 -> 24 steps, from a CPU-sized Informer; the search may switch to DLinear or NLinear at their papers' recipes (up to 3 epochs per training), ${opts.maxIterations} trainings, torch threads ${childEnv.OMP_NUM_THREADS}`);
   // Explicit options, so the demo's budget does not move with the defaults of `run`.
   const run: RunOptions = {
     systemDir: dir,

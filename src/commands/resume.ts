@@ -92,6 +92,16 @@ async function ask(review: ReviewPayload | null): Promise<boolean> {
 }
 
 /** Final report: JSON on stdout with --json, else a short human summary on stderr. */
+/** One line: the incumbent against persistence on validation, e.g. "best 0.121 ± 0.002, 35% below persistence 0.185". */
+export function persistenceLine(best: number | null, sd: number | null, persistence: number | null): string | null {
+  if (best == null || persistence == null || !(persistence > 0)) return null;
+  const pct = Math.round((Math.abs(best - persistence) / persistence) * 100);
+  const score = `best val_mse ${fmt(best)}${sd != null ? ` ± ${fmt(sd)}` : ""}`;
+  return best < persistence
+    ? `${score}, ${pct}% below persistence ${fmt(persistence)} (repeating the last value) on validation`
+    : `${score}, ${pct}% above persistence ${fmt(persistence)} on validation: the model is worse than repeating the last value`;
+}
+
 export function printSummary(s: SearchSummary, json: boolean): void {
   if (json) {
     process.stdout.write(JSON.stringify(s) + "\n");
@@ -111,6 +121,8 @@ export function printSummary(s: SearchSummary, json: boolean): void {
   }
   ui.best(s.best_run_id, s.best_val_mse, s.n_runs, s.best_val_sd, s.best_seeds);
   if (s.best_config) ui.notice(`best config: ${s.best_config} (val_mse ${fmt(s.best_val_mse)})`);
+  const naive = persistenceLine(s.best_val_mse, s.best_val_sd, s.persistence_val_mse);
+  if (naive) ui.notice(naive);
   if (s.ensemble) ui.notice(ensembleLine(s.ensemble));
   ui.usage(s.usage, s.max_cost_usd);
 }

@@ -39,6 +39,8 @@ export interface RunOptions {
   acceptance: string;
   baselineSeeds?: number;
   maxRepeats: number;
+  /** "on" | "off" (--portfolio). */
+  portfolio?: string;
   marginZ: number;
   defaultRelSd: number;
   maxRise: number;
@@ -112,33 +114,38 @@ async function checkConfig(ws: Workspace, env: NodeJS.ProcessEnv): Promise<void>
 /** Resolve defaults (announced in one line each) and check the option values. */
 function searchOptions(opts: RunOptions, env: NodeJS.ProcessEnv): SearchOptions {
   const hasKey = llmConfigured(env);
-  let planner = opts.planner;
-  if (!planner) {
-    planner = hasKey ? "llm" : "optuna";
-    ui.notice(`planner: ${planner} (${hasKey ? "OPENROUTER_API_KEY is set" : "no OPENROUTER_API_KEY; pass --planner to choose"})`);
-  }
+  const planner = opts.planner ?? (hasKey ? "llm" : "optuna");
   if (!(PLANNERS as readonly string[]).includes(planner)) {
     throw new UserError(`unknown --planner '${planner}'; use one of ${PLANNERS.join(", ")}`);
   }
   if (planner === "mock" && !opts.mockFile) throw new UserError("--planner mock needs --mock-file FILE (a JSON list of planner decisions)");
   if (opts.mockFile && !fs.existsSync(opts.mockFile)) throw new UserError(`--mock-file ${opts.mockFile} does not exist; pass the path of your mock script`);
-  let evaluator = opts.evaluator;
-  if (!evaluator) {
-    evaluator = hasKey ? "llm" : "rules";
-    ui.notice(`evaluator: ${evaluator} (${hasKey ? "LLM on borderline runs" : "rules only; no OPENROUTER_API_KEY"})`);
-  }
+  const evaluator = opts.evaluator ?? (hasKey ? "llm" : "rules");
   if (evaluator !== "llm" && evaluator !== "rules") throw new UserError(`unknown --evaluator '${evaluator}'; use llm or rules`);
+  checkUsage(opts);
+  // every usage error above comes before any other output
+  if (!opts.planner) ui.notice(`planner: ${planner} (${hasKey ? "OPENROUTER_API_KEY is set" : "no OPENROUTER_API_KEY; pass --planner to choose"})`);
+  if (!opts.evaluator) ui.notice(`evaluator: ${evaluator} (${hasKey ? "LLM on borderline runs" : "rules only; no OPENROUTER_API_KEY"})`);
+  return resolved(opts, env, planner, evaluator as "llm" | "rules");
+}
+
+/** The option values a search needs, checked (each failure one usage line, exit 2). */
+function checkUsage(opts: RunOptions): void {
   positiveInt("--max-iterations", opts.maxIterations);
   positiveInt("--parallel", opts.parallel);
   if (opts.acceptance !== "noise" && opts.acceptance !== "fixed") throw new UserError(`unknown --acceptance '${opts.acceptance}'; use noise or fixed`);
   if (opts.baselineSeeds !== undefined) positiveInt("--baseline-seeds", opts.baselineSeeds);
   if (!Number.isInteger(opts.maxRepeats) || opts.maxRepeats < 0) throw new UserError(`--max-repeats must be an integer >= 0 (got ${opts.maxRepeats})`);
+  if (opts.portfolio !== undefined && opts.portfolio !== "on" && opts.portfolio !== "off") throw new UserError(`unknown --portfolio '${opts.portfolio}'; use on or off`);
   if (opts.maxEpochs !== undefined) positiveInt("--max-epochs", opts.maxEpochs);
   if (opts.runTimeout !== undefined && !(opts.runTimeout > 0)) throw new UserError("--run-timeout must be a positive number of seconds");
   checkCostCap(opts.maxCostUsd);
   if (opts.seed !== undefined && !(Number.isInteger(opts.seed) && opts.seed >= 0 && opts.seed < 2 ** 32)) {
     throw new UserError(`--seed must be an integer from 0 to ${2 ** 32 - 1} (got ${opts.seed})`);
   }
+}
+
+function resolved(opts: RunOptions, env: NodeJS.ProcessEnv, planner: string, evaluator: "llm" | "rules"): SearchOptions {
   return {
     maxIterations: opts.maxIterations,
     planner,
@@ -153,6 +160,7 @@ function searchOptions(opts: RunOptions, env: NodeJS.ProcessEnv): SearchOptions 
     acceptance: opts.acceptance as "noise" | "fixed",
     baselineSeeds: opts.baselineSeeds ?? null,
     maxRepeats: opts.acceptance === "fixed" ? 0 : opts.maxRepeats,
+    portfolio: opts.portfolio !== "off",
     marginZ: opts.marginZ,
     defaultRelSd: opts.defaultRelSd,
     maxCostUsd: opts.maxCostUsd ?? null,
@@ -239,6 +247,7 @@ export function initialState(rec: SearchRecord, begin: SearchStart) {
       parallel: o.parallel,
       baseline_seeds: o.baselineSeeds ?? 1,
       max_repeats: o.maxRepeats,
+      portfolio: o.portfolio ?? true,
     },
   };
 }

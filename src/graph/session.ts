@@ -6,7 +6,7 @@
 import fs from "node:fs";
 import { Command as GraphCommand, GraphRecursionError } from "@langchain/langgraph";
 import { SqliteSaver } from "@langchain/langgraph-checkpoint-sqlite";
-import type { EnsembleRecord, LlmUsage, SearchSpace } from "../contracts.js";
+import type { AgentStateFile, EnsembleRecord, LlmUsage, SearchSpace } from "../contracts.js";
 import { selectEnsemble } from "../ensemble.js";
 import { UserError, oneLine } from "../errors.js";
 import { createEvaluator } from "../evaluation/evaluate.js";
@@ -18,7 +18,7 @@ import { readDecisions } from "../decision-log.js";
 import { logger } from "../log.js";
 import { agent } from "../python.js";
 import { ui } from "../ui.js";
-import { writeSearch, type SearchRecord, type Workspace } from "../workspace.js";
+import { readAgentState, writeSearch, type SearchRecord, type Workspace } from "../workspace.js";
 import { baselineRejected, buildGraph, inertDeps, recursionLimitFor, type SearchGraph } from "./graph.js";
 import type { ReviewPayload } from "./nodes/review.js";
 import type { GraphState, GraphUpdate } from "./state.js";
@@ -47,6 +47,8 @@ export interface SearchSummary {
   ensemble: EnsembleRecord | null;
   /** Why the ensemble could not be built (one line; the search still finished). */
   ensemble_error: string | null;
+  /** Persistence (repeat the last value) on this search's task, validation MSE: the bar a useful model must beat. */
+  persistence_val_mse: number | null;
 }
 
 export type SearchInput = { start: GraphUpdate } | { resume: true } | { answer: { accept: boolean } };
@@ -187,7 +189,15 @@ function summarize(snap: Snapshot, ws: Workspace, rec: SearchRecord, stopReason:
     stop_reason: stopReason,
     ensemble: null,
     ensemble_error: null,
+    persistence_val_mse: persistenceOf(readAgentState(ws)),
   };
+}
+
+/** Validation MSE of persistence on the current fidelity's task (baselines are keyed by task, the fidelity adds " @Nep"). */
+function persistenceOf(state: AgentStateFile): number | null {
+  const task = state.fidelity?.replace(/ @[^ ]+ep$/, "");
+  const val = task ? state.baselines?.[task]?.persistence?.val_mse : undefined;
+  return typeof val === "number" && Number.isFinite(val) ? val : null;
 }
 
 export interface SearchPosition {

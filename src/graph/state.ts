@@ -45,6 +45,8 @@ export interface GraphOptions {
   baseline_seeds: number;
   /** Extra seeds a candidate may get before its verdict (--max-repeats). */
   max_repeats: number;
+  /** After the baseline, propose each model family at its published recipe first (--portfolio). */
+  portfolio: boolean;
 }
 
 export const DEFAULT_GRAPH_OPTIONS: GraphOptions = {
@@ -56,6 +58,7 @@ export const DEFAULT_GRAPH_OPTIONS: GraphOptions = {
   parallel: 1,
   baseline_seeds: 3,
   max_repeats: 2,
+  portfolio: true,
 };
 
 export type TrialKind = "baseline" | "proposal" | "repeat";

@@ -3,7 +3,9 @@
  *   1. repeats of configs whose verdict waits for another seed (repeat_queue), first;
  *   2. the baseline's seeds, when config.py is not the incumbent at this fidelity (its first
  *      seed is the config's own, then seed + 1, seed + 2, ...; seeds beyond this round queue up);
- *   3. new proposals from the planner for the slots left, relative to the incumbent's config.
+ *   3. the literature portfolio (each family at its published recipe, planners/portfolio.ts), once
+ *      per family and fidelity, unless --portfolio off;
+ *   4. new proposals from the planner for the slots left, relative to the incumbent's config.
  * Run ids are reserved up front, consecutive, so a re-run of a trial task uses the same one.
  */
 import fs from "node:fs";
@@ -14,6 +16,7 @@ import { agent, AgentError } from "../../python.js";
 import { readAgentState, runConfigRel, startConfigRel } from "../../workspace.js";
 import { addUsage, ZERO_USAGE, type GraphState, type GraphUpdate, type RepeatRequest, type Trial } from "../state.js";
 import { bestSummary } from "../../runs-view.js";
+import { portfolioProposals } from "../../planners/portfolio.js";
 import type { GraphDeps } from "../graph.js";
 
 export const BASELINE_PLAN = "Baseline: train the starting config as is";
@@ -32,13 +35,19 @@ export async function plannerNode(state: GraphState, deps: GraphDeps): Promise<G
 
   let result: PlannerResult | null = null;
   let llmS = 0;
-  const slots = room - drafts.length - seedsNow;
+  let slots = room - drafts.length - seedsNow;
+  const portfolio: Proposal[] = [];
   if (slots > 0) {
-    const asked = performance.now();
-    result = await deps.planner(await buildContext(state, deps, base, slots));
-    llmS = result.usage.calls > 0 || (result.transcript?.length ?? 0) > 0 ? (performance.now() - asked) / 1000 : 0;
+    const ctx = await buildContext(state, deps, base, slots);
+    if (state.options.portfolio) portfolio.push(...(await portfolioProposals(ctx, slots)));
+    slots -= portfolio.length;
+    if (slots > 0) {
+      const asked = performance.now();
+      result = await deps.planner({ ...ctx, batchSize: slots });
+      llmS = result.usage.calls > 0 || (result.transcript?.length ?? 0) > 0 ? (performance.now() - asked) / 1000 : 0;
+    }
   }
-  const proposals = result?.proposals ?? [];
+  const proposals = [...portfolio, ...(result?.proposals ?? [])];
   const stop = proposals.some((p) => p.decision.step_type === "stop");
   if (!stop) drafts.push(...proposals.map((p) => proposalDraft(p, base)));
 
@@ -68,7 +77,7 @@ export async function plannerNode(state: GraphState, deps: GraphDeps): Promise<G
     repeat_queue: queue,
     stop_requested: stop,
     baseline_done: state.baseline_done || baseline,
-    planner_call: state.planner_call + (stop ? 0 : proposals.length),
+    planner_call: state.planner_call + (stop ? 0 : (result?.proposals.length ?? 0)),
     usage,
     llm_max_call_usd: largestCall(result?.transcript, state.llm_max_call_usd),
     verdicts: [],
