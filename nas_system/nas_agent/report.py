@@ -157,6 +157,15 @@ def noise_sd(state: AgentState, best: RunInfo | None) -> tuple[float | None, str
     return (float(sd), key) if _finite(sd) else (None, None)
 
 
+def persistence_val(state: AgentState) -> float | None:
+    """Persistence's val_mse on the current fidelity's task (baselines are keyed by task; a fidelity adds " @Nep")."""
+    fid = state.current_fidelity()
+    task = fid.rsplit(" @", 1)[0] if fid else None
+    entry = (state.baselines or {}).get(task) if task else None
+    val = ((entry or {}).get("persistence") or {}).get("val_mse")
+    return float(val) if _finite(val) else None
+
+
 def plot_history(state: AgentState, best: RunInfo | None, target: float | None) -> bytes:
     plt = _plt()
     runs = state.runs
@@ -182,6 +191,9 @@ def plot_history(state: AgentState, best: RunInfo | None, target: float | None) 
                             label=f"measured noise ±1 sd ({sd:.4f})")
     if _finite(target):
         ax.axhline(target, color=GREY, ls="--", lw=1.5, label=f"target {target:g}")
+    naive = persistence_val(state)
+    if naive is not None:
+        ax.axhline(naive, color=RED, ls=":", lw=1.5, label=f"persistence {naive:.4f} (repeat the last value)")
     ax.set(xlabel="training (in order)", ylabel="val_mse", title="Optimization history")
     ax.set_xticks(xs if len(xs) <= 30 else xs[:: max(1, len(xs) // 15)])
     ax.grid(alpha=0.3)
