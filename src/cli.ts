@@ -69,7 +69,7 @@ function program(): Command {
     .option("--baseline-seeds <n>", "seeds of the baseline config, to measure the seed noise (default 3; 1 when the noise is already measured, or with --acceptance fixed)", int("--baseline-seeds"))
     .option("--max-repeats <n>", "extra seeds a candidate inside the noise margin may get before its verdict", int("--max-repeats"), 2)
     .option("--portfolio <on|off>", "after the baseline, first propose each model family at its published recipe (search_space.json recipes)", "on")
-    .option("--margin-z <z>", "noise margin in standard errors of the difference of means", num("--margin-z"), 2)
+    .option("--alpha <a>", "false-accept rate of the noise test: how often a config no better than the incumbent may be accepted, over all its repeats (a one-sided t test on the pooled seed noise)", num("--alpha"), 0.025)
     .option("--default-rel-sd <x>", "relative sd of val_mse assumed when no seed spread was measured", num("--default-rel-sd"), 0.1)
     .option("--max-rise <pct>", "flag (noise) or reject (fixed) a run whose val_mse rose more than this % after its best epoch", num("--max-rise"), 25)
     .option("--accept-above <pct>", "fixed rules: accept when val_mse improves by more than this %", num("--accept-above"), 2)

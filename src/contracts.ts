@@ -100,6 +100,8 @@ export interface ConfigRecord {
   test_mean: number | null;
   noise_sd: number | null;
   noise_source: string | null;
+  /** Degrees of freedom of the pooled sd behind noise_sd (absent in older states). */
+  noise_dof?: number | null;
 }
 
 /** The seed-to-seed spread of val_mse at one fidelity (agent_state.json `noise`). */
@@ -169,6 +171,7 @@ export function evidenceOf(rec: ConfigRecord | null | undefined): ConfigEvidence
     val_sd: rec.val_sd,
     noise_sd: rec.noise_sd,
     noise_source: rec.noise_source,
+    noise_dof: rec.noise_dof ?? null,
     family: rec.family,
   };
 }
@@ -296,6 +299,8 @@ export interface ConfigEvidence {
   /** The seed-noise estimate used for this config (its family's pool, else the fidelity's); null if unmeasured. */
   noise_sd: number | null;
   noise_source: string | null;
+  /** Degrees of freedom of that estimate: the t quantile's (null: unmeasured or unknown). */
+  noise_dof?: number | null;
   family?: string;
 }
 

@@ -254,7 +254,8 @@ export interface SearchOptions extends ExecutorOptions {
   maxRepeats: number;
   /** --portfolio on|off: each family at its recipe first (absent in older records: on). */
   portfolio?: boolean;
-  marginZ: number;
+  /** False-accept rate of the noise test over a candidate's looks (--alpha); older records had marginZ: 0.025 then. */
+  alpha?: number;
   defaultRelSd: number;
   /** LLM cost cap in USD (--max-cost-usd; resume --max-cost-usd changes it); absent in older records. */
   maxCostUsd?: number | null;

@@ -12,7 +12,7 @@ function config(root: string, values: number[], noise_sd: number | null = 0.01):
   const n = values.length;
   const mean = values.reduce((a, b) => a + b, 0) / n;
   const sd = n >= 2 ? Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / (n - 1)) : null;
-  return { root_run_id: root, val_values: values, n, val_mean: mean, val_sd: sd, noise_sd, noise_source: noise_sd ? "informer runs (2 dof)" : null };
+  return { root_run_id: root, val_values: values, n, val_mean: mean, val_sd: sd, noise_sd, noise_source: noise_sd ? "informer runs (2 dof)" : null, noise_dof: noise_sd ? 2 : null };
 }
 
 const BEST = config("run_0001", [0.2]);
@@ -70,7 +70,7 @@ describe("deterministic rules", () => {
     const curve = curveSignals({ epochs: [0.21, 0.205, 0.2, 0.1998, 0.1996, 0.1995].map((v, i) => ({ epoch: i + 1, val_mse: v })) }, { max_epochs: 6 });
     expect(curveFlags(curve, DEFAULT_THRESHOLDS.maxRisePct)).toEqual([]);
     expect(applyRules(input({ metrics: persistence, curve })).accept).toBeNull(); // borderline, not rejected
-    const e = noiseVerdict(config("run_0002", [0.137], 0.001), config("run_0001", [0.14, 0.141, 0.139], 0.001), { marginZ: 2, defaultRelSd: 0.1 }, 0, curveFlags(curve, 25));
+    const e = noiseVerdict(config("run_0002", [0.137], 0.0001), config("run_0001", [0.14, 0.141, 0.139], 0.0001), { alpha: 0.025, defaultRelSd: 0.1, maxLooks: 3 }, 0, curveFlags(curve, 25));
     expect(e.decision).toBe("accept");
   });
 
@@ -109,24 +109,29 @@ describe("deterministic rules", () => {
 });
 
 describe("noise-aware acceptance: means over seeds against a noise margin", () => {
-  const o = { marginZ: 2, defaultRelSd: 0.1 };
+  const o = { alpha: 0.025, defaultRelSd: 0.1, maxLooks: 3 };
   // incumbent: 3 seeds, pooled sd 0.027 (the users' setting measured on an H200); mean 0.187
   const inc = config("run_0000", [0.172, 0.171, 0.218], 0.027);
 
   it("does not accept a candidate inside the noise without repeats: it asks for another seed", () => {
     const v = noiseVerdict(config("run_0004", [0.175], 0.027), inc, o, 2, []);
-    // SE = 0.027 * sqrt(1/3 + 1) = 0.0312; margin 2 SE = 0.0624 = 33.3% of 0.187; gain 6.4%
+    // SE = 0.027 * sqrt(1/3 + 1) = 0.0312; look 1 of 3 spends alpha/6 = 0.0042: t(2 dof) = 10.89,
+    // margin 0.339 = 181.5% of 0.187 (2 dof of noise is little evidence); gain 6.4%
     expect(v.decision).toBe("repeat");
-    expect(v.marginPct).toBeCloseTo(33.4, 0);
+    expect(v.marginPct).toBeCloseTo(181.5, 0);
     expect(v.reason).toBe(
-      "mean val_mse 0.175 (1 seed) vs run_0000's 0.187 ± 0.02685 (3 seeds): +6.4%, inside the noise margin 33.3% (2 SE; sd 0.027 from informer runs (2 dof)): train it again with a new seed",
+      "mean val_mse 0.175 (1 seed) vs run_0000's 0.187 ± 0.02685 (3 seeds): +6.4%, inside the noise margin 181.5% (t 10.89 on 2 dof, look 1 of 3; sd 0.027 from informer runs (2 dof)): train it again with a new seed",
     );
   });
 
-  it("accepts a candidate far outside the noise at once, from one seed", () => {
-    const v = noiseVerdict(config("run_0004", [0.09], 0.027), inc, o, 2, []);
+  it("accepts a candidate far outside the noise at once, from one seed, once the noise is well measured", () => {
+    const cand = config("run_0004", [0.08], 0.027);
+    // with 2 dof, one seed cannot clear the 181% margin; pooled over 20 dof, t falls to 2.93 (margin 48.8%)
+    expect(noiseVerdict(cand, inc, o, 2, []).decision).toBe("repeat");
+    const v = noiseVerdict({ ...cand, noise_dof: 20 }, { ...inc, noise_dof: 20 }, o, 2, []);
     expect(v.decision).toBe("accept");
-    expect(v.deltaPct).toBeCloseTo(51.9, 0);
+    expect(v.deltaPct).toBeCloseTo(57.2, 0);
+    expect(v.reason).toMatch(/beyond the noise margin 49\.\d% \(t 2\.9\d on 20 dof, look 1 of 3;/);
   });
 
   it("rejects a mean that is not lower, and a fragile gain inside the noise without spending a repeat", () => {
@@ -137,14 +142,17 @@ describe("noise-aware acceptance: means over seeds against a noise margin", () =
   });
 
   it("repeats shrink the margin; with no repeat left the case is open", () => {
-    const three = config("run_0004", [0.15, 0.152, 0.149], 0.027); // gain 19.6%: inside 1 seed's margin, outside 3 seeds'?
-    expect(noiseVerdict(three, inc, o, 0, []).decision).toBe("open"); // margin 2*0.027*sqrt(2/3) = 0.0441 = 23.6%
-    expect(noiseVerdict(config("run_0004", [0.13, 0.131, 0.129], 0.027), inc, o, 0, []).decision).toBe("accept");
+    const three = config("run_0004", [0.15, 0.152, 0.149], 0.027); // gain 19.6%
+    // look 3 of 3 spends alpha/2: t(2 dof) 6.21, margin 6.21*0.027*sqrt(2/3) = 0.137 = 73.2% (it was 181.5% at look 1)
+    expect(noiseVerdict(three, inc, o, 0, []).decision).toBe("open");
+    expect(noiseVerdict(three, inc, o, 0, []).marginPct).toBeCloseTo(73.2, 0);
+    expect(noiseVerdict(config("run_0004", [0.04, 0.041, 0.039], 0.027), inc, o, 0, []).decision).toBe("accept");
   });
 
   it("falls back to the stated default relative sd when no spread was measured, and says so", () => {
     const v = noiseVerdict(config("run_0004", [0.155], null), config("run_0000", [0.2], null), o, 1, []);
-    // SE = 0.1 * sqrt(0.2^2 + 0.155^2) = 0.0253; margin 0.0506 = 25.3%; gain 22.5%: inside
+    // an assumed sd has no dof: the normal quantile, z 2.64 at alpha/6; SE = 0.1 * sqrt(0.2^2 + 0.155^2) = 0.0253;
+    // margin 0.0668 = 33.4%; gain 22.5%: inside
     expect(v.decision).toBe("repeat");
     expect(v.noise).toMatch(/no measured seed spread: default relative sd 10%/);
   });

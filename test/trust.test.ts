@@ -22,8 +22,8 @@ describe("noise-aware verdicts", () => {
     const dir = makeWorkspace();
     dirs.push(dir);
     const mock = writeMockScript(dir, [LR_DECISION]);
-    // a margin so wide that the candidate's gain stays inside it: repeats, then the case is open
-    const args = ["--baseline-seeds", "2", "--max-repeats", "2", "--margin-z", "1000", "--max-iterations", "5", "--json"];
+    // a false-accept rate so small that the candidate's gain stays inside the margin: repeats, then the case is open
+    const args = ["--baseline-seeds", "2", "--max-repeats", "2", "--alpha", "1e-9", "--max-iterations", "5", "--json"];
     const res = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", mock, ...args]);
     expect(res.code, res.stderr).toBe(0);
     expect(res.stderr).toContain("acceptance: means over seeds; the baseline's 2 seeds measure the seed noise");
@@ -60,12 +60,12 @@ describe("noise-aware verdicts", () => {
     const dir = makeWorkspace();
     dirs.push(dir);
     const mock = writeMockScript(dir, [LR_DECISION]);
-    const res = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", mock, "--baseline-seeds", "2", "--margin-z", "0", "--max-iterations", "3", "--json"]);
+    const res = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", mock, "--baseline-seeds", "2", "--alpha", "0.45", "--max-repeats", "0", "--max-iterations", "3", "--json"]);
     expect(res.code, res.stderr).toBe(0);
     const state = readAgentState(dir);
     expect(state.runs.map((r) => r.accepted)).toEqual([true, true, true]);
     expect(state.best_run_id).toBe(state.runs[2].run_id);
-    expect(String(state.runs[2].evaluation_reason)).toMatch(/beyond the noise margin 0\.0%/);
+    expect(String(state.runs[2].evaluation_reason)).toMatch(/beyond the noise margin [\d.]+% \(t [\d.]+ on 1 dof, look 1 of 1;/);
     expect(fs.readFileSync(path.join(dir, "config.py"), "utf8")).toBe(fs.readFileSync(path.join(dir, "runs", state.runs[2].run_id, "config_used.py"), "utf8"));
     // a second search at the same fidelity: config.py is the incumbent, the noise is reused, no baseline
     const again = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", writeMockScript(dir, []), "--max-iterations", "1", "--json"]);

@@ -45,6 +45,7 @@ class ConfigStats:
     test_mean: float | None = None
     noise_sd: float | None = None
     noise_source: str | None = None
+    noise_dof: int | None = None  # degrees of freedom of the pooled sd behind noise_sd (the t test's)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -115,12 +116,12 @@ def noise_table(configs: list[ConfigStats]) -> dict[str, dict[str, Any]]:
         for c in mine:
             fam = by_family.get(c.family)
             if fam and fam["dof"] >= MIN_NOISE_DOF:
-                c.noise_sd, c.noise_source = fam["sd"], f"{c.family} runs ({fam['dof']} dof)"
+                c.noise_sd, c.noise_source, c.noise_dof = fam["sd"], f"{c.family} runs ({fam['dof']} dof)", fam["dof"]
             elif overall and overall["dof"] >= MIN_NOISE_DOF and overall["rel_sd"] and c.val_mean:
                 # another family's spread, scaled to this config's level: an Informer's sd of 0.015
                 # at val 0.22 says nothing absolute about a DLinear at 0.05, but 7% of its mean may
                 rel = overall["rel_sd"]
-                c.noise_sd = rel * c.val_mean
+                c.noise_sd, c.noise_dof = rel * c.val_mean, overall["dof"]
                 c.noise_source = f"{rel:.1%} of its mean, the relative sd measured over all families ({overall['dof']} dof)"
     return out
 

@@ -50,7 +50,7 @@ export async function demoCommand(opts: DemoOptions, env: NodeJS.ProcessEnv = pr
     acceptance: "noise",
     baselineSeeds: 3,
     maxRepeats: 1,
-    marginZ: 2,
+    alpha: 0.025,
     defaultRelSd: 0.1,
     maxRise: 25,
     acceptAbove: 2,

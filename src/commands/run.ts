@@ -41,7 +41,7 @@ export interface RunOptions {
   maxRepeats: number;
   /** "on" | "off" (--portfolio). */
   portfolio?: string;
-  marginZ: number;
+  alpha: number;
   defaultRelSd: number;
   maxRise: number;
   maxCostUsd?: number;
@@ -137,6 +137,7 @@ function checkUsage(opts: RunOptions): void {
   if (opts.baselineSeeds !== undefined) positiveInt("--baseline-seeds", opts.baselineSeeds);
   if (!Number.isInteger(opts.maxRepeats) || opts.maxRepeats < 0) throw new UserError(`--max-repeats must be an integer >= 0 (got ${opts.maxRepeats})`);
   if (opts.portfolio !== undefined && opts.portfolio !== "on" && opts.portfolio !== "off") throw new UserError(`unknown --portfolio '${opts.portfolio}'; use on or off`);
+  if (!(Number.isFinite(opts.alpha) && opts.alpha > 0 && opts.alpha < 0.5)) throw new UserError(`--alpha must be a false-accept rate in (0, 0.5), e.g. 0.025 (got ${opts.alpha})`);
   if (opts.maxEpochs !== undefined) positiveInt("--max-epochs", opts.maxEpochs);
   if (opts.runTimeout !== undefined && !(opts.runTimeout > 0)) throw new UserError("--run-timeout must be a positive number of seconds");
   checkCostCap(opts.maxCostUsd);
@@ -161,7 +162,7 @@ function resolved(opts: RunOptions, env: NodeJS.ProcessEnv, planner: string, eva
     baselineSeeds: opts.baselineSeeds ?? null,
     maxRepeats: opts.acceptance === "fixed" ? 0 : opts.maxRepeats,
     portfolio: opts.portfolio !== "off",
-    marginZ: opts.marginZ,
+    alpha: opts.alpha,
     defaultRelSd: opts.defaultRelSd,
     maxCostUsd: opts.maxCostUsd ?? null,
     ...executorOptions(opts, env),

@@ -69,7 +69,7 @@ export function createEvaluator(opts: EvaluatorOptions): Evaluator {
 
 /** The noise margin's parameters must be usable numbers. */
 export function checkNoise(o: NoiseOptions): NoiseOptions {
-  if (!(Number.isFinite(o.marginZ) && o.marginZ >= 0)) throw new UserError(`--margin-z must be a number >= 0 (got ${o.marginZ})`);
+  if (!(Number.isFinite(o.alpha) && o.alpha > 0 && o.alpha < 0.5)) throw new UserError(`--alpha must be a false-accept rate in (0, 0.5), e.g. 0.025 (got ${o.alpha})`);
   if (!(Number.isFinite(o.defaultRelSd) && o.defaultRelSd > 0 && o.defaultRelSd < 1)) {
     throw new UserError(`--default-rel-sd must be a fraction in (0, 1), e.g. 0.1 (got ${o.defaultRelSd})`);
   }

@@ -3,31 +3,46 @@
  *
  * The incumbent I and the candidate C are configs with n_I and n_C seeds (ConfigEvidence):
  * means m_I, m_C, and noise estimates s_I, s_C (the seed-to-seed sd of val_mse pooled over
- * their family's configs at this fidelity, measured on the baseline's seeds first; when no
- * spread was measured, e.g. with --baseline-seeds 1, a stated default relative sd times the
- * config's mean). With
+ * their family's configs at this fidelity, with its degrees of freedom; when no spread was
+ * measured, e.g. with --baseline-seeds 1, a stated default relative sd times the config's mean).
+ * With
  *     delta = m_I - m_C                         (the candidate's gain, > 0 is better)
  *     SE    = sqrt(s_I^2 / n_I + s_C^2 / n_C)   (standard error of the difference of means)
- *     margin = z * SE                           (z = --margin-z, default 2: a one-sided test at
- *                                                about 2.3% false acceptances when C is no better)
- * the verdict is:
+ *     margin = q_k * SE
+ * where q_k is the one-sided Student t quantile at 1 - alpha_k on the pooled degrees of freedom
+ * (the smaller of the two estimates'; the normal quantile for an assumed sd). A candidate is
+ * looked at up to K = 1 + --max-repeats times (one more seed each time), so the false-accept
+ * rate --alpha (0.025) is spent over the looks: look k gets alpha_k = alpha * k / (1 + ... + K)
+ * (a Bonferroni split that keeps most of it for the later, better-measured looks). A config no
+ * better than the incumbent is then accepted at most alpha of the time (bench/verdicts.py).
+ * The verdict is:
  *   1. delta > margin                         -> accept (the gain clears the noise)
  *   2. delta <= 0                             -> reject (the mean is not lower)
  *   3. 0 < delta <= margin, a curve flag     -> reject (a fragile gain inside the noise; no repeat)
  *   4. 0 < delta <= margin, repeats left     -> repeat: train C again with a new seed
- *   5. 0 < delta <= margin, no repeat left   -> open: the LLM evaluator decides (when on), else reject
+ *   5. 0 < delta <= margin, no repeat left   -> open: recorded as promising, never the incumbent
  * Repeats shrink SE by adding seeds to C; the verdict always uses the mean.
  */
 import type { ConfigEvidence } from "../contracts.js";
+import { tQuantile } from "./stats.js";
 
 export interface NoiseOptions {
-  /** Margin in standard errors of the difference of means. */
-  marginZ: number;
+  /** The false-accept rate of a candidate no better than the incumbent, over all its looks (--alpha). */
+  alpha: number;
   /** Relative sd (of the config's mean val_mse) assumed when no seed spread was measured. */
   defaultRelSd: number;
+  /** Looks a candidate may get: 1 + --max-repeats. */
+  maxLooks: number;
 }
 
-export const DEFAULT_NOISE: NoiseOptions = { marginZ: 2, defaultRelSd: 0.1 };
+export const DEFAULT_NOISE: NoiseOptions = { alpha: 0.025, defaultRelSd: 0.1, maxLooks: 3 };
+
+/** alpha_k of look k (1-based, capped at K): alpha * k / (1 + ... + K); they sum to alpha. */
+export function lookAlpha(alpha: number, look: number, maxLooks: number): number {
+  const K = Math.max(1, maxLooks);
+  const k = Math.min(Math.max(1, look), K);
+  return (alpha * k) / ((K * (K + 1)) / 2);
+}
 
 export type NoiseDecision = "accept" | "reject" | "repeat" | "open";
 
@@ -42,9 +57,11 @@ export interface NoiseVerdict {
 }
 
 /** The noise estimate of one config, and where it came from. */
-export function configSd(c: ConfigEvidence, o: NoiseOptions): { sd: number; source: string } {
-  if (c.noise_sd != null && c.noise_sd > 0) return { sd: c.noise_sd, source: `sd ${fmt(c.noise_sd)} from ${c.noise_source ?? "measured seeds"}` };
-  return { sd: o.defaultRelSd * c.val_mean, source: `no measured seed spread: default relative sd ${(o.defaultRelSd * 100).toFixed(0)}%` };
+export function configSd(c: ConfigEvidence, o: Pick<NoiseOptions, "defaultRelSd">): { sd: number; source: string; dof: number } {
+  if (c.noise_sd != null && c.noise_sd > 0) {
+    return { sd: c.noise_sd, source: `sd ${fmt(c.noise_sd)} from ${c.noise_source ?? "measured seeds"}`, dof: c.noise_dof ?? Infinity };
+  }
+  return { sd: o.defaultRelSd * c.val_mean, source: `no measured seed spread: default relative sd ${(o.defaultRelSd * 100).toFixed(0)}%`, dof: Infinity };
 }
 
 export function describeConfig(c: ConfigEvidence): string {
@@ -62,15 +79,19 @@ export function noiseVerdict(
   const sI = configSd(inc, o);
   const sC = configSd(cand, o);
   const se = Math.sqrt(sI.sd ** 2 / inc.n + sC.sd ** 2 / cand.n);
+  const dof = Math.min(sI.dof, sC.dof);
+  const look = Math.min(cand.n, o.maxLooks);
+  const q = tQuantile(1 - lookAlpha(o.alpha, look, o.maxLooks), dof);
   const delta = inc.val_mean - cand.val_mean;
   const deltaPct = (delta / inc.val_mean) * 100;
-  const marginPct = ((o.marginZ * se) / inc.val_mean) * 100;
+  const marginPct = ((q * se) / inc.val_mean) * 100;
   const noise = sC.source === sI.source ? sC.source : `candidate ${sC.source}; incumbent ${sI.source}`;
   const head = `mean val_mse ${describeConfig(cand)} vs ${inc.root_run_id}'s ${describeConfig(inc)}`;
   const gain = `${deltaPct >= 0 ? "+" : ""}${deltaPct.toFixed(1)}%`;
-  const margin = `the noise margin ${marginPct.toFixed(1)}% (${o.marginZ} SE; ${noise})`;
+  const test = Number.isFinite(dof) ? `t ${q.toFixed(2)} on ${dof} dof` : `z ${q.toFixed(2)}`;
+  const margin = `the noise margin ${marginPct.toFixed(1)}% (${test}, look ${look} of ${o.maxLooks}; ${noise})`;
   const verdict = (decision: NoiseDecision, reason: string): NoiseVerdict => ({ decision, reason, deltaPct, marginPct, noise });
-  if (delta > o.marginZ * se) return verdict("accept", `${head}: ${gain}, beyond ${margin}`);
+  if (delta > q * se) return verdict("accept", `${head}: ${gain}, beyond ${margin}`);
   if (delta <= 0) return verdict("reject", `${head}: ${gain}, not lower`);
   if (flags.length > 0) return verdict("reject", `${head}: ${gain}, inside ${margin}, and ${flags.join("; ")}: not worth a repeat`);
   if (repeatsLeft > 0) return verdict("repeat", `${head}: ${gain}, inside ${margin}: train it again with a new seed`);

@@ -141,7 +141,7 @@ function buildSearchGraph(
           maxRisePct: o.thresholds.maxRise,
           minBestEpoch: o.thresholds.minBestEpoch,
         },
-        noise: { marginZ: o.marginZ, defaultRelSd: o.defaultRelSd },
+        noise: { alpha: o.alpha ?? 0.025, defaultRelSd: o.defaultRelSd, maxLooks: 1 + o.maxRepeats },
         env,
         budget,
       }),
