@@ -338,6 +338,8 @@ export interface EvaluationResult {
   accept: boolean;
   /** Not decided yet: train the candidate's config again with a new seed (noise-aware mode). */
   repeat?: boolean;
+  /** A gain inside the noise with no repeat left (or one the LLM favours): promising, unconfirmed, never the incumbent. */
+  promising?: boolean;
   reason: string;
   feedback: string;
   /** noise | rules | llm | baseline | failure | ... (no LLM) | ... (LLM failed) */

@@ -227,14 +227,19 @@ describe("createEvaluator", () => {
     expect(fake.requests).toHaveLength(0);
     fake.enqueue({ tool: { accept: true, reason: "consistent gain over 3 seeds", feedback: "refine" } });
     const open = await evaluate(input({ incumbent: inc, candidate: config("run_0004", [0.15, 0.152, 0.149], 0.027), repeatsLeft: 0 }));
-    expect(open).toMatchObject({ accept: true, source: "llm" });
+    // the LLM favours it, but a gain inside the noise never becomes the incumbent: promising, unconfirmed
+    expect(open).toMatchObject({ accept: false, promising: true, source: "llm" });
+    expect(open.reason).toMatch(/LLM: consistent gain over 3 seeds; recorded as promising, unconfirmed/);
     const prompt = lastUserText(fake.requests[0]);
     expect(prompt).toContain("- val_mse per seed: 0.15, 0.152, 0.149");
     expect(prompt).toContain("- val_mse per seed: 0.172, 0.171, 0.218");
     expect(prompt).toMatch(/Seed-to-seed noise: sd 0\.027 from informer runs/);
     const none = await createEvaluator({ mode: "rules" })(input({ incumbent: inc, candidate: config("run_0004", [0.15, 0.152, 0.149], 0.027) }));
-    expect(none).toMatchObject({ accept: false, source: "noise (no LLM)" });
-    expect(none.reason).toMatch(/kept the incumbent \(the gain is inside the seed noise\)$/);
+    expect(none).toMatchObject({ accept: false, promising: true, source: "noise (no LLM)" });
+    expect(none.reason).toMatch(/kept the incumbent; recorded as promising, unconfirmed \(the gain is inside the seed noise; more seeds could confirm it\)$/);
+    fake.enqueue({ tool: { accept: false, reason: "noise", feedback: "move on" } });
+    const no = await evaluate(input({ incumbent: inc, candidate: config("run_0004", [0.15, 0.152, 0.149], 0.027), repeatsLeft: 0 }));
+    expect(no).toMatchObject({ accept: false, promising: false, source: "llm" });
   });
 
   it("re-asks a malformed LLM verdict, then falls back to the rules tie-break when it stays bad", async () => {

@@ -41,6 +41,10 @@ describe("noise-aware verdicts", () => {
     // the candidate's verdict waited for its seeds, then kept the incumbent (no LLM to settle it)
     expect(String(p2.evaluation_reason)).toMatch(/\(3 seeds\) vs run_0000's .* \(2 seeds\).*no repeat left.*kept the incumbent/);
     expect(runs.slice(2).every((r) => r.accepted === false)).toBe(true);
+    // inside the noise after every repeat: recorded as promising, unconfirmed, and shown as such
+    expect(p2.promising).toBe(true);
+    const status = await runCli(["status", "--system-dir", dir, "--json"]);
+    expect(JSON.parse(status.stdout).runs.find((r: { run_id: string }) => r.run_id === p2.run_id).verdict).toBe("promising");
     expect(state.best_run_id).toBe(b0.run_id);
     // agent_state.json holds the per-config statistics and the measured noise
     const configs = (state as unknown as { configs: Array<{ root_run_id: string; n: number }> }).configs;
@@ -65,7 +69,7 @@ describe("noise-aware verdicts", () => {
     const state = readAgentState(dir);
     expect(state.runs.map((r) => r.accepted)).toEqual([true, true, true]);
     expect(state.best_run_id).toBe(state.runs[2].run_id);
-    expect(String(state.runs[2].evaluation_reason)).toMatch(/beyond the noise margin [\d.]+% \(t [\d.]+ on 1 dof, look 1 of 1;/);
+    expect(String(state.runs[2].evaluation_reason)).toMatch(/beyond the noise margin [\d.]+% \(t [\d.]+ on 1 dof, look 1 of 1;/); // the baseline's 2 seeds: a t test on 1 dof
     expect(fs.readFileSync(path.join(dir, "config.py"), "utf8")).toBe(fs.readFileSync(path.join(dir, "runs", state.runs[2].run_id, "config_used.py"), "utf8"));
     // a second search at the same fidelity: config.py is the incumbent, the noise is reused, no baseline
     const again = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", writeMockScript(dir, []), "--max-iterations", "1", "--json"]);

@@ -8,8 +8,9 @@ workspace, or a change that never produced a config file) is a config of its own
 - Seed noise: the pooled within-config sd, sqrt(sum (n_i - 1) s_i^2 / sum (n_i - 1)), over the
   configs of a fidelity with two or more ok seeds (the baseline first; repeats add to it),
   overall and per model family. A config's own noise estimate is its family's pool when that
-  has 2 or more degrees of freedom, else the fidelity's pool, else none (the evaluator then
-  falls back to a stated default relative sd).
+  has 2 or more degrees of freedom, else the fidelity's relative pool (1 dof is enough: the
+  evaluator's t test on ``noise_dof`` prices in how little it says), else none (the evaluator
+  then falls back to a stated default relative sd and the normal quantile).
 - The incumbent of a fidelity: the accepted config with the lowest val_mean among the configs
   trained since the fidelity's last baseline (a search that starts from a config.py the user
   changed trains it as a new baseline, and the search continues from it).
@@ -117,7 +118,8 @@ def noise_table(configs: list[ConfigStats]) -> dict[str, dict[str, Any]]:
             fam = by_family.get(c.family)
             if fam and fam["dof"] >= MIN_NOISE_DOF:
                 c.noise_sd, c.noise_source, c.noise_dof = fam["sd"], f"{c.family} runs ({fam['dof']} dof)", fam["dof"]
-            elif overall and overall["dof"] >= MIN_NOISE_DOF and overall["rel_sd"] and c.val_mean:
+            elif overall and overall["dof"] >= 1 and overall["rel_sd"] and c.val_mean:
+                # even 1 dof is used: the t test on its dof prices in how little it says
                 # another family's spread, scaled to this config's level: an Informer's sd of 0.015
                 # at val 0.22 says nothing absolute about a DLinear at 0.05, but 7% of its mean may
                 rel = overall["rel_sd"]

@@ -44,7 +44,9 @@ def _f(x: Any, digits: int = 4) -> str:
 def verdict(run: RunInfo) -> str:
     if run.status != "ok":
         return "failed"
-    return "accepted" if run.accepted else "rejected"
+    if run.accepted:
+        return "accepted"
+    return "promising" if run.extra.get("promising") else "rejected"  # inside the noise, unconfirmed
 
 
 def config_key(run: RunInfo) -> str:
@@ -173,7 +175,7 @@ def plot_history(state: AgentState, best: RunInfo | None, target: float | None) 
     xs = list(range(1, len(runs) + 1))
     ok_vals = [r.val_mse for r in runs if r.status == "ok" and _finite(r.val_mse)]
     top = max(ok_vals) * 1.08 if ok_vals else 1.0
-    for kind, color, marker in (("accepted", GREEN, "o"), ("rejected", ORANGE, "X")):
+    for kind, color, marker in (("accepted", GREEN, "o"), ("rejected", ORANGE, "X"), ("promising", "#9467bd", "D")):
         pts = [(x, r.val_mse) for x, r in zip(xs, runs) if verdict(r) == kind and _finite(r.val_mse)]
         if pts:
             ax.scatter(*zip(*pts), c=color, marker=marker, s=55, zorder=3, label=f"{kind} ({len(pts)})")

@@ -19,7 +19,7 @@ export interface StatusOptions {
   json?: boolean;
 }
 
-export type Verdict = "accepted" | "rejected" | "failed";
+export type Verdict = "accepted" | "rejected" | "promising" | "failed";
 
 export interface StatusRow {
   run_id: string;
@@ -129,7 +129,8 @@ function studyOf(ws: Workspace): StatusData["study"] | null {
 
 function verdictOf(r: RunInfo): Verdict {
   if ((r.status ?? "ok") !== "ok") return "failed";
-  return r.accepted ? "accepted" : "rejected";
+  if (r.accepted) return "accepted";
+  return r.promising === true ? "promising" : "rejected"; // promising: inside the noise, unconfirmed
 }
 
 function toRow(r: RunInfo, g: ConfigStats, best: ConfigStats | null, bestMean: number | null, current: string | null): StatusRow {

@@ -59,7 +59,7 @@ export function createEvaluator(opts: EvaluatorOptions): Evaluator {
     if (verdict.decision !== "open") return fromNoise(verdict);
     const open: RulesVerdict = { accept: null, reason: verdict.reason, source: "rules", improvementPct: verdict.deltaPct };
     if (settings === null) return keepIncumbent(open, "no LLM evaluator configured", "noise (no LLM)");
-    return askLlm(settings, input, open, noise, opts.budget ?? null, (why) => keepIncumbent(open, why, "noise (LLM failed)"));
+    return unconfirmed(await askLlm(settings, input, open, noise, opts.budget ?? null, (why) => keepIncumbent(open, why, "noise (LLM failed)")));
   };
   return async (input) => {
     const res = await decide(input);
@@ -98,9 +98,17 @@ function fromNoise(v: NoiseVerdict): EvaluationResult {
 }
 
 /** An open noise case without a usable LLM: the incumbent stays (the gain is not proven). */
+/** A gain inside the noise with no repeat left: kept as promising, unconfirmed (never the incumbent). */
 function keepIncumbent(open: RulesVerdict, why: string, source: string): EvaluationResult {
-  const reason = `${open.reason}; ${why}: kept the incumbent (the gain is inside the seed noise)`;
-  return result(false, reason, "A gain inside the noise after every repeat: prefer a clearly different direction next.", source, open);
+  const reason = `${open.reason}; ${why}: kept the incumbent; recorded as promising, unconfirmed (the gain is inside the seed noise; more seeds could confirm it)`;
+  return { ...result(false, reason, "A gain inside the noise after every repeat: prefer a clearly different direction next.", source, open), promising: true };
+}
+
+/** Nothing becomes the incumbent from inside the noise margin: an LLM's yes marks the candidate promising, unconfirmed. */
+function unconfirmed(res: EvaluationResult): EvaluationResult {
+  if (res.source !== "llm") return res;
+  if (!res.accept) return { ...res, promising: false };
+  return { ...res, accept: false, promising: true, reason: `${res.reason}; recorded as promising, unconfirmed: a gain inside the seed noise never becomes the incumbent` };
 }
 
 /** Every threshold must be known and finite; the accept bound must lie above the reject bound. */

@@ -98,6 +98,8 @@ export interface Verdict {
   accept: boolean;
   /** Train the config again with a new seed before deciding. */
   repeat: boolean;
+  /** Inside the noise, unconfirmed: recorded as promising, never the incumbent. */
+  promising?: boolean;
   reason: string;
   feedback: string;
   source: string;

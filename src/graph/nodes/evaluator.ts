@@ -50,6 +50,7 @@ export async function evaluatorNode(state: GraphState, deps: GraphDeps): Promise
       run_id: t.run_id,
       accept: res.accept,
       repeat: Boolean(res.repeat),
+      promising: Boolean(res.promising),
       reason: res.reason,
       feedback: res.feedback,
       source: res.source,

@@ -79,6 +79,8 @@ function verdictInfo(v: Verdict, ok: boolean): Record<string, unknown> {
   return {
     // only a run that trained can be accepted (record-run refuses otherwise)
     accepted: v.accept && ok,
+    // inside the noise and unconfirmed: shown as promising, never the incumbent
+    ...(v.promising && ok && !v.accept ? { promising: true } : {}),
     evaluation_reason: v.repeat ? `pending: ${v.reason}` : v.reason,
     feedback: v.feedback,
     evaluation_source: v.source,
