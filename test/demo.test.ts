@@ -30,11 +30,13 @@ describe("demo", () => {
     expect(fs.readFileSync(path.join(dir, "runs", "run_0000", "config_used.py"), "utf8")).toBe(fs.readFileSync(path.join(REPO, "demo", "config.py"), "utf8"));
     expect(fs.readFileSync(path.join(dir, "search_space.json"), "utf8")).toBe(fs.readFileSync(path.join(REPO, "demo", "search_space.json"), "utf8"));
     for (const f of ["train.py", "model.py", "data.py", "models", "nas_agent"]) expect(fs.existsSync(path.join(dir, f)), f).toBe(true);
-    expect(state.runs.map((r) => r.planner)).toEqual(["baseline", "baseline", "baseline", "portfolio", "portfolio"]); // 3 seeds measure the noise
+    // 3 seeds measure the noise, then the portfolio (its candidate may get one repeat seed before its verdict)
+    expect(state.runs.map((r) => r.planner).slice(0, 4)).toEqual(["baseline", "baseline", "baseline", "portfolio"]);
+    expect(["portfolio", "evaluator"]).toContain(state.runs[4].planner);
     // the demo's search space holds the linear families, and the search reaches one of them
     const space = JSON.parse(fs.readFileSync(path.join(REPO, "demo", "search_space.json"), "utf8"));
     expect(space.params["model.family"].choices).toEqual(expect.arrayContaining(["dlinear", "nlinear"]));
-    expect(state.runs.slice(3).map((r) => (r.params as Record<string, unknown>)["model.family"])).toEqual(["dlinear", "nlinear"]);
+    expect((state.runs[3].params as Record<string, unknown>)["model.family"]).toBe("dlinear");
     expect(state.runs.every((r) => r.status === "ok")).toBe(true);
     expect(res.stderr).toMatch(/demo workspace .*: ETTh1, 48 -> 24 steps, from a CPU-sized Informer; .* 5 trainings, torch threads \d+/);
     expect(res.stderr).toMatch(/^iteration 4\/5 · run_0003 · planner portfolio · best \d\.\d{4} ± \d\.\d{4} \(run_0000, 3 seeds\)/m);

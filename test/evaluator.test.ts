@@ -110,50 +110,56 @@ describe("deterministic rules", () => {
 
 describe("noise-aware acceptance: means over seeds against a noise margin", () => {
   const o = { alpha: 0.025, defaultRelSd: 0.1, maxLooks: 3 };
-  // incumbent: 3 seeds, pooled sd 0.027 (the users' setting measured on an H200); mean 0.187
-  const inc = config("run_0000", [0.172, 0.171, 0.218], 0.027);
+  /** A config whose seed noise is a relative sd (as config_stats pools it) with its dof. */
+  const rel = (root: string, values: number[], relSd = 0.144, dof = 2): ConfigEvidence => {
+    const c = config(root, values, 1);
+    return { ...c, noise_sd: relSd * c.val_mean, noise_dof: dof };
+  };
+  // incumbent: 3 seeds, mean 0.187, relative seed noise 14.4% (0.027, the users' setting measured on an H200)
+  const inc = rel("run_0000", [0.172, 0.171, 0.218]);
 
   it("does not accept a candidate inside the noise without repeats: it asks for another seed", () => {
-    const v = noiseVerdict(config("run_0004", [0.175], 0.027), inc, o, 2, []);
-    // SE = 0.027 * sqrt(1/3 + 1) = 0.0312; look 1 of 3 spends alpha/6 = 0.0042: t(2 dof) = 10.89,
-    // margin 0.339 = 181.5% of 0.187 (2 dof of noise is little evidence); gain 6.4%
+    const v = noiseVerdict(rel("run_0004", [0.175]), inc, o, 2, []);
+    // log scale: SE = 0.144 * sqrt(1/3 + 1) = 0.166; look 1 of 3 spends alpha/6 = 0.0042: t(2 dof) = 10.89,
+    // margin exp(-1.81): a gain of 83.6% would be needed (2 dof of noise is little evidence); gain 6.4%
     expect(v.decision).toBe("repeat");
-    expect(v.marginPct).toBeCloseTo(181.5, 0);
+    expect(v.marginPct).toBeCloseTo(83.6, 0);
     expect(v.reason).toBe(
-      "mean val_mse 0.175 (1 seed) vs run_0000's 0.187 ± 0.02685 (3 seeds): +6.4%, inside the noise margin 181.5% (t 10.89 on 2 dof, look 1 of 3; sd 0.027 from informer runs (2 dof)): train it again with a new seed",
+      "mean val_mse 0.175 (1 seed) vs run_0000's 0.187 ± 0.02685 (3 seeds): +6.4%, inside the noise margin 83.6% (t 10.89 on 2 dof, look 1 of 3; candidate sd 0.0252 from informer runs (2 dof); incumbent sd 0.02693 from informer runs (2 dof)): train it again with a new seed",
     );
   });
 
   it("accepts a candidate far outside the noise at once, from one seed, once the noise is well measured", () => {
-    const cand = config("run_0004", [0.08], 0.027);
-    // with 2 dof, one seed cannot clear the 181% margin; pooled over 20 dof, t falls to 2.93 (margin 48.8%)
+    const cand = rel("run_0004", [0.08]);
+    // with 2 dof one seed cannot clear the 83.6% margin; pooled over 20 dof, t falls to 2.93 (margin 38.6%)
     expect(noiseVerdict(cand, inc, o, 2, []).decision).toBe("repeat");
     const v = noiseVerdict({ ...cand, noise_dof: 20 }, { ...inc, noise_dof: 20 }, o, 2, []);
     expect(v.decision).toBe("accept");
     expect(v.deltaPct).toBeCloseTo(57.2, 0);
-    expect(v.reason).toMatch(/beyond the noise margin 48\.8% \(t 2\.93 on 20 dof, look 1 of 3;/);
+    expect(v.reason).toMatch(/beyond the noise margin 38\.\d% \(t 2\.93 on 20 dof, look 1 of 3;/);
   });
 
   it("rejects a mean that is not lower, and a fragile gain inside the noise without spending a repeat", () => {
-    expect(noiseVerdict(config("run_0004", [0.19], 0.027), inc, o, 2, []).decision).toBe("reject");
-    const fragile = noiseVerdict(config("run_0004", [0.175], 0.027), inc, o, 2, ["val_mse rose 60% after its best epoch 2"]);
+    expect(noiseVerdict(rel("run_0004", [0.19]), inc, o, 2, []).decision).toBe("reject");
+    const fragile = noiseVerdict(rel("run_0004", [0.175]), inc, o, 2, ["val_mse rose 60% after its best epoch 2"]);
     expect(fragile.decision).toBe("reject");
     expect(fragile.reason).toMatch(/not worth a repeat$/);
   });
 
   it("repeats shrink the margin; with no repeat left the case is open", () => {
-    const three = config("run_0004", [0.15, 0.152, 0.149], 0.027); // gain 19.6%
-    // look 3 of 3 spends alpha/2: t(2 dof) 6.21, margin 6.21*0.027*sqrt(2/3) = 0.137 = 73.2% (it was 181.5% at look 1)
+    const three = rel("run_0004", [0.15, 0.152, 0.149]); // gain 19.6%
+    // look 3 of 3 spends alpha/2: t(2 dof) 6.21, SE 0.144 * sqrt(2/3) = 0.118: a 51.8% gain needed (83.6% at look 1)
     expect(noiseVerdict(three, inc, o, 0, []).decision).toBe("open");
-    expect(noiseVerdict(three, inc, o, 0, []).marginPct).toBeCloseTo(73.2, 0);
-    expect(noiseVerdict(config("run_0004", [0.04, 0.041, 0.039], 0.027), inc, o, 0, []).decision).toBe("accept");
+    expect(noiseVerdict(three, inc, o, 0, []).marginPct).toBeCloseTo(51.8, 0);
+    expect(noiseVerdict(rel("run_0004", [0.06, 0.061, 0.059]), inc, o, 0, []).decision).toBe("accept"); // gain 67.9%
   });
 
   it("falls back to the stated default relative sd when no spread was measured, and says so", () => {
     const v = noiseVerdict(config("run_0004", [0.155], null), config("run_0000", [0.2], null), o, 1, []);
-    // an assumed sd has no dof: the normal quantile, z 2.64 at alpha/6; SE = 0.1 * sqrt(0.2^2 + 0.155^2) = 0.0253;
-    // margin 0.0668 = 33.4%; gain 22.5%: inside
+    // an assumed sd has no dof: the normal quantile, z 2.64 at alpha/6; SE = 0.1 * sqrt(1 + 1) = 0.141;
+    // a gain of 31.1% is needed; gain 22.5%: inside
     expect(v.decision).toBe("repeat");
+    expect(v.marginPct).toBeCloseTo(31.1, 0);
     expect(v.noise).toMatch(/no measured seed spread: default relative sd 10%/);
   });
 });

@@ -117,7 +117,9 @@ def noise_table(configs: list[ConfigStats]) -> dict[str, dict[str, Any]]:
         for c in mine:
             fam = by_family.get(c.family)
             if fam and fam["dof"] >= MIN_NOISE_DOF:
-                c.noise_sd, c.noise_source, c.noise_dof = fam["sd"], f"{c.family} runs ({fam['dof']} dof)", fam["dof"]
+                # the family's relative sd at this config's level (the evaluator tests on the log scale)
+                sd = fam["rel_sd"] * c.val_mean if fam["rel_sd"] and c.val_mean else fam["sd"]
+                c.noise_sd, c.noise_source, c.noise_dof = sd, f"{c.family} runs ({fam['dof']} dof)", fam["dof"]
             elif overall and overall["dof"] >= 1 and overall["rel_sd"] and c.val_mean:
                 # even 1 dof is used: the t test on its dof prices in how little it says
                 # another family's spread, scaled to this config's level: an Informer's sd of 0.015

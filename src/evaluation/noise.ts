@@ -6,9 +6,9 @@
  * their family's configs at this fidelity, with its degrees of freedom; when no spread was
  * measured, e.g. with --baseline-seeds 1, a stated default relative sd times the config's mean).
  * With
- *     delta = m_I - m_C                         (the candidate's gain, > 0 is better)
- *     SE    = sqrt(s_I^2 / n_I + s_C^2 / n_C)   (standard error of the difference of means)
- *     margin = q_k * SE
+ *     delta = ln(m_I / m_C)                     (the candidate's gain on the log scale, > 0 is better)
+ *     SE    = sqrt((s_I/m_I)^2 / n_I + (s_C/m_C)^2 / n_C)   (seed noise of an MSE is relative)
+ *     margin = q_k * SE                         (shown as the % gain it takes: 1 - exp(-margin))
  * where q_k is the one-sided Student t quantile at 1 - alpha_k on the pooled degrees of freedom
  * (the smaller of the two estimates'; the normal quantile for an assumed sd). A candidate is
  * looked at up to K = 1 + --max-repeats times (one more seed each time), so the false-accept
@@ -78,13 +78,15 @@ export function noiseVerdict(
 ): NoiseVerdict {
   const sI = configSd(inc, o);
   const sC = configSd(cand, o);
-  const se = Math.sqrt(sI.sd ** 2 / inc.n + sC.sd ** 2 / cand.n);
+  // on the log scale: seed noise of an MSE is relative (an sd proportional to the level), so the
+  // difference of log means has SE sqrt(rel_I^2 / n_I + rel_C^2 / n_C) whatever the two levels
+  const se = Math.sqrt((sI.sd / inc.val_mean) ** 2 / inc.n + (sC.sd / cand.val_mean) ** 2 / cand.n);
   const dof = Math.min(sI.dof, sC.dof);
   const look = Math.min(cand.n, o.maxLooks);
   const q = tQuantile(1 - lookAlpha(o.alpha, look, o.maxLooks), dof);
-  const delta = inc.val_mean - cand.val_mean;
-  const deltaPct = (delta / inc.val_mean) * 100;
-  const marginPct = ((q * se) / inc.val_mean) * 100;
+  const delta = Math.log(inc.val_mean / cand.val_mean);
+  const deltaPct = ((inc.val_mean - cand.val_mean) / inc.val_mean) * 100;
+  const marginPct = (1 - Math.exp(-q * se)) * 100; // the gain (in % of the incumbent's mean) that clears it
   const noise = sC.source === sI.source ? sC.source : `candidate ${sC.source}; incumbent ${sI.source}`;
   const head = `mean val_mse ${describeConfig(cand)} vs ${inc.root_run_id}'s ${describeConfig(inc)}`;
   const gain = `${deltaPct >= 0 ? "+" : ""}${deltaPct.toFixed(1)}%`;
