@@ -124,6 +124,9 @@ def main() -> None:
     ap.add_argument("--max-epochs", type=int, default=10, help="epoch cap of every training")
     ap.add_argument("--fresh-seeds", type=int, default=3, help="fresh seeds the final config is retrained on")
     ap.add_argument("--baseline-seeds", type=int, default=None, help="our loop's baseline seeds (default: the CLI's)")
+    ap.add_argument("--start-family", default=None,
+                    help="start from the CPU-sized config switched to this family at its recipe (the AST helper); "
+                         "default: the CPU-sized Informer")
     ap.add_argument("--arms", default=",".join(ARMS))
     ap.add_argument("--jobs", type=int, default=1, help="searches at once (one torch thread each when > 1)")
     ap.add_argument("--out", default=str(BENCH / "results"))
@@ -148,6 +151,13 @@ def main() -> None:
             nonlocal naive
             arm, seed = job
             ws = make_workspace(Path(tmp), f"{arm}-{seed}", users_task_config(), space)
+            if args.start_family:
+                switch = subprocess.run([sys.executable, "-c", "import sys; from nas_agent.config_edit import apply_changes; "
+                                         "from nas_agent.search_space import load_space; apply_changes('config.py', "
+                                         "[{'key': 'model.family', 'value': sys.argv[1]}], load_space('search_space.json'))",
+                                         args.start_family], cwd=ws, capture_output=True, text=True)
+                if switch.returncode != 0:
+                    raise SystemExit(f"--start-family {args.start_family}: {switch.stderr.strip().splitlines()[-1]}")
             started = time.perf_counter()
             with open(out / f"quality-{arm}-{seed}.log", "w") as log:
                 if arm == "plain-optuna":
@@ -157,6 +167,7 @@ def main() -> None:
                     curve, _ = best_so_far(ws, args.iterations)
                     naive = naive or next(iter(json.loads((ws / "agent_state.json").read_text()).get("baselines", {}).values()), None)
             vals, tests, params = fresh_seeds(ws, args.fresh_seeds, args.max_epochs, env)
+            params = {FAMILY_KEY: args.start_family or "informer", **params}  # the start config's point is {}
             results[job] = {"curve": curve, "vals": vals, "tests": tests, "params": params, "ensemble": ens,
                             "wall": time.perf_counter() - started}
             print(f"{arm:>13} seed {seed}: best val {curve[-1]:.4f}; final config ({params.get(FAMILY_KEY, 'informer')}) "
@@ -168,7 +179,8 @@ def main() -> None:
             for f in [pool.submit(one, (arm, s)) for arm in arms for s in range(args.seeds)]:
                 f.result()
 
-    lines = [f"ETTh1 MS OT 336->96 from a CPU-sized Informer; {args.iterations} trainings per search, <= {args.max_epochs} "
+    start = f"the CPU-sized config switched to {args.start_family} at its recipe" if args.start_family else "a CPU-sized Informer"
+    lines = [f"ETTh1 MS OT 336->96 from {start}; {args.iterations} trainings per search, <= {args.max_epochs} "
              f"epochs each, {args.seeds} search seed(s), final config on {args.fresh_seeds} fresh seed(s)"]
     if naive:
         lines.append(f"persistence: val {naive['persistence']['val_mse']:.4f} / test {naive['persistence']['test_mse']:.4f}")
