@@ -59,7 +59,8 @@ def download(url: str, dest: Path) -> None:
             urllib.request.urlretrieve(url, tmp)
         except Exception as exc:  # network errors come in many types
             raise DataError(f"cannot download {url} ({exc}); check the network, or set "
-                            f"data.data_path to a local file or NAS_DATA_DIR to a folder holding {dest.name}")
+                            f"data.data_path to a local file or NAS_DATA_DIR to a folder holding {dest.name}"
+                            + _data_dir_note(dest.name))
         expected = KNOWN_SHA256.get(dest.name)
         if expected is not None and sha256_of(Path(tmp)) != expected:
             raise DataError(f"downloaded {dest.name} has the wrong sha256; check the URL in data.data_path")
@@ -89,8 +90,16 @@ def resolve_data_file(data_path: str, workspace: Path) -> Path:
         path = Path(workspace) / path
     if not path.is_file():
         raise DataError(f"data file {path} does not exist; set data.data_path to an existing CSV "
-                        f"(or set NAS_DATA_DIR to a folder holding {name})")
+                        f"(or set NAS_DATA_DIR to a folder holding {name})" + _data_dir_note(name))
     return path
+
+
+def _data_dir_note(name: str) -> str:
+    """When NAS_DATA_DIR is set, say to what and that it lacks name ('' when unset)."""
+    override = os.environ.get("NAS_DATA_DIR")
+    if not override:
+        return ""
+    return f"; NAS_DATA_DIR is set to {override} but {Path(override) / name} is missing"
 
 
 # ----------------------------------------------------------------------------- load

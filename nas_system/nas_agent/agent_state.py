@@ -160,7 +160,9 @@ def load_agent_state(path: str | Path = "agent_state.json") -> AgentState:
     path = Path(path)
     if not path.exists():
         return AgentState()
-    fix = "fix it by hand or move it aside to start a fresh search"
+    bak = path.with_name(path.name + ".bak")
+    fix = (f"restore the last good copy (cp {bak} {path}) or fix it by hand" if bak.is_file()
+           else "fix it by hand or move it aside to start a fresh search")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -192,7 +194,19 @@ def save_agent_state(state: AgentState, path: str | Path = "agent_state.json") -
     """Atomically write the state (non-finite numbers become null, so the file stays JSON)."""
     recompute_best(state)
     text = json.dumps(json_safe(state.to_dict()), indent=2, allow_nan=False) + "\n"
+    keep_last_good_copy(Path(path))
     atomic_write_text(Path(path), text)
+
+
+def keep_last_good_copy(path: Path) -> None:
+    """Copy path to <path>.bak before it is replaced, when it holds a readable JSON object (never a corrupt one)."""
+    try:
+        old = path.read_text(encoding="utf-8")
+        if not isinstance(json.loads(old), dict):
+            return
+    except (OSError, ValueError):
+        return
+    atomic_write_text(path.with_name(path.name + ".bak"), old)
 
 
 def atomic_write_text(path: Path, text: str) -> None:

@@ -137,4 +137,4 @@ def test_atomic_write_leaves_no_temp_files(tmp_path):
     add_run(state, run("run_0000", 0.5))
     save_agent_state(state, path)
     save_agent_state(state, path)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["agent_state.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["agent_state.json", "agent_state.json.bak"]

@@ -287,3 +287,18 @@ def test_fidelity_separates_epoch_caps_and_tasks(ws):
     (ws / "config.py").write_text((NAS_SYSTEM / "config.py").read_text().replace('"dropout": 0.25', '"dropout": 0.1'))
     _, out = cli(ws, "begin-search", "--max-epochs-cap", "3", check=0)
     assert out["baseline_needed"] is True and "differs from the incumbent run_0001" in out["baseline_reason"]
+
+
+def test_each_state_write_keeps_the_last_good_copy(ws):
+    """record-run twice: agent_state.json.bak is the state before the second write; a corrupt state names it."""
+    make_run(ws, "run_0000", val=0.5)
+    make_run(ws, "run_0001", val=0.4)
+    cli(ws, "record-run", "--run-id", "run_0000", "--info", "{}", check=0)
+    first = (ws / "agent_state.json").read_text()
+    cli(ws, "record-run", "--run-id", "run_0001", "--info", "{}", check=0)
+    assert (ws / "agent_state.json.bak").read_text() == first
+    assert [r["run_id"] for r in json.loads(first)["runs"]] == ["run_0000"]
+    (ws / "agent_state.json").write_text("{oops")
+    _, out = cli(ws, "next-run-id", check=2)
+    assert "agent_state.json.bak" in out["error"] and "\n" not in out["error"]
+    assert (ws / "agent_state.json.bak").read_text() == first  # a corrupt file never overwrites the good copy

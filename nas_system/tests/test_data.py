@@ -95,6 +95,17 @@ def test_missing_local_file_is_a_data_error(tmp_path, monkeypatch):
         resolve_data_file("nope.csv", tmp_path)
 
 
+def test_nas_data_dir_without_the_file_names_the_folder_and_the_file(tmp_path, monkeypatch):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    monkeypatch.setenv("NAS_DATA_DIR", str(empty))
+    with pytest.raises(DataError) as info:
+        resolve_data_file("nope.csv", tmp_path)
+    message = str(info.value)
+    assert f"NAS_DATA_DIR is set to {empty}" in message
+    assert str(empty / "nope.csv") in message and "\n" not in message
+
+
 def test_nas_data_dir_overrides_a_url(tmp_path, data_dir, monkeypatch):
     monkeypatch.setenv("NAS_DATA_DIR", str(data_dir))
     assert resolve_data_file("https://example.invalid/x/ETTh1.csv", tmp_path) == data_dir / "ETTh1.csv"

@@ -307,3 +307,19 @@ def test_progress_reports_a_divergence_and_a_bad_path(tiny_config, run_train, tm
     res = run_train("--progress", str(tmp_path / "no_such_dir" / "p.jsonl"), tag="run_0002")
     assert res.returncode == 2 and res.stderr.startswith("config error: cannot open --progress")
     assert not (tmp_path / "runs" / "run_0002").exists()
+
+
+def test_nas_data_dir_without_the_file_says_so_in_one_line(tiny_config, tmp_path):
+    """train.py with NAS_DATA_DIR set to a folder lacking the CSV: exit 2, one line naming the folder and the file."""
+    from conftest import TRAIN_PY, train_env
+    tiny_config()
+    empty = tmp_path / "empty-data"
+    empty.mkdir()
+    env = {**os.environ, **train_env(empty)}
+    cmd = [sys.executable, "-u", str(TRAIN_PY), "--config", "config.py", "--tag", "run_0001"]
+    res = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 2
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1, res.stderr
+    assert f"NAS_DATA_DIR is set to {empty}" in lines[0] and str(empty / "ETTh1.csv") in lines[0]
+    assert not (tmp_path / "runs").exists()
