@@ -368,8 +368,21 @@ def cmd_begin_search(ws: Workspace, args) -> dict:
         why = f"config.py differs from the incumbent {incumbent.root_run_id}'s config"
     else:
         why = None
-    return {"fidelity": key, "task": task, "task_key": fid.task_key(task), "config_id": cid, "seed": _seed(config),
+    return {"fidelity": key, "task": task, "task_key": fid.task_key(task), "config_id": cid,
+            "seed": _start_seed(_seed(config), state.runs, cid, key),
             "baseline_needed": why is not None, "baseline_reason": why, **_standing(state)}
+
+
+def _start_seed(own: int | None, runs, cid: str, fidelity: str) -> int | None:
+    """The baseline's first seed: the config's own, unless this config (same id and fidelity)
+    already trained some seed, then one past the largest it used. A config never gets a seed it
+    already has: CPU training is deterministic, so a reused seed would enter the noise pool as an
+    independent one and shrink the standard error."""
+    used = [r.seed for r in runs if r.config_id == cid and r.fidelity == fidelity
+            and isinstance(r.seed, int) and not isinstance(r.seed, bool)]
+    if not used:
+        return own
+    return max(max(used) + 1, own if own is not None else 0)
 
 
 def _seed(config_path: Path) -> int | None:

@@ -6,12 +6,17 @@ seconds to import). The CLI runs this once at the start of ``run`` and ``resume`
 """
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 import platform
+import re
 import sys
 
 # import names of nas_system/requirements.txt (pytest is for the tests only)
 REQUIRED_MODULES = ("torch", "numpy", "pandas", "matplotlib", "optuna")
+# the lowest version the code calls into (kept equal to requirements.txt): optuna 5.0 brought
+# the constraint API that suggest.py calls; torch 2.3 torch.amp.GradScaler(device), which speed.py builds for fp16
+MIN_VERSIONS = {"torch": (2, 3), "optuna": (5, 0)}
 
 
 def missing_modules(modules=REQUIRED_MODULES) -> list[str]:
@@ -26,6 +31,23 @@ def missing_modules(modules=REQUIRED_MODULES) -> list[str]:
     return out
 
 
+def _leading_ints(version: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in re.findall(r"\d+", version.split("+")[0])[:2])
+
+
+def outdated_modules(minimums=MIN_VERSIONS) -> list[dict]:
+    """Installed packages older than the code needs (read from their metadata, not imported)."""
+    out = []
+    for name, least in minimums.items():
+        try:
+            have = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue  # missing, not outdated: missing_modules says so
+        if _leading_ints(have) < least:
+            out.append({"name": name, "version": have, "required": ".".join(map(str, least))})
+    return out
+
+
 def check_env() -> dict:
     return {"python": sys.executable, "version": platform.python_version(),
-            "required": list(REQUIRED_MODULES), "missing": missing_modules()}
+            "required": list(REQUIRED_MODULES), "missing": missing_modules(), "outdated": outdated_modules()}

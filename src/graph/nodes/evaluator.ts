@@ -77,6 +77,7 @@ async function recordPending(state: GraphState, deps: GraphDeps, t: Trial): Prom
     status: r?.run_status ?? "crashed",
     kind: t.kind,
     repeat_of: t.repeat_of,
+    seed: t.seed, // a failed run writes no metrics: its seed counts as used all the same
     step_type: t.step_type,
     plan: t.plan,
     reason: t.reason,
