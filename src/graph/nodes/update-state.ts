@@ -10,6 +10,7 @@ import { agent, AgentError } from "../../python.js";
 import { runConfigRel } from "../../workspace.js";
 import type { GraphState, GraphUpdate, RepeatRequest, Trial, Verdict } from "../state.js";
 import type { GraphDeps } from "../graph.js";
+import { killPoint } from "../../test-hooks.js";
 
 interface Recorded {
   best_run_id: string | null;
@@ -19,6 +20,7 @@ interface Recorded {
 }
 
 export async function updateStateNode(state: GraphState, deps: GraphDeps): Promise<GraphUpdate> {
+  killPoint("update-state");
   const started = performance.now();
   const byId = new Map(state.trials.map((t) => [t.run_id, t]));
   const queue = [...state.repeat_queue];
