@@ -1,12 +1,14 @@
 // Monte Carlo of the noise verdict, driving the real code: the Python statistics
 // (nas_agent.config_stats: config_table + noise_table, as record-run computes them) and the
 // compiled TypeScript rule (dist/evaluation/noise.js: noiseVerdict, as the evaluator calls it).
-// Synthetic val MSE per seed: a true mean per config times (1 + relative noise), an incumbent
+// Synthetic val MSE per seed: a true mean per config with relative seed noise (lognormal by
+// default: MSEs over seeds are positive and right-skewed, e.g. 0.172, 0.171, 0.218 on an H200;
+// "normal" draws mean * (1 + rel * z), floored at 5% of the mean, for comparison), an incumbent
 // baseline of 3 seeds (the default --baseline-seeds) and one candidate, repeated while the rule
 // says "repeat" and repeats are left. "open" (promising, unconfirmed) is not an accept.
 // The Python side is called once per look over all trials of a case (batched), so a case of
 // N verdicts costs at most 1 + max_repeats Python calls.
-// Usage: npm run build && node bench/verdicts.mjs [N=20000] [fa] > bench/results/verdicts.txt
+// Usage: npm run build && node bench/verdicts.mjs [N=20000] [fa|all] [lognormal|normal] > bench/results/verdicts.txt
 // ("fa": only the false-accept cases, gain 0 with the defaults; about 1.5 min per case of 20,000
 // on the loaded 2-core dev machine, so the full table of 24 cases takes ~35 min at N=20000)
 import { execFileSync } from "node:child_process";
@@ -44,7 +46,14 @@ json.dump(out, sys.stdout)
 let s = 12345;
 const rand = () => { s |= 0; s = (s + 0x6d2b79f5) | 0; let t = Math.imul(s ^ (s >>> 15), 1 | s); t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t; return ((t ^ (t >>> 14)) >>> 0) / 4294967296; };
 const normal = () => Math.sqrt(-2 * Math.log(rand() || 1e-300)) * Math.cos(2 * Math.PI * rand());
-const draw = (mean, rel) => mean * Math.max(0.05, 1 + rel * normal());
+const DIST = process.argv[4] ?? "lognormal";
+if (DIST !== "lognormal" && DIST !== "normal") throw new Error(`unknown noise distribution ${DIST}: use lognormal or normal`);
+// lognormal with the given relative sd and the given mean: sigma^2 = ln(1 + rel^2), mu = -sigma^2 / 2
+const draw = (mean, rel) => {
+  if (DIST === "normal") return mean * Math.max(0.05, 1 + rel * normal());
+  const sigma = Math.sqrt(Math.log(1 + rel * rel));
+  return mean * Math.exp(-sigma * sigma / 2 + sigma * normal());
+};
 
 function stats(batch) {
   const out = execFileSync(PY, ["-c", STATS], {
@@ -77,7 +86,7 @@ function runCase(rel, gain, maxRepeats) {
 }
 
 const started = Date.now();
-console.log(`verdicts: ${N} verdicts per case; incumbent 3 seeds; alpha ${DEFAULT_NOISE.alpha}; candidate trainings per verdict`);
+console.log(`verdicts: ${N} verdicts per case; ${DIST} seed noise; incumbent 3 seeds; alpha ${DEFAULT_NOISE.alpha}; candidate trainings per verdict`);
 console.log("max_repeats  noise  gain   accepted  promising  trainings");
 for (const maxRepeats of FA_ONLY ? [2] : [2, 0]) {
   for (const rel of [0.1, 0.2, 0.3]) {
