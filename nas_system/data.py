@@ -70,11 +70,12 @@ def download(url: str, dest: Path) -> None:
             os.remove(tmp)
 
 
-def resolve_data_file(data_path: str, workspace: Path) -> Path:
+def resolve_data_file(data_path: str, workspace: Path, fetch: bool = True) -> Path | None:
     """Return a local file for data_path.
 
     NAS_DATA_DIR/<file name> wins when it exists. A URL is downloaded once into
-    <workspace>/data/. A relative local path is taken relative to the workspace.
+    <workspace>/data/ (with fetch=False: None, nothing downloaded). A relative local
+    path is taken relative to the workspace.
     """
     name = Path(urlparse(str(data_path)).path).name if is_url(data_path) else Path(data_path).name
     override = os.environ.get("NAS_DATA_DIR")
@@ -83,6 +84,8 @@ def resolve_data_file(data_path: str, workspace: Path) -> Path:
     if is_url(data_path):
         dest = Path(workspace) / "data" / name
         if not dest.is_file():
+            if not fetch:
+                return None
             download(str(data_path), dest)
         return dest
     path = Path(data_path)
@@ -244,6 +247,21 @@ def build_splits(values: np.ndarray, marks: np.ndarray, data_cfg: dict, n_out: i
             raise DataError(f"the {name} split has no window of seq_len {seq_len} + pred_len {pred_len}; "
                             f"raise data.{name}_size or shorten the sequences")
     return Splits(*sets, scaler=scaler, columns=[], n_in=values.shape[1], n_out=n_out)
+
+
+def check_data(data_cfg: dict, workspace: Path) -> str:
+    """train.py --check: the data is reachable and splits as configured, with no download.
+    Returns where it comes from (one phrase); raises DataError as load_splits would."""
+    path = resolve_data_file(data_cfg["data_path"], workspace, fetch=False)
+    if path is None:
+        # NAS_DATA_DIR set means "use this copy": a download in its place would be a silent fallback
+        name = Path(urlparse(str(data_cfg["data_path"])).path).name
+        if os.environ.get("NAS_DATA_DIR"):
+            raise DataError(f"NAS_DATA_DIR is set to {os.environ['NAS_DATA_DIR']} but {Path(os.environ['NAS_DATA_DIR']) / name} "
+                            f"is missing; put {name} there, or unset NAS_DATA_DIR to download it from {data_cfg['data_path']}")
+        return f"will be downloaded from {data_cfg['data_path']}"
+    load_splits(data_cfg, workspace)
+    return f"data {path}"
 
 
 def load_splits(data_cfg: dict, workspace: Path) -> Splits:

@@ -54,7 +54,7 @@ import torch  # noqa: E402
 # torch's other CPU kernels run those convolutions anyway, so it is switched off before any is built.
 torch.backends.nnpack.set_flags(False)
 
-from data import DataError, load_splits
+from data import DataError, check_data, load_splits
 from model import build_model
 from nas_agent import logging_utils as logs
 from nas_agent import predictions, speed
@@ -118,13 +118,35 @@ def evaluate(model, windows, batch_size, device, seed, amp, keep=None):
 # ----------------------------------------------------------------------------- arguments
 parser = argparse.ArgumentParser(description="Train one forecaster configuration.")
 parser.add_argument("--config", default="config.py", help="config file (a Python module)")
-parser.add_argument("--tag", required=True, help="run name, e.g. run_0001: outputs go to runs/<tag>/")
+parser.add_argument("--tag", help="run name, e.g. run_0001: outputs go to runs/<tag>/ (required unless --check)")
 parser.add_argument("--max-epochs", type=int, default=None, help="cap on the config's max_epochs")
 parser.add_argument("--seed", type=int, default=None, help="overrides the config's seed (repeat trainings)")
 parser.add_argument("--progress", default=None, help="write JSON progress events here (a file, or /dev/fd/3)")
+parser.add_argument("--check", action="store_true",
+                    help="only validate the config and that the data is reachable (no download, no run dir); "
+                         "prints 'config ok: ...' (exit 0) or one error line (exit 2)")
 args = parser.parse_args()
+if not args.check and not args.tag:
+    parser.error("the following arguments are required: --tag")
 if args.max_epochs is not None and args.max_epochs < 1:
     fail(f"config error: --max-epochs is {args.max_epochs}; pass an integer >= 1", 2)
+
+# ----------------------------------------------------------------------------- pre-flight (--check)
+# The same validation as a training (config, model build, data), then exit: nas-graph runs it before
+# a search records anything. A URL not downloaded yet is only named, never fetched here.
+if args.check:
+    try:
+        config = load_config(Path(args.config).resolve())
+        try:
+            model = build_model(config)
+        except Exception as exc:
+            raise ConfigError(f"build_model failed ({type(exc).__name__}: {exc}); fix the model section")
+        data_cfg = config["data"] if getattr(model, "decoder_input", True) else {**config["data"], "label_len": 0}
+        where = check_data(data_cfg, workspace=Path.cwd())
+    except (ConfigError, DataError) as exc:
+        fail(f"config error: {exc}", 2)
+    print(f"config ok: {config['model']['family']}, {where}", flush=True)
+    sys.exit(0)
 
 # ----------------------------------------------------------------------------- config and data
 # Everything that can be wrong with the config is caught here: before training, before the run dir.

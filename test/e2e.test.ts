@@ -6,7 +6,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startFakeOpenAI, type FakeOpenAI } from "./helpers/fake-openai.js";
-import { cliEnv, LR_DECISION, makeWorkspace, readAgentState, removeWorkspace, runCli, writeMockScript } from "./helpers/workspace.js";
+import { cliEnv, LR_DECISION, makeWorkspace, readAgentState, removeWorkspace, REPO, runCli, writeMockScript } from "./helpers/workspace.js";
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -96,7 +96,11 @@ describe("a starting config that cannot train", () => {
     const dir = makeWorkspace((c) => c.replace('"data_path": "ETTh1.csv"', '"data_path": "no_such_file.csv"'));
     dirs.push(dir);
     const mock = writeMockScript(dir, [LR_DECISION]);
-    const res = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", mock, "--max-iterations", "3"]);
+    // the pre-flight (train.py --check) would stop this before the baseline (test/preflight.test.ts);
+    // a stand-in interpreter lets it pass, as for a fault that only a training meets
+    const python = path.join(dir, "python-check-passes");
+    fs.writeFileSync(python, `#!/bin/sh\ncase "$*" in *--check*) echo "config ok: informer"; exit 0;; esac\nexec "${path.join(REPO, ".venv", "bin", "python")}" "$@"\n`, { mode: 0o755 });
+    const res = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", mock, "--max-iterations", "3"], { env: cliEnv({ NAS_PYTHON: python }) });
     expect(res.code).toBe(2);
     const lines = res.stderr.trim().split("\n");
     expect(lines[lines.length - 1]).toMatch(/^error: the starting config.py cannot be trained \(run_0000\): .*no_such_file\.csv/);

@@ -196,7 +196,7 @@ describe.skipIf(!SLURM.conf)("--executor slurm on a real one-node Slurm", () => 
     dirs.push(dir);
     const python = path.join(REPO, ".venv", "bin", "python");
     const launcher = path.join(dir, "python-hangs-once");
-    const hang = `case "$*" in *train.py*) if [ ! -e hung ]; then touch hung; mkdir -p runs/run_0000; exec sleep 300; fi;; esac`;
+    const hang = `case "$*" in *train.py*--tag*) if [ ! -e hung ]; then touch hung; mkdir -p runs/run_0000; exec sleep 300; fi;; esac`;
     fs.writeFileSync(launcher, `#!/bin/sh\n${hang}\nexec "${python}" "$@"\n`, { mode: 0o755 });
     const res = await runCli(
       ["run", "--system-dir", dir, "--executor", "slurm", ...POLL, "--slurm-time", "1", "--planner", "optuna", "--max-iterations", "1"],

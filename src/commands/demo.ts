@@ -8,6 +8,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { UserError } from "../errors.js";
+import { PreflightError } from "../preflight.js";
 import { REPO_ROOT } from "../python.js";
 import { configureUi, ui } from "../ui.js";
 import { workspacePaths } from "../workspace.js";
@@ -58,7 +59,14 @@ export async function demoCommand(opts: DemoOptions, env: NodeJS.ProcessEnv = pr
     minBestEpoch: 3,
     json: opts.json,
   };
-  const summary = await startSearch(run, childEnv);
+  let summary;
+  try {
+    summary = await startSearch(run, childEnv);
+  } catch (err) {
+    // stopped before anything was recorded: the folder is ours and empty of results, so `demo` can run again
+    if (err instanceof PreflightError) fs.rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   const report = await writeReport(workspacePaths(dir), childEnv);
   const seconds = (performance.now() - started) / 1000;
   if (opts.json) {

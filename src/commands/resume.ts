@@ -3,6 +3,7 @@ import readline from "node:readline/promises";
 import { UserError } from "../errors.js";
 import { configureUi, ui, fmt } from "../ui.js";
 import { checkPythonEnv } from "../python.js";
+import { preflight } from "../preflight.js";
 import { ensembleLine } from "../ensemble.js";
 import { acquireLock, openWorkspace, readSearch, writeSearch } from "../workspace.js";
 import { checkCostCap } from "./run.js";
@@ -42,6 +43,7 @@ export async function resumeCommand(opts: ResumeOptions, env: NodeJS.ProcessEnv 
     }
     if (pos.state === "paused" && opts.accept) checkAcceptable(pos.review);
     await checkPythonEnv({ ws, env });
+    await preflight({ ws, env }); // before the cost cap or any step is recorded
     const input =
       pos.state === "paused" ? { answer: { accept: opts.accept ?? (opts.reject ? false : await ask(pos.review)) } } : ({ resume: true } as const);
     if (opts.maxCostUsd !== undefined) {

@@ -5,6 +5,7 @@ import { UserError } from "../errors.js";
 import { llmConfigured } from "../llm/settings.js";
 import { evidenceOf, type ConfigRecord, type NoiseRecord } from "../contracts.js";
 import { agent, AgentError, checkPythonEnv } from "../python.js";
+import { preflight } from "../preflight.js";
 import { EXECUTORS, openExecutor, parseGpus, type ExecutorOptions } from "../executors/index.js";
 import { slurmOptions } from "../executors/slurm.js";
 import { configureUi, ui } from "../ui.js";
@@ -84,6 +85,7 @@ export async function startSearch(opts: RunOptions, env: NodeJS.ProcessEnv = pro
     if (previous?.status === "paused") ui.notice(`leaving the paused search ${previous.thread_id} unanswered; starting a new one`);
     await checkPythonEnv({ ws, env });
     await checkConfig(ws, env);
+    await preflight({ ws, env }); // config, model and data as a training sees them: before any record
     const threadId = newSearchId();
     const start = startConfigPath(ws, threadId);
     fs.mkdirSync(path.dirname(start), { recursive: true });
