@@ -19,6 +19,8 @@ export interface Workspace {
   lock: string;
   searchFile: string;
   decisions: string;
+  /** JSON log lines of the searches (pino and any library's console output), see src/log.ts. */
+  logFile: string;
 }
 
 /** Resolve and check a workspace directory (must hold config.py and train.py). */
@@ -49,6 +51,7 @@ export function workspacePaths(dir: string): Workspace {
     lock: path.join(meta, "lock"),
     searchFile: path.join(meta, "search.json"),
     decisions: path.join(meta, "decisions.jsonl"),
+    logFile: path.join(meta, "log.jsonl"),
   };
 }
 

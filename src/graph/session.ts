@@ -15,7 +15,7 @@ import { openExecutor } from "../executors/index.js";
 import type { Executor } from "../executors/types.js";
 import { createPlanner } from "../planners/index.js";
 import { readDecisions } from "../decision-log.js";
-import { logger } from "../log.js";
+import { logger, logToWorkspace } from "../log.js";
 import { agent } from "../python.js";
 import { ui } from "../ui.js";
 import { readAgentState, writeSearch, type SearchRecord, type Workspace } from "../workspace.js";
@@ -61,6 +61,7 @@ export async function driveSearch(ws: Workspace, rec: SearchRecord, input: Searc
     controller.abort();
   };
   process.on("SIGINT", onSigint);
+  const restoreLogs = logToWorkspace(ws.logFile, env);
   const checkpointer = SqliteSaver.fromConnString(ws.checkpoints);
   try {
     const budget = new CostBudget(rec.options.maxCostUsd ?? null);
@@ -93,6 +94,7 @@ export async function driveSearch(ws: Workspace, rec: SearchRecord, input: Searc
     throw err;
   } finally {
     process.off("SIGINT", onSigint);
+    restoreLogs();
     (checkpointer as unknown as { db?: { close?: () => void } }).db?.close?.();
   }
 }
