@@ -262,6 +262,8 @@ export interface SearchOptions extends ExecutorOptions {
   defaultRelSd: number;
   /** LLM cost cap in USD (--max-cost-usd; resume --max-cost-usd changes it); absent in older records. */
   maxCostUsd?: number | null;
+  /** LLM planner rounds in a row that may fall back to the optimizer before the search stops (--max-llm-failures; absent: 3). */
+  maxLlmFailures?: number | null;
   thresholds: Thresholds;
 }
 
