@@ -57,6 +57,7 @@ function program(): Command {
     .option("--review", "pause after each evaluation for a human verdict (answer with resume --accept/--reject)")
     .option("--seed <n>", "seed for the optuna/random planners", seedArg)
     .option("--max-cost-usd <x>", "stop (resumable) before an LLM call that could pass this total cost", num("--max-cost-usd"))
+    .option("--max-llm-failures <n>", "stop (resumable) after this many LLM planner rounds in a row without an answer (each falls back to optuna) (default 3)", int("--max-llm-failures"))
     .option("--parallel <k>", "trainings in flight at once (a round trains up to K trials)", int("--parallel"), 1)
     .option("--executor <kind>", "where trainings run: local (train.py children) | slurm (one sbatch job each)", "local")
     .option("--gpus <ids>", "local: GPUs to spread trainings over, e.g. 0,1 (default: CUDA_VISIBLE_DEVICES)")
@@ -97,6 +98,7 @@ function program(): Command {
     .option("--accept", "answer a review pause: accept the run")
     .option("--reject", "answer a review pause: reject the run")
     .option("--max-cost-usd <x>", "set a new LLM cost cap for the rest of the search", num("--max-cost-usd"))
+    .option("--max-llm-failures <n>", "set a new limit of LLM planner rounds in a row without an answer for the rest of the search", int("--max-llm-failures"))
     .option("--json", "print a final JSON summary on stdout")
     .action(async (opts) => {
       (await import("./python.js")).warmAgent(process.env);

@@ -270,6 +270,8 @@ export interface PlannerResult {
   transcript?: LlmAttempt[] | null;
   /** Size of the prompt sent to the LLM, in characters (decision log); null without LLM. */
   prompt_chars?: number | null;
+  /** Why the LLM gave no usable answer this round (the proposals are the optimizer's fallback); null/absent otherwise. */
+  llm_failure?: string | null;
 }
 
 export type Planner = (ctx: PlannerContext) => Promise<PlannerResult>;

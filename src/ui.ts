@@ -49,6 +49,8 @@ export interface IterationHeader {
   costUsd: number;
   /** The search's cost cap, shown beside the cost when set. */
   maxCostUsd?: number | null;
+  /** Planner rounds of this search that fell back to the optimizer because the LLM failed. */
+  llmFallbacks?: number;
 }
 
 export const ui = {
@@ -63,6 +65,7 @@ export const ui = {
     const parts = [c.bold(`iteration ${h.n}/${h.max}`)];
     if (h.runId) parts.push(h.runId);
     if (h.planner) parts.push(`planner ${h.planner}`);
+    if (h.llmFallbacks) parts.push(c.yellow(`${h.llmFallbacks} LLM fallback${h.llmFallbacks === 1 ? "" : "s"}`));
     parts.push(`best ${formatBest(h.best)}`);
     parts.push(`$${h.costUsd.toFixed(3)}${capText(h.maxCostUsd)}`);
     parts.push(clock((performance.now() - started) / 1000));
@@ -72,7 +75,11 @@ export const ui = {
   plan(stepType: string, plan: string, reason: string, planner: string | null, fallback: string | null): void {
     say(`${c.bold("plan")} [${stepType}${planner && planner !== stepType ? `, ${planner}` : ""}] ${plan}`);
     if (reason) say(c.dim(`  why: ${reason}`));
-    if (fallback) say(c.yellow(`  LLM planner failed (${fallback}); used the offline suggestion`));
+  },
+  /** The one line of a planner round whose LLM call failed: the cause, and that the optimizer planned it. */
+  llmFallback(cause: string, inRow: number, maxInRow: number): void {
+    const short = cause.length > 200 ? `${cause.slice(0, 197)}...` : cause;
+    say(c.yellow(`LLM planner failed (${short}); this round uses the optimizer (optuna TPE) instead [${inRow} of ${maxInRow} failed rounds in a row allowed, --max-llm-failures]`));
   },
   diff(diff: string): void {
     for (const line of diff.split("\n").filter(Boolean)) {

@@ -19,6 +19,8 @@ export interface Workspace {
   lock: string;
   searchFile: string;
   decisions: string;
+  /** JSON log lines of the searches (pino and any library's console output), see src/log.ts. */
+  logFile: string;
 }
 
 /** Resolve and check a workspace directory (must hold config.py and train.py). */
@@ -49,6 +51,7 @@ export function workspacePaths(dir: string): Workspace {
     lock: path.join(meta, "lock"),
     searchFile: path.join(meta, "search.json"),
     decisions: path.join(meta, "decisions.jsonl"),
+    logFile: path.join(meta, "log.jsonl"),
   };
 }
 
@@ -259,6 +262,8 @@ export interface SearchOptions extends ExecutorOptions {
   defaultRelSd: number;
   /** LLM cost cap in USD (--max-cost-usd; resume --max-cost-usd changes it); absent in older records. */
   maxCostUsd?: number | null;
+  /** LLM planner rounds in a row that may fall back to the optimizer before the search stops (--max-llm-failures; absent: 3). */
+  maxLlmFailures?: number | null;
   thresholds: Thresholds;
 }
 

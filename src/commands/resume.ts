@@ -6,7 +6,7 @@ import { checkPythonEnv } from "../python.js";
 import { preflight } from "../preflight.js";
 import { ensembleLine } from "../ensemble.js";
 import { acquireLock, openWorkspace, readSearch, writeSearch } from "../workspace.js";
-import { checkCostCap } from "./run.js";
+import { checkCostCap, checkMaxLlmFailures } from "./run.js";
 import { driveSearch, searchPosition, type SearchSummary } from "../graph/session.js";
 import type { ReviewPayload } from "../graph/nodes/review.js";
 
@@ -15,12 +15,14 @@ export interface ResumeOptions {
   accept?: boolean;
   reject?: boolean;
   maxCostUsd?: number;
+  maxLlmFailures?: number;
   json?: boolean;
 }
 
 export async function resumeCommand(opts: ResumeOptions, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   if (opts.accept && opts.reject) throw new UserError("pass only one of --accept and --reject");
   checkCostCap(opts.maxCostUsd);
+  checkMaxLlmFailures(opts.maxLlmFailures);
   configureUi({ json: opts.json });
   const ws = openWorkspace(opts.systemDir, { needTrain: true });
   const release = acquireLock(ws, "resume", ui.notice);
@@ -50,6 +52,10 @@ export async function resumeCommand(opts: ResumeOptions, env: NodeJS.ProcessEnv 
       rec = { ...rec, options: { ...rec.options, maxCostUsd: opts.maxCostUsd } };
       writeSearch(ws, rec);
       ui.notice(`LLM cost cap of this search: $${opts.maxCostUsd}`);
+    }
+    if (opts.maxLlmFailures !== undefined) {
+      rec = { ...rec, options: { ...rec.options, maxLlmFailures: opts.maxLlmFailures } };
+      writeSearch(ws, rec);
     }
     ui.notice(`resuming search ${rec.thread_id}${pos.next.length ? ` at ${pos.next.join(", ")}` : ""}`);
     const summary = await driveSearch(ws, rec, input, env);
@@ -110,7 +116,9 @@ export function printSummary(s: SearchSummary, json: boolean): void {
     return;
   }
   process.stderr.write("\n");
-  if (s.status === "stopped") {
+  if (s.status === "stopped" && s.stop_kind === "llm_failures") {
+    ui.notice(`${s.stop_reason} (the search is saved)`);
+  } else if (s.status === "stopped") {
     ui.notice(`${s.stop_reason}; the search is saved: raise the cap with 'nas-graph resume --max-cost-usd X'`);
   } else if (s.status === "paused" && s.pending_review) {
     const v = s.pending_review.verdict;

@@ -46,6 +46,7 @@ export interface RunOptions {
   defaultRelSd: number;
   maxRise: number;
   maxCostUsd?: number;
+  maxLlmFailures?: number;
   executor?: string;
   gpus?: string;
   slurmPartition?: string;
@@ -143,6 +144,7 @@ function checkUsage(opts: RunOptions): void {
   if (opts.maxEpochs !== undefined) positiveInt("--max-epochs", opts.maxEpochs);
   if (opts.runTimeout !== undefined && !(opts.runTimeout > 0)) throw new UserError("--run-timeout must be a positive number of seconds");
   checkCostCap(opts.maxCostUsd);
+  checkMaxLlmFailures(opts.maxLlmFailures);
   if (opts.seed !== undefined && !(Number.isInteger(opts.seed) && opts.seed >= 0 && opts.seed < 2 ** 32)) {
     throw new UserError(`--seed must be an integer from 0 to ${2 ** 32 - 1} (got ${opts.seed})`);
   }
@@ -167,6 +169,7 @@ function resolved(opts: RunOptions, env: NodeJS.ProcessEnv, planner: string, eva
     alpha: opts.alpha,
     defaultRelSd: opts.defaultRelSd,
     maxCostUsd: opts.maxCostUsd ?? null,
+    maxLlmFailures: opts.maxLlmFailures ?? null,
     ...executorOptions(opts, env),
     thresholds: {
       acceptAbove: opts.acceptAbove,
@@ -201,6 +204,10 @@ function announce(begin: SearchStart, o: SearchOptions): void {
   } else {
     ui.notice(`acceptance: means over seeds; the baseline's ${o.baselineSeeds} seeds measure the seed noise`);
   }
+}
+
+export function checkMaxLlmFailures(v: number | undefined): void {
+  if (v !== undefined && !(Number.isInteger(v) && v > 0)) throw new UserError(`--max-llm-failures must be a positive integer (got ${v})`);
 }
 
 export function checkCostCap(v: number | undefined): void {

@@ -32,6 +32,8 @@ export interface GraphDeps {
   searchSpace: () => Promise<SearchSpace>;
   /** The LLM cost cap (--max-cost-usd), shown in the iteration header; the LLM callers enforce it. */
   budget?: CostBudget | null;
+  /** --max-llm-failures: LLM planner rounds in a row that may fall back to the optimizer before the search stops (default 3). */
+  maxLlmFailures?: number;
 }
 
 /** Steps per round (review included), for the recursion limit. */

@@ -11,11 +11,12 @@ import { selectEnsemble } from "../ensemble.js";
 import { UserError, oneLine } from "../errors.js";
 import { createEvaluator } from "../evaluation/evaluate.js";
 import { CostBudget, CostCapReached } from "../llm/budget.js";
+import { LlmFailuresStop } from "../llm/errors.js";
 import { openExecutor } from "../executors/index.js";
 import type { Executor } from "../executors/types.js";
 import { createPlanner } from "../planners/index.js";
 import { readDecisions } from "../decision-log.js";
-import { logger } from "../log.js";
+import { logger, logToWorkspace } from "../log.js";
 import { agent } from "../python.js";
 import { ui } from "../ui.js";
 import { readAgentState, writeSearch, type SearchRecord, type Workspace } from "../workspace.js";
@@ -25,7 +26,7 @@ import type { GraphState, GraphUpdate } from "./state.js";
 
 export interface SearchSummary {
   search_id: string;
-  /** stopped: the LLM cost cap stopped it before a call (resume, with a higher --max-cost-usd) */
+  /** stopped: the LLM cost cap stopped it before a call (resume, with a higher --max-cost-usd), or the LLM failed too many rounds in a row (resume once it is reachable) */
   status: "finished" | "paused" | "stopped";
   /** Trainings done in this search (baseline seeds and repeats included). */
   iterations: number;
@@ -43,6 +44,8 @@ export interface SearchSummary {
   max_cost_usd: number | null;
   pending_review: ReviewPayload | null;
   stop_reason: string | null;
+  /** What stopped it: the cost cap, or --max-llm-failures rounds in a row without an LLM answer (null unless stopped). */
+  stop_kind: "cost_cap" | "llm_failures" | null;
   /** The final ensemble, selected once when the search finishes (null otherwise, or when it could not be built). */
   ensemble: EnsembleRecord | null;
   /** Why the ensemble could not be built (one line; the search still finished). */
@@ -61,6 +64,7 @@ export async function driveSearch(ws: Workspace, rec: SearchRecord, input: Searc
     controller.abort();
   };
   process.on("SIGINT", onSigint);
+  const restoreLogs = logToWorkspace(ws.logFile, env);
   const checkpointer = SqliteSaver.fromConnString(ws.checkpoints);
   try {
     const budget = new CostBudget(rec.options.maxCostUsd ?? null);
@@ -71,15 +75,16 @@ export async function driveSearch(ws: Workspace, rec: SearchRecord, input: Searc
     budget.start(before.usage?.cost_usd ?? 0, before.llm_max_call_usd ?? 0);
     writeSearch(ws, { ...rec, status: "running" });
     logger.info({ thread_id: rec.thread_id, input: Object.keys(input)[0], options: rec.options }, "search invoke");
-    let stopReason: string | null = null;
+    let stop: Stop | null = null;
     try {
       await graph.invoke(graphInput(input), config);
     } catch (err) {
-      if (!(err instanceof CostCapReached)) throw translate(err, controller.signal);
-      stopReason = err.message;
+      if (err instanceof CostCapReached) stop = { reason: err.message, kind: "cost_cap" };
+      else if (err instanceof LlmFailuresStop) stop = { reason: err.message, kind: "llm_failures" };
+      else throw translate(err, controller.signal);
     }
     const snap = await graph.getState(config);
-    const summary = summarize(snap, ws, rec, stopReason);
+    const summary = summarize(snap, ws, rec, stop);
     writeSearch(ws, { ...rec, status: summary.status });
     const last = snap.values as GraphState;
     if (baselineRejected(last)) {
@@ -93,6 +98,7 @@ export async function driveSearch(ws: Workspace, rec: SearchRecord, input: Searc
     throw err;
   } finally {
     process.off("SIGINT", onSigint);
+    restoreLogs();
     (checkpointer as unknown as { db?: { close?: () => void } }).db?.close?.();
   }
 }
@@ -151,6 +157,7 @@ function buildSearchGraph(
       signal,
       searchSpace: () => (space ??= agent<{ space: SearchSpace }>(py, ["space"]).then((r) => r.space)),
       budget,
+      maxLlmFailures: o.maxLlmFailures ?? undefined,
     },
     saver,
   );
@@ -166,14 +173,16 @@ function translate(err: unknown, signal: AbortSignal): unknown {
 
 type Snapshot = Awaited<ReturnType<SearchGraph["getState"]>>;
 
-function summarize(snap: Snapshot, ws: Workspace, rec: SearchRecord, stopReason: string | null): SearchSummary {
+type Stop = { reason: string; kind: NonNullable<SearchSummary["stop_kind"]> };
+
+function summarize(snap: Snapshot, ws: Workspace, rec: SearchRecord, stop: Stop | null): SearchSummary {
   const pending = snap.tasks.flatMap((t) => t.interrupts ?? []);
   const v = snap.values as GraphState;
   const kinds = readDecisions(ws.decisions).filter((e) => e.search_id === rec.thread_id).map((e) => e.kind);
   const count = (k: string) => kinds.filter((x) => x === k).length;
   return {
     search_id: rec.thread_id,
-    status: stopReason ? "stopped" : pending.length > 0 ? "paused" : "finished",
+    status: stop ? "stopped" : pending.length > 0 ? "paused" : "finished",
     iterations: v.iteration ?? 0,
     max_iterations: rec.options.maxIterations,
     trainings: { baseline: count("baseline"), proposals: count("proposal"), repeats: count("repeat") },
@@ -186,7 +195,8 @@ function summarize(snap: Snapshot, ws: Workspace, rec: SearchRecord, stopReason:
     usage: v.usage ?? { calls: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0 },
     max_cost_usd: rec.options.maxCostUsd ?? null,
     pending_review: pending.length > 0 ? (pending[0].value as ReviewPayload) : null,
-    stop_reason: stopReason,
+    stop_reason: stop?.reason ?? null,
+    stop_kind: stop?.kind ?? null,
     ensemble: null,
     ensemble_error: null,
     persistence_val_mse: persistenceOf(readAgentState(ws)),

@@ -28,6 +28,8 @@
  * | best_run_id, n_runs | update_state | compact view of agent_state.json (the best mean val_mse is incumbent.val_mean) |
  * | usage              | planner/evaluator | LLM token and cost totals of this search |
  * | llm_max_call_usd   | planner/evaluator | cost of the largest single LLM call of this search (the cost cap's estimate) |
+ * | llm_fallbacks      | planner       | planner rounds of this search that fell back to the optimizer because the LLM failed |
+ * | llm_failures_in_row | planner      | such rounds in a row (reset by an LLM answer); --max-llm-failures stops the search |
  * | timings            | each node     | seconds spent per node in the current round |
  */
 import { Annotation } from "@langchain/langgraph";
@@ -169,6 +171,8 @@ export const GraphStateAnnotation = Annotation.Root({
   n_runs: field<number>(() => 0),
   usage: field<LlmUsage>(() => ({ ...ZERO_USAGE })),
   llm_max_call_usd: field<number>(() => 0),
+  llm_fallbacks: field<number>(() => 0),
+  llm_failures_in_row: field<number>(() => 0),
   timings: field<RoundTimings>(() => ({})),
 });
 

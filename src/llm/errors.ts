@@ -103,12 +103,63 @@ function providerMessage(err: unknown): string {
   return status !== undefined && msg.startsWith(`${status} `) ? msg.slice(String(status).length + 1) : msg;
 }
 
+const NETWORK_CODES: Record<string, string> = {
+  ECONNREFUSED: "connection refused",
+  ENOTFOUND: "DNS lookup failed: host not found",
+  EAI_AGAIN: "DNS lookup failed (temporary)",
+  ECONNRESET: "connection reset",
+  ETIMEDOUT: "connection timed out",
+  EHOSTUNREACH: "host unreachable",
+  ENETUNREACH: "network unreachable",
+};
+
+/**
+ * The network cause of a failed request in a few words ("connection refused (ECONNREFUSED)"),
+ * found along the error's cause chain (the SDK's "Connection error." wraps fetch's TypeError,
+ * which wraps the socket error); null when there is none.
+ */
+export function networkCause(err: unknown): string | null {
+  const seen = new Set<unknown>();
+  const queue: unknown[] = [err];
+  while (queue.length > 0) {
+    const e = queue.shift();
+    if (typeof e !== "object" || e === null || seen.has(e)) continue;
+    seen.add(e);
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string" && code in NETWORK_CODES) return `${NETWORK_CODES[code]} (${code})`;
+    queue.push((e as { cause?: unknown }).cause, ...((e as { errors?: unknown[] }).errors ?? []));
+  }
+  return null;
+}
+
 /** One line describing an API failure, without the library's troubleshooting-URL tail. */
 export function describeApiError(err: unknown, settings: LlmSettings): string {
   if (err instanceof Error && err.name === "TimeoutError") {
     return `no answer within ${settings.timeoutMs} ms (raise NAS_LLM_TIMEOUT_MS if the model is slow)`;
   }
+  const network = networkCause(err);
+  if (network) return network;
   const status = httpStatus(err);
-  const msg = oneLine(err);
+  let msg = oneLine(err);
+  // the SDK's bare "Connection error.": name the innermost cause (e.g. fetch's "bad port")
+  let inner: unknown = (err as { cause?: unknown } | null)?.cause;
+  while ((inner as { cause?: unknown } | null)?.cause) inner = (inner as { cause?: unknown }).cause;
+  if (status === undefined && inner instanceof Error && inner.message) msg = `${msg.replace(/\.$/, "")}: ${oneLine(inner)}`;
   return status !== undefined && !msg.startsWith(String(status)) ? `${status} ${msg}` : msg;
+}
+
+/**
+ * --max-llm-failures consecutive planner rounds had no LLM answer: the search stops before
+ * this round trains anything, resumable like the cost cap's stop.
+ */
+export class LlmFailuresStop extends Error {
+  constructor(
+    readonly failures: number,
+    readonly cause_: string,
+  ) {
+    super(
+      `stopped after ${failures} LLM planner round${failures === 1 ? "" : "s"} in a row without an answer (last: ${cause_}); check NAS_LLM_BASE_URL / OPENROUTER_API_KEY, then nas-graph resume`,
+    );
+    this.name = "LlmFailuresStop";
+  }
 }

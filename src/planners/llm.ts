@@ -109,5 +109,6 @@ async function fallBackToTpe(ctx: PlannerContext, err: LlmFailure, advice: Plann
     usage: err.usage,
     attempts: err.attempts.length,
     transcript: err.attempts,
+    llm_failure: cause,
   };
 }

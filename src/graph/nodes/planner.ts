@@ -12,12 +12,16 @@ import fs from "node:fs";
 import path from "node:path";
 import type { ChangeCheck, ConfigChange, PlannerContext, PlannerDecision, PlannerResult, Proposal } from "../../contracts.js";
 import { largestCall } from "../../llm/budget.js";
+import { LlmFailuresStop } from "../../llm/errors.js";
 import { agent, AgentError } from "../../python.js";
 import { readAgentState, runConfigRel, startConfigRel } from "../../workspace.js";
 import { addUsage, ZERO_USAGE, type GraphState, type GraphUpdate, type RepeatRequest, type Trial } from "../state.js";
 import { bestSummary } from "../../runs-view.js";
 import { portfolioProposals } from "../../planners/portfolio.js";
 import type { GraphDeps } from "../graph.js";
+
+/** --max-llm-failures: planner rounds in a row without an LLM answer before the search stops. */
+export const DEFAULT_MAX_LLM_FAILURES = 3;
 
 export const BASELINE_PLAN = "Baseline: train the starting config as is";
 
@@ -47,6 +51,13 @@ export async function plannerNode(state: GraphState, deps: GraphDeps): Promise<G
       llmS = result.usage.calls > 0 || (result.transcript?.length ?? 0) > 0 ? (performance.now() - asked) / 1000 : 0;
     }
   }
+  // A round whose LLM call failed was planned by the optimizer: say so once; too many in a row stop the search
+  const failure = result?.llm_failure ?? null;
+  const inRow = failure ? state.llm_failures_in_row + 1 : result && result.usage.calls > 0 ? 0 : state.llm_failures_in_row;
+  const maxInRow = deps.maxLlmFailures ?? DEFAULT_MAX_LLM_FAILURES;
+  if (failure && inRow >= maxInRow) throw new LlmFailuresStop(inRow, failure);
+  if (failure) deps.ui.llmFallback(failure, inRow, maxInRow);
+  const fallbacks = state.llm_fallbacks + (failure ? 1 : 0);
   const proposals = [...portfolio, ...(result?.proposals ?? [])];
   const stop = proposals.some((p) => p.decision.step_type === "stop");
   if (!stop) drafts.push(...proposals.map((p) => proposalDraft(p, base)));
@@ -68,6 +79,7 @@ export async function plannerNode(state: GraphState, deps: GraphDeps): Promise<G
       best,
       costUsd: usage.cost_usd,
       maxCostUsd: deps.budget?.capUsd ?? null,
+      llmFallbacks: fallbacks,
     });
     deps.ui.plan(t.kind === "proposal" ? t.step_type : t.kind, t.plan, t.reason, t.planner_name, t.fallback);
   }
@@ -80,6 +92,8 @@ export async function plannerNode(state: GraphState, deps: GraphDeps): Promise<G
     planner_call: state.planner_call + (stop ? 0 : (result?.proposals.length ?? 0)),
     usage,
     llm_max_call_usd: largestCall(result?.transcript, state.llm_max_call_usd),
+    llm_fallbacks: fallbacks,
+    llm_failures_in_row: inRow,
     verdicts: [],
     timings: {
       planner_s: (performance.now() - started) / 1000,
