@@ -8,24 +8,13 @@
 import fs from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { cliEnv, makeWorkspace, readAgentState, removeWorkspace, REPO, runCli, writeMockScript } from "./helpers/workspace.js";
+import { crashingPython } from "./helpers/stand-ins.js";
+import { cliEnv, makeWorkspace, readAgentState, removeWorkspace, runCli, writeMockScript } from "./helpers/workspace.js";
 
 const dirs: string[] = [];
 afterEach(() => {
   for (const d of dirs.splice(0)) removeWorkspace(d);
 });
-
-/** A stand-in interpreter: the training with `--seed <seed>` writes its config snapshot, then dies. */
-function crashingPython(dir: string, seed: number): string {
-  const file = path.join(dir, "oom-python");
-  fs.writeFileSync(file, `#!/usr/bin/env bash
-cfg=""; tag=""; seed=""; prev=""
-for a in "$@"; do case "$prev" in --config) cfg="$a";; --tag) tag="$a";; --seed) seed="$a";; esac; prev="$a"; done
-if [ "$seed" = "${seed}" ]; then mkdir -p "runs/$tag" && cp "$cfg" "runs/$tag/config_used.py"; echo "RuntimeError: CUDA out of memory (simulated)" >&2; exit 1; fi
-exec "${path.join(REPO, ".venv", "bin", "python")}" "$@"
-`, { mode: 0o755 });
-  return file;
-}
 
 describe("a failed seed", () => {
   it("keeps the baseline's other seeds accepted, and a worse proposal is rejected against them", async () => {
@@ -36,7 +25,7 @@ describe("a failed seed", () => {
       config_changes: [{ key: "training.optimizer_params.lr", value: 1e-6 }],
     }]);
     const res = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", mock, "--max-iterations", "4"],
-      { env: cliEnv({ NAS_PYTHON: crashingPython(dir, 44) }) });
+      { env: cliEnv({ NAS_PYTHON: crashingPython(dir, [44]) }) });
     expect(res.code, res.stderr).toBe(0);
     const state = readAgentState(dir);
     const [a, b, crashed, proposal] = state.runs;

@@ -3,30 +3,14 @@
  * the request body (9.9), a retired model and a rejected request shape (9.6), the cost cap (12.7).
  */
 import fs from "node:fs";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { startFakeOpenAI, type FakeOpenAI } from "./helpers/fake-openai.js";
-import { cliEnv, LR_DECISION, makeWorkspace, readAgentState, removeWorkspace, runCli } from "./helpers/workspace.js";
+import { describe, expect, it } from "vitest";
+import { fakeOpenAISuite } from "./helpers/llm-suite.js";
+import { cliEnv, LR_DECISION, readAgentState, runCli } from "./helpers/workspace.js";
 
-let fake: FakeOpenAI;
-const dirs: string[] = [];
-beforeAll(async () => {
-  fake = await startFakeOpenAI();
-});
-afterAll(() => fake.close());
-beforeEach(() => {
-  fake.requests.length = 0;
-});
-afterEach(() => {
-  expect(fake.pending(), "scripted replies left over").toBe(0);
-  for (const d of dirs.splice(0)) removeWorkspace(d);
-});
-const workspace = () => {
-  const d = makeWorkspace();
-  dirs.push(d);
-  return d;
-};
+const suite = fakeOpenAISuite();
+const workspace = suite.workspace;
 const llmEnv = (extra: Record<string, string> = {}) =>
-  cliEnv({ OPENROUTER_API_KEY: "sk-or-test", NAS_LLM_BASE_URL: fake.baseURL, NAS_LLM_MAX_RETRIES: "0", NAS_LLM_BACKOFF_MS: "0", ...extra });
+  cliEnv({ OPENROUTER_API_KEY: "sk-or-test", NAS_LLM_BASE_URL: suite.fake().baseURL, NAS_LLM_MAX_RETRIES: "0", NAS_LLM_BACKOFF_MS: "0", ...extra });
 const lastLine = (s: string) => s.trim().split("\n").pop() ?? "";
 // thresholds so wide that every comparison is borderline: the LLM evaluator decides
 const WIDE = ["--acceptance", "fixed", "--accept-above", "1000", "--reject-below", "-1000", "--max-rise", "1000", "--min-best-epoch", "1"];
@@ -53,11 +37,11 @@ function strictProblems(node: unknown, where = "parameters"): string[] {
 describe("9.9 the tool schema in strict mode", () => {
   it("sends planner and evaluator tools inside the strict subset (no $schema, all required, closed objects)", async () => {
     const dir = workspace();
-    fake.enqueue({ tool: LR_DECISION }, { tool: VERDICT });
+    suite.fake().enqueue({ tool: LR_DECISION }, { tool: VERDICT });
     const res = await runCli(["run", "--system-dir", dir, "--max-iterations", "2", ...WIDE, "--json"], { env: llmEnv() });
     expect(res.code, res.stderr).toBe(0);
-    expect(fake.requests).toHaveLength(2);
-    const [planner, evaluator] = fake.requests.map((r) => r.body as unknown as { tools: Array<{ type: string; function: Record<string, unknown> }>; tool_choice: unknown });
+    expect(suite.fake().requests).toHaveLength(2);
+    const [planner, evaluator] = suite.fake().requests.map((r) => r.body as unknown as { tools: Array<{ type: string; function: Record<string, unknown> }>; tool_choice: unknown });
     for (const [body, name] of [[planner, "planner_decision"], [evaluator, "evaluator_decision"]] as const) {
       expect(body.tools).toHaveLength(1);
       const fn = body.tools[0].function;
@@ -76,26 +60,26 @@ describe("9.9 the tool schema in strict mode", () => {
 describe("9.6 model settings the server refuses", () => {
   it("stops on a retired model (404) and on a rejected request shape (400) with one line, asking once", async () => {
     const dir = workspace();
-    fake.enqueue({ status: 404, message: "Model anthropic/claude-3.5-sonnet not found" });
+    suite.fake().enqueue({ status: 404, message: "Model anthropic/claude-3.5-sonnet not found" });
     const gone = await runCli(["run", "--system-dir", dir, "--evaluator", "rules", "--baseline-seeds", "1", "--max-iterations", "3"], {
       env: llmEnv({ NAS_PLANNER_MODEL: "anthropic/claude-3.5-sonnet" }),
     });
     expect(gone.code, gone.stderr).toBe(2);
     expect(lastLine(gone.stderr)).toBe(
-      `error: model "anthropic/claude-3.5-sonnet" was not found (404 from ${fake.baseURL}: Model anthropic/claude-3.5-sonnet not found); set NAS_PLANNER_MODEL in .env to a current model with tool calling, e.g. NAS_PLANNER_MODEL=anthropic/claude-sonnet-4.6`,
+      `error: model "anthropic/claude-3.5-sonnet" was not found (404 from ${suite.fake().baseURL}: Model anthropic/claude-3.5-sonnet not found); set NAS_PLANNER_MODEL in .env to a current model with tool calling, e.g. NAS_PLANNER_MODEL=anthropic/claude-sonnet-4.6`,
     );
-    expect(fake.requests).toHaveLength(1);
-    expect(fake.requests[0].body.model).toBe("anthropic/claude-3.5-sonnet");
+    expect(suite.fake().requests).toHaveLength(1);
+    expect(suite.fake().requests[0].body.model).toBe("anthropic/claude-3.5-sonnet");
 
     // the baseline is the incumbent now: the next search asks the planner at once
-    fake.enqueue({ status: 400, message: "Invalid schema for function 'planner_decision': strict mode is not supported by this provider" });
+    suite.fake().enqueue({ status: 400, message: "Invalid schema for function 'planner_decision': strict mode is not supported by this provider" });
     const shape = await runCli(["run", "--system-dir", dir, "--evaluator", "rules", "--max-iterations", "3"], { env: llmEnv() });
     expect(shape.code, shape.stderr).toBe(2);
     expect(lastLine(shape.stderr)).toBe(
-      `error: the LLM server rejected the request for model "anthropic/claude-sonnet-4.6" (400 from ${fake.baseURL}: Invalid schema for function 'planner_decision': strict mode is not supported by this provider); set NAS_PLANNER_MODEL in .env to a current model with tool calling, e.g. NAS_PLANNER_MODEL=anthropic/claude-sonnet-4.5`,
+      `error: the LLM server rejected the request for model "anthropic/claude-sonnet-4.6" (400 from ${suite.fake().baseURL}: Invalid schema for function 'planner_decision': strict mode is not supported by this provider); set NAS_PLANNER_MODEL in .env to a current model with tool calling, e.g. NAS_PLANNER_MODEL=anthropic/claude-sonnet-4.5`,
     );
     expect(shape.stderr).not.toMatch(/LLM planner failed|optuna \(fallback\)/);
-    expect(fake.requests).toHaveLength(2);
+    expect(suite.fake().requests).toHaveLength(2);
     expect(readAgentState(dir).runs).toHaveLength(1); // nothing trained after the refused calls
     expect(fs.existsSync(dir)).toBe(true);
   });
@@ -106,7 +90,7 @@ describe("12.7 --max-cost-usd", () => {
     const dir = workspace();
     const cost = { usage: { cost: 0.002 } };
     const plan = (key: string, value: number) => ({ tool: { step_type: "small", plan: `set ${key}`, reason: "try", config_changes: [{ key, value }] }, ...cost });
-    fake.enqueue(plan("training.optimizer_params.lr", 0.001), plan("model.dropout", 0.1));
+    suite.fake().enqueue(plan("training.optimizer_params.lr", 0.001), plan("model.dropout", 0.1));
     const env = llmEnv();
     // calls of $0.002: the 1st (nothing spent) and the 2nd ($0.002 + $0.002 <= $0.005) go out; the 3rd would pass
     const run = await runCli(["run", "--system-dir", dir, "--evaluator", "rules", "--acceptance", "fixed", "--max-iterations", "4", "--max-cost-usd", "0.005", "--json"], { env });
@@ -116,7 +100,7 @@ describe("12.7 --max-cost-usd", () => {
     expect(stopped.stop_reason).toBe(
       "stopped before an LLM call: $0.0040 spent and the next call may cost $0.0020 (the largest call so far), which would pass --max-cost-usd 0.005",
     );
-    expect(fake.requests).toHaveLength(2);
+    expect(suite.fake().requests).toHaveLength(2);
     expect(run.stderr).toMatch(/^iteration 3\/4 · run_0002 · planner llm · best .* · \$0\.004 of \$0\.005 cap · \d+:\d\d$/m);
     const search = JSON.parse(fs.readFileSync(`${dir}/.nas-graph/search.json`, "utf8"));
     expect(search).toMatchObject({ status: "stopped", options: { maxCostUsd: 0.005 } });
@@ -125,18 +109,18 @@ describe("12.7 --max-cost-usd", () => {
     const again = await runCli(["resume", "--system-dir", dir, "--json"], { env });
     expect(again.code, again.stderr).toBe(0);
     expect(JSON.parse(again.stdout)).toMatchObject({ status: "stopped", iterations: 3 });
-    expect(fake.requests).toHaveLength(2);
+    expect(suite.fake().requests).toHaveLength(2);
     expect(again.stderr).not.toMatch(/\] epoch/);
 
     const status = await runCli(["status", "--system-dir", dir]);
     expect(status.stdout).toMatch(/last search: \S+ \(stopped\), LLM cost cap \$0\.005/);
 
     // a higher cap continues where the search stopped
-    fake.enqueue(plan("training.grad_clip", 0.5));
+    suite.fake().enqueue(plan("training.grad_clip", 0.5));
     const more = await runCli(["resume", "--system-dir", dir, "--max-cost-usd", "0.01", "--json"], { env });
     expect(more.code, more.stderr).toBe(0);
     expect(JSON.parse(more.stdout)).toMatchObject({ status: "finished", iterations: 4, n_runs: 4, max_cost_usd: 0.01, usage: { calls: 3 } });
-    expect(fake.requests).toHaveLength(3);
+    expect(suite.fake().requests).toHaveLength(3);
     expect(readAgentState(dir).runs.map((r) => r.planner)).toEqual(["baseline", "llm", "llm", "llm"]);
   });
 

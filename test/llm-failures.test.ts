@@ -7,28 +7,12 @@
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { startFakeOpenAI, type FakeOpenAI } from "./helpers/fake-openai.js";
-import { cliEnv, LR_DECISION, makeWorkspace, readAgentState, removeWorkspace, runCli } from "./helpers/workspace.js";
+import { describe, expect, it } from "vitest";
+import { fakeOpenAISuite } from "./helpers/llm-suite.js";
+import { cliEnv, LR_DECISION, readAgentState, runCli } from "./helpers/workspace.js";
 
-let fake: FakeOpenAI;
-const dirs: string[] = [];
-beforeAll(async () => {
-  fake = await startFakeOpenAI();
-});
-afterAll(() => fake.close());
-beforeEach(() => {
-  fake.requests.length = 0;
-});
-afterEach(() => {
-  expect(fake.pending(), "scripted replies left over").toBe(0);
-  for (const d of dirs.splice(0)) removeWorkspace(d);
-});
-const workspace = () => {
-  const d = makeWorkspace();
-  dirs.push(d);
-  return d;
-};
+const suite = fakeOpenAISuite();
+const workspace = suite.workspace;
 const llmEnv = (baseURL: string) =>
   cliEnv({ OPENROUTER_API_KEY: "sk-or-test", NAS_LLM_BASE_URL: baseURL, NAS_LLM_MAX_RETRIES: "0", NAS_LLM_BACKOFF_MS: "0" });
 // one baseline seed, no portfolio, no repeats: every round after the baseline asks the LLM planner
@@ -48,10 +32,10 @@ describe("a malformed LLM answer", () => {
   it("prints one fallback line per round, the count in the header, and nothing from LangChain or the JSON logs", async () => {
     const dir = workspace();
     const bad = { toolText: "this is not json {" };
-    fake.enqueue(bad, bad, bad, bad, bad, bad); // 3 attempts per round, 2 rounds
-    const res = await runCli(["run", "--system-dir", dir, ...ARGS, "--max-iterations", "3"], { env: llmEnv(fake.baseURL) });
+    suite.fake().enqueue(bad, bad, bad, bad, bad, bad); // 3 attempts per round, 2 rounds
+    const res = await runCli(["run", "--system-dir", dir, ...ARGS, "--max-iterations", "3"], { env: llmEnv(suite.fake().baseURL) });
     expect(res.code, res.stderr).toBe(0);
-    expect(fake.requests).toHaveLength(6);
+    expect(suite.fake().requests).toHaveLength(6);
     for (const out of [res.stdout, res.stderr]) {
       expect(out).not.toMatch(/LangChain|pnpm/);
       expect(out).not.toMatch(/^\s*\{.*"(level|msg)"/m); // no raw JSON log line
@@ -97,11 +81,11 @@ describe("an unreachable LLM server", () => {
     expect(readAgentState(dir).runs).toHaveLength(2); // nothing trained while the server is down
 
     // the server answers again: resume finishes the search with the LLM's proposals
-    fake.enqueue({ tool: LR_DECISION }, { tool: { ...LR_DECISION, plan: "Clip the gradients harder", config_changes: [{ key: "training.grad_clip", value: 0.5 }] } });
-    const more = await runCli(["resume", "--system-dir", dir, "--json"], { env: llmEnv(fake.baseURL) });
+    suite.fake().enqueue({ tool: LR_DECISION }, { tool: { ...LR_DECISION, plan: "Clip the gradients harder", config_changes: [{ key: "training.grad_clip", value: 0.5 }] } });
+    const more = await runCli(["resume", "--system-dir", dir, "--json"], { env: llmEnv(suite.fake().baseURL) });
     expect(more.code, more.stderr).toBe(0);
     expect(JSON.parse(more.stdout)).toMatchObject({ status: "finished", iterations: 4, n_runs: 4, usage: { calls: 2 } });
-    expect(fake.requests).toHaveLength(2);
+    expect(suite.fake().requests).toHaveLength(2);
     expect(readAgentState(dir).runs.map((r) => r.planner)).toEqual(["baseline", "optuna (fallback)", "llm", "llm"]);
   });
 });

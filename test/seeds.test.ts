@@ -5,27 +5,14 @@
  * Driven through the real CLI; the first search runs under a stand-in interpreter whose trainings
  * with seeds 42 and 43 die after train.py's first output, as an OOM would.
  */
-import fs from "node:fs";
-import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { cliEnv, makeWorkspace, readAgentState, removeWorkspace, REPO, runCli } from "./helpers/workspace.js";
+import { crashingPython } from "./helpers/stand-ins.js";
+import { cliEnv, makeWorkspace, readAgentState, removeWorkspace, runCli } from "./helpers/workspace.js";
 
 const dirs: string[] = [];
 afterEach(() => {
   for (const d of dirs.splice(0)) removeWorkspace(d);
 });
-
-function crashingPython(dir: string, seeds: number[]): string {
-  const file = path.join(dir, "oom-python");
-  const match = seeds.map((s) => `"$seed" = "${s}"`).join(" -o ");
-  fs.writeFileSync(file, `#!/usr/bin/env bash
-cfg=""; tag=""; seed=""; prev=""
-for a in "$@"; do case "$prev" in --config) cfg="$a";; --tag) tag="$a";; --seed) seed="$a";; esac; prev="$a"; done
-if [ ${match} ]; then mkdir -p "runs/$tag" && cp "$cfg" "runs/$tag/config_used.py"; echo "RuntimeError: CUDA out of memory (simulated)" >&2; exit 1; fi
-exec "${path.join(REPO, ".venv", "bin", "python")}" "$@"
-`, { mode: 0o755 });
-  return file;
-}
 
 describe("seeds", () => {
   it("a baseline trained again for the same config takes new seeds", async () => {
