@@ -41,6 +41,9 @@ async function until(what: string, cond: () => boolean, ms: number): Promise<voi
 
 /** One epoch of several seconds (10x the tiny training set): no output line for a while. */
 const longEpoch = (c: string) => c.replace('"train_size": 600,', '"train_size": 6000,').replace('"max_epochs": 2,', '"max_epochs": 1,');
+// an epoch long enough (small batches) that the orphan is still training when `resume` gets to it,
+// after its pre-flight check: the orphan dies at its next output line, on the closed pipe
+const longRun = (c: string) => longEpoch(c).replace('"batch_size": 32,', '"batch_size": 4,');
 
 function jobRecord(dir: string, runId: string): { pid: number; ended_at: string | null; argv: string[] } {
   return JSON.parse(fs.readFileSync(path.join(dir, ".nas-graph", "jobs", `${runId}.json`), "utf8"));
@@ -75,7 +78,7 @@ describe.runIf(process.platform === "linux")("kill -9 of the CLI during training
 
   it("resume stops a train.py that survived the CLI before it reuses the run id", async () => {
     // A launcher that drops NAS_PARENT_PID: train.py cannot ask for the parent-death signal.
-    const dir = makeWorkspace(longEpoch);
+    const dir = makeWorkspace(longRun);
     dirs.push(dir);
     const python = path.join(REPO, ".venv", "bin", "python");
     const wrapper = path.join(dir, "python-no-pdeathsig");
