@@ -43,7 +43,7 @@ describe("training faults", () => {
       dirs.push(dir);
       const mock = writeMockScript(dir, []);
       const res = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", mock,
-        "--max-iterations", "3", "--run-timeout", "20"], { env: cliEnv({ NAS_PYTHON: faultyPython(dir, fault) }) });
+        "--max-iterations", "3", "--run-timeout", "60"], { env: cliEnv({ NAS_PYTHON: faultyPython(dir, fault) }) });
       expect(res.code, res.stderr).toBe(0);
       expect(res.stderr).not.toMatch(/\n\s+at /); // no stack trace
       const state = readAgentState(dir);
