@@ -2,10 +2,11 @@
  * The long-lived nas_agent helper: one per CLI process, answers in order, started again when
  * it dies (the request in flight is sent once more), a one-line error when it cannot run.
  */
+import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { AgentServer } from "../src/agent-server.js";
+import { AgentServer, HELPER_COMMANDS } from "../src/agent-server.js";
 import { UserError } from "../src/errors.js";
 import { agent } from "../src/python.js";
 import { pythonBin, pythonEnv } from "../src/python.js";
@@ -88,5 +89,15 @@ describe("nas_agent helper", () => {
     const logs = res.stderr.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as { msg?: string });
     expect(logs.filter((l) => l.msg === "nas_agent call").length).toBeGreaterThan(5);
     expect(logs.filter((l) => l.msg === "nas_agent helper started")).toHaveLength(1);
+  });
+});
+
+describe("the helper's command list", () => {
+  it("is the same in TypeScript (HELPER_COMMANDS, each one resent after a helper death) and in nas_agent's COMMANDS", () => {
+    const py = execFileSync(pythonBin(process.env), ["-c", "import json; from nas_agent.cli import COMMANDS; print(json.dumps(sorted(COMMANDS)))"], {
+      env: pythonEnv(process.env),
+      encoding: "utf8",
+    });
+    expect([...HELPER_COMMANDS].sort()).toEqual(JSON.parse(py));
   });
 });

@@ -5,7 +5,7 @@
  */
 import path from "node:path";
 import { UserError } from "../errors.js";
-import { agent } from "../python.js";
+import { agent, type HelperArgs } from "../python.js";
 import { openWorkspace, readAgentState, readSearch, type Workspace } from "../workspace.js";
 
 export interface ReportOptions {
@@ -34,7 +34,7 @@ export async function writeReport(ws: Workspace, env: NodeJS.ProcessEnv, target?
     throw new UserError(`no runs recorded in ${ws.dir} yet; start a search with 'nas-graph run' first`);
   }
   const t = target ?? readSearch(ws)?.options.targetValMse ?? null;
-  const args = ["report", "--decisions", ws.decisions, ...(t != null ? ["--target", String(t)] : [])];
+  const args: HelperArgs = ["report", "--decisions", ws.decisions, ...(t != null ? ["--target", String(t)] : [])];
   const res = await agent<ReportResult & { ok: true }>({ ws, env }, args);
   return { html: path.resolve(res.html), md: path.resolve(res.md), images: res.images, runs: res.runs };
 }

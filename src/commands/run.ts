@@ -68,6 +68,8 @@ interface SearchStart {
   baseline_reason: string | null;
   incumbent: ConfigRecord | null;
   noise: NoiseRecord | null;
+  /** The first round's free run ids (--reserve K, K = --parallel). */
+  next_run_ids: string[];
 }
 
 export async function runCommand(opts: RunOptions, env: NodeJS.ProcessEnv = process.env): Promise<void> {
@@ -92,13 +94,13 @@ export async function startSearch(opts: RunOptions, env: NodeJS.ProcessEnv = pro
     fs.mkdirSync(path.dirname(start), { recursive: true });
     fs.copyFileSync(ws.config, start);
     const now = new Date().toISOString();
-    const begin = await agent<SearchStart>({ ws, env }, ["begin-search", ...(options.maxEpochs ? ["--max-epochs-cap", String(options.maxEpochs)] : [])]);
+    const begin = await agent<SearchStart>({ ws, env }, ["begin-search", "--reserve", String(options.parallel), ...(options.maxEpochs ? ["--max-epochs-cap", String(options.maxEpochs)] : [])]);
     const resolved = { ...options, baselineSeeds: baselineSeeds(options, begin) };
     const rec: SearchRecord = { thread_id: threadId, started_at: now, updated_at: now, status: "running", options: resolved };
     writeSearch(ws, rec);
     ui.notice(`search ${threadId}: up to ${options.maxIterations} trainings in ${ws.dir} (fidelity ${begin.fidelity})`);
     announce(begin, resolved);
-    return await driveSearch(ws, rec, { start: initialState(rec, begin) }, env);
+    return await driveSearch(ws, rec, { start: initialState(rec, begin), runIds: begin.next_run_ids }, env);
   } finally {
     release();
   }

@@ -34,6 +34,11 @@ export interface GraphDeps {
   budget?: CostBudget | null;
   /** --max-llm-failures: LLM planner rounds in a row that may fall back to the optimizer before the search stops (default 3). */
   maxLlmFailures?: number;
+  /**
+   * The next free run ids as the helper last reported them (begin-search, finish-round), so the
+   * planner need not ask; held for one invoke only, under the workspace lock, and used once.
+   */
+  runIds?: { next: string[] | null };
 }
 
 /** Steps per round (review included), for the recursion limit. */
