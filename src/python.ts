@@ -10,7 +10,7 @@ import { agentServer, type HelperCommand } from "./agent-server.js";
 import { UserError } from "./errors.js";
 import { logger } from "./log.js";
 import { parseProgressLine, type ProgressEvent } from "./progress.js";
-import type { Workspace } from "./workspace.js";
+import type { Workspace } from "./workspace-paths.js";
 
 /** The package root (holds nas_system/ and .venv/), found from this compiled file. */
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");

@@ -6,7 +6,7 @@ import { checkPythonEnv } from "../python.js";
 import { preflight } from "../preflight.js";
 import { ensembleLine } from "../ensemble.js";
 import { acquireLock, openWorkspace, readSearch, writeSearch } from "../workspace.js";
-import { checkCostCap, checkMaxLlmFailures } from "./run.js";
+import { checkCostCap, checkMaxLlmFailures } from "./search-options.js";
 import { driveSearch, searchPosition, type SearchSummary } from "../graph/session.js";
 import type { ReviewPayload } from "../graph/nodes/review.js";
 

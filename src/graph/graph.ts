@@ -1,15 +1,15 @@
 /**
  * The search graph: planner -> trial x K (Send) -> evaluator -> [review] -> update_state -> (loop|END).
  * Nodes get their collaborators (planner, evaluator, Python bridge, executor, UI) through
- * GraphDeps, never through the state, so the checkpoint holds plain JSON only.
+ * GraphDeps (./deps.ts, which the nodes import, never this file), never through the state, so
+ * the checkpoint holds plain JSON only.
  */
 import { END, START, Send, StateGraph } from "@langchain/langgraph";
 import type { BaseCheckpointSaver } from "@langchain/langgraph";
-import type { EvaluationInput, EvaluationResult, Planner, SearchSpace } from "../contracts.js";
 import type { Executor } from "../executors/types.js";
-import type { CostBudget } from "../llm/budget.js";
 import type { PyContext } from "../python.js";
 import type { Ui } from "../ui.js";
+import type { GraphDeps } from "./deps.js";
 import { GraphStateAnnotation, type GraphState, type TrialInput } from "./state.js";
 import { plannerNode } from "./nodes/planner.js";
 import { trialNode } from "./nodes/trial.js";
@@ -17,29 +17,7 @@ import { evaluatorNode } from "./nodes/evaluator.js";
 import { reviewNode } from "./nodes/review.js";
 import { updateStateNode } from "./nodes/update-state.js";
 
-export interface GraphDeps {
-  py: PyContext;
-  planner: Planner;
-  evaluate: (input: EvaluationInput) => Promise<EvaluationResult>;
-  /** Only the LLM evaluator reads the run's history summary (saves a helper call per trial). */
-  evaluatorUsesHistory: boolean;
-  /** Trains a trial: local train.py children or Slurm jobs (--executor). */
-  executor: Executor;
-  ui: Ui;
-  /** Aborted on Ctrl-C: cancels training and LLM calls. */
-  signal: AbortSignal;
-  /** The resolved search space (nas_agent space), fetched once per process. */
-  searchSpace: () => Promise<SearchSpace>;
-  /** The LLM cost cap (--max-cost-usd), shown in the iteration header; the LLM callers enforce it. */
-  budget?: CostBudget | null;
-  /** --max-llm-failures: LLM planner rounds in a row that may fall back to the optimizer before the search stops (default 3). */
-  maxLlmFailures?: number;
-  /**
-   * The next free run ids as the helper last reported them (begin-search, finish-round), so the
-   * planner need not ask; held for one invoke only, under the workspace lock, and used once.
-   */
-  runIds?: { next: string[] | null };
-}
+export type { GraphDeps } from "./deps.js";
 
 /** Steps per round (review included), for the recursion limit. */
 export const NODES_PER_ITERATION = 5;

@@ -13,7 +13,7 @@ import { largestCall } from "../../llm/budget.js";
 import { agent } from "../../python.js";
 import { readJson, runDir } from "../../workspace.js";
 import { addUsage, ZERO_USAGE, type GraphState, type GraphUpdate, type Trial, type Verdict } from "../state.js";
-import type { GraphDeps } from "../graph.js";
+import type { GraphDeps } from "../deps.js";
 
 const ORDER = { baseline: 0, repeat: 1, proposal: 2 } as const;
 

@@ -18,7 +18,7 @@ import { readAgentState, runConfigRel, startConfigRel } from "../../workspace.js
 import { addUsage, ZERO_USAGE, type GraphState, type GraphUpdate, type RepeatRequest, type Trial } from "../state.js";
 import { bestSummary } from "../../runs-view.js";
 import { portfolioProposals } from "../../planners/portfolio.js";
-import type { GraphDeps } from "../graph.js";
+import type { GraphDeps } from "../deps.js";
 
 /** --max-llm-failures: planner rounds in a row without an LLM answer before the search stops. */
 export const DEFAULT_MAX_LLM_FAILURES = 3;

@@ -15,7 +15,7 @@ import type { TrainOutcome, TrialJob } from "../../executors/types.js";
 import { agent, AgentError, type HelperArgs } from "../../python.js";
 import { readJson, runDir, trialConfigRel, writeJsonAtomic } from "../../workspace.js";
 import type { GraphUpdate, Trial, TrialInput, TrialResult } from "../state.js";
-import type { GraphDeps } from "../graph.js";
+import type { GraphDeps } from "../deps.js";
 
 interface Failure {
   status?: string;

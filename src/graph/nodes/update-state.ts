@@ -11,7 +11,7 @@ import { appendDecision } from "../../decision-log.js";
 import { agent, type HelperArgs } from "../../python.js";
 import { startConfigRel } from "../../workspace.js";
 import type { GraphState, GraphUpdate, RepeatRequest, Trial, Verdict } from "../state.js";
-import type { GraphDeps } from "../graph.js";
+import type { GraphDeps } from "../deps.js";
 import { killPoint } from "../../test-hooks.js";
 
 interface Recorded {
