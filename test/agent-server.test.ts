@@ -8,6 +8,7 @@ import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { AgentServer, HELPER_COMMANDS } from "../src/agent-server.js";
 import { UserError } from "../src/errors.js";
+import { IMPLICIT_FAMILY } from "../src/planners/families.js";
 import { agent } from "../src/python.js";
 import { pythonBin, pythonEnv } from "../src/python.js";
 import { workspacePaths } from "../src/workspace.js";
@@ -92,12 +93,20 @@ describe("nas_agent helper", () => {
   });
 });
 
-describe("the helper's command list", () => {
+describe("what both sides list", () => {
   it("is the same in TypeScript (HELPER_COMMANDS, each one resent after a helper death) and in nas_agent's COMMANDS", () => {
     const py = execFileSync(pythonBin(process.env), ["-c", "import json; from nas_agent.cli import COMMANDS; print(json.dumps(sorted(COMMANDS)))"], {
       env: pythonEnv(process.env),
       encoding: "utf8",
     });
     expect([...HELPER_COMMANDS].sort()).toEqual(JSON.parse(py));
+  });
+
+  it("the default model family is nas_agent's DEFAULT_FAMILY", () => {
+    const py = execFileSync(pythonBin(process.env), ["-c", "from nas_agent.config_check import DEFAULT_FAMILY; print(DEFAULT_FAMILY)"], {
+      env: pythonEnv(process.env),
+      encoding: "utf8",
+    });
+    expect(IMPLICIT_FAMILY).toBe(py.trim());
   });
 });

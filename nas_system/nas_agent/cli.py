@@ -24,6 +24,7 @@ from . import baselines as naive
 from . import ensemble
 from . import fidelity as fid
 from .config_edit import ConfigEditError, apply_changes, literal_at, read_values, restore
+from .config_check import DEFAULT_FAMILY
 from .config_id import config_id
 from .history_summary import build_history_summary
 from .search_space import SpaceError, load_space, resolve_space_path
@@ -430,7 +431,7 @@ def _identity(run_dir: Path, data: dict[str, Any], info: dict, current_fidelity:
 
 def _family(config_path: Path) -> str:
     value = literal_at(config_path, "model.family")
-    return value if isinstance(value, str) else "informer"
+    return value if isinstance(value, str) else DEFAULT_FAMILY
 
 
 def _finite(x: Any) -> bool:
