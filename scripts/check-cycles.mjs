@@ -21,9 +21,9 @@ export function tsImports(root = path.join(REPO, "src")) {
     const text = fs.readFileSync(file, "utf8");
     const deps = new Set();
     // import ... from "x"; export ... from "x"; import "x"; import("x")
-    const re = /(?:^|\n)\s*(?:import|export)\b[^;'"]*?(?:from\s*)?["'](\.[^"']+)["']|import\(\s*["'](\.[^"']+)["']\s*\)/g;
+    const re = /(?:^|\n)\s*(?:import|export)\s[^;]*?\sfrom\s*["'](\.[^"']+)["']|(?:^|\n)\s*import\s*["'](\.[^"']+)["']|\bimport\(\s*["'](\.[^"']+)["']\s*\)/g;
     for (const m of text.matchAll(re)) {
-      const spec = m[1] ?? m[2];
+      const spec = m[1] ?? m[2] ?? m[3];
       const target = path.resolve(path.dirname(file), spec.replace(/\.js$/, ".ts"));
       if (fs.existsSync(target)) deps.add(path.relative(REPO, target));
     }
