@@ -4,7 +4,7 @@
  * Runs an Optuna search on the tiny config through a stand-in interpreter (NAS_PYTHON) that logs
  * every request sent to `python -m nas_agent serve` and every one-shot `python -m nas_agent CMD`,
  * then prints the calls by command and the calls per training.
- * Usage: node bench/helper-calls.mjs [--iterations N] [--keep]   (NAS_DATA_DIR defaults to ../shared/data/ETT-small)
+ * Usage: node bench/helper-calls.mjs [--iterations N] [--parallel K] [--keep]   (NAS_DATA_DIR defaults to ../shared/data/ETT-small)
  * The stand-in itself is exported for the test that checks the bar (test/helper-calls.test.ts).
  */
 import { spawnSync } from "node:child_process";
@@ -71,8 +71,12 @@ export function countCalls(log) {
 }
 
 function main() {
-  const argIdx = process.argv.indexOf("--iterations");
-  const iterations = argIdx > 0 ? Number(process.argv[argIdx + 1]) : 10;
+  const flag = (name, dflt) => {
+    const i = process.argv.indexOf(name);
+    return i > 0 ? Number(process.argv[i + 1]) : dflt;
+  };
+  const iterations = flag("--iterations", 10);
+  const parallel = flag("--parallel", 1);
   const cli = path.join(REPO, "dist", "cli.js");
   if (!fs.existsSync(cli)) {
     console.error("error: dist/cli.js is missing; run 'npm run build' first");
@@ -92,7 +96,7 @@ function main() {
     NAS_DATA_DIR: process.env.NAS_DATA_DIR ?? path.resolve(REPO, "..", "shared", "data", "ETT-small"),
   };
   delete env.OPENROUTER_API_KEY;
-  const args = [cli, "run", "--system-dir", dir, "--planner", "optuna", "--seed", "7", "--evaluator", "rules", "--max-iterations", String(iterations), "--json"];
+  const args = [cli, "run", "--system-dir", dir, "--planner", "optuna", "--seed", "7", "--evaluator", "rules", "--max-iterations", String(iterations), ...(parallel > 1 ? ["--parallel", String(parallel)] : []), "--json"];
   const t0 = performance.now();
   const r = spawnSync(process.execPath, args, { env, encoding: "utf8" });
   if (r.status !== 0) {
@@ -101,7 +105,7 @@ function main() {
   }
   const decisions = fs.readFileSync(path.join(dir, ".nas-graph", "decisions.jsonl"), "utf8").trim().split("\n").length;
   const c = countCalls(log);
-  console.log(`optuna search, ${decisions} trainings on the tiny config (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+  console.log(`optuna search, ${decisions} trainings on the tiny config, --parallel ${parallel} (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
   console.log(`helper calls: ${c.total} (${c.serve} to nas_agent serve, ${c.oneShot} one-shot) = ${(c.total / decisions).toFixed(2)} per training`);
   console.log(`by command: ${Object.entries(c.byCommand).map(([k, v]) => `${k} ${v}`).join(", ")}`);
   if (process.argv.includes("--keep")) console.log(`workspace kept: ${dir}`);
