@@ -225,3 +225,24 @@ def test_training_keys_are_one_optuna_parameter_per_family():
     assert point.keys() == state.runs[1].params.keys() and point["training.optimizer_params.lr"] == 0.005
     with pytest.raises(ValueError):  # a pooled name is no longer asked for
         sample_point(optuna.trial.FixedTrial({"model.family": "dlinear", "training.optimizer_params.lr": 0.005}), SPACE)
+
+
+def test_the_sampler_offers_the_schedulers_own_params_only_under_that_scheduler():
+    """gamma is searchable under StepLR and ExponentialLR with the scheduler on, step_size under StepLR
+    only; no other point carries them (so no proposal writes a kwarg its scheduler lacks)."""
+    import optuna
+    from nas_agent.suggest import sample_point
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    seen = set()
+    for _ in range(300):
+        point = sample_point(study.ask(), SPACE)
+        on = point["training.use_scheduler"]
+        cls = point["training.scheduler_class"].rsplit(".", 1)[-1]
+        assert ("training.scheduler_params.gamma" in point) == (on and cls in ("StepLR", "ExponentialLR"))
+        assert ("training.scheduler_params.step_size" in point) == (on and cls == "StepLR")
+        if "training.scheduler_params.gamma" in point:
+            seen.add(cls)
+            assert 0.1 <= point["training.scheduler_params.gamma"] <= 0.99
+    assert seen == {"StepLR", "ExponentialLR"}
