@@ -25,6 +25,7 @@ from . import ensemble
 from . import fidelity as fid
 from .config_edit import ConfigEditError, apply_changes, literal_at, read_values, restore
 from .config_id import config_id
+from .curve import MAX_RISE_PCT, curve_view
 from .history_summary import build_history_summary
 from .search_space import SpaceError, load_space, resolve_space_path
 
@@ -76,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     rec = sub.add_parser("record-run", help="record a run in agent_state.json")
     rec.add_argument("--run-id", required=True)
     rec.add_argument("--info", default="{}", help="JSON object of decision fields")
+    rec.add_argument("--max-rise", type=float, default=MAX_RISE_PCT, help="overfitting: val_mse rose more than this %% after its best epoch")
     s = sub.add_parser("set-accept", help="manually accept or reject a run")
     s.add_argument("--run-id", required=True)
     grp = s.add_mutually_exclusive_group(required=True)
@@ -84,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--reason")
     m = sub.add_parser("summarize", help="history summary of a run")
     m.add_argument("--run-id", required=True)
+    m.add_argument("--max-rise", type=float, default=MAX_RISE_PCT, help="overfitting: val_mse rose more than this %% after its best epoch")
     b = sub.add_parser("baselines", help="naive baselines (persistence, seasonal naive) of a config's task")
     b.add_argument("--config", help="config whose task is scored (default: DIR/config.py)")
     b.add_argument("--no-store", action="store_true", help="compute a missing entry without saving it")
@@ -196,11 +199,12 @@ def cmd_record_run(ws: Workspace, args) -> dict:
         raise CliError("--info must be a JSON object")
     state = st.load_agent_state(ws.state_path)
     previous = state.best_run_id
-    run = build_run(ws, args.run_id, info, state.find(args.run_id), state.fidelity)
+    run = build_run(ws, args.run_id, info, state.find(args.run_id), state.fidelity, args.max_rise)
     st.add_run(state, run)
     if "accepted" in info:  # a verdict is about the config: every seed of it follows
         st.set_config_accepted(state, run, bool(run.accepted))
-    out = {"run": run.to_dict(), "best_run_id": state.best_run_id, "previous_best_run_id": previous}
+    out = {"run": run.to_dict(), "best_run_id": state.best_run_id, "previous_best_run_id": previous,
+           "curve": _curve(ws.run_dir(args.run_id), args.max_rise)}
     used = ws.run_dir(args.run_id) / "config_used.py"
     if used.is_file():  # the run's task gets its naive baselines once; a data problem never loses the run
         try:
@@ -243,8 +247,19 @@ def _standing(state: st.AgentState, run_id: str | None = None) -> dict[str, Any]
             "incumbent": incumbent.to_dict() if incumbent else None, "noise": noise, "n_runs": len(state.runs)}
 
 
+def _curve(run_dir: Path, max_rise: float) -> dict[str, Any] | None:
+    """What the evaluator reads of the run's val curve (curve.py): None without a readable history."""
+    history, metrics = run_dir / "history.json", run_dir / "metrics.json"
+    if not (history.is_file() and metrics.is_file()):
+        return None
+    try:
+        return curve_view(_read_json(history), _read_json(metrics), max_rise)
+    except CliError:
+        return None
+
+
 def build_run(ws: Workspace, run_id: str, info: dict, existing: st.RunInfo | None,
-              current_fidelity: str | None = None) -> st.RunInfo:
+              current_fidelity: str | None = None, max_rise: float = MAX_RISE_PCT) -> st.RunInfo:
     """Merge the existing entry, ``info`` and the run dir's files into one RunInfo."""
     run_dir = ws.run_dir(run_id)
     data = existing.to_dict() if existing else {"run_id": run_id}
@@ -257,7 +272,7 @@ def build_run(ws: Workspace, run_id: str, info: dict, existing: st.RunInfo | Non
             raise CliError(f"--info: {exc}") from None
     data.update({k: v for k, v in info.items() if k != "run_id"})
     status = info.get("status") or (existing.status if existing else None)
-    data.update(_run_files(run_dir, run_id, status, ws.space))
+    data.update(_run_files(run_dir, run_id, status, ws.space, max_rise))
     data.update(_identity(run_dir, data, info, current_fidelity))
     status = data.get("status")
     if status not in st.STATUSES:
@@ -272,7 +287,8 @@ def build_run(ws: Workspace, run_id: str, info: dict, existing: st.RunInfo | Non
         raise CliError(f"--info has bad fields for {run_id}: {exc}") from None
 
 
-def _run_files(run_dir: Path, run_id: str, info_status: str | None, load_space_fn) -> dict[str, Any]:
+def _run_files(run_dir: Path, run_id: str, info_status: str | None, load_space_fn,
+               max_rise: float = MAX_RISE_PCT) -> dict[str, Any]:
     """Fields read from metrics.json / failure.json, history.json and config_used.py.
 
     Only the outcome files are required; a damaged history or config snapshot is noted in
@@ -308,7 +324,7 @@ def _run_files(run_dir: Path, run_id: str, info_status: str | None, load_space_f
     history_path = run_dir / "history.json"
     if history_path.is_file():
         try:
-            out["history_summary"] = build_history_summary(_read_json(history_path), metrics)
+            out["history_summary"] = build_history_summary(_read_json(history_path), metrics, max_rise)
         except CliError as exc:
             out["history_summary"] = f"no diagnosis: {exc}"
     used = run_dir / "config_used.py"
@@ -405,7 +421,7 @@ def cmd_summarize(ws: Workspace, args) -> dict:
     if history.is_file():
         metrics_path = run_dir / "metrics.json"
         metrics = _read_json(metrics_path) if metrics_path.is_file() else None
-        return {"summary": build_history_summary(_read_json(history), metrics)}
+        return {"summary": build_history_summary(_read_json(history), metrics, args.max_rise)}
     run = st.load_agent_state(ws.state_path).find(args.run_id)
     if run is not None and run.history_summary:
         return {"summary": run.history_summary}

@@ -152,6 +152,7 @@ function buildSearchGraph(
         budget,
       }),
       evaluatorUsesHistory: o.evaluator === "llm",
+      maxRisePct: o.thresholds.maxRise,
       executor,
       ui,
       signal,
