@@ -56,5 +56,5 @@ describe("overfitting", () => {
     // a val curve that rises after its minimum: overfitting, in the summary and in the verdict (no LLM call)
     expect(rising.history_summary).toContain("Overfitting: val_mse rose 50% after its best epoch 1 (overfitting or instability), more than 25%");
     expect(rising.evaluation_reason).toContain("val_mse rose 50% after its best epoch 1 (overfitting or instability): not worth a repeat");
-  }, 60_000);
+  });
 });

@@ -12,6 +12,7 @@ per line on stdout, in order, ``{"id": n, "exit": code, "result": {...}}``; it e
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import re
@@ -171,8 +172,35 @@ def cmd_config_id(ws: Workspace, args) -> dict:
 
 
 def cmd_config_restore(ws: Workspace, args) -> dict:
-    restore(args.from_path, ws.config(args.config))
+    target = ws.config(args.config)
+    restore(args.from_path, target)
+    if _is_workspace_config(ws, target):
+        state = st.load_agent_state(ws.state_path)
+        _note_written(state, target, args.from_path)
+        st.save_agent_state(state, ws.state_path)
     return {"restored_from": str(args.from_path)}
+
+
+def _is_workspace_config(ws: Workspace, path: Path) -> bool:
+    return path.resolve() == (ws.dir / "config.py").resolve()
+
+
+def _sha256(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def _note_written(state: st.AgentState, config: Path, source) -> None:
+    """Remember what the tool itself put into config.py (agent_state.json ``config_written``):
+    a later search that finds these bytes there knows no user edited the file."""
+    state.extra["config_written"] = {"sha256": _sha256(config), "from": str(source), "at": st._now()}
+
+
+def _tool_wrote(state: st.AgentState, config: Path) -> bool:
+    written = state.extra.get("config_written")
+    return isinstance(written, dict) and written.get("sha256") is not None and written.get("sha256") == _sha256(config)
 
 
 def cmd_check_env(ws: Workspace, args) -> dict:
@@ -370,23 +398,34 @@ def _finite(x: Any) -> bool:
 def cmd_begin_search(ws: Workspace, args) -> dict:
     """Make the config's fidelity the current one, and say whether the config must be trained
     as a baseline: when no incumbent exists at this fidelity, or config.py differs from it
-    (the user changed it by hand: the search continues from the user's file, never over it)."""
+    because the user changed it by hand (the search continues from the user's file, never over
+    it). A config.py the tool itself wrote (the incumbent of a search at another fidelity,
+    ``config_written``) is no user edit: it is put back on this fidelity's incumbent, which
+    survives searches at other fidelities (``config_restored_from``)."""
     config = ws.config(args.config)
     task, key = fid.config_fidelity(config, args.max_epochs_cap)
     state = st.load_agent_state(ws.state_path)
     state.fidelity = key
-    st.save_agent_state(state, ws.state_path)
     cid = config_id(config)
     incumbent = state.incumbent()
+    restored = None
     if incumbent is None:
         why = "no accepted run at this fidelity yet"
     elif incumbent.config_id != cid:
-        why = f"config.py differs from the incumbent {incumbent.root_run_id}'s config"
+        source = ws.run_dir(incumbent.root_run_id) / "config_used.py"
+        if _is_workspace_config(ws, config) and _tool_wrote(state, config) and source.is_file():
+            restore(source, config)
+            _note_written(state, config, source)
+            restored, cid, why = str(source), config_id(config), None
+        else:
+            why = f"config.py differs from the incumbent {incumbent.root_run_id}'s config"
     else:
         why = None
+    st.save_agent_state(state, ws.state_path)
     return {"fidelity": key, "task": task, "task_key": fid.task_key(task), "config_id": cid,
             "seed": _start_seed(_seed(config), state.runs, cid, key),
-            "baseline_needed": why is not None, "baseline_reason": why, **_standing(state)}
+            "baseline_needed": why is not None, "baseline_reason": why, "config_restored_from": restored,
+            **_standing(state)}
 
 
 def _start_seed(own: int | None, runs, cid: str, fidelity: str) -> int | None:

@@ -1,5 +1,5 @@
 """A stand-in for train.py that honours its contract (docs/contracts.md) without torch, in
-milliseconds: the run dir with config_used.py first, history.json, metrics.json last; one line
+milliseconds: ``--check`` passes; a training writes the run dir with config_used.py first, history.json, metrics.json last; one line
 per epoch on stdout; start/epoch/end events on --progress.
 
 What it "learns" is scripted by fake-train.json in the workspace (cwd):
@@ -25,12 +25,16 @@ from nas_agent.progress import Progress  # noqa: E402
 
 p = argparse.ArgumentParser()
 p.add_argument("--config", required=True)
-p.add_argument("--tag", required=True)
+p.add_argument("--tag")
+p.add_argument("--check", action="store_true")
 p.add_argument("--max-epochs", type=int, default=None)
 p.add_argument("--seed", type=int, default=None)
 p.add_argument("--progress", default=None)
 args = p.parse_args()
 
+if args.check:  # the pre-flight: this stand-in trains any config
+    print(f"config ok: {literal_at(args.config, 'model.family')}, data {literal_at(args.config, 'data.data_path')}")
+    sys.exit(0)
 spec = json.loads(Path("fake-train.json").read_text())
 lr = literal_at(args.config, "training.optimizer_params.lr")
 seed = args.seed if args.seed is not None else literal_at(args.config, "seed")
