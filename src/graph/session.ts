@@ -21,7 +21,7 @@ import { agent } from "../python.js";
 import { ui } from "../ui.js";
 import { readAgentState, writeSearch, type SearchRecord, type Workspace } from "../workspace.js";
 import { baselineRejected, buildGraph, inertDeps, recursionLimitFor, type SearchGraph } from "./graph.js";
-import type { ReviewPayload } from "./nodes/review.js";
+import type { ReviewAnswer, ReviewPayload } from "./nodes/review.js";
 import type { GraphState, GraphUpdate } from "./state.js";
 
 export interface SearchSummary {
@@ -54,7 +54,7 @@ export interface SearchSummary {
   persistence_val_mse: number | null;
 }
 
-export type SearchInput = { start: GraphUpdate } | { resume: true } | { answer: { accept: boolean } };
+export type SearchInput = { start: GraphUpdate } | { resume: true } | { answer: ReviewAnswer };
 
 export async function driveSearch(ws: Workspace, rec: SearchRecord, input: SearchInput, env: NodeJS.ProcessEnv): Promise<SearchSummary> {
   const controller = new AbortController();
