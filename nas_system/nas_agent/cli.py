@@ -23,6 +23,7 @@ from typing import Any
 from . import agent_state as st
 from . import baselines as naive
 from . import ensemble
+from . import standing
 from . import fidelity as fid
 from .config_edit import ConfigEditError, apply_changes, literal_at, read_values, restore
 from .config_id import config_id
@@ -75,6 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--config")
     b.add_argument("--max-epochs-cap", type=int, default=None)
     sub.add_parser("check-env", help="does this interpreter have the packages nas_system needs?")
+    pr = sub.add_parser("promising", help="promising, unconfirmed configs of the current fidelity that may get another seed")
+    pr.add_argument("--max-repeats", type=int, required=True, help="the search's --max-repeats")
     rec = sub.add_parser("record-run", help="record a run in agent_state.json")
     rec.add_argument("--run-id", required=True)
     rec.add_argument("--info", default="{}", help="JSON object of decision fields")
@@ -446,6 +449,13 @@ def _seed(config_path: Path) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+def cmd_promising(ws: Workspace, args) -> dict:
+    """What a larger budget can confirm (resume --max-iterations): standing.confirmable."""
+    state = st.load_agent_state(ws.state_path)
+    table, _ = state.stats()
+    return {"fidelity": state.current_fidelity(), "configs": standing.confirmable(state, table, args.max_repeats)}
+
+
 def cmd_set_accept(ws: Workspace, args) -> dict:
     state = st.load_agent_state(ws.state_path)
     previous = state.best_run_id
@@ -513,7 +523,7 @@ COMMANDS = {
     "space": cmd_space, "config-get": cmd_config_get, "config-apply": cmd_config_apply,
     "config-id": cmd_config_id, "config-restore": cmd_config_restore, "next-run-id": cmd_next_run_id,
     "check-env": cmd_check_env, "begin-search": cmd_begin_search,
-    "record-run": cmd_record_run, "set-accept": cmd_set_accept, "summarize": cmd_summarize,
+    "record-run": cmd_record_run, "promising": cmd_promising, "set-accept": cmd_set_accept, "summarize": cmd_summarize,
     "suggest": cmd_suggest, "study": cmd_study, "report": cmd_report, "baselines": cmd_baselines,
     "ensemble": cmd_ensemble,
 }

@@ -7,7 +7,10 @@ import { preflight } from "../preflight.js";
 import { ensembleLine } from "../ensemble.js";
 import { acquireLock, openWorkspace, readSearch, writeSearch } from "../workspace.js";
 import { checkCostCap, checkMaxLlmFailures } from "./run.js";
-import { driveSearch, searchPosition, type SearchSummary } from "../graph/session.js";
+import { driveSearch, searchPosition, type SearchInput, type SearchPosition, type SearchSummary } from "../graph/session.js";
+import type { RepeatRequest } from "../graph/state.js";
+import { agent } from "../python.js";
+import type { SearchRecord, Workspace } from "../workspace.js";
 import type { ReviewAnswer, ReviewPayload } from "../graph/nodes/review.js";
 
 export interface ResumeOptions {
@@ -15,6 +18,8 @@ export interface ResumeOptions {
   accept?: boolean;
   reject?: boolean;
   repeat?: boolean;
+  /** A larger training budget for a finished search (all its trainings, those done included). */
+  maxIterations?: number;
   maxCostUsd?: number;
   maxLlmFailures?: number;
   json?: boolean;
@@ -33,7 +38,8 @@ export async function resumeCommand(opts: ResumeOptions, env: NodeJS.ProcessEnv 
     let rec = found;
     const pos = await searchPosition(ws, rec);
     const answering = opts.accept || opts.reject || opts.repeat;
-    if (pos.state === "finished") {
+    if (opts.maxIterations !== undefined) checkBudget(opts.maxIterations, pos);
+    if (pos.state === "finished" && opts.maxIterations === undefined) {
       ui.notice(`nothing to resume: the last search ${rec.thread_id} has finished; start a new one with 'nas-graph run'`);
       if (opts.json) process.stdout.write(JSON.stringify({ search_id: rec.thread_id, status: "finished", resumed: false }) + "\n");
       return;
@@ -48,7 +54,13 @@ export async function resumeCommand(opts: ResumeOptions, env: NodeJS.ProcessEnv 
     if (pos.state === "paused" && opts.repeat) checkRepeatable(pos.review);
     await checkPythonEnv({ ws, env });
     await preflight({ ws, env }); // before the cost cap or any step is recorded
-    const input = pos.state === "paused" ? { answer: answering ? given(opts) : await ask(pos.review) } : ({ resume: true } as const);
+    let input: SearchInput = pos.state === "paused" ? { answer: answering ? given(opts) : await ask(pos.review) } : { resume: true };
+    if (opts.maxIterations !== undefined) {
+      rec = { ...rec, options: { ...rec.options, maxIterations: opts.maxIterations } };
+      writeSearch(ws, rec);
+      ui.notice(`training budget of this search: ${opts.maxIterations} trainings (${pos.iteration ?? 0} done)`);
+      input = { extend: { max_iterations: opts.maxIterations, repeats: await promisingRepeats({ ws, env }, rec) } };
+    }
     if (opts.maxCostUsd !== undefined) {
       rec = { ...rec, options: { ...rec.options, maxCostUsd: opts.maxCostUsd } };
       writeSearch(ws, rec);
@@ -72,6 +84,28 @@ function checkAcceptable(review: ReviewPayload | null): void {
   if (review && status && status !== "ok") {
     throw new UserError(`cannot accept ${review.run_id}: its training ended with status ${status}; answer with 'nas-graph resume --reject'`);
   }
+}
+
+/** --max-iterations raises the budget of a finished search, above the trainings it has done. */
+function checkBudget(n: number, pos: SearchPosition): void {
+  if (!Number.isInteger(n) || n < 1) throw new UserError(`--max-iterations must be a positive integer (got ${n})`);
+  if (pos.state !== "finished") {
+    throw new UserError(`--max-iterations raises the budget of a finished search; this one is ${pos.state === "paused" ? "paused for review" : "not finished"}: continue it with 'nas-graph resume' first`);
+  }
+  const done = pos.iteration ?? 0;
+  if (n <= done) throw new UserError(`--max-iterations ${n} leaves no training: the search has done ${done}; pass a larger budget, e.g. --max-iterations ${done + 3}`);
+}
+
+/** Another seed for each promising, unconfirmed config of the search's fidelity that --max-repeats still allows. */
+async function promisingRepeats(py: { ws: Workspace; env: NodeJS.ProcessEnv }, rec: SearchRecord): Promise<RepeatRequest[]> {
+  const res = await agent<{ configs: Array<{ root_run_id: string; next_seed: number; n: number }> }>(py, ["promising", "--max-repeats", String(rec.options.maxRepeats)]);
+  if (res.configs.length > 0) ui.notice(`promising, unconfirmed: ${res.configs.map((c) => c.root_run_id).join(", ")}; each gets another seed first`);
+  return res.configs.map((c) => ({
+    root_run_id: c.root_run_id,
+    seed: c.next_seed,
+    kind: "repeat",
+    plan: `Repeat ${c.root_run_id}'s config with seed ${c.next_seed} (seed ${c.n + 1}): promising, unconfirmed; the larger budget may confirm it`,
+  }));
 }
 
 /** A repeat needs a run that trained and a training left in the search's budget. */
