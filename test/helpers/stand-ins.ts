@@ -18,3 +18,30 @@ exec "${path.join(REPO, ".venv", "bin", "python")}" "$@"
 `, { mode: 0o755 });
   return file;
 }
+
+/** What test/helpers/fake_train.py "learns" (see its docstring): val_mse by lr, seed noise, curve shape. */
+export interface FakeTraining {
+  default?: number;
+  by_lr?: Record<string, number>;
+  rel?: Record<string, number>;
+  curve_by_lr?: Record<string, "falling" | "rising">;
+  train_ratio?: number;
+}
+
+/**
+ * Trainings run test/helpers/fake_train.py, a torch-free stand-in that honours train.py's
+ * contract in milliseconds with scripted results (`spec`, written to DIR/fake-train.json; call
+ * again to change it), its `--check` included (it passes); the helper runs the project's own Python.
+ */
+export function fakeTrainingPython(dir: string, spec: FakeTraining): string {
+  fs.writeFileSync(path.join(dir, "fake-train.json"), JSON.stringify(spec));
+  const file = path.join(dir, "fake-python");
+  const py = path.join(REPO, ".venv", "bin", "python");
+  fs.writeFileSync(file, `#!/usr/bin/env bash
+if [ "$1" = "-u" ] && [ "$2" = "train.py" ]; then
+  shift 2; exec "${py}" "${path.join(REPO, "test", "helpers", "fake_train.py")}" "$@"
+fi
+exec "${py}" "$@"
+`, { mode: 0o755 });
+  return file;
+}

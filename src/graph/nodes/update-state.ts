@@ -9,7 +9,7 @@ import { appendDecision } from "../../decision-log.js";
 import { agent, AgentError } from "../../python.js";
 import { runConfigRel } from "../../workspace.js";
 import type { GraphState, GraphUpdate, RepeatRequest, Trial, Verdict } from "../state.js";
-import type { GraphDeps } from "../graph.js";
+import { maxRiseArgs, type GraphDeps } from "../graph.js";
 import { killPoint } from "../../test-hooks.js";
 
 interface Recorded {
@@ -27,7 +27,7 @@ export async function updateStateNode(state: GraphState, deps: GraphDeps): Promi
   let last: Recorded | null = null;
   for (const v of state.verdicts) {
     const ok = state.results[v.run_id]?.run_status === "ok";
-    last = await agent<Recorded>(deps.py, ["record-run", "--run-id", v.run_id, "--info", JSON.stringify(verdictInfo(v, ok))]);
+    last = await agent<Recorded>(deps.py, ["record-run", "--run-id", v.run_id, "--info", JSON.stringify(verdictInfo(v, ok)), ...maxRiseArgs(deps)]);
     if (v.repeat && last.config) queue.push(repeatOf(last.config, v));
   }
   const incumbent = evidenceOf(last?.incumbent);
