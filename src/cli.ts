@@ -136,6 +136,13 @@ function program(): Command {
     .option("--json", "print the result as JSON")
     .action(async (runId: string, opts) => (await import("./commands/override.js")).overrideCommand(runId, opts));
 
+  p.command("rebuild")
+    .description("reconstruct a lost or corrupt agent_state.json from runs/*/ and the decision log (the old file is moved aside)")
+    .option("--system-dir <dir>", "workspace", DEFAULT_DIR)
+    .option("--force", "rebuild even when agent_state.json is readable")
+    .option("--json", "print the outcome as JSON")
+    .action(async (opts) => (await import("./commands/rebuild.js")).rebuildCommand(opts));
+
   p.command("graph")
     .description("print the search graph as Mermaid (paste into a Markdown file or mermaid.live)")
     .option("--json", "print {nodes, edges, mermaid} as JSON")
