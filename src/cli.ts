@@ -99,6 +99,9 @@ function program(): Command {
     .option("--reject", "answer a review pause: reject the run")
     .option("--max-cost-usd <x>", "set a new LLM cost cap for the rest of the search", num("--max-cost-usd"))
     .option("--max-llm-failures <n>", "set a new limit of LLM planner rounds in a row without an answer for the rest of the search", int("--max-llm-failures"))
+    .option("--planner <name>", "switch the planner for the rest of the search: llm | mock | optuna | random | llm+optuna")
+    .option("--mock-file <file>", "JSON list of planner decisions for --planner mock")
+    .option("--evaluator <mode>", "switch the evaluator for the rest of the search: llm | rules")
     .option("--json", "print a final JSON summary on stdout")
     .action(async (opts) => {
       (await import("./python.js")).warmAgent(process.env);
