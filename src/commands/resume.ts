@@ -181,5 +181,5 @@ export function printSummary(s: SearchSummary, json: boolean): void {
   const naive = persistenceLine(s.best_val_mse, s.best_val_sd, s.persistence_val_mse);
   if (naive) ui.notice(naive);
   if (s.ensemble) ui.notice(ensembleLine(s.ensemble));
-  ui.usage(s.usage, s.max_cost_usd);
+  ui.usage(s.usage, s.max_cost_usd, { once: true }); // the last round showed it already unless it changed since
 }
