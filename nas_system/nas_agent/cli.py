@@ -25,6 +25,7 @@ from . import baselines as naive
 from . import ensemble
 from . import standing
 from . import fidelity as fid
+from . import rebuild as rb
 from .config_edit import ConfigEditError, apply_changes, literal_at, read_values, restore
 from .config_id import config_id
 from .curve import MAX_RISE_PCT, curve_view
@@ -44,7 +45,7 @@ class CliError(ValueError):
 
 
 USER_ERRORS = (CliError, SpaceError, ConfigEditError, st.AgentStateError, fid.FidelityError, naive.BaselineError,
-               ensemble.EnsembleError, ensemble.PredictionsError)
+               ensemble.EnsembleError, ensemble.PredictionsError, rb.RebuildError)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -107,6 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("ensemble", help="greedy ensemble selection on val over the current fidelity's runs; record it")
     e.add_argument("--steps", type=int, default=None, help="most additions (default 50; stops earlier without a gain)")
     e.add_argument("--forecast-csv", help="write the ensemble's test forecast here as CSV (original units)")
+    rs = sub.add_parser("rebuild-state", help="reconstruct agent_state.json from runs/*/ and the decision log")
+    rs.add_argument("--force", action="store_true", help="rebuild even when agent_state.json is readable (it is moved aside)")
     return p
 
 
@@ -519,13 +522,17 @@ def cmd_ensemble(ws: Workspace, args) -> dict:
     return ensemble.build(ws.dir, ws.state_path, steps, args.forecast_csv)
 
 
+def cmd_rebuild_state(ws: Workspace, args) -> dict:
+    return rb.rebuild(ws, build_run, ensure_baselines, args.force)
+
+
 COMMANDS = {
     "space": cmd_space, "config-get": cmd_config_get, "config-apply": cmd_config_apply,
     "config-id": cmd_config_id, "config-restore": cmd_config_restore, "next-run-id": cmd_next_run_id,
     "check-env": cmd_check_env, "begin-search": cmd_begin_search,
     "record-run": cmd_record_run, "promising": cmd_promising, "set-accept": cmd_set_accept, "summarize": cmd_summarize,
     "suggest": cmd_suggest, "study": cmd_study, "report": cmd_report, "baselines": cmd_baselines,
-    "ensemble": cmd_ensemble,
+    "ensemble": cmd_ensemble, "rebuild-state": cmd_rebuild_state,
 }
 
 

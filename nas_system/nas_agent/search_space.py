@@ -158,7 +158,8 @@ def load_space(path: str | Path) -> SearchSpace:
     errors: list[str] = []
     space = _build(raw, str(path), errors)
     if errors:
-        raise SpaceError(f"search space {path} is invalid: " + "; ".join(errors))
+        raise SpaceError(f"search space {path} is invalid: " + "; ".join(errors)
+                         + " (fix the file; its format is in docs/contracts.md, 'search_space.json')")
     return space
 
 
