@@ -183,6 +183,12 @@ def cmd_next_run_id(ws: Workspace, args) -> dict:
     nums = [int(m.group(1)) for r in state.runs if (m := RUN_ID_RE.match(r.run_id))]
     if ws.runs_dir.is_dir():
         nums += [int(m.group(1)) for p in ws.runs_dir.iterdir() if (m := RUN_ID_RE.match(p.name))]
+    # a trial of any search that reached its executor: its job record (a Slurm job may still be
+    # PENDING, with no run dir yet) or its attempt record; a new search never reuses its id
+    for sub in ("jobs", "attempts"):
+        meta = ws.dir / ".nas-graph" / sub
+        if meta.is_dir():
+            nums += [int(m.group(1)) for p in meta.glob("run_*.json") if (m := RUN_ID_RE.match(p.stem))]
     if args.count < 1:
         raise CliError(f"--count must be >= 1, got {args.count}")
     first = max(nums) + 1 if nums else 0

@@ -107,6 +107,7 @@ export class LocalExecutor implements Executor {
       buffer: false,
     });
     let rec: LocalJobRecord | null = null;
+    hooks.onStart?.(Date.now());
     if (sub.pid !== undefined) {
       this.live.add(sub.pid);
       rec = {

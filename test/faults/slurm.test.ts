@@ -1,0 +1,148 @@
+/**
+ * Slurm faults (issue 18, family 6) against the one-node Slurm of scripts/slurm-up.sh, with the
+ * contract-honouring stand-in trainer (test/helpers/stand-ins.ts): the faults are about jobs,
+ * not training. Regression tests of three defects: a new `run` never adopts a killed search's
+ * jobs; queue time is never run time; NODE_FAIL is submitted once more, within the budget.
+ */
+import fs from "node:fs";
+import path from "node:path";
+import { execFileSync } from "node:child_process";
+import { afterAll, describe, expect, it } from "vitest";
+import { cliEnv, makeWorkspace, readAgentState, removeWorkspace, runCli, startCli } from "../helpers/workspace.js";
+import { SLURM, jobsNamed, scontrol, slurmEnv } from "../helpers/slurm.js";
+import { fakeTrainPython } from "../helpers/stand-ins.js";
+import { record } from "./ledger.js";
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs.splice(0)) removeWorkspace(d);
+});
+
+const POLL = ["--slurm-poll", "0.5"];
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function workspace(): { dir: string; env: NodeJS.ProcessEnv } {
+  const dir = makeWorkspace();
+  dirs.push(dir);
+  return { dir, env: cliEnv({ ...slurmEnv(), NAS_PYTHON: fakeTrainPython(dir) }) };
+}
+
+function readJson<T = Record<string, unknown>>(file: string): T {
+  return JSON.parse(fs.readFileSync(file, "utf8")) as T;
+}
+
+const jobRecord = (dir: string, runId: string) =>
+  readJson<{ job_id: string; job_name: string; search_id: string; attempt: number; state: string | null; ended_at: string | null }>(
+    path.join(dir, ".nas-graph", "jobs", `${runId}.json`),
+  );
+const searchId = (dir: string): string => readJson<{ thread_id: string }>(path.join(dir, ".nas-graph", "search.json")).thread_id;
+
+async function until<T>(what: string, get: () => T | null | undefined, ms = 60_000): Promise<T> {
+  for (const end = Date.now() + ms; Date.now() < end; await sleep(100)) {
+    const v = get();
+    if (v != null) return v;
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+function sbatch(args: string[]): string {
+  return execFileSync("sbatch", ["--parsable", ...args], { env: cliEnv(slurmEnv()), encoding: "utf8" }).trim().split(";")[0];
+}
+
+function slurm(bin: string, args: string[]): void {
+  execFileSync(bin, args, { env: cliEnv(slurmEnv()), encoding: "utf8" });
+}
+
+describe.skipIf(!SLURM.conf)("Slurm faults", () => {
+  it("a new run after a search killed with a job pending: the job is cancelled, never adopted; run ids are not reused", async () => {
+    const { dir, env } = workspace();
+    // search A: its job is held in the queue (PENDING), then the CLI is killed
+    const a = startCli(["run", "--system-dir", dir, "--executor", "slurm", ...POLL, "--slurm-args", "--hold", "--planner", "optuna", "--max-iterations", "1"], { env });
+    await a.waitFor(/submitted run_0000 as Slurm job \d+/);
+    const searchA = searchId(dir);
+    const heldA = jobRecord(dir, "run_0000");
+    process.kill(-a.child.pid!, "SIGKILL");
+    expect((await a.done).signal).toBe("SIGKILL");
+    expect(scontrol(heldA.job_id)?.JobState).toBe("PENDING");
+
+    // search B: a new run on the same workspace
+    const b = await runCli(["run", "--system-dir", dir, "--executor", "slurm", ...POLL, "--planner", "optuna", "--max-iterations", "1", "--json"], { env });
+    expect(b.code, b.stderr).toBe(0);
+    const searchB = searchId(dir);
+    expect(searchB).not.toBe(searchA);
+    expect(b.stderr).toContain(`cancelled Slurm job ${heldA.job_id} (run_0000) of the earlier search ${searchA}: a new search does not adopt it`);
+    expect(b.stderr).not.toMatch(/adopting Slurm job|of an earlier attempt of run_0000/);
+    expect(scontrol(heldA.job_id)?.JobState).toBe("CANCELLED");
+    // B reserved a fresh id: A's pending job had no run dir, only its job record
+    const runs = readAgentState(dir).runs;
+    expect(runs.map((r) => [r.run_id, r.status])).toEqual([["run_0001", "ok"]]);
+    expect(jobRecord(dir, "run_0001")).toMatchObject({ search_id: searchB, job_name: `nas-${searchB}-run_0001`, state: "COMPLETED" });
+    expect(jobRecord(dir, "run_0000")).toMatchObject({ search_id: searchA, job_id: heldA.job_id });
+    expect(jobsNamed(`nas-${searchB}-run_0001`)).toHaveLength(1);
+    record({ name: "slurm/new-run-after-kill-with-pending-job", survived: true, runsLost: 1 - runs.length, executed: 0 });
+  });
+
+  it("queue time is not run time: a Ctrl-C after a long wait in the queue is retrained on resume, not a timeout", async () => {
+    const { dir, env } = workspace();
+    const fault = { ...env, FAKE_TRAIN_HANG_FIRST: "1" };
+    // a job of someone else holds the whole node, so the trial's job waits in the queue
+    const blocker = sbatch(["--exclusive", "--job-name", "nas-fault-blocker", "--output", "/dev/null", "--wrap", "sleep 300"]);
+    try {
+      await until("the blocker to run", () => (scontrol(blocker)?.JobState === "RUNNING" ? true : null));
+      const cli = startCli(["run", "--system-dir", dir, "--executor", "slurm", ...POLL, "--run-timeout", "4", "--planner", "optuna", "--max-iterations", "1"], { env: fault });
+      await cli.waitFor(/submitted run_0000 as Slurm job \d+/);
+      const id = jobRecord(dir, "run_0000").job_id;
+      const attemptFile = path.join(dir, ".nas-graph", "attempts", "run_0000.json");
+      await sleep(5000); // longer than --run-timeout, in the queue
+      expect(scontrol(id)?.JobState).toBe("PENDING");
+      expect(readJson(attemptFile).started_at_ms).toBeNull(); // not started yet
+      const released = Date.now();
+      slurm("scancel", [blocker]);
+      const started = await until("the job's start", () => readJson<{ started_at_ms: number | null }>(attemptFile).started_at_ms);
+      process.kill(-cli.child.pid!, "SIGINT");
+      const stopped = await cli.done;
+      expect(stopped.code, stopped.stderr).toBe(130);
+      expect(started).toBeGreaterThanOrEqual(released - 1500); // the job's StartTime (whole seconds), not the sbatch time
+      expect(started).toBe(Date.parse(scontrol(id)!.StartTime));
+
+      const res = await runCli(["resume", "--system-dir", dir, "--json"], { env: fault });
+      expect(res.code, res.stderr).toBe(0);
+      expect(res.stderr).toMatch(/moved the incomplete run_0000 from an interrupted attempt to .*; retraining it/);
+      expect(res.stderr).not.toMatch(/already finished in an interrupted attempt/);
+      expect(jobsNamed(jobRecord(dir, "run_0000").job_name)).toHaveLength(2);
+      const runs = readAgentState(dir).runs;
+      expect(runs.map((r) => [r.run_id, r.status])).toEqual([["run_0000", "ok"]]);
+      record({ name: "slurm/queue-time-then-ctrl-c", survived: true, runsLost: 1 - runs.length, executed: 0 });
+    } finally {
+      try {
+        slurm("scancel", [blocker]);
+      } catch {
+        /* gone */
+      }
+    }
+  });
+
+  it("a node set DOWN under a running job (NODE_FAIL): submitted once more, the same run id, one unit of the budget", async () => {
+    const { dir, env } = workspace();
+    const node = execFileSync("sinfo", ["-h", "-o", "%n"], { env: cliEnv(slurmEnv()), encoding: "utf8" }).trim().split("\n")[0];
+    const cli = startCli(["run", "--system-dir", dir, "--executor", "slurm", ...POLL, "--planner", "optuna", "--max-iterations", "1", "--json"],
+      { env: { ...env, FAKE_TRAIN_HANG_FIRST: "1" } });
+    await cli.waitFor(/submitted run_0000 as Slurm job \d+/);
+    const first = jobRecord(dir, "run_0000").job_id;
+    await until("the job to run", () => (fs.existsSync(path.join(dir, ".fake-hung-run_0000")) ? true : null));
+    try {
+      slurm("scontrol", ["update", `nodename=${node}`, "state=down", "reason=nas-graph-fault-test"]);
+      await until("NODE_FAIL", () => (scontrol(first)?.JobState === "NODE_FAIL" ? true : null));
+    } finally {
+      slurm("scontrol", ["update", `nodename=${node}`, "state=resume"]);
+    }
+    const res = await cli.done;
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stderr).toContain(`Slurm job ${first} of run_0000 ended in NODE_FAIL; submitting it once more`);
+    expect(jobRecord(dir, "run_0000")).toMatchObject({ attempt: 2, state: "COMPLETED" });
+    const runs = readAgentState(dir).runs;
+    expect(runs.map((r) => [r.run_id, r.status])).toEqual([["run_0000", "ok"]]); // --max-iterations 1: one trial, two jobs
+    expect(JSON.parse(res.stdout)).toMatchObject({ status: "finished", iterations: 1, n_runs: 1 });
+    record({ name: "slurm/node-fail", survived: true, runsLost: 1 - runs.length, executed: 0 });
+  });
+});
