@@ -49,6 +49,8 @@ const ACTIVE = new Set([
 ]);
 const RETRIED = new Set(["TIMEOUT", "PREEMPTED", "NODE_FAIL", "BOOT_FAIL"]);
 const MAX_ATTEMPTS = 2;
+/** Waits before trying a failed sbatch or squeue again (a busy or restarting controller). */
+const TRANSIENT_DELAYS_MS = [1000, 2000, 4000];
 /** Options we set ourselves: not allowed in the extra sbatch arguments. */
 const OWN_FLAGS = ["--parsable", "--chdir", "-D", "--output", "-o", "--error", "-e", "--job-name", "-J", "--wrap", "--requeue"];
 const CLIENTS = ["sbatch", "squeue", "scontrol", "scancel"];
@@ -273,8 +275,16 @@ export class SlurmExecutor implements Executor {
 
   /** Queued or running jobs of this user with this name (ids, oldest first). */
   async findByName(name: string): Promise<string[]> {
-    const res = await this.cmd("squeue", ["--me", "-h", "-n", name, "-o", "%i %T"]);
-    if (res.code !== 0) throw new UserError(`squeue failed (${lastLine(res.stderr) || `exit code ${res.code}`}); check that the Slurm controller is up`);
+    let res = await this.cmd("squeue", ["--me", "-h", "-n", name, "-o", "%i %T"]);
+    for (const ms of TRANSIENT_DELAYS_MS) {
+      if (res.code === 0) break;
+      logger.warn({ name, stderr: res.stderr }, "squeue failed; will retry");
+      await sleep(ms);
+      res = await this.cmd("squeue", ["--me", "-h", "-n", name, "-o", "%i %T"]);
+    }
+    if (res.code !== 0) {
+      throw new UserError(`squeue failed (${lastLine(res.stderr) || `exit code ${res.code}`}); check that the Slurm controller is up, then 'nas-graph resume'`);
+    }
     return res.stdout
       .split("\n")
       .map((l) => l.trim().split(/\s+/))
@@ -429,10 +439,23 @@ export class SlurmExecutor implements Executor {
       ...resourceArgs(this.opts),
       "--wrap", wrap,
     ];
-    const res = await this.cmd("sbatch", args);
-    const id = res.stdout.trim().split(";")[0];
-    if (res.code !== 0 || !/^\d+$/.test(id)) {
-      throw new UserError(`sbatch refused ${job.runId} (${lastLine(res.stderr) || lastLine(res.stdout) || `exit code ${res.code}`}); check the Slurm options (NAS_SLURM_*) and that the controller is up, then 'nas-graph resume'`);
+    let id = "";
+    for (let tries = 0; ; tries++) {
+      const res = await this.cmd("sbatch", args);
+      id = res.stdout.trim().split(";")[0];
+      if (res.code === 0 && /^\d+$/.test(id)) break;
+      const why = lastLine(res.stderr) || lastLine(res.stdout) || `exit code ${res.code}`;
+      if (tries >= TRANSIENT_DELAYS_MS.length) {
+        throw new UserError(`sbatch refused ${job.runId} (${why}); check the Slurm options (NAS_SLURM_*) and that the controller is up, then 'nas-graph resume'`);
+      }
+      // a busy or restarting controller: try again, unless the job got in after all
+      hooks.notice?.(`sbatch failed for ${job.runId} (${why}); trying again in ${TRANSIENT_DELAYS_MS[tries] / 1000} s`);
+      await sleep(TRANSIENT_DELAYS_MS[tries]);
+      const found = await this.findByName(name);
+      if (found.length > 0) {
+        id = found[0];
+        break;
+      }
     }
     this.record(job, id, attempt, null); // before the wait: a later process re-adopts it
     hooks.notice?.(`submitted ${job.runId} as Slurm job ${id}${attempt > 1 ? ` (attempt ${attempt})` : ""}`);

@@ -49,8 +49,12 @@ function sbatch(args: string[]): string {
   return execFileSync("sbatch", ["--parsable", ...args], { env: cliEnv(slurmEnv()), encoding: "utf8" }).trim().split(";")[0];
 }
 
+function sinfoState(): string {
+  return execFileSync("sinfo", ["-h", "-o", "%t"], { env: cliEnv(slurmEnv()), encoding: "utf8" });
+}
+
 function slurm(bin: string, args: string[]): void {
-  execFileSync(bin, args, { env: cliEnv(slurmEnv()), encoding: "utf8" });
+  execFileSync(bin, args, { env: cliEnv(slurmEnv()), encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
 }
 
 describe.skipIf(!SLURM.conf)("Slurm faults", () => {
@@ -134,7 +138,13 @@ describe.skipIf(!SLURM.conf)("Slurm faults", () => {
       slurm("scontrol", ["update", `nodename=${node}`, "state=down", "reason=nas-graph-fault-test"]);
       await until("NODE_FAIL", () => (scontrol(first)?.JobState === "NODE_FAIL" ? true : null));
     } finally {
-      slurm("scontrol", ["update", `nodename=${node}`, "state=resume"]);
+      // back in service (ReturnToService=2 may have done it already once slurmd answered)
+      try {
+        slurm("scontrol", ["update", `nodename=${node}`, "state=resume"]);
+      } catch {
+        /* not down any more */
+      }
+      await until("the node back up", () => (/^(idle|mix|alloc)/m.test(sinfoState()) ? true : null));
     }
     const res = await cli.done;
     expect(res.code, res.stderr).toBe(0);
