@@ -57,7 +57,70 @@ function slurm(bin: string, args: string[]): void {
   execFileSync(bin, args, { env: cliEnv(slurmEnv()), encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
 }
 
+/**
+ * A PATH folder of Slurm client commands: `failing[bin] = n` makes the first n calls of bin fail
+ * as a controller that does not answer would (n < 0: every call), sbatch --test-only excepted;
+ * `missing` commands are left out. Everything else runs the real command.
+ */
+function slurmShims(dir: string, failing: Record<string, number>, missing: string[] = []): string {
+  const bin = fs.mkdtempSync(path.join(dir, "shim-"));
+  for (const cmd of ["sbatch", "squeue", "scontrol", "scancel"]) {
+    if (missing.includes(cmd)) continue;
+    const real = execFileSync("sh", ["-c", `command -v ${cmd}`], { encoding: "utf8" }).trim();
+    const n = failing[cmd] ?? 0;
+    const count = path.join(bin, `${cmd}.calls`);
+    fs.writeFileSync(path.join(bin, cmd), `#!/bin/sh
+case " $* " in *" --test-only "*) exec "${real}" "$@";; esac
+n=$(cat "${count}" 2>/dev/null || echo 0); n=$((n + 1)); echo $n > "${count}"
+if [ ${n} -lt 0 ] || [ $n -le ${n} ]; then echo "${cmd}: error: Unable to contact slurm controller (connect failure)" >&2; exit 1; fi
+exec "${real}" "$@"
+`, { mode: 0o755 });
+  }
+  return bin;
+}
+
 describe.skipIf(!SLURM.conf)("Slurm faults", () => {
+  it("sbatch and squeue failing transiently: tried again, one job, the run trained", async () => {
+    const { dir, env } = workspace();
+    const bin = slurmShims(dir, { sbatch: 2, squeue: 2 });
+    const res = await runCli(["run", "--system-dir", dir, "--executor", "slurm", ...POLL, "--planner", "optuna", "--max-iterations", "1", "--json"],
+      { env: { ...env, PATH: `${bin}:${env.PATH}` } });
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stderr).toContain("sbatch failed for run_0000 (sbatch: error: Unable to contact slurm controller (connect failure)); trying again in 1 s");
+    expect(res.stderr).not.toMatch(/Traceback|\n\s+at /);
+    expect(fs.readFileSync(path.join(bin, "sbatch.calls"), "utf8").trim()).toBe("3");
+    expect(jobsNamed(`nas-${searchId(dir)}-run_0000`)).toHaveLength(1);
+    const runs = readAgentState(dir).runs;
+    expect(runs.map((r) => [r.run_id, r.status])).toEqual([["run_0000", "ok"]]);
+    record({ name: "slurm/sbatch-and-squeue-transient", survived: true, runsLost: 1 - runs.length, executed: 0 });
+  });
+
+  it("squeue failing for good stops the search with one line; squeue missing is named; resume then finishes", async () => {
+    const { dir, env } = workspace();
+    const down = slurmShims(dir, { squeue: -1 });
+    const res = await runCli(["run", "--system-dir", dir, "--executor", "slurm", ...POLL, "--planner", "optuna", "--max-iterations", "1"],
+      { env: { ...env, PATH: `${down}:${env.PATH}` } });
+    expect(res.code, res.stderr).toBe(2);
+    const errors = res.stderr.split("\n").filter((l) => l.startsWith("error:"));
+    expect(errors).toEqual([
+      "error: squeue failed (squeue: error: Unable to contact slurm controller (connect failure)); check that the Slurm controller is up, then 'nas-graph resume'",
+    ]);
+    expect(res.stderr).not.toMatch(/Traceback|\n\s+at /);
+    const missing = slurmShims(dir, {}, ["squeue"]);
+    const none = await runCli(["resume", "--system-dir", dir], { env: { ...env, PATH: missing } });
+    expect(none.code, none.stderr).toBe(2);
+    expect(none.stderr.trim().split("\n").pop()).toBe(
+      "error: --executor slurm: squeue is not on PATH; run on a Slurm login node or add the Slurm client commands to PATH",
+    );
+    const ok = await runCli(["resume", "--system-dir", dir, "--json"], { env });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(jobsNamed(`nas-${searchId(dir)}-run_0000`)).toHaveLength(1);
+    const runs = readAgentState(dir).runs;
+    expect(runs.map((r) => [r.run_id, r.status])).toEqual([["run_0000", "ok"]]);
+    record({ name: "slurm/squeue-failing", survived: true, runsLost: 1 - runs.length, executed: 0 });
+    record({ name: "slurm/squeue-missing", survived: true, runsLost: 0, executed: 0 });
+  });
+
   it("a new run after a search killed with a job pending: the job is cancelled, never adopted; run ids are not reused", async () => {
     const { dir, env } = workspace();
     // search A: its job is held in the queue (PENDING), then the CLI is killed
