@@ -25,7 +25,8 @@ exec "${path.join(REPO, ".venv", "bin", "python")}" "$@"
  * --tag`) writes config_used.py, history.json and metrics.json (val_mse from the config's
  * text and the seed); `train.py --check` and the Python helper run the project's own Python.
  * `FAKE_TRAIN_HANG_FIRST=1` in the environment: the first training of each run id hangs until
- * SIGTERM (then failure.json "interrupted", exit 130, as train.py does); the next one succeeds.
+ * SIGTERM or its launcher's death (then failure.json "interrupted", exit 130, as train.py does);
+ * the next one succeeds. `FAKE_TRAIN_SIGKILL_SEED=N`: the training of seed N kills itself (SIGKILL).
  */
 export function fakeTrainPython(dir: string): string {
   const script = path.join(dir, "fake-train.py");
@@ -49,10 +50,15 @@ if os.environ.get("FAKE_TRAIN_HANG_FIRST") and not os.path.exists(marker):
     open(marker, "w").close()
     signal.signal(signal.SIGTERM, stop)
     print(tag + " hanging (fake)", flush=True)
-    while True:
+    parent = int(os.environ.get("NAS_PARENT_PID") or 0)
+    while True:  # dies with its launcher, as train.py does (NAS_PARENT_PID)
         time.sleep(0.2)
-text = open(cfg, encoding="utf-8").read()
+        if parent and os.getppid() != parent:
+            stop()
 s = int(seed) if seed is not None else 0
+if os.environ.get("FAKE_TRAIN_SIGKILL_SEED") == str(s):  # killed by a signal, as the OOM killer does
+    os.kill(os.getpid(), signal.SIGKILL)
+text = open(cfg, encoding="utf-8").read()
 val = 0.5 + 0.1 * int(hashlib.sha256(text.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF + 0.001 * (s % 7)
 write("history.json", {"best_epoch": 1, "epochs": [{"epoch": 1, "train_mse": val, "val_mse": val, "val_mae": val,
       "lr": 0.001, "seconds": 0.1, "train_seconds": 0.1, "train_loss": val}]})

@@ -16,6 +16,7 @@ import { agent, AgentError } from "../../python.js";
 import { readJson, runDir, trialConfigRel, writeJsonAtomic } from "../../workspace.js";
 import type { GraphUpdate, Trial, TrialInput, TrialResult } from "../state.js";
 import type { GraphDeps } from "../graph.js";
+import { killPoint } from "../../test-hooks.js";
 
 interface Failure {
   status?: string;
@@ -62,11 +63,15 @@ export async function trialNode(input: TrialInput, deps: GraphDeps): Promise<Gra
   // writes failure.json "interrupted" when the timeout stops it) from a Ctrl-C.
   const attempt: AttemptRecord = { run_id: runId, started_at_ms: null, timeout_s: options.run_timeout_s };
   writeJsonAtomic(attemptPath(deps, runId), attempt);
+  killPoint("trial"); // the fault suite: config written, training not started
   let out: TrainOutcome;
   try {
     out = await deps.executor.run(job, {
       signal: deps.signal,
-      onStart: (ms) => writeJsonAtomic(attemptPath(deps, runId), { ...attempt, started_at_ms: ms }),
+      onStart: (ms) => {
+        writeJsonAtomic(attemptPath(deps, runId), { ...attempt, started_at_ms: ms });
+        killPoint("training"); // the fault suite: the training in flight
+      },
       // after Ctrl-C, the child's last words (a KeyboardInterrupt) are not news: one line says it
       onLine: (line, stream) => deps.signal.aborted || view.line(line, stream),
       onProgress: view.event,
