@@ -5,9 +5,9 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
-import { execFileSync } from "node:child_process";
-import { cliEnv, LR_DECISION, makeWorkspace, readAgentState, REPO, removeWorkspace, runCli, writeMockScript } from "../helpers/workspace.js";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { cliEnv, LR_DECISION, makeWorkspace, readAgentState, removeWorkspace, runCli, writeMockScript } from "../helpers/workspace.js";
+import { checkConsistent } from "./consistency.js";
 import { fakeTrainPython } from "../helpers/stand-ins.js";
 import { record } from "./ledger.js";
 
@@ -42,53 +42,18 @@ describe("crash consistency", () => {
 // ---------------------------------------------------------------- K = 2 in flight (stand-in trainer)
 
 const DROPOUT = { step_type: "small", plan: "More dropout", reason: "regularize", config_changes: [{ key: "model.dropout", value: 0.1 }] };
-const PYTHON = path.join(REPO, ".venv", "bin", "python");
-
-function configId(dir: string, file: string): string {
-  const out = execFileSync(PYTHON, ["-m", "nas_agent", "--system-dir", dir, "config-id", "--config", file], {
-    env: { ...process.env, PYTHONPATH: path.join(REPO, "nas_system") }, encoding: "utf8",
-  });
-  return JSON.parse(out).config_id;
-}
-
-/** Processes whose command line names the workspace (trainings, helpers) still alive. */
-function leftovers(dir: string): string[] {
-  const out: string[] = [];
-  for (const pid of fs.readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
-    try {
-      const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ");
-      const state = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.[0];
-      if (cmd.includes(dir) && state !== "Z") out.push(`${pid}: ${cmd}`);
-    } catch {
-      /* gone */
-    }
-  }
-  return out;
-}
-
-/** After the resume: each finished run once, unique ids, the budget exact, no orphan, config.py on the incumbent. */
-function checkConsistent(dir: string, budget: number): number {
-  const state = readAgentState(dir);
-  const ids = state.runs.map((r) => r.run_id);
-  expect(new Set(ids).size).toBe(ids.length);
-  expect(ids).toEqual(Array.from({ length: budget }, (_, i) => `run_${String(i).padStart(4, "0")}`));
-  for (const id of ids) expect(fs.existsSync(path.join(dir, "runs", id, "metrics.json")) || fs.existsSync(path.join(dir, "runs", id, "failure.json"))).toBe(true);
-  const log = fs.readFileSync(path.join(dir, ".nas-graph", "decisions.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
-  expect(log.map((d) => d.run_id)).toEqual(ids); // one decision per run, none twice
-  expect(leftovers(dir)).toEqual([]);
-  expect(state.best_run_id).not.toBeNull();
-  expect(configId(dir, path.join(dir, "config.py"))).toBe(configId(dir, path.join(dir, "runs", state.best_run_id!, "config_used.py")));
-  expect(fs.existsSync(path.join(dir, ".nas-graph", "lock"))).toBe(false);
-  return budget - ids.length;
-}
-
 describe("crash consistency with 2 trainings in flight (--parallel 2)", () => {
+  // these run at once: their workspaces go after the last one, not after each test
+  const mine: string[] = [];
+  afterAll(() => {
+    for (const d of mine.splice(0)) removeWorkspace(d);
+  });
   // planner:2 = round 2, ids reserved; trial:3 / training:3 = round 2's first trial before / while it
   // trains (the other one in flight); evaluator:4 = round 2, one run recorded, one not; update-state:2
   const points = ["planner:2", "trial:3", "training:3", "evaluator:4", "update-state:2"];
   it.concurrent.each(points)("SIGKILL of the CLI at %s, then resume", async (point) => {
     const dir = makeWorkspace();
-    dirs.push(dir);
+    mine.push(dir);
     const mock = writeMockScript(dir, [LR_DECISION, DROPOUT]);
     const env = cliEnv({ NAS_PYTHON: fakeTrainPython(dir) });
     const args = ["run", "--system-dir", dir, "--planner", "mock", "--mock-file", mock, "--portfolio", "off", "--parallel", "2", "--baseline-seeds", "2", "--max-iterations", "4"];
@@ -103,7 +68,7 @@ describe("crash consistency with 2 trainings in flight (--parallel 2)", () => {
 
   it.concurrent("one training of two killed by SIGKILL (OOM-like): a crashed run with its cause, the other judged, the loop goes on", async () => {
     const dir = makeWorkspace();
-    dirs.push(dir);
+    mine.push(dir);
     const mock = writeMockScript(dir, [LR_DECISION, DROPOUT]);
     const env = cliEnv({ NAS_PYTHON: fakeTrainPython(dir), FAKE_TRAIN_SIGKILL_SEED: "43" });
     const res = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", mock, "--portfolio", "off", "--parallel", "2",
