@@ -15,6 +15,8 @@ export interface GraphDeps {
   evaluate: (input: EvaluationInput) => Promise<EvaluationResult>;
   /** Only the LLM evaluator reads the run's history summary (saves a helper call per trial). */
   evaluatorUsesHistory: boolean;
+  /** --max-rise: the helper's overfitting rule (nas_agent/curve.py) for verdicts and history summaries (default 25). */
+  maxRisePct?: number;
   /** Trains a trial: local train.py children or Slurm jobs (--executor). */
   executor: Executor;
   ui: Ui;
@@ -31,4 +33,9 @@ export interface GraphDeps {
    * planner need not ask; held for one invoke only, under the workspace lock, and used once.
    */
   runIds?: { next: string[] | null };
+}
+
+/** The helper's --max-rise argument (its own default, 25, when the search sets none). */
+export function maxRiseArgs(deps: Pick<GraphDeps, "maxRisePct">): string[] {
+  return deps.maxRisePct === undefined ? [] : ["--max-rise", String(deps.maxRisePct)];
 }

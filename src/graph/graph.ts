@@ -18,6 +18,7 @@ import { reviewNode } from "./nodes/review.js";
 import { updateStateNode } from "./nodes/update-state.js";
 
 export type { GraphDeps } from "./deps.js";
+export { maxRiseArgs } from "./deps.js";
 
 /** Steps per round (review included), for the recursion limit. */
 export const NODES_PER_ITERATION = 5;

@@ -7,28 +7,31 @@
  * one with the lowest mean becomes the incumbent (agent_state derives it).
  */
 import path from "node:path";
-import { evidenceOf, type ConfigEvidence, type ConfigRecord, type EvaluationInput, type NaiveBaselines, type RunMetrics } from "../../contracts.js";
-import { curveSignals, type HistoryFile } from "../../evaluation/curve.js";
+import { evidenceOf, type ConfigEvidence, type ConfigRecord, type CurveSignals, type EvaluationInput, type NaiveBaselines, type RunMetrics } from "../../contracts.js";
 import { largestCall } from "../../llm/budget.js";
 import { agent } from "../../python.js";
 import { readJson, runDir } from "../../workspace.js";
 import { addUsage, ZERO_USAGE, type GraphState, type GraphUpdate, type Trial, type Verdict } from "../state.js";
-import type { GraphDeps } from "../deps.js";
+import { maxRiseArgs, type GraphDeps } from "../deps.js";
+import { killPoint } from "../../test-hooks.js";
 
 const ORDER = { baseline: 0, repeat: 1, proposal: 2 } as const;
 
 export async function evaluatorNode(state: GraphState, deps: GraphDeps): Promise<GraphUpdate> {
   const started = performance.now();
   const trials = [...state.trials].sort((a, b) => ORDER[a.kind] - ORDER[b.kind] || a.run_id.localeCompare(b.run_id));
-  // one request for the round: each run recorded in this order, each answer sees the runs before it
-  const recorded = await recordPending(state, deps, trials);
   const records = new Map<string, ConfigRecord | null>();
   const persistence = new Map<string, number | null>();
+  const curves = new Map<string, CurveSignals | null>();
   const summaries = new Map<string, unknown>();
+  for (const _ of trials) killPoint("evaluator"); // the fault suite: before the round's runs are recorded
+  // one request for the round: each run recorded in this order, each answer sees the runs before it
+  const recorded = await recordPending(state, deps, trials);
   for (const [i, t] of trials.entries()) {
     const rec = recorded[i];
     records.set(t.run_id, rec.config);
     persistence.set(t.run_id, rec.baselines?.persistence?.val_mse ?? null);
+    curves.set(t.run_id, rec.curve ?? null);
     summaries.set(t.run_id, rec.run?.history_summary ?? "");
   }
 
@@ -41,7 +44,7 @@ export async function evaluatorNode(state: GraphState, deps: GraphDeps): Promise
   for (const t of trials) {
     const record = records.get(t.run_id) ?? null;
     const candidate = evidenceOf(record);
-    const input = evaluationInput(state, deps, t, candidate, incumbent, repeatsLeft(state, record, budget), persistence.get(t.run_id) ?? null, summaries.get(t.run_id));
+    const input = evaluationInput(state, deps, t, candidate, incumbent, repeatsLeft(state, record, budget), persistence.get(t.run_id) ?? null, curves.get(t.run_id) ?? null, summaries.get(t.run_id));
     const asked = performance.now();
     const res = await deps.evaluate(input);
     if (res.usage.calls > 0 || (res.transcript?.length ?? 0) > 0) llmS += (performance.now() - asked) / 1000;
@@ -74,14 +77,20 @@ export async function evaluatorNode(state: GraphState, deps: GraphDeps): Promise
   };
 }
 
-interface PendingRecord {
+interface Pending {
   run: { history_summary?: unknown } | null;
   config: ConfigRecord | null;
   baselines: NaiveBaselines | null;
+  /** The run's val curve read by the helper's overfitting rule (nas_agent/curve.py); null without one. */
+  curve?: CurveSignals | null;
 }
 
-/** Record the round's finished trials with their decision fields (verdict pending), in one helper request; per trial its config's statistics, its task's naive baselines and its history summary. */
-async function recordPending(state: GraphState, deps: GraphDeps, trials: Trial[]): Promise<PendingRecord[]> {
+/**
+ * Record the round's finished trials with their decision fields (verdict pending), in one helper
+ * request; per trial its config's statistics, its task's naive baselines, its val curve and its
+ * history summary (what the LLM evaluator reads: no second request).
+ */
+async function recordPending(state: GraphState, deps: GraphDeps, trials: Trial[]): Promise<Pending[]> {
   const runs = trials.map((t) => {
     const r = state.results[t.run_id];
     const info = {
@@ -104,7 +113,7 @@ async function recordPending(state: GraphState, deps: GraphDeps, trials: Trial[]
     return { run_id: t.run_id, info };
   });
   if (runs.length === 0) return [];
-  return (await agent<{ records: PendingRecord[] }>(deps.py, ["record-runs", "--runs", JSON.stringify(runs)])).records;
+  return (await agent<{ records: Pending[] }>(deps.py, ["record-runs", "--runs", JSON.stringify(runs), ...maxRiseArgs(deps)])).records;
 }
 
 /** The last record of a config in this round (it holds all the seeds recorded so far). */
@@ -129,6 +138,7 @@ function evaluationInput(
   incumbent: ConfigEvidence | null,
   left: number,
   persistence: number | null,
+  curve: CurveSignals | null,
   recordedSummary: unknown,
 ): EvaluationInput {
   const r = state.results[t.run_id];
@@ -137,14 +147,13 @@ function evaluationInput(
   const failure = metrics ? null : `run ${r?.run_status ?? "failed"}: ${r?.run_error ?? "no metrics.json"}`;
   // the history summary record-runs just wrote (the LLM evaluator reads it; the rules do not)
   const summary = metrics && deps.evaluatorUsesHistory ? (recordedSummary ?? "") : "";
-  const history = metrics ? readJson<HistoryFile>(path.join(dir, "history.json")) : null;
   return {
     runId: t.run_id,
     metrics,
     failure,
     candidate,
     incumbent,
-    curve: metrics ? curveSignals(history, { max_epochs: metrics.max_epochs, stopped_early: Boolean(metrics.stopped_early) }) : null,
+    curve: metrics ? curve : null,
     repeatsLeft: left,
     changes: t.config_changes,
     historySummary: typeof summary === "string" ? summary : JSON.stringify(summary),

@@ -6,12 +6,12 @@
  * mean over the incumbent's seeds).
  */
 import path from "node:path";
-import { evidenceOf, type ConfigRecord } from "../../contracts.js";
+import { evidenceOf, type ConfigRecord, type LlmUsage } from "../../contracts.js";
 import { appendDecision } from "../../decision-log.js";
-import { agent, type HelperArgs } from "../../python.js";
+import { agent, AgentError, type HelperArgs } from "../../python.js";
 import { startConfigRel } from "../../workspace.js";
-import type { GraphState, GraphUpdate, RepeatRequest, Trial, Verdict } from "../state.js";
-import type { GraphDeps } from "../deps.js";
+import { ZERO_USAGE, type GraphState, type GraphUpdate, type RepeatRequest, type Trial, type Verdict } from "../state.js";
+import { maxRiseArgs, type GraphDeps } from "../deps.js";
 import { killPoint } from "../../test-hooks.js";
 
 interface Recorded {
@@ -38,7 +38,7 @@ export async function updateStateNode(state: GraphState, deps: GraphDeps): Promi
   // One helper request: record each verdict, put config.py on the incumbent when it changed
   // (nas_agent owns that rule, for `override` too), sync the Optuna study, reserve the next ids.
   const runs = state.verdicts.map((v) => ({ run_id: v.run_id, info: verdictInfo(v, state.results[v.run_id]?.run_status === "ok") }));
-  const args: HelperArgs = ["finish-round", "--runs", JSON.stringify(runs), "--known-best", state.best_run_id ?? ""];
+  const args: HelperArgs = ["finish-round", "--runs", JSON.stringify(runs), "--known-best", state.best_run_id ?? "", ...maxRiseArgs(deps)];
   args.push("--fallback", path.join(deps.py.ws.dir, startConfigRel(state.search_id)), "--reserve", String(state.options.parallel));
   const end = await agent<RoundEnd>(deps.py, args);
   for (const [i, v] of state.verdicts.entries()) {
@@ -53,6 +53,7 @@ export async function updateStateNode(state: GraphState, deps: GraphDeps): Promi
   const bestRunId = last ? end.best_run_id : state.best_run_id;
   const timings = { ...state.timings, update_s: (performance.now() - started) / 1000 };
   const nRuns = last ? end.n_runs : state.n_runs;
+  const share = usageShare(state.timings.round_usage, state.verdicts.length);
   for (const [i, v] of state.verdicts.entries()) {
     const t = byId.get(v.run_id) as Trial;
     const r = state.results[v.run_id];
@@ -72,10 +73,19 @@ export async function updateStateNode(state: GraphState, deps: GraphDeps): Promi
       repeat: v.repeat,
       evaluation_source: v.source,
       evaluation_reason: v.reason,
+      plan: t.plan,
+      reason: t.reason,
+      repeat_of: t.repeat_of,
+      feedback: v.feedback,
+      promising: Boolean(v.promising && r?.run_status === "ok" && !v.accept),
+      error: r?.run_error ?? null,
+      advice: t.advice,
+      max_epochs_cap: state.options.max_epochs,
       best_run_id: bestRunId,
       best_val_mse: incumbent?.val_mean ?? null,
       timings: { ...timings, train_s: r?.train_s ?? 0, trial_s: r?.trial_s ?? 0 },
       usage_total: { ...state.usage },
+      usage_run: { ...share },
       at: new Date().toISOString(),
     }, deps.ui.warn);
     deps.ui.verdict(v.run_id, v.accept, r?.run_status ?? null, v.reason, v.repeat);
@@ -90,6 +100,16 @@ export async function updateStateNode(state: GraphState, deps: GraphDeps): Promi
     n_runs: nRuns,
     timings,
   };
+}
+
+/**
+ * Each run's share of its round's LLM usage (the planner's batch call and the evaluator's calls
+ * serve the K trials of the round alike): an equal split, so that the shares add up to the round.
+ */
+function usageShare(round: LlmUsage | undefined, n: number): LlmUsage {
+  const u = round ?? ZERO_USAGE;
+  const k = Math.max(1, n);
+  return { calls: u.calls / k, input_tokens: u.input_tokens / k, output_tokens: u.output_tokens / k, cost_usd: u.cost_usd / k };
 }
 
 function verdictInfo(v: Verdict, ok: boolean): Record<string, unknown> {
@@ -119,4 +139,14 @@ function repeatOf(config: ConfigRecord, v: Verdict): RepeatRequest {
 /** The Optuna study (.nas-graph/optuna.db, for optuna-dashboard) is a mirror: agent_state.json stays the source of truth, a failed sync warns. */
 export function studyWarning(error: string): string {
   return `the Optuna study (.nas-graph/optuna.db) was not updated: ${error}`;
+}
+
+/** The study brought up to date on its own (`rebuild`; a round and `override` sync it in their own request). */
+export async function mirrorStudy(deps: Pick<GraphDeps, "py" | "ui">): Promise<void> {
+  try {
+    await agent(deps.py, ["study"]);
+  } catch (err) {
+    if (!(err instanceof AgentError)) throw err;
+    deps.ui.warn(studyWarning(err.message));
+  }
 }
