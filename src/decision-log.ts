@@ -23,10 +23,21 @@ export interface DecisionEntry {
   repeat: boolean;
   evaluation_source: string | null;
   evaluation_reason: string;
+  /** The fields `nas-graph rebuild` needs to restore the run's entry in agent_state.json (absent in older logs). */
+  plan?: string | null;
+  reason?: string | null;
+  repeat_of?: string | null;
+  feedback?: string | null;
+  promising?: boolean;
+  error?: string | null;
+  advice?: string | null;
+  max_epochs_cap?: number | null;
   best_run_id: string | null;
   best_val_mse: number | null;
   timings: Record<string, unknown>;
   usage_total: Record<string, number>;
+  /** This run's equal share of its round's LLM usage (the round's K runs add up to it); the report's per-run cost. */
+  usage_run?: Record<string, number>;
   at: string;
 }
 

@@ -15,6 +15,7 @@ import argparse
 import hashlib
 import json
 import math
+import os
 import re
 import sys
 from pathlib import Path
@@ -25,6 +26,7 @@ from . import baselines as naive
 from . import ensemble
 from . import standing
 from . import fidelity as fid
+from . import rebuild as rb
 from .config_edit import ConfigEditError, apply_changes, literal_at, read_values, restore
 from .config_id import config_id
 from .curve import MAX_RISE_PCT, curve_view
@@ -44,7 +46,7 @@ class CliError(ValueError):
 
 
 USER_ERRORS = (CliError, SpaceError, ConfigEditError, st.AgentStateError, fid.FidelityError, naive.BaselineError,
-               ensemble.EnsembleError, ensemble.PredictionsError, standing.FidelityChoiceError)
+               ensemble.EnsembleError, ensemble.PredictionsError, rb.RebuildError, standing.FidelityChoiceError)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -110,6 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("ensemble", help="greedy ensemble selection on val over the current fidelity's runs; record it")
     e.add_argument("--steps", type=int, default=None, help="most additions (default 50; stops earlier without a gain)")
     e.add_argument("--forecast-csv", help="write the ensemble's test forecast here as CSV (original units)")
+    rs = sub.add_parser("rebuild-state", help="reconstruct agent_state.json from runs/*/ and the decision log")
+    rs.add_argument("--force", action="store_true", help="rebuild even when agent_state.json is readable (it is moved aside)")
     return p
 
 
@@ -220,6 +224,12 @@ def cmd_next_run_id(ws: Workspace, args) -> dict:
     nums = [int(m.group(1)) for r in state.runs if (m := RUN_ID_RE.match(r.run_id))]
     if ws.runs_dir.is_dir():
         nums += [int(m.group(1)) for p in ws.runs_dir.iterdir() if (m := RUN_ID_RE.match(p.name))]
+    # a trial of any search that reached its executor: its job record (a Slurm job may still be
+    # PENDING, with no run dir yet) or its attempt record; a new search never reuses its id
+    for sub in ("jobs", "attempts"):
+        meta = ws.dir / ".nas-graph" / sub
+        if meta.is_dir():
+            nums += [int(m.group(1)) for p in meta.glob("run_*.json") if (m := RUN_ID_RE.match(p.stem))]
     if args.count < 1:
         raise CliError(f"--count must be >= 1, got {args.count}")
     first = max(nums) + 1 if nums else 0
@@ -526,13 +536,17 @@ def cmd_ensemble(ws: Workspace, args) -> dict:
     return ensemble.build(ws.dir, ws.state_path, steps, args.forecast_csv)
 
 
+def cmd_rebuild_state(ws: Workspace, args) -> dict:
+    return rb.rebuild(ws, build_run, ensure_baselines, args.force)
+
+
 COMMANDS = {
     "space": cmd_space, "config-get": cmd_config_get, "config-apply": cmd_config_apply,
     "config-id": cmd_config_id, "config-restore": cmd_config_restore, "next-run-id": cmd_next_run_id,
     "check-env": cmd_check_env, "begin-search": cmd_begin_search,
     "record-run": cmd_record_run, "promising": cmd_promising, "standing": cmd_standing, "set-accept": cmd_set_accept, "summarize": cmd_summarize,
     "suggest": cmd_suggest, "study": cmd_study, "report": cmd_report, "baselines": cmd_baselines,
-    "ensemble": cmd_ensemble,
+    "ensemble": cmd_ensemble, "rebuild-state": cmd_rebuild_state,
 }
 
 
@@ -555,6 +569,11 @@ def execute(argv: list[str]) -> tuple[int, dict | None]:
         return 1, {"ok": False, "error": _one_line(f"internal error in nas_agent (ModuleNotFoundError: {exc}); please report it")}
     except SystemExit as exc:  # --help
         return int(exc.code or 0), None
+    except OSError as exc:  # a full disk, a read-only or vanished file: the user's to fix
+        what = f"{exc.filename}" if exc.filename else "a file"
+        return 2, {"ok": False, "error": _one_line(
+            f"cannot write or read {what} ({exc.strerror or exc}); free disk space or fix the file or its "
+            "permissions, then 'nas-graph resume'")}
     except Exception as exc:  # noqa: BLE001 - last resort: still one JSON line, never a traceback wall
         return 1, {"ok": False, "error": _one_line(f"internal error in nas_agent ({type(exc).__name__}: {exc}); please report it")}
 
@@ -593,10 +612,30 @@ def serve(requests, answers) -> int:
         except ValueError as exc:
             code, obj = 2, {"ok": False, "error": _one_line(f"bad request line ({exc}): send {{\"id\": n, \"argv\": [...]}}")}
         else:
+            _test_kill_point(argv)
             code, obj = execute(argv)
         answers.write(json.dumps({"id": rid, "exit": code, "result": st.json_safe(obj or {})}, allow_nan=False) + "\n")
         answers.flush()
     return 0
+
+
+_served: dict[str, int] = {}
+
+
+def _test_kill_point(argv: list[str]) -> None:
+    """The fault suite's helper crash: NAS_TEST_KILL_HELPER_AT=<command>:<n> makes this helper
+    SIGKILL itself on its n-th request of that command, once per file named by
+    NAS_TEST_KILL_HELPER_ONCE (created first). Nothing happens when they are unset."""
+    spec, once = os.environ.get("NAS_TEST_KILL_HELPER_AT"), os.environ.get("NAS_TEST_KILL_HELPER_ONCE")
+    if not spec or not once:
+        return
+    command, _, n = spec.partition(":")
+    if command not in argv:
+        return
+    _served[command] = _served.get(command, 0) + 1
+    if _served[command] == int(n or 1) and not os.path.exists(once):
+        Path(once).touch()
+        os.kill(os.getpid(), 9)
 
 
 def _one_line(text: str) -> str:

@@ -1,12 +1,15 @@
 /** `nas-graph resume`: continue the last search where it stopped, or answer its review pause. */
+import fs from "node:fs";
+import path from "node:path";
 import readline from "node:readline/promises";
 import { UserError } from "../errors.js";
 import { configureUi, ui, fmt } from "../ui.js";
 import { checkPythonEnv } from "../python.js";
 import { preflight } from "../preflight.js";
 import { ensembleLine } from "../ensemble.js";
-import { acquireLock, openWorkspace, readSearch, writeSearch } from "../workspace.js";
-import { checkCostCap, checkMaxLlmFailures } from "./run.js";
+import { llmConfigured } from "../llm/settings.js";
+import { acquireLock, openWorkspace, readSearch, writeSearch, type SearchOptions } from "../workspace.js";
+import { checkCostCap, checkMaxLlmFailures, PLANNERS } from "./run.js";
 import { driveSearch, searchPosition, type SearchInput, type SearchPosition, type SearchSummary } from "../graph/session.js";
 import type { RepeatRequest } from "../graph/state.js";
 import { agent } from "../python.js";
@@ -22,6 +25,9 @@ export interface ResumeOptions {
   maxIterations?: number;
   maxCostUsd?: number;
   maxLlmFailures?: number;
+  planner?: string;
+  mockFile?: string;
+  evaluator?: string;
   json?: boolean;
 }
 
@@ -29,6 +35,7 @@ export async function resumeCommand(opts: ResumeOptions, env: NodeJS.ProcessEnv 
   if ([opts.accept, opts.reject, opts.repeat].filter(Boolean).length > 1) throw new UserError("pass only one of --accept, --reject and --repeat");
   checkCostCap(opts.maxCostUsd);
   checkMaxLlmFailures(opts.maxLlmFailures);
+  checkDecisionMakers(opts);
   configureUi({ json: opts.json });
   const ws = openWorkspace(opts.systemDir, { needTrain: true });
   const release = acquireLock(ws, "resume", ui.notice);
@@ -52,6 +59,7 @@ export async function resumeCommand(opts: ResumeOptions, env: NodeJS.ProcessEnv 
     }
     if (pos.state === "paused" && opts.accept) checkAcceptable(pos.review);
     if (pos.state === "paused" && opts.repeat) checkRepeatable(pos.review);
+    const switched = switchDecisionMakers(rec.options, opts, env);
     await checkPythonEnv({ ws, env });
     await preflight({ ws, env }); // before the cost cap or any step is recorded
     let input: SearchInput = pos.state === "paused" ? { answer: answering ? given(opts) : await ask(pos.review) } : { resume: true };
@@ -70,12 +78,51 @@ export async function resumeCommand(opts: ResumeOptions, env: NodeJS.ProcessEnv 
       rec = { ...rec, options: { ...rec.options, maxLlmFailures: opts.maxLlmFailures } };
       writeSearch(ws, rec);
     }
+    if (switched.changed.length > 0) {
+      rec = { ...rec, options: switched.options };
+      writeSearch(ws, rec);
+      for (const line of switched.changed) ui.notice(`${line} for the rest of the search`);
+    }
     ui.notice(`resuming search ${rec.thread_id}${pos.next.length ? ` at ${pos.next.join(", ")}` : ""}`);
     const summary = await driveSearch(ws, rec, input, env);
     printSummary(summary, Boolean(opts.json));
   } finally {
     release();
   }
+}
+
+/** --planner, --mock-file and --evaluator of resume, checked for form before anything else is printed. */
+function checkDecisionMakers(opts: ResumeOptions): void {
+  if (opts.planner !== undefined && !(PLANNERS as readonly string[]).includes(opts.planner)) {
+    throw new UserError(`unknown --planner '${opts.planner}'; use one of ${PLANNERS.join(", ")}`);
+  }
+  if (opts.mockFile !== undefined && !fs.existsSync(opts.mockFile)) throw new UserError(`--mock-file ${opts.mockFile} does not exist; pass the path of your mock script`);
+  if (opts.evaluator !== undefined && opts.evaluator !== "llm" && opts.evaluator !== "rules") {
+    throw new UserError(`unknown --evaluator '${opts.evaluator}'; use llm or rules`);
+  }
+}
+
+/**
+ * The search's planner and evaluator for the rest of the search (the recorded ones unless
+ * --planner/--evaluator change them), and one line per change. A planner or evaluator that needs
+ * the LLM without OPENROUTER_API_KEY is refused here, naming the resume that works without one.
+ */
+function switchDecisionMakers(o: SearchOptions, opts: ResumeOptions, env: NodeJS.ProcessEnv): { options: SearchOptions; changed: string[] } {
+  const planner = opts.planner ?? o.planner;
+  const evaluator = (opts.evaluator ?? o.evaluator) as "llm" | "rules";
+  const mockFile = opts.mockFile ? path.resolve(opts.mockFile) : planner === "mock" ? o.mockFile : null;
+  if (planner === "mock" && !mockFile) throw new UserError("--planner mock needs --mock-file FILE (a JSON list of planner decisions)");
+  if (opts.mockFile && planner !== "mock") throw new UserError("--mock-file is for --planner mock");
+  const needs = [planner.startsWith("llm") ? `planner ${planner}` : null, evaluator === "llm" ? "evaluator llm" : null].filter(Boolean);
+  if (needs.length > 0 && !llmConfigured(env)) {
+    throw new UserError(
+      `this search uses the ${needs.join(" and the ")}, which need${needs.length === 1 ? "s" : ""} OPENROUTER_API_KEY (not set); put it in .env, or continue without an LLM: nas-graph resume --planner optuna --evaluator rules`,
+    );
+  }
+  const changed: string[] = [];
+  if (planner !== o.planner || (planner === "mock" && mockFile !== o.mockFile)) changed.push(`planner: ${planner} (was ${o.planner})`);
+  if (evaluator !== o.evaluator) changed.push(`evaluator: ${evaluator} (was ${o.evaluator})`);
+  return { options: { ...o, planner, evaluator, mockFile }, changed };
 }
 
 /** Only a run that trained (status ok) can be accepted; the pause stays, waiting for --reject. */
@@ -197,5 +244,5 @@ export function printSummary(s: SearchSummary, json: boolean): void {
   const naive = persistenceLine(s.best_val_mse, s.best_val_sd, s.persistence_val_mse);
   if (naive) ui.notice(naive);
   if (s.ensemble) ui.notice(ensembleLine(s.ensemble));
-  ui.usage(s.usage, s.max_cost_usd);
+  ui.usage(s.usage, s.max_cost_usd, { once: true }); // the last round showed it already unless it changed since
 }

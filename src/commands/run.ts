@@ -7,7 +7,7 @@ import { evidenceOf, type ConfigRecord, type NoiseRecord } from "../contracts.js
 import { agent, AgentError, checkPythonEnv } from "../python.js";
 import { preflight } from "../preflight.js";
 import { EXECUTORS, openExecutor, parseGpus, type ExecutorOptions } from "../executors/index.js";
-import { slurmOptions } from "../executors/slurm.js";
+import { SlurmExecutor, slurmOptions } from "../executors/slurm.js";
 import { configureUi, ui } from "../ui.js";
 import {
   acquireLock,
@@ -81,7 +81,7 @@ export async function runCommand(opts: RunOptions, env: NodeJS.ProcessEnv = proc
 export async function startSearch(opts: RunOptions, env: NodeJS.ProcessEnv = process.env): Promise<SearchSummary> {
   const ws = openWorkspace(opts.systemDir, { needTrain: true });
   const options = searchOptions(opts, env);
-  await openExecutor({ ws, env }, options); // Slurm: client commands on PATH, options accepted (before any state is written)
+  const executor = await openExecutor({ ws, env }, options); // Slurm: client commands on PATH, options accepted (before any state is written)
   const release = acquireLock(ws, "run", ui.notice);
   try {
     const previous = readSearch(ws);
@@ -90,6 +90,8 @@ export async function startSearch(opts: RunOptions, env: NodeJS.ProcessEnv = pro
     await checkConfig(ws, env);
     await preflight({ ws, env }); // config, model and data as a training sees them: before any record
     const threadId = newSearchId();
+    // the jobs a killed search left queued or running are not this search's: never adopted, cancelled
+    if (executor instanceof SlurmExecutor) await executor.cancelAbandoned(threadId, ui.notice);
     const start = startConfigPath(ws, threadId);
     fs.mkdirSync(path.dirname(start), { recursive: true });
     fs.copyFileSync(ws.config, start);

@@ -13,6 +13,7 @@ import { agent } from "../../python.js";
 import { readJson, runDir } from "../../workspace.js";
 import { addUsage, ZERO_USAGE, type GraphState, type GraphUpdate, type Trial, type Verdict } from "../state.js";
 import { maxRiseArgs, type GraphDeps } from "../graph.js";
+import { killPoint } from "../../test-hooks.js";
 
 const ORDER = { baseline: 0, repeat: 1, proposal: 2 } as const;
 
@@ -23,6 +24,7 @@ export async function evaluatorNode(state: GraphState, deps: GraphDeps): Promise
   const persistence = new Map<string, number | null>();
   const curves = new Map<string, CurveSignals | null>();
   for (const t of trials) {
+    killPoint("evaluator"); // the fault suite: before this trial's run is recorded
     const rec = await recordPending(state, deps, t);
     records.set(t.run_id, rec.config);
     persistence.set(t.run_id, rec.baselines?.persistence?.val_mse ?? null);
