@@ -97,6 +97,8 @@ function program(): Command {
     .option("--system-dir <dir>", "workspace with config.py and train.py", DEFAULT_DIR)
     .option("--accept", "answer a review pause: accept the run")
     .option("--reject", "answer a review pause: reject the run")
+    .option("--repeat", "answer a review pause: train the run's config again with a new seed before its verdict")
+    .option("--max-iterations <n>", "raise the training budget of a finished search (in all, this search's trainings so far included); promising configs get another seed first", int("--max-iterations"))
     .option("--max-cost-usd <x>", "set a new LLM cost cap for the rest of the search", num("--max-cost-usd"))
     .option("--max-llm-failures <n>", "set a new limit of LLM planner rounds in a row without an answer for the rest of the search", int("--max-llm-failures"))
     .option("--planner <name>", "switch the planner for the rest of the search: llm | mock | optuna | random | llm+optuna")

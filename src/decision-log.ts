@@ -36,6 +36,8 @@ export interface DecisionEntry {
   best_val_mse: number | null;
   timings: Record<string, unknown>;
   usage_total: Record<string, number>;
+  /** This run's equal share of its round's LLM usage (the round's K runs add up to it); the report's per-run cost. */
+  usage_run?: Record<string, number>;
   at: string;
 }
 

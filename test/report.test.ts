@@ -96,7 +96,7 @@ function recordedWorkspace(): string {
   let total = 0;
   const log = specs.map((s, i) => {
     total += costs[i];
-    return JSON.stringify({ search_id: "s1", iteration: i + 1, run_id: s.id, timings: { train_s: 10, iteration_usage: { calls: costs[i] ? 1 : 0, input_tokens: 0, output_tokens: 0, cost_usd: costs[i] } }, usage_total: { calls: 2, input_tokens: 0, output_tokens: 0, cost_usd: total } });
+    return JSON.stringify({ search_id: "s1", iteration: i + 1, run_id: s.id, timings: { train_s: 10 }, usage_run: { calls: costs[i] ? 1 : 0, input_tokens: 0, output_tokens: 0, cost_usd: costs[i] }, usage_total: { calls: 2, input_tokens: 0, output_tokens: 0, cost_usd: total } });
   });
   fs.writeFileSync(path.join(dir, ".nas-graph", "decisions.jsonl"), log.join("\n") + "\n");
   return dir;

@@ -9,6 +9,7 @@ luckiest single seed. Writes are atomic; a corrupt file is an error, never a sil
 """
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -195,8 +196,17 @@ def save_agent_state(state: AgentState, path: str | Path = "agent_state.json") -
     """Atomically write the state (non-finite numbers become null, so the file stays JSON)."""
     recompute_best(state)
     text = json.dumps(json_safe(state.to_dict()), indent=2, allow_nan=False) + "\n"
+    _test_full_disk(state, Path(path))
     keep_last_good_copy(Path(path))
     atomic_write_text(Path(path), text)
+
+
+def _test_full_disk(state: AgentState, path: Path) -> None:
+    """The fault suite's full disk: NAS_TEST_FULL_DISK_AFTER=n makes writing agent_state.json fail
+    with ENOSPC once it would hold more than n runs. Nothing happens when it is unset."""
+    limit = os.environ.get("NAS_TEST_FULL_DISK_AFTER")
+    if limit and len(state.runs) > int(limit):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
 
 
 def keep_last_good_copy(path: Path) -> None:

@@ -98,12 +98,13 @@ def read_decisions(path: Path | None) -> list[dict]:
 
 
 def iteration_costs(decisions: list[dict]) -> dict[str, float]:
-    """LLM cost (USD) of the iteration that produced each run."""
+    """LLM cost (USD) of each run: its share of its round's cost (``usage_run``, written by
+    update_state); a log from before that field falls back to the rise of the search's total."""
     costs, last_total = {}, {}
     for d in decisions:
         run_id, sid = d.get("run_id"), d.get("search_id")
         total = (d.get("usage_total") or {}).get("cost_usd", 0.0) or 0.0
-        own = ((d.get("timings") or {}).get("iteration_usage") or {}).get("cost_usd")
+        own = (d.get("usage_run") or {}).get("cost_usd")
         cost = own if _finite(own) else total - last_total.get(sid, 0.0)
         last_total[sid] = total
         if run_id:

@@ -111,6 +111,13 @@ class SearchSpace:
                         f"(here {k} is {now})")
         return None
 
+    def failing_condition(self, key: str, values: dict[str, Any]) -> str | None:
+        """The first condition key whose value keeps ``key`` from applying, or None."""
+        for k, allowed in self.params[key].when if key in self.params else ():
+            if not _one_of(values.get(k, IMPLICIT.get(k)), allowed):
+                return k
+        return None
+
     def active_values(self, values: dict[str, Any]) -> dict[str, Any]:
         """``values`` without the keys that do not apply to them."""
         return {k: v for k, v in values.items() if self.is_active(k, values)}

@@ -118,6 +118,13 @@ def test_next_run_id(ws):
         {"run_id": "run_0007", "val_mse": None, "test_mse": None, "history_summary": None,
          "accepted": False, "config_changes": {}, "status": "invalid"}]}))
     assert cli(ws, "next-run-id", check=0)[1]["run_id"] == "run_0008"
+    # a Slurm job still PENDING has a job record and no run dir yet: its id is taken (issue 18)
+    (ws / ".nas-graph" / "jobs").mkdir(parents=True)
+    (ws / ".nas-graph" / "jobs" / "run_0010.json").write_text("{}")
+    assert cli(ws, "next-run-id", check=0)[1]["run_id"] == "run_0011"
+    (ws / ".nas-graph" / "attempts").mkdir(parents=True)
+    (ws / ".nas-graph" / "attempts" / "run_0012.json").write_text("{}")
+    assert cli(ws, "next-run-id", check=0)[1]["run_id"] == "run_0013"
 
 
 def test_record_run_ok_and_idempotent(ws):

@@ -10,13 +10,19 @@ import { ensembleLine } from "../ensemble.js";
 import { llmConfigured } from "../llm/settings.js";
 import { acquireLock, openWorkspace, readSearch, writeSearch, type SearchOptions } from "../workspace.js";
 import { checkCostCap, checkMaxLlmFailures, PLANNERS } from "./run.js";
-import { driveSearch, searchPosition, type SearchSummary } from "../graph/session.js";
-import type { ReviewPayload } from "../graph/nodes/review.js";
+import { driveSearch, searchPosition, type SearchInput, type SearchPosition, type SearchSummary } from "../graph/session.js";
+import type { RepeatRequest } from "../graph/state.js";
+import { agent } from "../python.js";
+import type { SearchRecord, Workspace } from "../workspace.js";
+import type { ReviewAnswer, ReviewPayload } from "../graph/nodes/review.js";
 
 export interface ResumeOptions {
   systemDir: string;
   accept?: boolean;
   reject?: boolean;
+  repeat?: boolean;
+  /** A larger training budget for a finished search (all its trainings, those done included). */
+  maxIterations?: number;
   maxCostUsd?: number;
   maxLlmFailures?: number;
   planner?: string;
@@ -26,7 +32,7 @@ export interface ResumeOptions {
 }
 
 export async function resumeCommand(opts: ResumeOptions, env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  if (opts.accept && opts.reject) throw new UserError("pass only one of --accept and --reject");
+  if ([opts.accept, opts.reject, opts.repeat].filter(Boolean).length > 1) throw new UserError("pass only one of --accept, --reject and --repeat");
   checkCostCap(opts.maxCostUsd);
   checkMaxLlmFailures(opts.maxLlmFailures);
   checkDecisionMakers(opts);
@@ -38,24 +44,31 @@ export async function resumeCommand(opts: ResumeOptions, env: NodeJS.ProcessEnv 
     if (!found) throw new UserError(`no search to resume in ${ws.dir}; start one with 'nas-graph run'`);
     let rec = found;
     const pos = await searchPosition(ws, rec);
-    const answering = opts.accept || opts.reject;
-    if (pos.state === "finished") {
+    const answering = opts.accept || opts.reject || opts.repeat;
+    if (opts.maxIterations !== undefined) checkBudget(opts.maxIterations, pos);
+    if (pos.state === "finished" && opts.maxIterations === undefined) {
       ui.notice(`nothing to resume: the last search ${rec.thread_id} has finished; start a new one with 'nas-graph run'`);
       if (opts.json) process.stdout.write(JSON.stringify({ search_id: rec.thread_id, status: "finished", resumed: false }) + "\n");
       return;
     }
     if (pos.state !== "paused" && answering) {
-      throw new UserError("nothing is waiting for review; run 'nas-graph resume' without --accept/--reject");
+      throw new UserError("nothing is waiting for review; run 'nas-graph resume' without --accept/--reject/--repeat");
     }
     if (pos.state === "none") {
       throw new UserError(`the search ${rec.thread_id} has no checkpoint yet (it stopped before its first step); start again with 'nas-graph run'`);
     }
     if (pos.state === "paused" && opts.accept) checkAcceptable(pos.review);
+    if (pos.state === "paused" && opts.repeat) checkRepeatable(pos.review);
     const switched = switchDecisionMakers(rec.options, opts, env);
     await checkPythonEnv({ ws, env });
     await preflight({ ws, env }); // before the cost cap or any step is recorded
-    const input =
-      pos.state === "paused" ? { answer: { accept: opts.accept ?? (opts.reject ? false : await ask(pos.review)) } } : ({ resume: true } as const);
+    let input: SearchInput = pos.state === "paused" ? { answer: answering ? given(opts) : await ask(pos.review) } : { resume: true };
+    if (opts.maxIterations !== undefined) {
+      rec = { ...rec, options: { ...rec.options, maxIterations: opts.maxIterations } };
+      writeSearch(ws, rec);
+      ui.notice(`training budget of this search: ${opts.maxIterations} trainings (${pos.iteration ?? 0} done)`);
+      input = { extend: { max_iterations: opts.maxIterations, repeats: await promisingRepeats({ ws, env }, rec) } };
+    }
     if (opts.maxCostUsd !== undefined) {
       rec = { ...rec, options: { ...rec.options, maxCostUsd: opts.maxCostUsd } };
       writeSearch(ws, rec);
@@ -120,26 +133,78 @@ function checkAcceptable(review: ReviewPayload | null): void {
   }
 }
 
-/** Ask y/n on a terminal; without one, fail with the flags to use. */
-async function ask(review: ReviewPayload | null): Promise<boolean> {
+/** --max-iterations raises the budget of a finished search, above the trainings it has done. */
+function checkBudget(n: number, pos: SearchPosition): void {
+  if (!Number.isInteger(n) || n < 1) throw new UserError(`--max-iterations must be a positive integer (got ${n})`);
+  if (pos.state !== "finished") {
+    throw new UserError(`--max-iterations raises the budget of a finished search; this one is ${pos.state === "paused" ? "paused for review" : "not finished"}: continue it with 'nas-graph resume' first`);
+  }
+  const done = pos.iteration ?? 0;
+  if (n <= done) throw new UserError(`--max-iterations ${n} leaves no training: the search has done ${done}; pass a larger budget, e.g. --max-iterations ${done + 3}`);
+}
+
+/** Another seed for each promising, unconfirmed config of the search's fidelity that --max-repeats still allows. */
+async function promisingRepeats(py: { ws: Workspace; env: NodeJS.ProcessEnv }, rec: SearchRecord): Promise<RepeatRequest[]> {
+  const res = await agent<{ configs: Array<{ root_run_id: string; next_seed: number; n: number }> }>(py, ["promising", "--max-repeats", String(rec.options.maxRepeats)]);
+  if (res.configs.length > 0) ui.notice(`promising, unconfirmed: ${res.configs.map((c) => c.root_run_id).join(", ")}; each gets another seed first`);
+  return res.configs.map((c) => ({
+    root_run_id: c.root_run_id,
+    seed: c.next_seed,
+    kind: "repeat",
+    plan: `Repeat ${c.root_run_id}'s config with seed ${c.next_seed} (seed ${c.n + 1}): promising, unconfirmed; the larger budget may confirm it`,
+  }));
+}
+
+/** A repeat needs a run that trained and a training left in the search's budget. */
+function checkRepeatable(review: ReviewPayload | null): void {
+  if (!review) return;
+  const status = review.verdict.status;
+  if (status && status !== "ok") {
+    throw new UserError(`cannot repeat ${review.run_id}: its training ended with status ${status}; answer with 'nas-graph resume --reject'`);
+  }
+  if (!((review.repeats_left ?? 0) > 0)) {
+    throw new UserError(`cannot repeat ${review.run_id}: the search's training budget has no training left; answer with 'nas-graph resume --accept' or '--reject'`);
+  }
+}
+
+function given(opts: ResumeOptions): ReviewAnswer {
+  return opts.repeat ? { repeat: true } : { accept: Boolean(opts.accept) };
+}
+
+/** What the evaluator said, in one word. */
+export function verdictWord(v: ReviewPayload["verdict"]): string {
+  return v.accept ? "accept" : v.repeat ? "repeat" : "reject";
+}
+
+/** The answers a pause takes, as resume flags. */
+function answerFlags(review: ReviewPayload | null): string {
+  return (review?.repeats_left ?? 0) > 0
+    ? "'nas-graph resume --accept', '--reject' or '--repeat' (train it again with a new seed)"
+    : "'nas-graph resume --accept' or 'nas-graph resume --reject'";
+}
+
+/** Ask y/n (r: repeat, when the budget allows one) on a terminal; without one, fail with the flags to use. */
+async function ask(review: ReviewPayload | null): Promise<ReviewAnswer> {
   const runId = review?.run_id ?? "the last run";
   if (!process.stdin.isTTY) {
-    throw new UserError(`${runId} is waiting for review; answer with 'nas-graph resume --accept' or 'nas-graph resume --reject'`);
+    throw new UserError(`${runId} is waiting for review; answer with ${answerFlags(review)}`);
   }
   const verdict = review?.verdict;
-  if (verdict) ui.notice(`evaluator on ${runId}: ${verdict.accept ? "accept" : "reject"} (${verdict.reason})`);
+  if (verdict) ui.notice(`evaluator on ${runId}: ${verdictWord(verdict)} (${verdict.reason})`);
+  const canRepeat = (review?.repeats_left ?? 0) > 0;
   const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
   try {
     for (;;) {
-      const a = (await rl.question(`accept ${runId}? [y/n] `)).trim().toLowerCase();
+      const a = (await rl.question(`accept ${runId}? [y/n${canRepeat ? "/r = train it again with a new seed" : ""}] `)).trim().toLowerCase();
       if (a === "y" || a === "yes") {
         if (verdict?.status && verdict.status !== "ok") {
           ui.warn(`${runId} cannot be accepted: its training ended with status ${verdict.status}`);
           continue;
         }
-        return true;
+        return { accept: true };
       }
-      if (a === "n" || a === "no") return false;
+      if (a === "n" || a === "no") return { accept: false };
+      if (canRepeat && (a === "r" || a === "repeat")) return { repeat: true };
     }
   } finally {
     rl.close();
@@ -169,9 +234,7 @@ export function printSummary(s: SearchSummary, json: boolean): void {
     ui.notice(`${s.stop_reason}; the search is saved: raise the cap with 'nas-graph resume --max-cost-usd X'`);
   } else if (s.status === "paused" && s.pending_review) {
     const v = s.pending_review.verdict;
-    ui.notice(
-      `paused for review of ${s.pending_review.run_id} (evaluator: ${v.accept ? "accept" : "reject"}, ${v.reason}); answer with 'nas-graph resume --accept' or '--reject'`,
-    );
+    ui.notice(`paused for review of ${s.pending_review.run_id} (evaluator: ${verdictWord(v)}, ${v.reason}); answer with ${answerFlags(s.pending_review)}`);
   } else {
     const t = s.trainings;
     ui.notice(`search ${s.search_id} finished after ${s.iterations} training(s): ${t.baseline} baseline, ${t.proposals} proposal(s), ${t.repeats} repeat(s)`);

@@ -7,7 +7,7 @@ import { evidenceOf, type ConfigRecord, type NoiseRecord } from "../contracts.js
 import { agent, AgentError, checkPythonEnv } from "../python.js";
 import { preflight } from "../preflight.js";
 import { EXECUTORS, openExecutor, parseGpus, type ExecutorOptions } from "../executors/index.js";
-import { slurmOptions } from "../executors/slurm.js";
+import { SlurmExecutor, slurmOptions } from "../executors/slurm.js";
 import { configureUi, ui } from "../ui.js";
 import {
   acquireLock,
@@ -66,6 +66,8 @@ interface SearchStart {
   seed: number | null;
   baseline_needed: boolean;
   baseline_reason: string | null;
+  /** config.py held what the tool wrote at another fidelity: put back on this fidelity's incumbent (from this file). */
+  config_restored_from?: string | null;
   incumbent: ConfigRecord | null;
   noise: NoiseRecord | null;
 }
@@ -79,7 +81,7 @@ export async function runCommand(opts: RunOptions, env: NodeJS.ProcessEnv = proc
 export async function startSearch(opts: RunOptions, env: NodeJS.ProcessEnv = process.env): Promise<SearchSummary> {
   const ws = openWorkspace(opts.systemDir, { needTrain: true });
   const options = searchOptions(opts, env);
-  await openExecutor({ ws, env }, options); // Slurm: client commands on PATH, options accepted (before any state is written)
+  const executor = await openExecutor({ ws, env }, options); // Slurm: client commands on PATH, options accepted (before any state is written)
   const release = acquireLock(ws, "run", ui.notice);
   try {
     const previous = readSearch(ws);
@@ -88,11 +90,14 @@ export async function startSearch(opts: RunOptions, env: NodeJS.ProcessEnv = pro
     await checkConfig(ws, env);
     await preflight({ ws, env }); // config, model and data as a training sees them: before any record
     const threadId = newSearchId();
+    // the jobs a killed search left queued or running are not this search's: never adopted, cancelled
+    if (executor instanceof SlurmExecutor) await executor.cancelAbandoned(threadId, ui.notice);
     const start = startConfigPath(ws, threadId);
     fs.mkdirSync(path.dirname(start), { recursive: true });
     fs.copyFileSync(ws.config, start);
     const now = new Date().toISOString();
     const begin = await agent<SearchStart>({ ws, env }, ["begin-search", ...(options.maxEpochs ? ["--max-epochs-cap", String(options.maxEpochs)] : [])]);
+    if (begin.config_restored_from) fs.copyFileSync(ws.config, start); // the search starts from this fidelity's incumbent
     const resolved = { ...options, baselineSeeds: baselineSeeds(options, begin) };
     const rec: SearchRecord = { thread_id: threadId, started_at: now, updated_at: now, status: "running", options: resolved };
     writeSearch(ws, rec);
@@ -192,6 +197,9 @@ function announce(begin: SearchStart, o: SearchOptions): void {
     ui.notice(`baseline: ${begin.baseline_reason}; config.py is trained first (${o.baselineSeeds} seed${o.baselineSeeds === 1 ? "" : "s"})`);
   } else if (begin.incumbent) {
     const c = begin.incumbent;
+    if (begin.config_restored_from) {
+      ui.notice(`config.py held the incumbent of a search at another fidelity (written by nas-graph, not edited): put back this fidelity's incumbent ${c.root_run_id}`);
+    }
     ui.notice(`continuing from the incumbent ${c.root_run_id} (config.py is its config): mean val_mse ${c.val_mean?.toFixed(4)} over ${c.n} seed(s)`);
   }
   if (o.acceptance === "fixed") {

@@ -121,6 +121,7 @@ export class LocalExecutor implements Executor {
       };
       writeJobRecord(this.ctx.ws, rec); // before the wait: a later process can find and stop it
     }
+    hooks.onStart?.(Date.now());
     const tail: string[] = [];
     const lines = async (from: "stdout" | "stderr") => {
       for await (const line of sub.iterable({ from })) {
@@ -143,6 +144,8 @@ export class LocalExecutor implements Executor {
     if (res.failed && res.exitCode === undefined && !res.isCanceled && !res.timedOut && !res.signal) {
       throw new UserError(`cannot start training: ${oneLine(res.shortMessage)}; set NAS_PYTHON to a Python with the nas_system requirements`);
     }
+    // killed by a signal nobody here sent (the OOM killer, a kill by hand): say so, not its last line
+    const killed = res.signal && !res.isCanceled && !res.timedOut ? res.signal : null;
     return {
       exitCode: res.exitCode ?? null,
       timedOut: Boolean(res.timedOut),
@@ -150,6 +153,7 @@ export class LocalExecutor implements Executor {
       wallS: (performance.now() - started) / 1000,
       tail,
       jobId: null,
+      error: killed ? `train.py was killed by ${killed}${killed === "SIGKILL" ? " (out of memory? see dmesg)" : ""}` : null,
     };
   }
 }

@@ -7,11 +7,16 @@
  *   the job id goes into the job record before the wait.
  * - Wait: poll `scontrol show job -o ID` every pollS seconds (sacct needs slurmdbd), and
  *   stream the job's output file as it grows.
- * - End states: COMPLETED / FAILED follow train.py's exit code; TIMEOUT and PREEMPTED are
- *   submitted once more; CANCELLED is a stopped run; a job gone from scontrol (MinJobAge)
- *   is judged by runs/<id>/metrics.json or failure.json.
+ * - End states: COMPLETED / FAILED follow train.py's exit code; TIMEOUT, PREEMPTED, NODE_FAIL
+ *   and BOOT_FAIL are submitted once more (the same trial and run id: one unit of the budget,
+ *   the attempt count kept in the job record across a resume); CANCELLED is a stopped run; a job
+ *   gone from scontrol (MinJobAge) is judged by runs/<id>/metrics.json or failure.json.
  * - Never twice: a re-run of the same trial re-adopts the recorded job while it is queued or
- *   running, and looks the job name up with squeue before it submits.
+ *   running, and looks the job name up with squeue before it submits. Only this search's
+ *   jobs: a record of another search (a killed one) is never adopted, and a new search
+ *   cancels the jobs the search before it left queued or running (cancelAbandoned).
+ * - Queue time is not run time: the trial's start is the job's StartTime (hooks.onStart), and
+ *   its train_s the jobs' RunTime.
  * - Ctrl-C (the AbortSignal) and --run-timeout (counted on the job's RunTime) use scancel.
  */
 import fs from "node:fs";
@@ -42,8 +47,10 @@ const ACTIVE = new Set([
   "PENDING", "CONFIGURING", "RUNNING", "COMPLETING", "SUSPENDED", "REQUEUED", "REQUEUE_HOLD",
   "REQUEUE_FED", "RESIZING", "SIGNALING", "STAGE_OUT", "STOPPED", "RESV_DEL_HOLD",
 ]);
-const RETRIED = new Set(["TIMEOUT", "PREEMPTED"]);
+const RETRIED = new Set(["TIMEOUT", "PREEMPTED", "NODE_FAIL", "BOOT_FAIL"]);
 const MAX_ATTEMPTS = 2;
+/** Waits before trying a failed sbatch or squeue again (a busy or restarting controller). */
+const TRANSIENT_DELAYS_MS = [1000, 2000, 4000];
 /** Options we set ourselves: not allowed in the extra sbatch arguments. */
 const OWN_FLAGS = ["--parsable", "--chdir", "-D", "--output", "-o", "--error", "-e", "--job-name", "-J", "--wrap", "--requeue"];
 const CLIENTS = ["sbatch", "squeue", "scontrol", "scancel"];
@@ -268,8 +275,16 @@ export class SlurmExecutor implements Executor {
 
   /** Queued or running jobs of this user with this name (ids, oldest first). */
   async findByName(name: string): Promise<string[]> {
-    const res = await this.cmd("squeue", ["--me", "-h", "-n", name, "-o", "%i %T"]);
-    if (res.code !== 0) throw new UserError(`squeue failed (${lastLine(res.stderr) || `exit code ${res.code}`}); check that the Slurm controller is up`);
+    let res = await this.cmd("squeue", ["--me", "-h", "-n", name, "-o", "%i %T"]);
+    for (const ms of TRANSIENT_DELAYS_MS) {
+      if (res.code === 0) break;
+      logger.warn({ name, stderr: res.stderr }, "squeue failed; will retry");
+      await sleep(ms);
+      res = await this.cmd("squeue", ["--me", "-h", "-n", name, "-o", "%i %T"]);
+    }
+    if (res.code !== 0) {
+      throw new UserError(`squeue failed (${lastLine(res.stderr) || `exit code ${res.code}`}); check that the Slurm controller is up, then 'nas-graph resume'`);
+    }
     return res.stdout
       .split("\n")
       .map((l) => l.trim().split(/\s+/))
@@ -278,9 +293,31 @@ export class SlurmExecutor implements Executor {
       .sort((a, b) => Number(a) - Number(b));
   }
 
-  private recordOf(runId: string): SlurmJobRecord | null {
-    const rec = readJobRecord(this.ctx.ws, runId);
-    return rec?.executor === "slurm" ? rec : null;
+  /** This search's record of this trial; a record another search left (a killed one) is not this trial's. */
+  private recordOf(job: Pick<TrialJob, "runId" | "searchId">): SlurmJobRecord | null {
+    const rec = readJobRecord(this.ctx.ws, job.runId);
+    return rec?.executor === "slurm" && rec.search_id === job.searchId ? rec : null;
+  }
+
+  /**
+   * A new search (`run`) starts: the jobs that an earlier search (killed, never to be resumed)
+   * left queued or running are cancelled, so they neither hold the queue nor train for nobody.
+   * Their records stay, so that their run ids are never reused.
+   */
+  async cancelAbandoned(searchId: string, notice: (msg: string) => void): Promise<void> {
+    const dir = jobsDir(this.ctx.ws);
+    const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => /^run_\d+\.json$/.test(f)) : [];
+    for (const f of files) {
+      const rec = readJobRecord(this.ctx.ws, f.slice(0, -5));
+      if (rec?.executor !== "slurm" || rec.ended_at || rec.search_id === searchId) continue;
+      const info = await this.show(rec.job_id);
+      const active = info === "unknown" || (info !== null && ACTIVE.has((info.JobState ?? "").split(/[ +]/)[0]));
+      if (active) {
+        await this.cancel(rec.job_id);
+        notice(`cancelled Slurm job ${rec.job_id} (${rec.run_id}) of the earlier search ${rec.search_id}: a new search does not adopt it`);
+      }
+      writeJobRecord(this.ctx.ws, { ...rec, ended_at: new Date().toISOString(), state: active ? "CANCELLED" : (info?.JobState ?? "GONE") });
+    }
   }
 
   private logFile(name: string, jobId: string): string {
@@ -294,7 +331,7 @@ export class SlurmExecutor implements Executor {
 
   /** A job of an earlier attempt that is still queued or running: by the record, else by name. */
   private async alive(job: TrialJob): Promise<string | null> {
-    const rec = this.recordOf(job.runId);
+    const rec = this.recordOf(job);
     if (rec && !rec.ended_at) {
       const info = await this.show(rec.job_id);
       if (info === "unknown" || (info && ACTIVE.has(info.JobState ?? ""))) return rec.job_id;
@@ -318,10 +355,15 @@ export class SlurmExecutor implements Executor {
       pushTail(tail, l);
     };
     if (hooks.signal.aborted) return { exitCode: null, timedOut: false, canceled: true, wallS: 0, tail, jobId: null };
-    const rec = this.recordOf(job.runId);
+    const rec = this.recordOf(job);
     let jobId: string | null = null;
-    // attempts count toward the one retry only within one unfinished job chain
-    let attempt = rec && !rec.ended_at ? rec.attempt : 0;
+    // attempts count toward the one retry only within one unfinished job chain; a chain cut
+    // between a retried end state and its resubmission (the CLI killed there) goes on counting
+    let attempt = rec && (!rec.ended_at || RETRIED.has(rec.state ?? "")) ? rec.attempt : 0;
+    if (rec?.ended_at && RETRIED.has(rec.state ?? "") && rec.attempt >= MAX_ATTEMPTS) {
+      // its retry ended the same way before the CLI died: that is the trial's outcome
+      return { ...this.judge(job, rec.job_id, { kind: "state", state: rec.state!, info: {}, byUs: null }), wallS: 0, tail, jobId: rec.job_id };
+    }
     if (rec && !rec.ended_at) {
       const info = await this.show(rec.job_id);
       const gone = info === null && !hasOutcome(runDir(this.ctx.ws, job.runId));
@@ -341,9 +383,11 @@ export class SlurmExecutor implements Executor {
       attempt += 1;
       jobId = await this.submit(job, attempt, hooks);
     }
+    let ranS = 0; // the jobs' RunTime: queue time is not run time
     for (;;) {
       const end = await this.wait(job, jobId, hooks, onLine);
       const state = end.kind === "state" ? end.state : null;
+      if (end.kind === "state") ranS += runTimeS(end.info.RunTime);
       if (state && RETRIED.has(state) && !end.byUs && attempt < MAX_ATTEMPTS && !hooks.signal.aborted) {
         this.record(job, jobId, attempt, end);
         hooks.notice?.(`Slurm job ${jobId} of ${job.runId} ended in ${state}; submitting it once more`);
@@ -353,12 +397,13 @@ export class SlurmExecutor implements Executor {
         continue;
       }
       this.record(job, jobId, attempt, end);
-      return { ...this.judge(job, jobId, end), wallS: (performance.now() - started) / 1000, tail, jobId };
+      const wallS = end.kind === "state" ? ranS : (performance.now() - started) / 1000;
+      return { ...this.judge(job, jobId, end), wallS, tail, jobId };
     }
   }
 
   private record(job: TrialJob, jobId: string, attempt: number, end: Ended | null): void {
-    const prev = this.recordOf(job.runId);
+    const prev = this.recordOf(job);
     const same = prev?.job_id === jobId;
     const info = end?.kind === "state" ? end.info : null;
     writeJobRecord(this.ctx.ws, {
@@ -394,10 +439,23 @@ export class SlurmExecutor implements Executor {
       ...resourceArgs(this.opts),
       "--wrap", wrap,
     ];
-    const res = await this.cmd("sbatch", args);
-    const id = res.stdout.trim().split(";")[0];
-    if (res.code !== 0 || !/^\d+$/.test(id)) {
-      throw new UserError(`sbatch refused ${job.runId} (${lastLine(res.stderr) || lastLine(res.stdout) || `exit code ${res.code}`}); check the Slurm options (NAS_SLURM_*) and that the controller is up, then 'nas-graph resume'`);
+    let id = "";
+    for (let tries = 0; ; tries++) {
+      const res = await this.cmd("sbatch", args);
+      id = res.stdout.trim().split(";")[0];
+      if (res.code === 0 && /^\d+$/.test(id)) break;
+      const why = lastLine(res.stderr) || lastLine(res.stdout) || `exit code ${res.code}`;
+      if (tries >= TRANSIENT_DELAYS_MS.length) {
+        throw new UserError(`sbatch refused ${job.runId} (${why}); check the Slurm options (NAS_SLURM_*) and that the controller is up, then 'nas-graph resume'`);
+      }
+      // a busy or restarting controller: try again, unless the job got in after all
+      hooks.notice?.(`sbatch failed for ${job.runId} (${why}); trying again in ${TRANSIENT_DELAYS_MS[tries] / 1000} s`);
+      await sleep(TRANSIENT_DELAYS_MS[tries]);
+      const found = await this.findByName(name);
+      if (found.length > 0) {
+        id = found[0];
+        break;
+      }
     }
     this.record(job, id, attempt, null); // before the wait: a later process re-adopts it
     hooks.notice?.(`submitted ${job.runId} as Slurm job ${id}${attempt > 1 ? ` (attempt ${attempt})` : ""}`);
@@ -416,6 +474,7 @@ export class SlurmExecutor implements Executor {
     };
     let byUs: "abort" | "timeout" | null = null;
     let cancelAt = 0;
+    let startSeen = false;
     const pollMs = this.opts.pollS * 1000;
     for (;;) {
       if (hooks.signal.aborted && byUs !== "abort" && byUs !== "timeout") {
@@ -435,6 +494,11 @@ export class SlurmExecutor implements Executor {
       }
       if (info !== "unknown") {
         const state = (info.JobState ?? "").split(/[ +]/)[0];
+        const startMs = state === "RUNNING" || runTimeS(info.RunTime) > 0 ? Date.parse(info.StartTime ?? "") : NaN;
+        if (!startSeen && Number.isFinite(startMs)) {
+          startSeen = true; // the job left the queue: its run starts here, not at sbatch
+          hooks.onStart?.(startMs);
+        }
         if (!ACTIVE.has(state)) {
           await sleep(Math.min(pollMs, 500)); // let the file system show the last lines
           log.read(onLine, true);
@@ -487,6 +551,9 @@ export class SlurmExecutor implements Executor {
         return { ...none, canceled: true, error: `Slurm job ${jobId} was cancelled (scancel)` };
       case "TIMEOUT":
         return { ...none, timedOut: true, error: `Slurm job ${jobId} reached its time limit twice (--slurm-time / NAS_SLURM_TIME ${this.opts.time ?? "partition default"})` };
+      case "NODE_FAIL":
+      case "BOOT_FAIL":
+        return { ...none, error: `Slurm job ${jobId} ended in ${end.state} twice (a node failure); check the nodes with 'sinfo -R'` };
       case "OUT_OF_MEMORY":
         return { ...none, error: `Slurm job ${jobId} ran out of memory; ask for more with --slurm-args '--mem=...'` };
       default:

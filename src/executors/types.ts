@@ -35,7 +35,7 @@ export interface TrainOutcome {
   timedOut: boolean;
   /** Stopped by the AbortSignal (Ctrl-C), or, on Slurm, cancelled by someone else (scancel). */
   canceled: boolean;
-  /** Seconds from start (Slurm: submission or adoption) to the end. */
+  /** Seconds the training ran (Slurm: the jobs' RunTime, queue time left out). */
   wallS: number;
   /** Last lines of output, for the error of a failed run. */
   tail: string[];
@@ -65,6 +65,11 @@ export interface RunHooks {
   onLine: (line: string, stream: "stdout" | "stderr") => void;
   /** train.py's progress events (`--progress`: a pipe for local children, a file for Slurm jobs). */
   onProgress?: (event: ProgressEvent) => void;
+  /**
+   * The training started (epoch ms): at spawn for a local child; for a Slurm job its StartTime,
+   * once it left the queue (queue time is not run time). Called again for a resubmitted job.
+   */
+  onStart?: (startedAtMs: number) => void;
   /** One-line notices (orphan stopped, job adopted, job submitted, retry). */
   notice?: (msg: string) => void;
 }

@@ -5,8 +5,10 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { cliEnv, LR_DECISION, makeWorkspace, readAgentState, removeWorkspace, runCli, writeMockScript } from "../helpers/workspace.js";
+import { checkConsistent } from "./consistency.js";
+import { fakeTrainPython } from "../helpers/stand-ins.js";
 import { record } from "./ledger.js";
 
 const dirs: string[] = [];
@@ -34,5 +36,49 @@ describe("crash consistency", () => {
     expect(state.runs.every((r) => r.status === "ok")).toBe(true);
     expect(fs.existsSync(path.join(dir, ".nas-graph", "lock"))).toBe(false);
     record({ name: "crash/update-state:2", survived: true, runsLost: 2 - ids.length, executed: 0 });
+  });
+});
+
+// ---------------------------------------------------------------- K = 2 in flight (stand-in trainer)
+
+const DROPOUT = { step_type: "small", plan: "More dropout", reason: "regularize", config_changes: [{ key: "model.dropout", value: 0.1 }] };
+describe("crash consistency with 2 trainings in flight (--parallel 2)", () => {
+  // these run at once: their workspaces go after the last one, not after each test
+  const mine: string[] = [];
+  afterAll(() => {
+    for (const d of mine.splice(0)) removeWorkspace(d);
+  });
+  // planner:2 = round 2, ids reserved; trial:3 / training:3 = round 2's first trial before / while it
+  // trains (the other one in flight); evaluator:4 = round 2, one run recorded, one not; update-state:2
+  const points = ["planner:2", "trial:3", "training:3", "evaluator:4", "update-state:2"];
+  it.concurrent.each(points)("SIGKILL of the CLI at %s, then resume", async (point) => {
+    const dir = makeWorkspace();
+    mine.push(dir);
+    const mock = writeMockScript(dir, [LR_DECISION, DROPOUT]);
+    const env = cliEnv({ NAS_PYTHON: fakeTrainPython(dir) });
+    const args = ["run", "--system-dir", dir, "--planner", "mock", "--mock-file", mock, "--portfolio", "off", "--parallel", "2", "--baseline-seeds", "2", "--max-iterations", "4"];
+    const killed = await runCli(args, { env: { ...env, NAS_TEST_KILL_AT: point } });
+    expect(killed.signal, killed.stderr).toBe("SIGKILL");
+    const res = await runCli(["resume", "--system-dir", dir, "--json"], { env });
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stderr).not.toMatch(/Traceback|\n\s+at /);
+    expect(JSON.parse(res.stdout)).toMatchObject({ status: "finished", iterations: 4, n_runs: 4 });
+    record({ name: `crash/parallel-2/${point}`, survived: true, runsLost: checkConsistent(dir, 4), executed: 0 });
+  });
+
+  it.concurrent("one training of two killed by SIGKILL (OOM-like): a crashed run with its cause, the other judged, the loop goes on", async () => {
+    const dir = makeWorkspace();
+    mine.push(dir);
+    const mock = writeMockScript(dir, [LR_DECISION, DROPOUT]);
+    const env = cliEnv({ NAS_PYTHON: fakeTrainPython(dir), FAKE_TRAIN_SIGKILL_SEED: "43" });
+    const res = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", mock, "--portfolio", "off", "--parallel", "2",
+      "--baseline-seeds", "2", "--max-iterations", "4", "--json"], { env });
+    expect(res.code, res.stderr).toBe(0);
+    const runs = readAgentState(dir).runs;
+    const killed = runs.filter((r) => r.status === "crashed");
+    expect(killed.map((r) => r.seed)).toEqual([43]);
+    expect(String(killed[0].error)).toMatch(/SIGKILL|signal/i);
+    expect(runs.filter((r) => r.status === "ok")).toHaveLength(3);
+    record({ name: "training/sigkill-one-of-2", survived: true, runsLost: checkConsistent(dir, 4), executed: 0 });
   });
 });

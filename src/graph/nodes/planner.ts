@@ -19,6 +19,7 @@ import { addUsage, ZERO_USAGE, type GraphState, type GraphUpdate, type RepeatReq
 import { bestSummary } from "../../runs-view.js";
 import { portfolioProposals } from "../../planners/portfolio.js";
 import type { GraphDeps } from "../graph.js";
+import { killPoint } from "../../test-hooks.js";
 
 /** --max-llm-failures: planner rounds in a row without an LLM answer before the search stops. */
 export const DEFAULT_MAX_LLM_FAILURES = 3;
@@ -64,6 +65,7 @@ export async function plannerNode(state: GraphState, deps: GraphDeps): Promise<G
 
   const count = drafts.length + seedsNow;
   const runIds = count > 0 ? (await agent<{ run_ids: string[] }>(deps.py, ["next-run-id", "--count", String(count)])).run_ids : [];
+  killPoint("planner"); // the fault suite: ids reserved, not yet checkpointed
   const trials: Trial[] = drafts.map((d, i) => ({ ...d, run_id: runIds[i] }));
   if (baseline) queueBaselineSeeds(state, trials, runIds.slice(drafts.length), queue);
 

@@ -16,6 +16,7 @@ import { agent, AgentError } from "../../python.js";
 import { readJson, runDir, trialConfigRel, writeJsonAtomic } from "../../workspace.js";
 import type { GraphUpdate, Trial, TrialInput, TrialResult } from "../state.js";
 import type { GraphDeps } from "../graph.js";
+import { killPoint } from "../../test-hooks.js";
 
 interface Failure {
   status?: string;
@@ -57,13 +58,20 @@ export async function trialNode(input: TrialInput, deps: GraphDeps): Promise<Gra
   }
   deps.ui.diff(written.diff);
   const view = await deps.ui.training(runId);
-  // Before training: when it started and its timeout, so that a resume after a crash can tell
-  // a timeout (train.py also writes failure.json "interrupted" when the timeout stops it) from a Ctrl-C.
-  writeJsonAtomic(attemptPath(deps, runId), { run_id: runId, started_at_ms: Date.now(), timeout_s: options.run_timeout_s });
+  // Before training: its timeout, and once the executor says so, when it started (a Slurm job:
+  // when it left the queue), so that a resume after a crash can tell a timeout (train.py also
+  // writes failure.json "interrupted" when the timeout stops it) from a Ctrl-C.
+  const attempt: AttemptRecord = { run_id: runId, started_at_ms: null, timeout_s: options.run_timeout_s };
+  writeJsonAtomic(attemptPath(deps, runId), attempt);
+  killPoint("trial"); // the fault suite: config written, training not started
   let out: TrainOutcome;
   try {
     out = await deps.executor.run(job, {
       signal: deps.signal,
+      onStart: (ms) => {
+        writeJsonAtomic(attemptPath(deps, runId), { ...attempt, started_at_ms: ms });
+        killPoint("training"); // the fault suite: the training in flight
+      },
       // after Ctrl-C, the child's last words (a KeyboardInterrupt) are not news: one line says it
       onLine: (line, stream) => deps.signal.aborted || view.line(line, stream),
       onProgress: view.event,
@@ -87,7 +95,8 @@ function failed(status: string, error: string): Outcome {
 /** The trial's record of a training attempt, `.nas-graph/attempts/<run_id>.json`. */
 interface AttemptRecord {
   run_id: string;
-  started_at_ms: number;
+  /** null until the training started (a Slurm job still in the queue). */
+  started_at_ms: number | null;
   timeout_s: number | null;
 }
 
@@ -110,7 +119,7 @@ function finishedAttempt(dir: string, attempt: AttemptRecord | null, stale: bool
   const failurePath = path.join(dir, "failure.json");
   const failure = readJson<Failure>(failurePath);
   if (!failure) return null;
-  if (failure.status === "interrupted" && attempt?.timeout_s != null) {
+  if (failure.status === "interrupted" && attempt?.timeout_s != null && attempt.started_at_ms != null) {
     const deadline = attempt.started_at_ms + attempt.timeout_s * 1000;
     if (fs.statSync(failurePath).mtimeMs >= deadline - CLOCK_SLACK_MS) return failed("timeout", timeoutError(attempt.timeout_s));
   }

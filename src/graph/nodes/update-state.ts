@@ -4,12 +4,12 @@
  * on the incumbent when the incumbent changed, log one decision line per trial, and print the
  * verdicts and the running best (a mean over the incumbent's seeds).
  */
-import { evidenceOf, type ConfigRecord } from "../../contracts.js";
+import { evidenceOf, type ConfigRecord, type LlmUsage } from "../../contracts.js";
 import { appendDecision } from "../../decision-log.js";
 import { agent, AgentError } from "../../python.js";
 import { runConfigRel } from "../../workspace.js";
-import type { GraphState, GraphUpdate, RepeatRequest, Trial, Verdict } from "../state.js";
-import type { GraphDeps } from "../graph.js";
+import { ZERO_USAGE, type GraphState, type GraphUpdate, type RepeatRequest, type Trial, type Verdict } from "../state.js";
+import { maxRiseArgs, type GraphDeps } from "../graph.js";
 import { killPoint } from "../../test-hooks.js";
 
 interface Recorded {
@@ -27,7 +27,7 @@ export async function updateStateNode(state: GraphState, deps: GraphDeps): Promi
   let last: Recorded | null = null;
   for (const v of state.verdicts) {
     const ok = state.results[v.run_id]?.run_status === "ok";
-    last = await agent<Recorded>(deps.py, ["record-run", "--run-id", v.run_id, "--info", JSON.stringify(verdictInfo(v, ok))]);
+    last = await agent<Recorded>(deps.py, ["record-run", "--run-id", v.run_id, "--info", JSON.stringify(verdictInfo(v, ok)), ...maxRiseArgs(deps)]);
     if (v.repeat && last.config) queue.push(repeatOf(last.config, v));
   }
   const incumbent = evidenceOf(last?.incumbent);
@@ -38,6 +38,7 @@ export async function updateStateNode(state: GraphState, deps: GraphDeps): Promi
   await mirrorStudy(deps);
   const timings = { ...state.timings, update_s: (performance.now() - started) / 1000 };
   const nRuns = last?.n_runs ?? state.n_runs;
+  const share = usageShare(state.timings.round_usage, state.verdicts.length);
   for (const [i, v] of state.verdicts.entries()) {
     const t = byId.get(v.run_id) as Trial;
     const r = state.results[v.run_id];
@@ -69,6 +70,7 @@ export async function updateStateNode(state: GraphState, deps: GraphDeps): Promi
       best_val_mse: incumbent?.val_mean ?? null,
       timings: { ...timings, train_s: r?.train_s ?? 0, trial_s: r?.trial_s ?? 0 },
       usage_total: { ...state.usage },
+      usage_run: { ...share },
       at: new Date().toISOString(),
     }, deps.ui.warn);
     deps.ui.verdict(v.run_id, v.accept, r?.run_status ?? null, v.reason, v.repeat);
@@ -83,6 +85,16 @@ export async function updateStateNode(state: GraphState, deps: GraphDeps): Promi
     n_runs: nRuns,
     timings,
   };
+}
+
+/**
+ * Each run's share of its round's LLM usage (the planner's batch call and the evaluator's calls
+ * serve the K trials of the round alike): an equal split, so that the shares add up to the round.
+ */
+function usageShare(round: LlmUsage | undefined, n: number): LlmUsage {
+  const u = round ?? ZERO_USAGE;
+  const k = Math.max(1, n);
+  return { calls: u.calls / k, input_tokens: u.input_tokens / k, output_tokens: u.output_tokens / k, cost_usd: u.cost_usd / k };
 }
 
 function verdictInfo(v: Verdict, ok: boolean): Record<string, unknown> {
