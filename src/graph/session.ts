@@ -228,7 +228,11 @@ export async function searchPosition(ws: Workspace, rec: SearchRecord): Promise<
     const interrupts = snap.tasks.flatMap((t) => t.interrupts ?? []);
     if (!snap.createdAt) return { state: "none", next, review: null };
     if (interrupts.length > 0) return { state: "paused", next, review: interrupts[0].value as ReviewPayload };
-    return { state: next.length === 0 ? "finished" : "stopped", next, review: null };
+    // No next task but finished tasks with saved writes: the CLI died after a step's tasks ended and
+    // before the following checkpoint was written; resuming applies the writes and goes on. Only a
+    // checkpoint with neither is the graph's end.
+    const ended = next.length === 0 && snap.tasks.length === 0;
+    return { state: ended ? "finished" : "stopped", next, review: null };
   } catch (err) {
     throw new UserError(`cannot read ${ws.checkpoints}: ${oneLine(err)}; move it aside to start a fresh search`);
   } finally {

@@ -62,7 +62,7 @@ describe("crash consistency with 2 trainings in flight (--parallel 2)", () => {
     const res = await runCli(["resume", "--system-dir", dir, "--json"], { env });
     expect(res.code, res.stderr).toBe(0);
     expect(res.stderr).not.toMatch(/Traceback|\n\s+at /);
-    expect(JSON.parse(res.stdout)).toMatchObject({ status: "finished", iterations: 4, n_runs: 4 });
+    expect(JSON.parse(res.stdout), `${killed.stderr}\n---\n${res.stderr}`).toMatchObject({ status: "finished", iterations: 4, n_runs: 4 });
     record({ name: `crash/parallel-2/${point}`, survived: true, runsLost: checkConsistent(dir, 4), executed: 0 });
   });
 
