@@ -13,7 +13,8 @@ on fresh seeds (val and held-out test MSE, mean ± sd); the ensemble's val/test 
 `nas-graph ensemble --json` (searches of our loop only); persistence on the task.
 
     npm run build && NAS_DATA_DIR=../shared/data/ETT-small .venv/bin/python bench/quality.py \
-        [--iterations 20] [--seeds 3] [--baseline-seeds N] [--max-epochs 10] [--fresh-seeds 3] [--jobs 1] [--arms default,portfolio-off,plain-optuna]
+        [--iterations 20] [--seeds 3] [--baseline-seeds N] [--max-epochs 10] [--fresh-seeds 3] [--jobs 1]
+        [--run-timeout S] [--arms default,portfolio-off,plain-optuna]
 
 The defaults are the issue's full settings; on a 2-core CPU scale them down (and say so).
 """
@@ -56,12 +57,14 @@ def bench_space() -> dict:
 
 
 def our_search(ws: Path, arm: str, seed: int, iterations: int, max_epochs: int, log, env: dict,
-               baseline_seeds: int | None = None) -> dict:
+               baseline_seeds: int | None = None, run_timeout: int | None = None) -> dict:
     cmd = ["node", str(ROOT / "dist" / "cli.js"), "run", "--system-dir", str(ws), "--planner", "optuna",
            "--evaluator", "rules", "--max-iterations", str(iterations), "--seed", str(seed),
            "--max-epochs", str(max_epochs), "--portfolio", "off" if arm == "portfolio-off" else "on", "--json"]
     if baseline_seeds is not None:
         cmd += ["--baseline-seeds", str(baseline_seeds)]
+    if run_timeout is not None:
+        cmd += ["--run-timeout", str(run_timeout)]
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=log, text=True, env=env)
     if proc.returncode != 0:
         raise SystemExit(f"search in {ws.name} failed (exit {proc.returncode}); see {log.name}")
@@ -74,7 +77,8 @@ def our_search(ws: Path, arm: str, seed: int, iterations: int, max_epochs: int, 
     return {"val": e.get("val_mse"), "test": e.get("test_mse"), "n": len(e.get("members", []))}
 
 
-def plain_optuna(ws: Path, seed: int, iterations: int, max_epochs: int, log, env: dict) -> list[float]:
+def plain_optuna(ws: Path, seed: int, iterations: int, max_epochs: int, log, env: dict,
+                 run_timeout: int | None = None) -> list[float]:
     """Plain TPE outside our loop; writes agent_state.json-like best run info for fresh_seeds."""
     sys.path.insert(0, str(ws))
     import optuna
@@ -102,10 +106,15 @@ def plain_optuna(ws: Path, seed: int, iterations: int, max_epochs: int, log, env
                 study.tell(trial, state=optuna.trial.TrialState.FAIL)
                 curve.append(best)
                 continue
-        proc = subprocess.run([sys.executable, "-u", "train.py", "--config", str(config), "--tag", tag, "--seed", str(seed),
-                               "--max-epochs", str(max_epochs)], cwd=ws, env=env, stdout=log, stderr=log, text=True)
+        try:
+            proc = subprocess.run([sys.executable, "-u", "train.py", "--config", str(config), "--tag", tag, "--seed", str(seed),
+                                   "--max-epochs", str(max_epochs)], cwd=ws, env=env, stdout=log, stderr=log, text=True,
+                                  timeout=run_timeout)
+        except subprocess.TimeoutExpired:  # as our loop's --run-timeout: a failed trial
+            print(f"{tag}: timed out after {run_timeout} s", file=log, flush=True)
+            proc = None
         metrics = ws / "runs" / tag / "metrics.json"
-        val = json.loads(metrics.read_text()).get("val_mse") if proc.returncode == 0 and metrics.is_file() else None
+        val = json.loads(metrics.read_text()).get("val_mse") if proc is not None and proc.returncode == 0 and metrics.is_file() else None
         if trial is not None:
             study.tell(trial, val) if val is not None else study.tell(trial, state=optuna.trial.TrialState.FAIL)
         if val is not None:
@@ -124,6 +133,8 @@ def main() -> None:
     ap.add_argument("--max-epochs", type=int, default=10, help="epoch cap of every training")
     ap.add_argument("--fresh-seeds", type=int, default=3, help="fresh seeds the final config is retrained on")
     ap.add_argument("--baseline-seeds", type=int, default=None, help="our loop's baseline seeds (default: the CLI's)")
+    ap.add_argument("--run-timeout", type=int, default=None,
+                    help="seconds before a training of a search is stopped (our loop's --run-timeout; plain Optuna: a FAIL trial)")
     ap.add_argument("--start-family", default=None,
                     help="start from the CPU-sized config switched to this family at its recipe (the AST helper); "
                          "default: the CPU-sized Informer")
@@ -161,9 +172,10 @@ def main() -> None:
             started = time.perf_counter()
             with open(out / f"quality-{arm}-{seed}.log", "w") as log:
                 if arm == "plain-optuna":
-                    curve, ens = plain_optuna(ws, seed, args.iterations, args.max_epochs, log, env), {}
+                    curve, ens = plain_optuna(ws, seed, args.iterations, args.max_epochs, log, env, args.run_timeout), {}
                 else:
-                    ens = our_search(ws, arm, seed, args.iterations, args.max_epochs, log, env, args.baseline_seeds)
+                    ens = our_search(ws, arm, seed, args.iterations, args.max_epochs, log, env, args.baseline_seeds,
+                                     args.run_timeout)
                     curve, _ = best_so_far(ws, args.iterations)
                     naive = naive or next(iter(json.loads((ws / "agent_state.json").read_text()).get("baselines", {}).values()), None)
             vals, tests, params = fresh_seeds(ws, args.fresh_seeds, args.max_epochs, env)
@@ -181,7 +193,8 @@ def main() -> None:
 
     start = f"the CPU-sized config switched to {args.start_family} at its recipe" if args.start_family else "a CPU-sized Informer"
     lines = [f"ETTh1 MS OT 336->96 from {start}; {args.iterations} trainings per search, <= {args.max_epochs} "
-             f"epochs each, {args.seeds} search seed(s), final config on {args.fresh_seeds} fresh seed(s)"]
+             f"epochs each" + (f" (run timeout {args.run_timeout} s)" if args.run_timeout else "")
+             + f", {args.seeds} search seed(s), final config on {args.fresh_seeds} fresh seed(s)"]
     if naive:
         lines.append(f"persistence: val {naive['persistence']['val_mse']:.4f} / test {naive['persistence']['test_mse']:.4f}")
     lines += ["| arm | best val after each training (mean over seeds) | final config: fresh-seed val | fresh-seed test (held out) | ensemble val / test | final families |",

@@ -58,7 +58,7 @@ from data import DataError, check_data, load_splits
 from model import build_model
 from nas_agent import logging_utils as logs
 from nas_agent import predictions, speed
-from nas_agent.config_check import ConfigError, load_config, pick_device
+from nas_agent.config_check import ConfigError, load_config, pick_device, scheduler_kwargs
 from nas_agent.progress import Progress, ProgressError
 from nas_agent.run_manager import RunDirError, prepare_run_dir, snapshot_config
 
@@ -188,7 +188,7 @@ optimizer = train_cfg["optimizer_class"](
     model.parameters(), **speed.optimizer_kwargs(train_cfg["optimizer_class"], train_cfg["optimizer_params"], device))
 scheduler = None
 if train_cfg["use_scheduler"]:
-    scheduler = train_cfg["scheduler_class"](optimizer, **train_cfg["scheduler_params"])
+    scheduler = train_cfg["scheduler_class"](optimizer, **scheduler_kwargs(train_cfg, max_epochs))
 plateau = isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
 criterion = train_cfg["criterion_class"](**train_cfg["criterion_params"])
 scaler = speed.grad_scaler(device, amp)

@@ -97,8 +97,13 @@ function program(): Command {
     .option("--system-dir <dir>", "workspace with config.py and train.py", DEFAULT_DIR)
     .option("--accept", "answer a review pause: accept the run")
     .option("--reject", "answer a review pause: reject the run")
+    .option("--repeat", "answer a review pause: train the run's config again with a new seed before its verdict")
+    .option("--max-iterations <n>", "raise the training budget of a finished search (in all, this search's trainings so far included); promising configs get another seed first", int("--max-iterations"))
     .option("--max-cost-usd <x>", "set a new LLM cost cap for the rest of the search", num("--max-cost-usd"))
     .option("--max-llm-failures <n>", "set a new limit of LLM planner rounds in a row without an answer for the rest of the search", int("--max-llm-failures"))
+    .option("--planner <name>", "switch the planner for the rest of the search: llm | mock | optuna | random | llm+optuna")
+    .option("--mock-file <file>", "JSON list of planner decisions for --planner mock")
+    .option("--evaluator <mode>", "switch the evaluator for the rest of the search: llm | rules")
     .option("--json", "print a final JSON summary on stdout")
     .action(async (opts) => {
       (await import("./python.js")).warmAgent(process.env);
@@ -135,6 +140,13 @@ function program(): Command {
     .option("--reason <text>", "why (recorded in agent_state.json)")
     .option("--json", "print the result as JSON")
     .action(async (runId: string, opts) => (await import("./commands/override.js")).overrideCommand(runId, opts));
+
+  p.command("rebuild")
+    .description("reconstruct a lost or corrupt agent_state.json from runs/*/ and the decision log (the old file is moved aside)")
+    .option("--system-dir <dir>", "workspace", DEFAULT_DIR)
+    .option("--force", "rebuild even when agent_state.json is readable")
+    .option("--json", "print the outcome as JSON")
+    .action(async (opts) => (await import("./commands/rebuild.js")).rebuildCommand(opts));
 
   p.command("graph")
     .description("print the search graph as Mermaid (paste into a Markdown file or mermaid.live)")

@@ -306,7 +306,7 @@ export interface ConfigEvidence {
   family?: string;
 }
 
-/** What the validation curve of one run says (src/evaluation/curve.ts). */
+/** What the validation curve of one run says: the helper's rule (nas_agent/curve.py, returned by record-run as `curve`). */
 export interface CurveSignals {
   best_epoch: number;
   epochs_run: number;
@@ -314,6 +314,12 @@ export interface CurveSignals {
   stopped_early: boolean;
   /** How far val_mse rose after its best epoch, in % of the best. */
   rise_pct: number;
+  /** One line when val_mse rose more than --max-rise after its best epoch; else null. */
+  overfitting: string | null;
+  /** One line when early stopping fired and the best epoch came in the first third; else null. */
+  early_peak: string | null;
+  /** The overfitting statement, word for word the line the history summary carries. */
+  statement: string;
 }
 
 export interface EvaluationInput {

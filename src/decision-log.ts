@@ -23,6 +23,15 @@ export interface DecisionEntry {
   repeat: boolean;
   evaluation_source: string | null;
   evaluation_reason: string;
+  /** The fields `nas-graph rebuild` needs to restore the run's entry in agent_state.json (absent in older logs). */
+  plan?: string | null;
+  reason?: string | null;
+  repeat_of?: string | null;
+  feedback?: string | null;
+  promising?: boolean;
+  error?: string | null;
+  advice?: string | null;
+  max_epochs_cap?: number | null;
   best_run_id: string | null;
   best_val_mse: number | null;
   timings: Record<string, unknown>;

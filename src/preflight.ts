@@ -8,7 +8,7 @@
 import { execa } from "execa";
 import { oneLine, UserError } from "./errors.js";
 import { logger } from "./log.js";
-import { pythonBin, pythonEnv, type PyContext } from "./python.js";
+import { agent, AgentError, pythonBin, pythonEnv, type PyContext } from "./python.js";
 import { ui } from "./ui.js";
 
 /** A failed pre-flight: nothing was recorded (demo removes the folder it created). */
@@ -20,6 +20,7 @@ export class PreflightError extends UserError {
 }
 
 export async function preflight(ctx: PyContext): Promise<void> {
+  await checkSpace(ctx);
   const python = pythonBin(ctx.env);
   const started = performance.now();
   const res = await execa(python, ["-u", "train.py", "--config", "config.py", "--check"], {
@@ -45,4 +46,14 @@ export async function preflight(ctx: PyContext): Promise<void> {
   }
   const last = err.length ? err[err.length - 1] : out.split("\n").pop() || `exit code ${res.exitCode}`;
   throw new PreflightError(`train.py --check failed on config.py (exit code ${res.exitCode}): ${last}; fix config.py or the workspace's model code`);
+}
+
+/** The search space the planners will read (the workspace's search_space.json, else the installed one) parses and validates. */
+async function checkSpace(ctx: PyContext): Promise<void> {
+  try {
+    await agent(ctx, ["space"]);
+  } catch (err) {
+    if (err instanceof AgentError) throw new PreflightError(`cannot start a search: ${err.message}`);
+    throw err;
+  }
 }

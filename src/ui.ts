@@ -45,6 +45,10 @@ export interface IterationHeader {
   max: number;
   runId: string | null;
   planner: string | null;
+  /** baseline | repeat | proposal: a baseline seed or a repeat is labelled as such, with its seed, not by a planner. */
+  kind?: string;
+  repeatOf?: string | null;
+  seed?: number | null;
   best: BestSummary | null;
   costUsd: number;
   /** The search's cost cap, shown beside the cost when set. */
@@ -64,16 +68,21 @@ export const ui = {
   iteration(h: IterationHeader): void {
     const parts = [c.bold(`iteration ${h.n}/${h.max}`)];
     if (h.runId) parts.push(h.runId);
-    if (h.planner) parts.push(`planner ${h.planner}`);
+    const seed = h.seed != null ? ` (seed ${h.seed})` : "";
+    if (h.kind === "repeat") parts.push(`repeat of ${h.repeatOf ?? "a candidate"}${seed}`);
+    else if (h.kind === "baseline") parts.push(`baseline${seed}`);
+    else if (h.planner) parts.push(`planner ${h.planner}`);
     if (h.llmFallbacks) parts.push(c.yellow(`${h.llmFallbacks} LLM fallback${h.llmFallbacks === 1 ? "" : "s"}`));
     parts.push(`best ${formatBest(h.best)}`);
-    parts.push(`$${h.costUsd.toFixed(3)}${capText(h.maxCostUsd)}`);
+    parts.push(`${usd(h.costUsd)}${capText(h.maxCostUsd)}`);
     parts.push(clock((performance.now() - started) / 1000));
     say("");
     say(parts.join(c.dim(" · ")));
   },
   plan(stepType: string, plan: string, reason: string, planner: string | null, fallback: string | null): void {
-    say(`${c.bold("plan")} [${stepType}${planner && planner !== stepType ? `, ${planner}` : ""}] ${plan}`);
+    // a baseline seed or a repeat is no planner's proposal: no planner beside it
+    const by = planner && planner !== stepType && stepType !== "repeat" && stepType !== "baseline" ? `, ${planner}` : "";
+    say(`${c.bold("plan")} [${stepType}${by}] ${plan}`);
     if (reason) say(c.dim(`  why: ${reason}`));
   },
   /** The one line of a planner round whose LLM call failed: the cause, and that the optimizer planned it. */
@@ -105,13 +114,26 @@ export const ui = {
   best(bestRunId: string | null, bestValMse: number | null, nRuns: number, sd: number | null = null, seeds = 1): void {
     const spread = sd != null && seeds >= 2 ? ` ± ${fmt(sd)}` : "";
     const best = bestRunId ? `${bestRunId} val_mse=${fmt(bestValMse)}${spread} (mean of ${seeds} seed${seeds === 1 ? "" : "s"})` : "none yet";
-    say(`${c.bold("best")} ${best}  (${nRuns} runs recorded)`);
+    say(`${c.bold("best")} ${best}  (${nRuns} run${nRuns === 1 ? "" : "s"} recorded)`);
   },
-  usage(u: LlmUsage, capUsd: number | null = null): void {
+  /** The LLM usage so far; with `once`, not again when the same line was the last usage shown (the final summary after the last round). */
+  usage(u: LlmUsage, capUsd: number | null = null, opts: { once?: boolean } = {}): void {
     if (u.calls === 0) return;
-    say(c.dim(`  LLM: ${u.calls} calls, ${u.input_tokens} in / ${u.output_tokens} out tokens, $${u.cost_usd.toFixed(4)}${capText(capUsd)}`));
+    const line = `  LLM: ${u.calls} call${u.calls === 1 ? "" : "s"}, ${u.input_tokens} in / ${u.output_tokens} out tokens, ${usd(u.cost_usd, 4)}${capText(capUsd)}`;
+    if (opts.once && line === lastUsage) return;
+    lastUsage = line;
+    say(c.dim(line));
   },
 };
+
+let lastUsage: string | null = null;
+
+/** A cost in US dollars with `digits` decimals, and enough more for a small non-zero amount: $0.031, $0.0002, <$0.0001. */
+export function usd(x: number, digits = 3): string {
+  if (x > 0 && x < 0.0001) return "<$0.0001";
+  if (x > 0 && x < 10 ** -digits) return `$${x.toFixed(4)}`;
+  return `$${x.toFixed(digits)}`;
+}
 
 /** " of $X cap" for a --max-cost-usd cap, else "". */
 export function capText(capUsd: number | null | undefined): string {

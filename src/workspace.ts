@@ -89,8 +89,33 @@ export function readJson<T>(file: string): T | null {
 
 /** agent_state.json as written by Python, or an empty state before the first run. */
 export function readAgentState(ws: Workspace): AgentStateFile {
-  const s = readJson<AgentStateFile>(ws.agentState);
+  let s: AgentStateFile | null;
+  try {
+    s = readJson<AgentStateFile>(ws.agentState);
+  } catch (err) {
+    if (!(err instanceof UserError)) throw err;
+    throw new UserError(`${ws.agentState} is not valid JSON; ${rebuildFix(ws)}, or fix it by hand`);
+  }
   return s ?? { max_runs: 0, best_run_id: null, runs: [] };
+}
+
+/** The fix for a lost or corrupt agent_state.json: the last good copy, or a rebuild from the runs. */
+export function rebuildFix(ws: Workspace): string {
+  const rebuild = `rebuild it from the runs with 'nas-graph rebuild --system-dir ${ws.dir}'`;
+  const bak = `${ws.agentState}.bak`;
+  return fs.existsSync(bak) ? `restore the last good copy (cp ${bak} ${ws.agentState}) or ${rebuild}` : rebuild;
+}
+
+/** With no agent_state.json beside finished run folders, the state was lost: say how to get it back (null otherwise). */
+export function lostStateHint(ws: Workspace): string | null {
+  if (fs.existsSync(ws.agentState)) return null;
+  let n = 0;
+  try {
+    n = fs.readdirSync(ws.runs).filter((d) => /^run_\d+$/.test(d)).length;
+  } catch {
+    return null;
+  }
+  return n > 0 ? `no agent_state.json in ${ws.dir}, but runs/ holds ${n} run folder${n === 1 ? "" : "s"}: ${rebuildFix(ws)}` : null;
 }
 
 export function writeJsonAtomic(file: string, value: unknown): void {

@@ -125,7 +125,7 @@ describe("review", () => {
 
     const bare = await runCli(["resume", "--system-dir", dir]);
     expect(bare.code).toBe(2);
-    expect(bare.stderr.trim()).toBe(`error: ${first} is waiting for review; answer with 'nas-graph resume --accept' or 'nas-graph resume --reject'`);
+    expect(bare.stderr.trim()).toBe(`error: ${first} is waiting for review; answer with 'nas-graph resume --accept', '--reject' or '--repeat' (train it again with a new seed)`);
 
     const accepted = await runCli(["resume", "--accept", "--system-dir", dir, "--json"]);
     expect(accepted.code, accepted.stderr).toBe(0);

@@ -123,7 +123,7 @@ describe("LLM search against the fake OpenAI server", () => {
     const dir = makeWorkspace();
     dirs.push(dir);
     fake.enqueue(
-      { tool: { ...LR_DECISION, plan: "LLM: raise the learning rate" }, usage: { prompt_tokens: 1234, completion_tokens: 56, cost: 0.0021 } },
+      { tool: { ...LR_DECISION, plan: "LLM: raise the learning rate" }, usage: { prompt_tokens: 1234, completion_tokens: 56, cost: 0.0002 } },
       { tool: { accept: false, reason: "LLM evaluator: not convincing", feedback: "try a lower lr" }, usage: { prompt_tokens: 400, completion_tokens: 30, cost: 0.0009 } },
     );
     const key = "sk-or-test-SECRET-KEY-123";
@@ -154,8 +154,11 @@ describe("LLM search against the fake OpenAI server", () => {
 
     const summary = JSON.parse(res.stdout);
     expect(summary.usage).toMatchObject({ calls: 2, input_tokens: 1634, output_tokens: 86 });
-    expect(summary.usage.cost_usd).toBeCloseTo(0.003);
-    expect(res.stderr).toContain("1634 in / 86 out tokens");
+    expect(summary.usage.cost_usd).toBeCloseTo(0.0011);
+    // the header shows a small spend ($0.0002 after the planner's call), not $0.000
+    expect(res.stderr).toMatch(new RegExp(`^iteration 2/2 · ${state.runs[1].run_id} · planner llm · best .* · \\$0\\.0002 · \\d+:\\d\\d$`, "m"));
+    // the usage line: once at the end of the last round, not again in the final summary
+    expect(res.stderr.split("\n").filter((l) => l.includes("1634 in / 86 out tokens"))).toEqual(["  LLM: 2 calls, 1634 in / 86 out tokens, $0.0011"]);
     const status = JSON.parse((await runCli(["status", "--system-dir", dir, "--json"])).stdout);
     expect(status.usage).toMatchObject({ calls: 2, input_tokens: 1634 });
     // the decision log records the planner's prompt size and the prompt shows the incumbent's config

@@ -65,7 +65,7 @@ describe("an unreachable LLM server", () => {
     const summary = JSON.parse(res.stdout);
     expect(summary).toMatchObject({ status: "stopped", stop_kind: "llm_failures", iterations: 2, n_runs: 2 });
     expect(summary.stop_reason).toBe(
-      `stopped after 2 LLM planner rounds in a row without an answer (last: the LLM API at ${down} failed: connection refused (ECONNREFUSED)); check NAS_LLM_BASE_URL / OPENROUTER_API_KEY, then nas-graph resume`,
+      `stopped after 2 LLM planner rounds in a row without an answer (last: the LLM API at ${down} failed: connection refused (ECONNREFUSED)); check NAS_LLM_BASE_URL / OPENROUTER_API_KEY, then nas-graph resume (or go on without the LLM planner: nas-graph resume --planner optuna)`,
     );
     const lines = fallbackLines(res.stderr);
     expect(lines).toHaveLength(1); // the 2nd failed round stops the search instead of training

@@ -6,7 +6,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { LR_DECISION, makeWorkspace, readAgentState, removeWorkspace, runCli, writeMockScript } from "./helpers/workspace.js";
+import { LR_DECISION, makeWorkspace, readAgentState, REPO, removeWorkspace, runCli, writeMockScript } from "./helpers/workspace.js";
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -27,9 +27,9 @@ function workspace(): string {
   dirs.push(dir);
   const file = path.join(dir, "search_space.json");
   const space = JSON.parse(fs.readFileSync(file, "utf8"));
-  space.recipes = {
-    dlinear: { source: "test recipe (LTSF-Linear's)", epochs: 10, values: RECIPE },
+  space.recipes = { // listed nlinear first: the portfolio follows the file's order
     nlinear: { source: "test recipe (LTSF-Linear's)", epochs: 10, values: RECIPE },
+    dlinear: { source: "test recipe (LTSF-Linear's)", epochs: 10, values: RECIPE },
   };
   fs.writeFileSync(file, JSON.stringify(space));
   return dir;
@@ -47,16 +47,25 @@ describe("the literature portfolio", () => {
     expect(res.code, res.stderr).toBe(0);
     expect(decisions(dir).map((d) => d.planner), res.stderr).toEqual(["baseline", "portfolio", "portfolio", "mock"]);
     const state = readAgentState(dir);
-    const [, dlinear, nlinear] = state.runs as Array<{ params: Record<string, unknown>; config_changes: Record<string, unknown> }>;
+    const [, nlinear, dlinear] = state.runs as Array<{ params: Record<string, unknown>; config_changes: Record<string, unknown> }>;
     expect(dlinear.params["model.family"]).toBe("dlinear");
     expect(nlinear.params["model.family"]).toBe("nlinear");
     expect(dlinear.params["training.optimizer_params.lr"]).toBe(0.005); // the recipe was written
-    expect(fs.readFileSync(path.join(dir, "runs", "run_0001", "config_used.py"), "utf8")).toContain('"patience": 3');
+    expect(fs.readFileSync(path.join(dir, "runs", "run_0002", "config_used.py"), "utf8")).toContain('"patience": 3');
     expect(res.stderr).toMatch(/planner portfolio/);
     // a second search at the same fidelity does not train the portfolio again
     const again = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", writeMockScript(dir, [{ ...LR_DECISION, config_changes: [{ key: "training.optimizer_params.lr", value: 0.002 }] }]), "--max-iterations", "1"]);
     expect(again.code, again.stderr).toBe(0);
     expect(decisions(dir).at(-1)!.planner).toBe("mock");
+  });
+
+  it("tries the cheap linear families first in the shipped search space (the order of its recipes)", () => {
+    // on a CPU DLinear and NLinear train in seconds, the transformers in minutes: a search has a
+    // model that beats persistence before it spends its time on an Informer
+    const shipped = JSON.parse(fs.readFileSync(path.join(REPO, "nas_system", "search_space.json"), "utf8"));
+    const order = Object.keys(shipped.recipes);
+    expect(order.slice(0, 2).sort()).toEqual(["dlinear", "nlinear"]);
+    expect(order.indexOf("informer")).toBe(order.length - 1);
   });
 
   it("is skipped with --portfolio off, and the option is recorded for resume", async () => {

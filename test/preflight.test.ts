@@ -65,6 +65,17 @@ describe("pre-flight", () => {
     expectNothingRecorded(dir);
   }, 120_000);
 
+  it("run: a search_space.json that does not parse stops before anything is recorded, one line naming the file", async () => {
+    const dir = workspace();
+    fs.writeFileSync(path.join(dir, "search_space.json"), '{"params": {');
+    const res = await runCli(["run", "--system-dir", dir, "--planner", "optuna", "--max-iterations", "1"], { env: cliEnv() });
+    expect(res.code, res.stderr).toBe(2);
+    const errors = errorLines(res);
+    expect(errors, res.stderr).toHaveLength(1);
+    expect(errors[0]).toBe(`error: cannot start a search: search space ${path.join(dir, "search_space.json")} is not valid JSON (line 1: Expecting property name enclosed in double quotes): fix the file`);
+    expectNothingRecorded(dir);
+  }, 120_000);
+
   it("demo: a NAS_DATA_DIR without the file fails once and removes the demo folder, so demo runs again", async () => {
     const parent = emptyFolder();
     const dir = path.join(parent, "demo");
@@ -100,5 +111,15 @@ describe("pre-flight", () => {
     expect(fs.readFileSync(path.join(dir, "agent_state.json"), "utf8")).toBe(state);
     expect(fs.readdirSync(path.join(dir, "runs")).sort()).toEqual(runs);
     expect(readAgentState(dir).runs).toHaveLength(1);
+
+    // a search space broken while paused: one line naming the file and the fix, nothing changed
+    fs.copyFileSync(path.join(dir, "runs", runs[0], "config_used.py"), path.join(dir, "config.py"));
+    fs.writeFileSync(path.join(dir, "search_space.json"), JSON.stringify({ params: { "model.d_model": { type: "int", low: 8, high: 64 } } }));
+    const space = await runCli(["resume", "--system-dir", dir, "--reject"], { env: cliEnv() });
+    expect(space.code, space.stderr).toBe(2);
+    expect(errorLines(space), space.stderr).toHaveLength(1);
+    expect(errorLines(space)[0]).toMatch(/^error: cannot start a search: search space .*search_space\.json is invalid: params\['model\.d_model'\]\.step must be one of small, medium, radical \(fix the file; its format is in docs\/contracts\.md/);
+    expect(fs.readFileSync(path.join(dir, "agent_state.json"), "utf8")).toBe(state);
+    expect(fs.readFileSync(path.join(dir, ".nas-graph", "search.json"), "utf8")).toBe(search);
   }, 240_000);
 });

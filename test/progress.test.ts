@@ -105,7 +105,10 @@ describe("progress through the CLI (not a TTY)", () => {
     expect(err).not.toContain("\r");
     const state = readAgentState(dir);
     const [base, second] = state.runs.map((r) => r.run_id);
-    expect(err).toMatch(new RegExp(`^iteration 1/2 · ${base} · planner baseline · best none yet · \\$0\\.000 · \\d+:\\d\\d$`, "m"));
+    expect(err).toMatch(new RegExp(`^iteration 1/2 · ${base} · baseline \\(seed ${state.runs[0].seed}\\) · best none yet · \\$0\\.000 · \\d+:\\d\\d$`, "m"));
+    expect(err).toContain("plan [baseline] ");
+    expect(err).toMatch(/^best .*\(1 run recorded\)$/m); // one run: no "1 runs"
+    expect(err).toMatch(/^best .*\(2 runs recorded\)$/m);
     const bestVal = (state.runs[0].val_mse as number).toFixed(4);
     expect(err).toMatch(new RegExp(`^iteration 2/2 · ${second} · planner mock · best ${bestVal} \\(${base}\\) · \\$0\\.000 · \\d+:\\d\\d$`, "m"));
     expect(err).toContain("plan [small, mock] Raise the learning rate");

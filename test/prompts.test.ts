@@ -83,6 +83,8 @@ describe("planner prompt", () => {
     expect(text).toContain('[{"key": "training.optimizer_params.lr", "value": 0.0001}');
     expect(text).toContain("seed = 7");
     for (const key of Object.keys(SPACE.params)) expect(text).toContain(`- ${key}: `);
+    // a scheduler's own params are offered with the condition under which they apply
+    expect(text).toMatch(/- training\.scheduler_params\.gamma: float, in \[0\.1, 0\.99\][^\n]*\(applies only when training\.use_scheduler is true and training\.scheduler_class is optim\.lr_scheduler\.StepLR or optim\.lr_scheduler\.ExponentialLR\)/);
   });
 
   it("shows the current family's keys with their values, then the other families' own keys and defaults", () => {

@@ -56,6 +56,9 @@ describe("noise-aware verdicts", () => {
     const summary = JSON.parse(res.stdout);
     expect(summary).toMatchObject({ iterations: 5, trainings: { baseline: 2, proposals: 1, repeats: 2 }, best_seeds: 2 });
     expect(decisions(dir).map((d) => d.repeat)).toEqual([false, false, true, true, false]);
+    // a repeat is labelled as one, with its seed, not as a planner's proposal
+    expect(res.stderr).toMatch(new RegExp(`^iteration 4/5 · ${p1.run_id} · repeat of ${p0.run_id} \\(seed 43\\) · `, "m"));
+    expect(res.stderr).not.toMatch(/planner evaluator|, evaluator\]/);
     // config.py was never overwritten by a candidate: it is the incumbent's config
     expect(fs.readFileSync(path.join(dir, "config.py"), "utf8")).toBe(fs.readFileSync(path.join(dir, "runs", String(b0.run_id), "config_used.py"), "utf8"));
   });

@@ -162,8 +162,9 @@ def load_agent_state(path: str | Path = "agent_state.json") -> AgentState:
     if not path.exists():
         return AgentState()
     bak = path.with_name(path.name + ".bak")
-    fix = (f"restore the last good copy (cp {bak} {path}) or fix it by hand" if bak.is_file()
-           else "fix it by hand or move it aside to start a fresh search")
+    rebuild = f"rebuild it from the runs (nas-graph rebuild --system-dir {path.parent})"
+    fix = (f"restore the last good copy (cp {bak} {path}), {rebuild}, or fix it by hand" if bak.is_file()
+           else f"{rebuild}, fix it by hand, or move it aside to start a fresh search")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:

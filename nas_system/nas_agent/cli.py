@@ -12,6 +12,7 @@ per line on stdout, in order, ``{"id": n, "exit": code, "result": {...}}``; it e
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import os
@@ -23,9 +24,12 @@ from typing import Any
 from . import agent_state as st
 from . import baselines as naive
 from . import ensemble
+from . import standing
 from . import fidelity as fid
+from . import rebuild as rb
 from .config_edit import ConfigEditError, apply_changes, literal_at, read_values, restore
 from .config_id import config_id
+from .curve import MAX_RISE_PCT, curve_view
 from .history_summary import build_history_summary
 from .search_space import SpaceError, load_space, resolve_space_path
 
@@ -42,7 +46,7 @@ class CliError(ValueError):
 
 
 USER_ERRORS = (CliError, SpaceError, ConfigEditError, st.AgentStateError, fid.FidelityError, naive.BaselineError,
-               ensemble.EnsembleError, ensemble.PredictionsError)
+               ensemble.EnsembleError, ensemble.PredictionsError, rb.RebuildError)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -74,9 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--config")
     b.add_argument("--max-epochs-cap", type=int, default=None)
     sub.add_parser("check-env", help="does this interpreter have the packages nas_system needs?")
+    pr = sub.add_parser("promising", help="promising, unconfirmed configs of the current fidelity that may get another seed")
+    pr.add_argument("--max-repeats", type=int, required=True, help="the search's --max-repeats")
     rec = sub.add_parser("record-run", help="record a run in agent_state.json")
     rec.add_argument("--run-id", required=True)
     rec.add_argument("--info", default="{}", help="JSON object of decision fields")
+    rec.add_argument("--max-rise", type=float, default=MAX_RISE_PCT, help="overfitting: val_mse rose more than this %% after its best epoch")
     s = sub.add_parser("set-accept", help="manually accept or reject a run")
     s.add_argument("--run-id", required=True)
     grp = s.add_mutually_exclusive_group(required=True)
@@ -85,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--reason")
     m = sub.add_parser("summarize", help="history summary of a run")
     m.add_argument("--run-id", required=True)
+    m.add_argument("--max-rise", type=float, default=MAX_RISE_PCT, help="overfitting: val_mse rose more than this %% after its best epoch")
     b = sub.add_parser("baselines", help="naive baselines (persistence, seasonal naive) of a config's task")
     b.add_argument("--config", help="config whose task is scored (default: DIR/config.py)")
     b.add_argument("--no-store", action="store_true", help="compute a missing entry without saving it")
@@ -101,6 +109,8 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("ensemble", help="greedy ensemble selection on val over the current fidelity's runs; record it")
     e.add_argument("--steps", type=int, default=None, help="most additions (default 50; stops earlier without a gain)")
     e.add_argument("--forecast-csv", help="write the ensemble's test forecast here as CSV (original units)")
+    rs = sub.add_parser("rebuild-state", help="reconstruct agent_state.json from runs/*/ and the decision log")
+    rs.add_argument("--force", action="store_true", help="rebuild even when agent_state.json is readable (it is moved aside)")
     return p
 
 
@@ -169,8 +179,35 @@ def cmd_config_id(ws: Workspace, args) -> dict:
 
 
 def cmd_config_restore(ws: Workspace, args) -> dict:
-    restore(args.from_path, ws.config(args.config))
+    target = ws.config(args.config)
+    restore(args.from_path, target)
+    if _is_workspace_config(ws, target):
+        state = st.load_agent_state(ws.state_path)
+        _note_written(state, target, args.from_path)
+        st.save_agent_state(state, ws.state_path)
     return {"restored_from": str(args.from_path)}
+
+
+def _is_workspace_config(ws: Workspace, path: Path) -> bool:
+    return path.resolve() == (ws.dir / "config.py").resolve()
+
+
+def _sha256(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def _note_written(state: st.AgentState, config: Path, source) -> None:
+    """Remember what the tool itself put into config.py (agent_state.json ``config_written``):
+    a later search that finds these bytes there knows no user edited the file."""
+    state.extra["config_written"] = {"sha256": _sha256(config), "from": str(source), "at": st._now()}
+
+
+def _tool_wrote(state: st.AgentState, config: Path) -> bool:
+    written = state.extra.get("config_written")
+    return isinstance(written, dict) and written.get("sha256") is not None and written.get("sha256") == _sha256(config)
 
 
 def cmd_check_env(ws: Workspace, args) -> dict:
@@ -203,11 +240,12 @@ def cmd_record_run(ws: Workspace, args) -> dict:
         raise CliError("--info must be a JSON object")
     state = st.load_agent_state(ws.state_path)
     previous = state.best_run_id
-    run = build_run(ws, args.run_id, info, state.find(args.run_id), state.fidelity)
+    run = build_run(ws, args.run_id, info, state.find(args.run_id), state.fidelity, args.max_rise)
     st.add_run(state, run)
     if "accepted" in info:  # a verdict is about the config: every seed of it follows
         st.set_config_accepted(state, run, bool(run.accepted))
-    out = {"run": run.to_dict(), "best_run_id": state.best_run_id, "previous_best_run_id": previous}
+    out = {"run": run.to_dict(), "best_run_id": state.best_run_id, "previous_best_run_id": previous,
+           "curve": _curve(ws.run_dir(args.run_id), args.max_rise)}
     used = ws.run_dir(args.run_id) / "config_used.py"
     if used.is_file():  # the run's task gets its naive baselines once; a data problem never loses the run
         try:
@@ -250,8 +288,19 @@ def _standing(state: st.AgentState, run_id: str | None = None) -> dict[str, Any]
             "incumbent": incumbent.to_dict() if incumbent else None, "noise": noise, "n_runs": len(state.runs)}
 
 
+def _curve(run_dir: Path, max_rise: float) -> dict[str, Any] | None:
+    """What the evaluator reads of the run's val curve (curve.py): None without a readable history."""
+    history, metrics = run_dir / "history.json", run_dir / "metrics.json"
+    if not (history.is_file() and metrics.is_file()):
+        return None
+    try:
+        return curve_view(_read_json(history), _read_json(metrics), max_rise)
+    except CliError:
+        return None
+
+
 def build_run(ws: Workspace, run_id: str, info: dict, existing: st.RunInfo | None,
-              current_fidelity: str | None = None) -> st.RunInfo:
+              current_fidelity: str | None = None, max_rise: float = MAX_RISE_PCT) -> st.RunInfo:
     """Merge the existing entry, ``info`` and the run dir's files into one RunInfo."""
     run_dir = ws.run_dir(run_id)
     data = existing.to_dict() if existing else {"run_id": run_id}
@@ -264,7 +313,7 @@ def build_run(ws: Workspace, run_id: str, info: dict, existing: st.RunInfo | Non
             raise CliError(f"--info: {exc}") from None
     data.update({k: v for k, v in info.items() if k != "run_id"})
     status = info.get("status") or (existing.status if existing else None)
-    data.update(_run_files(run_dir, run_id, status, ws.space))
+    data.update(_run_files(run_dir, run_id, status, ws.space, max_rise))
     data.update(_identity(run_dir, data, info, current_fidelity))
     status = data.get("status")
     if status not in st.STATUSES:
@@ -279,7 +328,8 @@ def build_run(ws: Workspace, run_id: str, info: dict, existing: st.RunInfo | Non
         raise CliError(f"--info has bad fields for {run_id}: {exc}") from None
 
 
-def _run_files(run_dir: Path, run_id: str, info_status: str | None, load_space_fn) -> dict[str, Any]:
+def _run_files(run_dir: Path, run_id: str, info_status: str | None, load_space_fn,
+               max_rise: float = MAX_RISE_PCT) -> dict[str, Any]:
     """Fields read from metrics.json / failure.json, history.json and config_used.py.
 
     Only the outcome files are required; a damaged history or config snapshot is noted in
@@ -315,7 +365,7 @@ def _run_files(run_dir: Path, run_id: str, info_status: str | None, load_space_f
     history_path = run_dir / "history.json"
     if history_path.is_file():
         try:
-            out["history_summary"] = build_history_summary(_read_json(history_path), metrics)
+            out["history_summary"] = build_history_summary(_read_json(history_path), metrics, max_rise)
         except CliError as exc:
             out["history_summary"] = f"no diagnosis: {exc}"
     used = run_dir / "config_used.py"
@@ -361,23 +411,34 @@ def _finite(x: Any) -> bool:
 def cmd_begin_search(ws: Workspace, args) -> dict:
     """Make the config's fidelity the current one, and say whether the config must be trained
     as a baseline: when no incumbent exists at this fidelity, or config.py differs from it
-    (the user changed it by hand: the search continues from the user's file, never over it)."""
+    because the user changed it by hand (the search continues from the user's file, never over
+    it). A config.py the tool itself wrote (the incumbent of a search at another fidelity,
+    ``config_written``) is no user edit: it is put back on this fidelity's incumbent, which
+    survives searches at other fidelities (``config_restored_from``)."""
     config = ws.config(args.config)
     task, key = fid.config_fidelity(config, args.max_epochs_cap)
     state = st.load_agent_state(ws.state_path)
     state.fidelity = key
-    st.save_agent_state(state, ws.state_path)
     cid = config_id(config)
     incumbent = state.incumbent()
+    restored = None
     if incumbent is None:
         why = "no accepted run at this fidelity yet"
     elif incumbent.config_id != cid:
-        why = f"config.py differs from the incumbent {incumbent.root_run_id}'s config"
+        source = ws.run_dir(incumbent.root_run_id) / "config_used.py"
+        if _is_workspace_config(ws, config) and _tool_wrote(state, config) and source.is_file():
+            restore(source, config)
+            _note_written(state, config, source)
+            restored, cid, why = str(source), config_id(config), None
+        else:
+            why = f"config.py differs from the incumbent {incumbent.root_run_id}'s config"
     else:
         why = None
+    st.save_agent_state(state, ws.state_path)
     return {"fidelity": key, "task": task, "task_key": fid.task_key(task), "config_id": cid,
             "seed": _start_seed(_seed(config), state.runs, cid, key),
-            "baseline_needed": why is not None, "baseline_reason": why, **_standing(state)}
+            "baseline_needed": why is not None, "baseline_reason": why, "config_restored_from": restored,
+            **_standing(state)}
 
 
 def _start_seed(own: int | None, runs, cid: str, fidelity: str) -> int | None:
@@ -398,6 +459,13 @@ def _seed(config_path: Path) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+def cmd_promising(ws: Workspace, args) -> dict:
+    """What a larger budget can confirm (resume --max-iterations): standing.confirmable."""
+    state = st.load_agent_state(ws.state_path)
+    table, _ = state.stats()
+    return {"fidelity": state.current_fidelity(), "configs": standing.confirmable(state, table, args.max_repeats)}
+
+
 def cmd_set_accept(ws: Workspace, args) -> dict:
     state = st.load_agent_state(ws.state_path)
     previous = state.best_run_id
@@ -412,7 +480,7 @@ def cmd_summarize(ws: Workspace, args) -> dict:
     if history.is_file():
         metrics_path = run_dir / "metrics.json"
         metrics = _read_json(metrics_path) if metrics_path.is_file() else None
-        return {"summary": build_history_summary(_read_json(history), metrics)}
+        return {"summary": build_history_summary(_read_json(history), metrics, args.max_rise)}
     run = st.load_agent_state(ws.state_path).find(args.run_id)
     if run is not None and run.history_summary:
         return {"summary": run.history_summary}
@@ -461,13 +529,17 @@ def cmd_ensemble(ws: Workspace, args) -> dict:
     return ensemble.build(ws.dir, ws.state_path, steps, args.forecast_csv)
 
 
+def cmd_rebuild_state(ws: Workspace, args) -> dict:
+    return rb.rebuild(ws, build_run, ensure_baselines, args.force)
+
+
 COMMANDS = {
     "space": cmd_space, "config-get": cmd_config_get, "config-apply": cmd_config_apply,
     "config-id": cmd_config_id, "config-restore": cmd_config_restore, "next-run-id": cmd_next_run_id,
     "check-env": cmd_check_env, "begin-search": cmd_begin_search,
-    "record-run": cmd_record_run, "set-accept": cmd_set_accept, "summarize": cmd_summarize,
+    "record-run": cmd_record_run, "promising": cmd_promising, "set-accept": cmd_set_accept, "summarize": cmd_summarize,
     "suggest": cmd_suggest, "study": cmd_study, "report": cmd_report, "baselines": cmd_baselines,
-    "ensemble": cmd_ensemble,
+    "ensemble": cmd_ensemble, "rebuild-state": cmd_rebuild_state,
 }
 
 

@@ -232,7 +232,7 @@ def check_training(cfg: dict) -> None:
             raise ConfigError(f"training.scheduler_class is {getattr(sched_cls, '__name__', sched_cls)}, not a "
                               f"torch scheduler; use e.g. optim.lr_scheduler.StepLR or set use_scheduler False")
         try:
-            sched_cls(optimizer, **t["scheduler_params"])
+            sched_cls(optimizer, **scheduler_kwargs(t, t["max_epochs"]))
         except Exception as exc:
             raise ConfigError(f"training.scheduler_params do not fit {sched_cls.__name__} ({exc}); fix the kwargs")
     try:
@@ -242,6 +242,17 @@ def check_training(cfg: dict) -> None:
     device = t["device"]
     if not (device in ("auto", "cpu", "cuda") or device.startswith("cuda:")):
         raise ConfigError(f"training.device is {device!r}; use 'auto', 'cpu' or 'cuda'")
+
+
+def scheduler_kwargs(training: dict, epochs: int) -> dict:
+    """The scheduler's kwargs for a training of ``epochs`` epochs: CosineAnnealingLR without T_max
+    anneals over exactly those epochs (its T_max tied to the epoch count, --max-epochs included)."""
+    import torch
+
+    kwargs = dict(training["scheduler_params"])
+    if training["scheduler_class"] is torch.optim.lr_scheduler.CosineAnnealingLR and "T_max" not in kwargs:
+        kwargs["T_max"] = epochs
+    return kwargs
 
 
 def load_config(path) -> dict:

@@ -307,12 +307,12 @@ def plan_changes(cfg: ParsedConfig, changes: list[tuple[str, Any]], space: Searc
     assign = {k: v for k, v in requested.items() if not _same(current.get(k, _MISSING), v)}
     _family_switch(cfg, space, current, requested, assign)
     resulting = _resulting(current, assign, space)
-    errors += [reason + f": set {FAMILY_KEY} in the same change, or drop {key}"
+    errors += [reason + f": set {space.failing_condition(key, resulting)} in the same change, or drop {key}"
                for key in requested if (reason := space.inactive_reason(key, resulting))]
     for key in [k for k in assign if k in space.params and space.params[k].type == "class"]:
         pk = space.params[key].params_key
         if pk:
-            assign[pk] = _reset_params(cfg, space, pk, assign[key], assign, errors)
+            assign[pk] = _reset_params(cfg, space, pk, assign[key], assign, errors, resulting)
     for x in LEGACY_LENGTHS:
         if f"data.{x}" in assign and _has(cfg, f"model.{x}"):
             assign[f"model.{x}"] = assign[f"data.{x}"]
@@ -400,8 +400,9 @@ def _has(cfg: ParsedConfig, key: str) -> bool:
         return False
 
 
-def _reset_params(cfg, space, pk, new_class, assign, errors) -> dict[str, Any]:
-    """class_defaults[new] + old searchable subkeys of ``pk`` + explicit changes under ``pk``."""
+def _reset_params(cfg, space, pk, new_class, assign, errors, resulting) -> dict[str, Any]:
+    """class_defaults[new] + old searchable subkeys of ``pk`` that apply to the new class (a key's
+    ``when``: StepLR's gamma is not carried into CosineAnnealingLR) + explicit changes under ``pk``."""
     old: Any = {}
     try:
         node, _, _ = locate(cfg, pk)
@@ -412,7 +413,7 @@ def _reset_params(cfg, space, pk, new_class, assign, errors) -> dict[str, Any]:
         errors.append(f"{pk} must be a dict literal to change its class")
         old = {}
     params = dict(space.class_defaults.get(new_class, {}))
-    params.update({k: v for k, v in old.items() if f"{pk}.{k}" in space.params})
+    params.update({k: v for k, v in old.items() if f"{pk}.{k}" in space.params and space.is_active(f"{pk}.{k}", resulting)})
     for key in [k for k in assign if k.startswith(pk + ".") and "." not in k[len(pk) + 1:]]:
         params[key[len(pk) + 1:]] = assign.pop(key)
     return params

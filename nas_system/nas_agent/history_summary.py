@@ -2,17 +2,19 @@
 
 Input: history.json (``{best_epoch, epochs: [{epoch, train_mse, val_mse, lr, ...}]}``) and,
 optionally, the run's metrics.json (for max_epochs / stopped_early). Output: a few lines on
-convergence, trend, generalisation gap, stability and the learning-rate schedule.
+convergence, trend, overfitting (read from the val curve by curve.py, the evaluator's rule; never
+from a train/val gap), stability and the learning-rate schedule.
 """
 from __future__ import annotations
 
 import math
 from typing import Any
 
+from .curve import MAX_RISE_PCT, curve_signals, curve_statement
+
 PLATEAU_REL = 0.01     # < 1% change counts as flat
 WORSEN_REL = 0.05      # > 5% above the best counts as worsening
 SPIKE_REL = 0.10       # an epoch-to-epoch jump of > 10% is a spike
-OVERFIT_GAP = 0.30     # train_mse more than 30% below val_mse at the best epoch
 UNDERFIT_DROP = 0.10   # train_mse fell by less than 10% over the run
 
 
@@ -34,8 +36,10 @@ def _pct(new: float, old: float) -> str:
     return f"{(new - old) / old * 100:+.1f}%" if old else "n/a"
 
 
-def build_history_summary(history: dict[str, Any], metrics: dict[str, Any] | None = None) -> str:
-    """Diagnose a run's history in a few lines (see module docstring)."""
+def build_history_summary(history: dict[str, Any], metrics: dict[str, Any] | None = None,
+                          max_rise_pct: float = MAX_RISE_PCT) -> str:
+    """Diagnose a run's history in a few lines (see module docstring); overfitting is stated by
+    the evaluator's own rule (curve.py, with the search's --max-rise)."""
     epochs = [e for e in (history or {}).get("epochs", []) if isinstance(e, dict)]
     if not epochs:
         return "No epochs completed: the run produced no learning curve."
@@ -45,9 +49,10 @@ def build_history_summary(history: dict[str, Any], metrics: dict[str, Any] | Non
     nonfinite = [epochs[i].get("epoch", i + 1) for i, (v, t) in enumerate(zip(val, train))
                  if not (v is not None and math.isfinite(v) and (t is None or math.isfinite(t)))]
     if len(epochs) == 1:
-        lines = [f"Only 1 epoch run: val_mse {_fmt(val[0])}, train_mse {_fmt(train[0])}; too short to judge trends."]
+        lines = [f"Only 1 epoch run: val_mse {_fmt(val[0])}, train_mse {_fmt(train[0])}; too short to judge trends.",
+                 curve_statement(curve_signals(history, metrics), max_rise_pct)]
     else:
-        lines = _curve_lines(history, epochs, val, train, metrics or {})
+        lines = _curve_lines(history, epochs, val, train, metrics or {}, max_rise_pct)
     if nonfinite:
         lines.append(f"Non-finite loss at epoch(s) {nonfinite[:5]}: training diverged; lower the lr or clip gradients.")
     lr_line = _lr_line(lrs)
@@ -56,7 +61,7 @@ def build_history_summary(history: dict[str, Any], metrics: dict[str, Any] | Non
     return "\n".join(lines)
 
 
-def _curve_lines(history, epochs, val, train, metrics) -> list[str]:
+def _curve_lines(history, epochs, val, train, metrics, max_rise_pct) -> list[str]:
     finite = [(i, v) for i, v in enumerate(val) if v is not None and math.isfinite(v)]
     if not finite:
         return [f"{len(epochs)} epochs run but no finite val_mse was recorded."]
@@ -66,7 +71,8 @@ def _curve_lines(history, epochs, val, train, metrics) -> list[str]:
     return [
         _convergence_line(best_epoch, best, b, n, metrics),
         _trend_line(val, b, epochs),
-        _gap_line(train, val, b),
+        curve_statement(curve_signals(history, metrics), max_rise_pct),
+        *filter(None, [_train_line(train, b)]),
         _stability_line(val, epochs),
     ]
 
@@ -88,7 +94,7 @@ def _trend_line(val, b, epochs) -> str:
     if first is None or not math.isfinite(first):
         return f"val_mse reached {_fmt(best)}."
     if b == 0:
-        line = f"val_mse was lowest at the first epoch ({_fmt(best)}) and never improved (lr too high, or overfitting at once?)"
+        line = f"val_mse was lowest at the first epoch ({_fmt(best)}) and never improved (lr too high?)"
     else:
         line = f"val_mse {_fmt(first)} -> {_fmt(best)} ({_pct(best, first)}) by epoch {epochs[b].get('epoch', b + 1)}"
     last = val[-1]
@@ -104,23 +110,17 @@ def _trend_line(val, b, epochs) -> str:
     return line + f", then plateaued (last epoch {_pct(last, best)} from the best)."
 
 
-def _gap_line(train, val, b) -> str:
-    t, v = train[b], val[b]
-    if t is None or v is None or not math.isfinite(t) or not v:
-        return "train_mse not recorded at the best epoch: no generalisation diagnosis."
-    gap = (v - t) / v
-    base = f"At the best epoch train_mse {_fmt(t)} vs val_mse {_fmt(v)} (train {_pct(t, v)} vs val)"
+def _train_line(train, b) -> str | None:
+    """train_mse alone (never against val_mse: the splits differ in scale, see curve.py)."""
+    t = train[b]
     finite_train = [x for x in train if x is not None and math.isfinite(x)]
-    drop = (finite_train[0] - finite_train[-1]) / finite_train[0] if finite_train and finite_train[0] else 0.0
-    after_val = [x for x in val[b + 1:] if x is not None and math.isfinite(x)]
-    after_train = [x for x in train[b + 1:] if x is not None and math.isfinite(x)]
-    if gap > OVERFIT_GAP:
-        return base + ": overfitting; more dropout/weight decay or a smaller model may help."
-    if after_val and after_train and after_train[-1] < t * (1 - PLATEAU_REL) and after_val[-1] > v * (1 + PLATEAU_REL):
-        return base + ": overfitting after the best epoch (train kept falling while val rose)."
-    if drop < UNDERFIT_DROP and gap < OVERFIT_GAP:
-        return base + f": underfitting (train_mse fell only {drop:.0%} over the run); more capacity or a higher lr may help."
-    return base + ": no strong over- or underfitting."
+    if t is None or not math.isfinite(t) or not finite_train or not finite_train[0]:
+        return None
+    drop = (finite_train[0] - finite_train[-1]) / finite_train[0]
+    if drop < UNDERFIT_DROP:
+        return (f"train_mse {_fmt(t)} at the best epoch; it fell only {drop:.0%} over the run: underfitting? "
+                "more capacity or a higher lr may help.")
+    return None
 
 
 def _ok(x) -> bool:

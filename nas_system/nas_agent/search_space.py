@@ -111,6 +111,13 @@ class SearchSpace:
                         f"(here {k} is {now})")
         return None
 
+    def failing_condition(self, key: str, values: dict[str, Any]) -> str | None:
+        """The first condition key whose value keeps ``key`` from applying, or None."""
+        for k, allowed in self.params[key].when if key in self.params else ():
+            if not _one_of(values.get(k, IMPLICIT.get(k)), allowed):
+                return k
+        return None
+
     def active_values(self, values: dict[str, Any]) -> dict[str, Any]:
         """``values`` without the keys that do not apply to them."""
         return {k: v for k, v in values.items() if self.is_active(k, values)}
@@ -151,7 +158,8 @@ def load_space(path: str | Path) -> SearchSpace:
     errors: list[str] = []
     space = _build(raw, str(path), errors)
     if errors:
-        raise SpaceError(f"search space {path} is invalid: " + "; ".join(errors))
+        raise SpaceError(f"search space {path} is invalid: " + "; ".join(errors)
+                         + " (fix the file; its format is in docs/contracts.md, 'search_space.json')")
     return space
 
 

@@ -2,8 +2,10 @@
 
 So that ``optuna-dashboard sqlite:///<system-dir>/.nas-graph/optuna.db`` shows the search.
 agent_state.json stays the source of truth: every recorded run is one trial, in run order;
-- params: the run's search-space values (``params``; values outside the current space, or keys
-  not in it, are left out of the trial and kept in the ``other_params`` user attr);
+- params: the run's search-space values (``params``) under the planner's per-family names
+  (``training.optimizer_params.lr[dlinear]``; one conversion for both: ``suggest.run_trial``);
+  values outside the current space, or keys not in it, are left out of the trial and kept in
+  the ``other_params`` user attr;
 - value: val_mse (minimize); a failed run (any status but ok) is a FAIL trial;
 - user_attrs: run_id, planner, plan, verdict (accepted | rejected | failed), status, seed,
   config_id, kind, step_type, and ``digest`` (what the trial was built from).
@@ -24,19 +26,17 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
-import math
 import warnings
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import optuna
-from optuna.distributions import BaseDistribution, CategoricalDistribution
-from optuna.trial import TrialState, create_trial
+from optuna.trial import FrozenTrial
 
 from .agent_state import AgentState, RunInfo
 from .search_space import SearchSpace
-from .suggest import distribution
+from .suggest import run_trial
 
 STUDY_NAME = "nas-graph"
 
@@ -85,52 +85,28 @@ def storage_url(system_dir: str | Path) -> str:
     return f"sqlite:///{study_path(system_dir).resolve()}"
 
 
-def _fits(dist: BaseDistribution, value: Any) -> bool:
-    """Is ``value`` inside ``dist`` (type-aware, so True is not 1)?"""
-    if isinstance(dist, CategoricalDistribution):
-        return any(c == value and type(c) is type(value) for c in dist.choices)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        return False
-    if type(dist).__name__ == "IntDistribution" and not isinstance(value, int):
-        return False
-    return dist.low <= value <= dist.high
-
-
-def _finite(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
-
-
 def verdict(run: RunInfo) -> str:
     if run.status != "ok":
         return "failed"
     return "accepted" if run.accepted else "rejected"
 
 
-def trial_spec(run: RunInfo, dists: dict[str, BaseDistribution]) -> dict[str, Any]:
-    """Everything one trial is made of, as plain JSON (its digest is the staleness check)."""
-    params = {k: v for k, v in (run.params or {}).items() if k in dists and _fits(dists[k], v)}
-    other = {k: v for k, v in (run.params or {}).items() if k not in params}
-    ok = run.status == "ok" and _finite(run.val_mse)
+def study_trial(run: RunInfo, space: SearchSpace) -> FrozenTrial:
+    """One run as a dashboard trial (suggest.run_trial, failed runs as FAIL trials), its user
+    attrs, and ``digest``: a hash of everything the trial is made of (the staleness check)."""
     attrs = {
         "run_id": run.run_id, "planner": run.planner, "plan": run.plan, "verdict": verdict(run),
         "status": run.status, "seed": run.seed, "config_id": run.config_id,
         "kind": run.kind, "step_type": run.step_type,
     }
-    if other:
-        attrs["other_params"] = other
     if run.error:
         attrs["error"] = run.error
-    spec = {"params": params, "distributions": {k: optuna.distributions.distribution_to_json(dists[k]) for k in params},
-            "value": float(run.val_mse) if ok else None, "state": "COMPLETE" if ok else "FAIL", "user_attrs": attrs}
-    spec["user_attrs"]["digest"] = hashlib.sha1(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:16]
-    return spec
-
-
-def _trial(spec: dict[str, Any], dists: dict[str, BaseDistribution]):
-    sub = {k: dists[k] for k in spec["params"]}
-    if spec["state"] == "COMPLETE":
-        return create_trial(params=spec["params"], distributions=sub, value=spec["value"], user_attrs=spec["user_attrs"])
-    return create_trial(params=spec["params"], distributions=sub, state=TrialState.FAIL, user_attrs=spec["user_attrs"])
+    trial = run_trial(run, run.params, space, failed="fail", user_attrs=attrs)
+    content = {"params": trial.params,
+               "distributions": {k: optuna.distributions.distribution_to_json(d) for k, d in trial.distributions.items()},
+               "value": trial.value, "state": trial.state.name, "user_attrs": trial.user_attrs}
+    trial.set_user_attr("digest", hashlib.sha1(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()[:16])
+    return trial
 
 
 def sync_study(system_dir: str | Path, state: AgentState, space: SearchSpace) -> dict[str, Any]:
@@ -141,21 +117,20 @@ def sync_study(system_dir: str | Path, state: AgentState, space: SearchSpace) ->
     path = study_path(system_dir)
     path.parent.mkdir(exist_ok=True)
     created = not path.exists()
-    dists = {k: distribution(p) for k, p in space.params.items()}
-    specs = [trial_spec(r, dists) for r in state.runs]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # experimental-feature warnings of create_trial/add_trials
+        trials = [study_trial(r, space) for r in state.runs]
         storage = optuna.storages.RDBStorage(storage_url(system_dir))
         study, rebuilt = _open(storage), False
         have = [t.user_attrs.get("digest") for t in study.get_trials(deepcopy=False)]
-        want = [s["user_attrs"]["digest"] for s in specs]
+        want = [t.user_attrs["digest"] for t in trials]
         if want[:len(have)] != have:
             optuna.delete_study(study_name=STUDY_NAME, storage=storage)
             study, have, rebuilt = _open(storage), [], True
-        new = specs[len(have):]
+        new = trials[len(have):]
         if new:
-            study.add_trials([_trial(s, dists) for s in new])
-    return {"path": str(path), "trials": len(specs), "added": len(new), "rebuilt": rebuilt, "created": created}
+            study.add_trials(new)
+    return {"path": str(path), "trials": len(trials), "added": len(new), "rebuilt": rebuilt, "created": created}
 
 
 def _open(storage) -> optuna.Study:

@@ -15,9 +15,16 @@
   val_mse of the history; TPE never reads it (infeasible trials are ranked by their violation
   only), so it cannot distort the model of the good region. Interrupted runs (Ctrl-C) say
   nothing about their config and are left out.
-- **Define-by-run.** A proposal is sampled key by key, condition keys first; a key whose
-  ``when`` does not hold for the sampled model.family is not sampled at all (Optuna handles such
-  conditional spaces natively; the multivariate TPE runs with ``group=True``).
+- **Define-by-run.** A proposal is sampled key by key, model.family and the other condition keys
+  first; a key whose ``when`` does not hold for the sampled model.family is not sampled at all
+  (Optuna handles such conditional spaces natively; the multivariate TPE runs with ``group=True``).
+- **Per family.** Every key but model.family has one Optuna parameter per family
+  (``training.optimizer_params.lr[dlinear]``, see ``optuna_name``), so TPE models DLinear's
+  learning rate apart from the Informer's: their good values differ by orders of magnitude and a
+  pooled model would sample neither well. model.family itself is shared, so TPE still learns
+  which family is good.
+- **One conversion.** ``run_trial`` turns a recorded run into a trial, for this planner's history
+  and for the dashboard study (study.py) alike.
 - **Rejections.** A sample that breaks a search-space constraint is told as infeasible too; a
   sample equal to the incumbent or to the last recorded run's point is told FAIL (nothing to
   learn) and redrawn, so a proposal is never empty and never the same twice in a row. After
@@ -47,7 +54,7 @@ from optuna.trial import FrozenTrial, Trial, TrialState, create_trial
 from .agent_state import AgentState, RunInfo, get_best_run
 from .config_stats import config_table, group_key
 from .config_edit import ConfigEditError, read_values
-from .search_space import IMPLICIT, ParamSpec, SearchSpace, check_constraints
+from .search_space import FAMILY_KEY, IMPLICIT, ParamSpec, SearchSpace, check_constraints
 
 MAX_TRIES = 50
 N_STARTUP = 4
@@ -120,26 +127,80 @@ def run_points(state: AgentState, space: SearchSpace, config_values: dict[str, A
     return out
 
 
+def optuna_name(key: str, family: str | None) -> str:
+    """Optuna's name of a search key: one parameter per model family (``key[family]``), except
+    model.family itself and every key of a space without model.family (``family`` None)."""
+    return key if family is None or key == FAMILY_KEY else f"{key}[{family}]"
+
+
+def space_key(name: str) -> str:
+    """The search key of an Optuna parameter name (``optuna_name`` reversed)."""
+    return name.split("[", 1)[0]
+
+
+def _family(space: SearchSpace, point: dict[str, Any]) -> str | None:
+    return point.get(FAMILY_KEY, IMPLICIT[FAMILY_KEY]) if FAMILY_KEY in space.params else None
+
+
+def run_trial(run: RunInfo, point: dict[str, Any] | None, space: SearchSpace, *, value: float | None = None,
+              failed: str = "infeasible", worst: float = 1.0, user_attrs: dict[str, Any] | None = None) -> FrozenTrial | None:
+    """The one conversion of a recorded run into an Optuna trial (this planner's history and the
+    dashboard study of study.py).
+
+    - params: the point's search-space values that apply to its family, under per-family names
+      (``optuna_name``); a value outside its distribution, of an inactive key or of a key not in
+      the space is left out and kept in ``user_attrs["other_params"]``;
+    - an ok run with a finite val_mse: COMPLETE with ``value`` (default: its val_mse);
+    - a failed run: ``failed="infeasible"`` (the sampler) makes it COMPLETE with ``worst`` and the
+      constraint "failed" violated, so TPE ranks it after every feasible trial and samples away
+      from it; ``failed="fail"`` (the dashboard) makes any other run a FAIL trial.
+    None, for the sampler, when the run says nothing it can learn (no usable value, an
+    interrupted run, an ok run without a finite val_mse)."""
+    point = point or {}
+    family = _family(space, point)
+    full = {**{k: IMPLICIT[k] for k in space.condition_keys() if k in IMPLICIT}, **point}
+    params, dists, other = {}, {}, {}
+    for key, v in point.items():
+        spec = space.params.get(key)
+        dist = distribution(spec) if spec is not None else None
+        if dist is not None and space.is_active(key, full) and _fits(dist, v):
+            name = optuna_name(key, family)
+            params[name], dists[name] = v, dist
+        else:
+            other[key] = v
+    attrs = dict(user_attrs or {})
+    if other:
+        attrs["other_params"] = other
+    ok = run.status == "ok" and _finite(run.val_mse)
+    if failed == "fail":
+        if ok:
+            return create_trial(params=params, distributions=dists, value=float(run.val_mse if value is None else value),
+                                user_attrs=attrs)
+        return create_trial(params=params, distributions=dists, state=TrialState.FAIL, user_attrs=attrs)
+    if not params:
+        return None
+    if ok:
+        return create_trial(params=params, distributions=dists, value=float(run.val_mse if value is None else value),
+                            user_attrs=attrs)
+    if run.status in FAILED:
+        trial = create_trial(params=params, distributions=dists, value=worst, user_attrs=attrs)
+        trial.set_constraint("failed", 1.0)
+        return trial
+    return None
+
+
 def history_trials(state: AgentState, space: SearchSpace, config_values: dict[str, Any] | None = None) -> list[FrozenTrial]:
-    """Trials for the recorded runs: ok runs COMPLETE with their val_mse; failed ones COMPLETE and
-    infeasible. Values outside the current distributions are dropped; runs with nothing usable
-    (or ok runs without a finite val_mse, or interrupted runs) are skipped."""
-    dists = {k: distribution(p) for k, p in space.params.items()}
-    points = run_points(state, space, config_values or {})
+    """Trials for the recorded runs (``run_trial``): ok runs COMPLETE with the mean val_mse of
+    their config; failed ones COMPLETE and infeasible. A repeat seed adds no trial of its own."""
     worst = _worst(state)
     means = {c.root_run_id: c.val_mean for c in config_table(state.runs)}  # best is a mean over seeds
     trials = []
-    for run, point in points:
-        params = {k: v for k, v in (point or {}).items() if _fits(dists[k], v)}
-        if not params or run.repeat_of:  # a repeat is one more seed of its config's trial
+    for run, point in run_points(state, space, config_values or {}):
+        if point is None or run.repeat_of:  # a repeat is one more seed of its config's trial
             continue
-        sub = {k: dists[k] for k in params}
-        if run.status == "ok" and _finite(run.val_mse):
-            value = means.get(run.run_id) if _finite(means.get(run.run_id)) else run.val_mse
-            trials.append(create_trial(params=params, distributions=sub, value=float(value)))
-        elif run.status in FAILED:
-            trial = create_trial(params=params, distributions=sub, value=worst)
-            trial.set_constraint("failed", 1.0)
+        value = means.get(run.run_id) if _finite(means.get(run.run_id)) else None
+        trial = run_trial(run, point, space, value=value, worst=worst)
+        if trial is not None:
             trials.append(trial)
     return trials
 
@@ -179,18 +240,23 @@ def _round(spec: ParamSpec, value: Any) -> Any:
 
 
 def sample_point(trial: Trial, space: SearchSpace) -> dict[str, Any]:
-    """Define-by-run: condition keys first, then every key whose ``when`` holds."""
+    """Define-by-run: model.family and the condition keys first, then every key whose ``when``
+    holds; each under its per-family Optuna name (``optuna_name``). Returns search keys."""
     point: dict[str, Any] = {}
-    for key in space.ordered_keys():
+    keys = space.ordered_keys()
+    if FAMILY_KEY in space.params:  # first: every other key's Optuna name depends on it
+        keys = [FAMILY_KEY] + [k for k in keys if k != FAMILY_KEY]
+    for key in keys:
         if not space.is_active(key, point):
             continue
         spec, dist = space.params[key], distribution(space.params[key])
+        name = optuna_name(key, _family(space, point))
         if isinstance(dist, CategoricalDistribution):
-            value = trial.suggest_categorical(key, list(dist.choices))
+            value = trial.suggest_categorical(name, list(dist.choices))
         elif isinstance(dist, IntDistribution):
-            value = trial.suggest_int(key, dist.low, dist.high, log=dist.log)
+            value = trial.suggest_int(name, dist.low, dist.high, log=dist.log)
         else:
-            value = trial.suggest_float(key, dist.low, dist.high, log=dist.log)
+            value = trial.suggest_float(name, dist.low, dist.high, log=dist.log)
         point[key] = _round(spec, value)
     return point
 

@@ -37,7 +37,9 @@ def test_a_switch_writes_the_family_defaults_unless_the_batch_sets_them(ws):
     values = cli(ws, "config-get", check=0)[1]
     assert values["values"]["model.patch_len"] == 24 and values["values"]["model.d_model"] == 16
     assert set(values["inactive"]) == {"model.moving_avg", "model.individual", "model.factor", "model.d_layers",
-                                       "model.activation", "model.attn", "model.distil", "data.label_len"}
+                                       "model.activation", "model.attn", "model.distil", "data.label_len",
+                                       # StepLR's own keys: config.py's scheduler is CosineAnnealingLR
+                                       "training.scheduler_params.gamma", "training.scheduler_params.step_size"}
     # the Informer's own keys stay in the file (ignored); shared keys now apply to patchtst
     text = (ws / "config.py").read_text()
     assert '"factor": 4' in text and '"patch_len": 24' in text
@@ -137,3 +139,29 @@ def test_malformed_conditions_are_space_errors(name, tmp_path):
     (tmp_path / "space.json").write_text(json.dumps(raw))
     with pytest.raises(SpaceError, match=message):
         load_space(tmp_path / "space.json")
+
+
+def test_a_scheduler_switch_writes_only_the_params_the_new_class_has(ws):
+    """StepLR's gamma and step_size are searchable, but only under a scheduler that has them: a
+    class change carries a searchable kwarg only where it still applies (never gamma into
+    CosineAnnealingLR), and CosineAnnealingLR gets no T_max (train.py ties it to the epochs)."""
+    def kwargs():
+        return cli(ws, "config-get", check=0)[1]["values"]
+    apply(ws, {"training.scheduler_class": "optim.lr_scheduler.StepLR", "training.scheduler_params.gamma": 0.3,
+               "training.scheduler_params.step_size": 2})
+    assert '"scheduler_params": {"step_size": 2, "gamma": 0.3}' in (ws / "config.py").read_text()
+    apply(ws, {"training.scheduler_class": "optim.lr_scheduler.ExponentialLR"})  # has gamma, not step_size
+    assert '"scheduler_params": {"gamma": 0.3}' in (ws / "config.py").read_text()
+    assert "training.scheduler_params.step_size" not in kwargs()
+    apply(ws, {"training.scheduler_class": "optim.lr_scheduler.CosineAnnealingLR"})
+    assert '"scheduler_params": {}' in (ws / "config.py").read_text()
+    before = (ws / "config.py").read_bytes()
+    out = apply(ws, {"training.scheduler_params.gamma": 0.2}, check=2)  # not a kwarg of the cosine schedule
+    assert out["errors"] == ["training.scheduler_params.gamma applies only when training.scheduler_class is "
+                             "optim.lr_scheduler.StepLR or optim.lr_scheduler.ExponentialLR (here "
+                             "training.scheduler_class is optim.lr_scheduler.CosineAnnealingLR): set "
+                             "training.scheduler_class in the same change, or drop training.scheduler_params.gamma"]
+    assert (ws / "config.py").read_bytes() == before
+    # the same change with the class: gamma written beside StepLR's defaults
+    apply(ws, {"training.scheduler_class": "optim.lr_scheduler.StepLR", "training.scheduler_params.gamma": 0.7})
+    assert '"scheduler_params": {"step_size": 1, "gamma": 0.7}' in (ws / "config.py").read_text()

@@ -7,6 +7,7 @@ import shutil
 import optuna
 import pytest
 
+from nas_agent.suggest import space_key
 from test_cli import NAS_SYSTEM, cli, make_run
 
 STORAGE = "sqlite:///{}/.nas-graph/optuna.db"
@@ -39,9 +40,13 @@ def assert_mirrors_state(ws):
         assert attrs["seed"] == run.get("seed") and attrs["status"] == run["status"]
         verdict = "failed" if run["status"] != "ok" else ("accepted" if run["accepted"] else "rejected")
         assert attrs["verdict"] == verdict
-        # search-space values are the params; a value outside the space is kept aside, not lost
-        assert {**trial.params, **attrs.get("other_params", {})} == run["params"]
-        assert set(trial.params) <= set(space) and len(trial.params) >= len(run["params"]) - 1
+        # search-space values are the params, one per family (the planner's names: lr[informer]);
+        # a value outside the space is kept aside, not lost
+        family = run["params"].get("model.family", "informer")
+        assert all(k == "model.family" or k.endswith(f"[{family}]") for k in trial.params)
+        plain = {space_key(k): v for k, v in trial.params.items()}
+        assert {**plain, **attrs.get("other_params", {})} == run["params"]
+        assert set(plain) <= set(space) and len(trial.params) >= len(run["params"]) - 1
         if run["status"] == "ok":
             assert trial.state == optuna.trial.TrialState.COMPLETE and trial.value == run["val_mse"]
         else:
@@ -69,7 +74,7 @@ def test_study_mirrors_agent_state_with_failed_runs_as_fail_trials(ws):
     trials = assert_mirrors_state(ws)
     assert [t.user_attrs["verdict"] for t in trials] == ["accepted", "accepted", "failed"]
     assert [t.user_attrs["seed"] for t in trials] == [42, 42, None]
-    assert trials[1].params["training.optimizer_params.lr"] == 1e-4
+    assert trials[1].params["training.optimizer_params.lr[informer]"] == 1e-4
     assert trials[2].user_attrs["error"].startswith("loss became nan")
     assert trials[2].user_attrs["other_params"] == {"training.optimizer_params.lr": 0.5}  # outside the space's range
     assert load(ws).best_trial.user_attrs["run_id"] == "run_0001"

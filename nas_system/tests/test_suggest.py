@@ -195,3 +195,54 @@ def test_cli_suggest_with_100_runs(tmp_path):
     assert out["ok"] and out["n_trials"] == 100
     assert "Exploitation" in out["decision"]["reason"]
     assert_valid(out, state, SPACE, tmp_path / "config.py", tmp_path)
+
+
+def test_training_keys_are_one_optuna_parameter_per_family():
+    """TPE must not pool the Informer's learning rate with DLinear's: each family's runs become
+    trials of its own parameters (lr[informer], lr[dlinear]); model.family stays shared, and the
+    sampler asks for the same per-family names (a FixedTrial knows only those)."""
+    import optuna
+    from nas_agent.suggest import sample_point
+
+    state = AgentState(max_runs=20)
+    for i, (family, lr) in enumerate([("informer", 1e-4), ("dlinear", 5e-3), ("informer", 2e-4), ("dlinear", 1e-2)]):
+        params = random_params(SPACE, random.Random(i), {"model.family": family, "training.optimizer_params.lr": lr})
+        add_run(state, RunInfo(run_id=f"run_{i:04d}", val_mse=0.3 + i / 10, test_mse=None, history_summary=None,
+                               accepted=True, config_changes={}, status="ok", params=params))
+    trials = history_trials(state, SPACE)
+    assert [t.params["training.optimizer_params.lr[" + r.params["model.family"] + "]"] for t, r in zip(trials, state.runs)] \
+        == [1e-4, 5e-3, 2e-4, 1e-2]
+    for trial, run in zip(trials, state.runs):
+        family = run.params["model.family"]
+        assert trial.params["model.family"] == family
+        assert all(k == "model.family" or k.endswith(f"[{family}]") for k in trial.params)
+        assert "data.batch_size" in {k.split("[")[0] for k in trial.params}  # shared keys too
+    fixed = optuna.trial.FixedTrial({"model.family": "dlinear", "training.optimizer_params.lr[dlinear]": 0.005,
+                                     **{f"{k}[dlinear]": v for k, v in state.runs[1].params.items()
+                                        if k not in ("model.family", "training.optimizer_params.lr")}})
+    point = sample_point(fixed, SPACE)
+    # search keys again (floats rounded to 3 digits): per-family names live inside Optuna only
+    assert point.keys() == state.runs[1].params.keys() and point["training.optimizer_params.lr"] == 0.005
+    with pytest.raises(ValueError):  # a pooled name is no longer asked for
+        sample_point(optuna.trial.FixedTrial({"model.family": "dlinear", "training.optimizer_params.lr": 0.005}), SPACE)
+
+
+def test_the_sampler_offers_the_schedulers_own_params_only_under_that_scheduler():
+    """gamma is searchable under StepLR and ExponentialLR with the scheduler on, step_size under StepLR
+    only; no other point carries them (so no proposal writes a kwarg its scheduler lacks)."""
+    import optuna
+    from nas_agent.suggest import sample_point
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    seen = set()
+    for _ in range(300):
+        point = sample_point(study.ask(), SPACE)
+        on = point["training.use_scheduler"]
+        cls = point["training.scheduler_class"].rsplit(".", 1)[-1]
+        assert ("training.scheduler_params.gamma" in point) == (on and cls in ("StepLR", "ExponentialLR"))
+        assert ("training.scheduler_params.step_size" in point) == (on and cls == "StepLR")
+        if "training.scheduler_params.gamma" in point:
+            seen.add(cls)
+            assert 0.1 <= point["training.scheduler_params.gamma"] <= 0.99
+    assert seen == {"StepLR", "ExponentialLR"}

@@ -178,6 +178,12 @@ def test_schedulers_step_once_per_epoch(tiny_config, run_train, tmp_path):
         improved = prev["val_mse"] < best * (1 - 1e-4)
         best = min(best, prev["val_mse"])
         assert cur["lr"] == pytest.approx(prev["lr"] if improved else prev["lr"] * 0.5)
+    # CosineAnnealingLR without T_max anneals over the training's epochs, the --max-epochs cap included
+    tiny_config({"training.use_scheduler": True, "training.max_epochs": 20,
+                 "training.scheduler_class": Ref("optim.lr_scheduler.CosineAnnealingLR"), "training.scheduler_params": {}})
+    assert run_train("--max-epochs", "3", tag="run_0003").returncode == 0
+    lrs = [e["lr"] for e in read(tmp_path / "runs" / "run_0003", "history.json")["epochs"]]
+    assert lrs == pytest.approx([1e-3, 7.5e-4, 2.5e-4])  # T_max 3: (1 + cos(pi k / 3)) / 2
 
 
 def test_patience_stops_early(tiny_config, run_train, tmp_path):

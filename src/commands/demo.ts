@@ -14,7 +14,8 @@ import { configureUi, ui } from "../ui.js";
 import { workspacePaths } from "../workspace.js";
 import { writeReport } from "./report.js";
 import { printSummary } from "./resume.js";
-import { startSearch, type RunOptions } from "./run.js";
+import { llmConfigured, noLlmError } from "../llm/settings.js";
+import { PLANNERS, startSearch, type RunOptions } from "./run.js";
 
 export interface DemoOptions {
   dir: string;
@@ -28,6 +29,7 @@ const CODE = ["train.py", "model.py", "models", "data.py", "nas_agent"];
 const DEMO_FILES = ["config.py", "search_space.json"];
 
 export async function demoCommand(opts: DemoOptions, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  checkDemoUsage(opts, env); // every usage error before any other output, and before the folder exists
   configureUi({ json: opts.json });
   const started = performance.now();
   const dir = path.resolve(opts.dir);
@@ -76,6 +78,15 @@ export async function demoCommand(opts: DemoOptions, env: NodeJS.ProcessEnv = pr
   printSummary(summary, false);
   ui.notice(`demo done in ${Math.round(seconds)} s; see the runs with 'npx nas-graph status --system-dir ${opts.dir}'`);
   process.stdout.write(`report: ${report.html}\n`);
+}
+
+function checkDemoUsage(opts: DemoOptions, env: NodeJS.ProcessEnv): void {
+  const planner = opts.planner ?? "optuna";
+  const usable = PLANNERS.filter((p) => p !== "mock");
+  if (!(usable as readonly string[]).includes(planner)) throw new UserError(`unknown --planner '${planner}' for the demo; use one of ${usable.join(", ")}`);
+  if (planner.startsWith("llm") && !llmConfigured(env)) throw noLlmError();
+  if (!Number.isInteger(opts.maxIterations) || opts.maxIterations < 1) throw new UserError(`--max-iterations must be a positive integer (got ${opts.maxIterations})`);
+  if (opts.maxEpochs !== undefined && !(Number.isInteger(opts.maxEpochs) && opts.maxEpochs >= 1)) throw new UserError(`--max-epochs must be a positive integer (got ${opts.maxEpochs})`);
 }
 
 /** A fresh workspace: our code files and the demo's config and search space. */

@@ -6,7 +6,7 @@
 import path from "node:path";
 import { UserError } from "../errors.js";
 import { agent } from "../python.js";
-import { openWorkspace, readAgentState, readSearch, type Workspace } from "../workspace.js";
+import { lostStateHint, openWorkspace, readAgentState, readSearch, type Workspace } from "../workspace.js";
 
 export interface ReportOptions {
   systemDir: string;
@@ -30,6 +30,8 @@ export async function reportCommand(opts: ReportOptions, env: NodeJS.ProcessEnv 
 
 /** The target line: the option, else the last search's --target-val-mse. */
 export async function writeReport(ws: Workspace, env: NodeJS.ProcessEnv, target?: number): Promise<ReportResult> {
+  const lost = lostStateHint(ws);
+  if (lost) throw new UserError(lost);
   if (readAgentState(ws).runs.length === 0) {
     throw new UserError(`no runs recorded in ${ws.dir} yet; start a search with 'nas-graph run' first`);
   }

@@ -1,28 +1,41 @@
 /** `nas-graph resume`: continue the last search where it stopped, or answer its review pause. */
+import fs from "node:fs";
+import path from "node:path";
 import readline from "node:readline/promises";
 import { UserError } from "../errors.js";
 import { configureUi, ui, fmt } from "../ui.js";
 import { checkPythonEnv } from "../python.js";
 import { preflight } from "../preflight.js";
 import { ensembleLine } from "../ensemble.js";
-import { acquireLock, openWorkspace, readSearch, writeSearch } from "../workspace.js";
-import { checkCostCap, checkMaxLlmFailures } from "./run.js";
-import { driveSearch, searchPosition, type SearchSummary } from "../graph/session.js";
-import type { ReviewPayload } from "../graph/nodes/review.js";
+import { llmConfigured } from "../llm/settings.js";
+import { acquireLock, openWorkspace, readSearch, writeSearch, type SearchOptions } from "../workspace.js";
+import { checkCostCap, checkMaxLlmFailures, PLANNERS } from "./run.js";
+import { driveSearch, searchPosition, type SearchInput, type SearchPosition, type SearchSummary } from "../graph/session.js";
+import type { RepeatRequest } from "../graph/state.js";
+import { agent } from "../python.js";
+import type { SearchRecord, Workspace } from "../workspace.js";
+import type { ReviewAnswer, ReviewPayload } from "../graph/nodes/review.js";
 
 export interface ResumeOptions {
   systemDir: string;
   accept?: boolean;
   reject?: boolean;
+  repeat?: boolean;
+  /** A larger training budget for a finished search (all its trainings, those done included). */
+  maxIterations?: number;
   maxCostUsd?: number;
   maxLlmFailures?: number;
+  planner?: string;
+  mockFile?: string;
+  evaluator?: string;
   json?: boolean;
 }
 
 export async function resumeCommand(opts: ResumeOptions, env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  if (opts.accept && opts.reject) throw new UserError("pass only one of --accept and --reject");
+  if ([opts.accept, opts.reject, opts.repeat].filter(Boolean).length > 1) throw new UserError("pass only one of --accept, --reject and --repeat");
   checkCostCap(opts.maxCostUsd);
   checkMaxLlmFailures(opts.maxLlmFailures);
+  checkDecisionMakers(opts);
   configureUi({ json: opts.json });
   const ws = openWorkspace(opts.systemDir, { needTrain: true });
   const release = acquireLock(ws, "resume", ui.notice);
@@ -31,23 +44,31 @@ export async function resumeCommand(opts: ResumeOptions, env: NodeJS.ProcessEnv 
     if (!found) throw new UserError(`no search to resume in ${ws.dir}; start one with 'nas-graph run'`);
     let rec = found;
     const pos = await searchPosition(ws, rec);
-    const answering = opts.accept || opts.reject;
-    if (pos.state === "finished") {
+    const answering = opts.accept || opts.reject || opts.repeat;
+    if (opts.maxIterations !== undefined) checkBudget(opts.maxIterations, pos);
+    if (pos.state === "finished" && opts.maxIterations === undefined) {
       ui.notice(`nothing to resume: the last search ${rec.thread_id} has finished; start a new one with 'nas-graph run'`);
       if (opts.json) process.stdout.write(JSON.stringify({ search_id: rec.thread_id, status: "finished", resumed: false }) + "\n");
       return;
     }
     if (pos.state !== "paused" && answering) {
-      throw new UserError("nothing is waiting for review; run 'nas-graph resume' without --accept/--reject");
+      throw new UserError("nothing is waiting for review; run 'nas-graph resume' without --accept/--reject/--repeat");
     }
     if (pos.state === "none") {
       throw new UserError(`the search ${rec.thread_id} has no checkpoint yet (it stopped before its first step); start again with 'nas-graph run'`);
     }
     if (pos.state === "paused" && opts.accept) checkAcceptable(pos.review);
+    if (pos.state === "paused" && opts.repeat) checkRepeatable(pos.review);
+    const switched = switchDecisionMakers(rec.options, opts, env);
     await checkPythonEnv({ ws, env });
     await preflight({ ws, env }); // before the cost cap or any step is recorded
-    const input =
-      pos.state === "paused" ? { answer: { accept: opts.accept ?? (opts.reject ? false : await ask(pos.review)) } } : ({ resume: true } as const);
+    let input: SearchInput = pos.state === "paused" ? { answer: answering ? given(opts) : await ask(pos.review) } : { resume: true };
+    if (opts.maxIterations !== undefined) {
+      rec = { ...rec, options: { ...rec.options, maxIterations: opts.maxIterations } };
+      writeSearch(ws, rec);
+      ui.notice(`training budget of this search: ${opts.maxIterations} trainings (${pos.iteration ?? 0} done)`);
+      input = { extend: { max_iterations: opts.maxIterations, repeats: await promisingRepeats({ ws, env }, rec) } };
+    }
     if (opts.maxCostUsd !== undefined) {
       rec = { ...rec, options: { ...rec.options, maxCostUsd: opts.maxCostUsd } };
       writeSearch(ws, rec);
@@ -57,12 +78,51 @@ export async function resumeCommand(opts: ResumeOptions, env: NodeJS.ProcessEnv 
       rec = { ...rec, options: { ...rec.options, maxLlmFailures: opts.maxLlmFailures } };
       writeSearch(ws, rec);
     }
+    if (switched.changed.length > 0) {
+      rec = { ...rec, options: switched.options };
+      writeSearch(ws, rec);
+      for (const line of switched.changed) ui.notice(`${line} for the rest of the search`);
+    }
     ui.notice(`resuming search ${rec.thread_id}${pos.next.length ? ` at ${pos.next.join(", ")}` : ""}`);
     const summary = await driveSearch(ws, rec, input, env);
     printSummary(summary, Boolean(opts.json));
   } finally {
     release();
   }
+}
+
+/** --planner, --mock-file and --evaluator of resume, checked for form before anything else is printed. */
+function checkDecisionMakers(opts: ResumeOptions): void {
+  if (opts.planner !== undefined && !(PLANNERS as readonly string[]).includes(opts.planner)) {
+    throw new UserError(`unknown --planner '${opts.planner}'; use one of ${PLANNERS.join(", ")}`);
+  }
+  if (opts.mockFile !== undefined && !fs.existsSync(opts.mockFile)) throw new UserError(`--mock-file ${opts.mockFile} does not exist; pass the path of your mock script`);
+  if (opts.evaluator !== undefined && opts.evaluator !== "llm" && opts.evaluator !== "rules") {
+    throw new UserError(`unknown --evaluator '${opts.evaluator}'; use llm or rules`);
+  }
+}
+
+/**
+ * The search's planner and evaluator for the rest of the search (the recorded ones unless
+ * --planner/--evaluator change them), and one line per change. A planner or evaluator that needs
+ * the LLM without OPENROUTER_API_KEY is refused here, naming the resume that works without one.
+ */
+function switchDecisionMakers(o: SearchOptions, opts: ResumeOptions, env: NodeJS.ProcessEnv): { options: SearchOptions; changed: string[] } {
+  const planner = opts.planner ?? o.planner;
+  const evaluator = (opts.evaluator ?? o.evaluator) as "llm" | "rules";
+  const mockFile = opts.mockFile ? path.resolve(opts.mockFile) : planner === "mock" ? o.mockFile : null;
+  if (planner === "mock" && !mockFile) throw new UserError("--planner mock needs --mock-file FILE (a JSON list of planner decisions)");
+  if (opts.mockFile && planner !== "mock") throw new UserError("--mock-file is for --planner mock");
+  const needs = [planner.startsWith("llm") ? `planner ${planner}` : null, evaluator === "llm" ? "evaluator llm" : null].filter(Boolean);
+  if (needs.length > 0 && !llmConfigured(env)) {
+    throw new UserError(
+      `this search uses the ${needs.join(" and the ")}, which need${needs.length === 1 ? "s" : ""} OPENROUTER_API_KEY (not set); put it in .env, or continue without an LLM: nas-graph resume --planner optuna --evaluator rules`,
+    );
+  }
+  const changed: string[] = [];
+  if (planner !== o.planner || (planner === "mock" && mockFile !== o.mockFile)) changed.push(`planner: ${planner} (was ${o.planner})`);
+  if (evaluator !== o.evaluator) changed.push(`evaluator: ${evaluator} (was ${o.evaluator})`);
+  return { options: { ...o, planner, evaluator, mockFile }, changed };
 }
 
 /** Only a run that trained (status ok) can be accepted; the pause stays, waiting for --reject. */
@@ -73,26 +133,78 @@ function checkAcceptable(review: ReviewPayload | null): void {
   }
 }
 
-/** Ask y/n on a terminal; without one, fail with the flags to use. */
-async function ask(review: ReviewPayload | null): Promise<boolean> {
+/** --max-iterations raises the budget of a finished search, above the trainings it has done. */
+function checkBudget(n: number, pos: SearchPosition): void {
+  if (!Number.isInteger(n) || n < 1) throw new UserError(`--max-iterations must be a positive integer (got ${n})`);
+  if (pos.state !== "finished") {
+    throw new UserError(`--max-iterations raises the budget of a finished search; this one is ${pos.state === "paused" ? "paused for review" : "not finished"}: continue it with 'nas-graph resume' first`);
+  }
+  const done = pos.iteration ?? 0;
+  if (n <= done) throw new UserError(`--max-iterations ${n} leaves no training: the search has done ${done}; pass a larger budget, e.g. --max-iterations ${done + 3}`);
+}
+
+/** Another seed for each promising, unconfirmed config of the search's fidelity that --max-repeats still allows. */
+async function promisingRepeats(py: { ws: Workspace; env: NodeJS.ProcessEnv }, rec: SearchRecord): Promise<RepeatRequest[]> {
+  const res = await agent<{ configs: Array<{ root_run_id: string; next_seed: number; n: number }> }>(py, ["promising", "--max-repeats", String(rec.options.maxRepeats)]);
+  if (res.configs.length > 0) ui.notice(`promising, unconfirmed: ${res.configs.map((c) => c.root_run_id).join(", ")}; each gets another seed first`);
+  return res.configs.map((c) => ({
+    root_run_id: c.root_run_id,
+    seed: c.next_seed,
+    kind: "repeat",
+    plan: `Repeat ${c.root_run_id}'s config with seed ${c.next_seed} (seed ${c.n + 1}): promising, unconfirmed; the larger budget may confirm it`,
+  }));
+}
+
+/** A repeat needs a run that trained and a training left in the search's budget. */
+function checkRepeatable(review: ReviewPayload | null): void {
+  if (!review) return;
+  const status = review.verdict.status;
+  if (status && status !== "ok") {
+    throw new UserError(`cannot repeat ${review.run_id}: its training ended with status ${status}; answer with 'nas-graph resume --reject'`);
+  }
+  if (!((review.repeats_left ?? 0) > 0)) {
+    throw new UserError(`cannot repeat ${review.run_id}: the search's training budget has no training left; answer with 'nas-graph resume --accept' or '--reject'`);
+  }
+}
+
+function given(opts: ResumeOptions): ReviewAnswer {
+  return opts.repeat ? { repeat: true } : { accept: Boolean(opts.accept) };
+}
+
+/** What the evaluator said, in one word. */
+export function verdictWord(v: ReviewPayload["verdict"]): string {
+  return v.accept ? "accept" : v.repeat ? "repeat" : "reject";
+}
+
+/** The answers a pause takes, as resume flags. */
+function answerFlags(review: ReviewPayload | null): string {
+  return (review?.repeats_left ?? 0) > 0
+    ? "'nas-graph resume --accept', '--reject' or '--repeat' (train it again with a new seed)"
+    : "'nas-graph resume --accept' or 'nas-graph resume --reject'";
+}
+
+/** Ask y/n (r: repeat, when the budget allows one) on a terminal; without one, fail with the flags to use. */
+async function ask(review: ReviewPayload | null): Promise<ReviewAnswer> {
   const runId = review?.run_id ?? "the last run";
   if (!process.stdin.isTTY) {
-    throw new UserError(`${runId} is waiting for review; answer with 'nas-graph resume --accept' or 'nas-graph resume --reject'`);
+    throw new UserError(`${runId} is waiting for review; answer with ${answerFlags(review)}`);
   }
   const verdict = review?.verdict;
-  if (verdict) ui.notice(`evaluator on ${runId}: ${verdict.accept ? "accept" : "reject"} (${verdict.reason})`);
+  if (verdict) ui.notice(`evaluator on ${runId}: ${verdictWord(verdict)} (${verdict.reason})`);
+  const canRepeat = (review?.repeats_left ?? 0) > 0;
   const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
   try {
     for (;;) {
-      const a = (await rl.question(`accept ${runId}? [y/n] `)).trim().toLowerCase();
+      const a = (await rl.question(`accept ${runId}? [y/n${canRepeat ? "/r = train it again with a new seed" : ""}] `)).trim().toLowerCase();
       if (a === "y" || a === "yes") {
         if (verdict?.status && verdict.status !== "ok") {
           ui.warn(`${runId} cannot be accepted: its training ended with status ${verdict.status}`);
           continue;
         }
-        return true;
+        return { accept: true };
       }
-      if (a === "n" || a === "no") return false;
+      if (a === "n" || a === "no") return { accept: false };
+      if (canRepeat && (a === "r" || a === "repeat")) return { repeat: true };
     }
   } finally {
     rl.close();
@@ -122,9 +234,7 @@ export function printSummary(s: SearchSummary, json: boolean): void {
     ui.notice(`${s.stop_reason}; the search is saved: raise the cap with 'nas-graph resume --max-cost-usd X'`);
   } else if (s.status === "paused" && s.pending_review) {
     const v = s.pending_review.verdict;
-    ui.notice(
-      `paused for review of ${s.pending_review.run_id} (evaluator: ${v.accept ? "accept" : "reject"}, ${v.reason}); answer with 'nas-graph resume --accept' or '--reject'`,
-    );
+    ui.notice(`paused for review of ${s.pending_review.run_id} (evaluator: ${verdictWord(v)}, ${v.reason}); answer with ${answerFlags(s.pending_review)}`);
   } else {
     const t = s.trainings;
     ui.notice(`search ${s.search_id} finished after ${s.iterations} training(s): ${t.baseline} baseline, ${t.proposals} proposal(s), ${t.repeats} repeat(s)`);
@@ -134,5 +244,5 @@ export function printSummary(s: SearchSummary, json: boolean): void {
   const naive = persistenceLine(s.best_val_mse, s.best_val_sd, s.persistence_val_mse);
   if (naive) ui.notice(naive);
   if (s.ensemble) ui.notice(ensembleLine(s.ensemble));
-  ui.usage(s.usage, s.max_cost_usd);
+  ui.usage(s.usage, s.max_cost_usd, { once: true }); // the last round showed it already unless it changed since
 }

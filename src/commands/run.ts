@@ -66,6 +66,8 @@ interface SearchStart {
   seed: number | null;
   baseline_needed: boolean;
   baseline_reason: string | null;
+  /** config.py held what the tool wrote at another fidelity: put back on this fidelity's incumbent (from this file). */
+  config_restored_from?: string | null;
   incumbent: ConfigRecord | null;
   noise: NoiseRecord | null;
 }
@@ -95,6 +97,7 @@ export async function startSearch(opts: RunOptions, env: NodeJS.ProcessEnv = pro
     fs.copyFileSync(ws.config, start);
     const now = new Date().toISOString();
     const begin = await agent<SearchStart>({ ws, env }, ["begin-search", ...(options.maxEpochs ? ["--max-epochs-cap", String(options.maxEpochs)] : [])]);
+    if (begin.config_restored_from) fs.copyFileSync(ws.config, start); // the search starts from this fidelity's incumbent
     const resolved = { ...options, baselineSeeds: baselineSeeds(options, begin) };
     const rec: SearchRecord = { thread_id: threadId, started_at: now, updated_at: now, status: "running", options: resolved };
     writeSearch(ws, rec);
@@ -194,6 +197,9 @@ function announce(begin: SearchStart, o: SearchOptions): void {
     ui.notice(`baseline: ${begin.baseline_reason}; config.py is trained first (${o.baselineSeeds} seed${o.baselineSeeds === 1 ? "" : "s"})`);
   } else if (begin.incumbent) {
     const c = begin.incumbent;
+    if (begin.config_restored_from) {
+      ui.notice(`config.py held the incumbent of a search at another fidelity (written by nas-graph, not edited): put back this fidelity's incumbent ${c.root_run_id}`);
+    }
     ui.notice(`continuing from the incumbent ${c.root_run_id} (config.py is its config): mean val_mse ${c.val_mean?.toFixed(4)} over ${c.n} seed(s)`);
   }
   if (o.acceptance === "fixed") {

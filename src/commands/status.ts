@@ -12,7 +12,8 @@ import { ensembleLine } from "../ensemble.js";
 import { readDecisions, type DecisionEntry } from "../decision-log.js";
 import { configStats, finite, type ConfigStats } from "../runs-view.js";
 import { fmt, ui } from "../ui.js";
-import { openWorkspace, readAgentState, readJson, readSearch, type Workspace } from "../workspace.js";
+import { UserError } from "../errors.js";
+import { lostStateHint, openWorkspace, readAgentState, readJson, readSearch, type Workspace } from "../workspace.js";
 
 export interface StatusOptions {
   systemDir: string;
@@ -72,6 +73,8 @@ export interface StatusData {
 
 export async function statusCommand(opts: StatusOptions): Promise<void> {
   const ws = openWorkspace(opts.systemDir);
+  const lost = lostStateHint(ws);
+  if (lost) throw new UserError(lost);
   const data = statusData(ws);
   if (opts.json) {
     process.stdout.write(JSON.stringify(data, null, 2) + "\n");

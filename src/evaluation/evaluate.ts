@@ -19,7 +19,6 @@ import { emptyUsage } from "../llm/usage.js";
 import { logger } from "../log.js";
 import { fmt, formatChangeList } from "../planners/prompt.js";
 import { renderPrompt } from "../prompts.js";
-import { curveFlags } from "./curve.js";
 import { DEFAULT_NOISE, configSd, noiseVerdict, type NoiseOptions, type NoiseVerdict } from "./noise.js";
 import { DEFAULT_THRESHOLDS, applyRules, naiveNote, settledCases, type RulesVerdict, type Thresholds } from "./rules.js";
 
@@ -55,7 +54,8 @@ export function createEvaluator(opts: EvaluatorOptions): Evaluator {
       if (settings === null) return tieBreak(input, rules, "no LLM evaluator configured", "rules (no LLM)");
       return askLlm(settings, input, rules, noise, opts.budget ?? null, (why) => tieBreak(input, rules, why, "rules (LLM failed)"));
     }
-    const verdict = noiseVerdict(input.candidate!, input.incumbent!, noise, input.repeatsLeft, curveFlags(input.curve, thresholds.maxRisePct));
+    const flags = [input.curve?.overfitting, input.curve?.early_peak].filter((f): f is string => typeof f === "string");
+    const verdict = noiseVerdict(input.candidate!, input.incumbent!, noise, input.repeatsLeft, flags);
     if (verdict.decision !== "open") return fromNoise(verdict);
     const open: RulesVerdict = { accept: null, reason: verdict.reason, source: "rules", improvementPct: verdict.deltaPct };
     if (settings === null) return keepIncumbent(open, "no LLM evaluator configured", "noise (no LLM)");
@@ -219,7 +219,7 @@ export function buildEvaluatorPrompt(input: EvaluationInput, rules: RulesVerdict
     improvement_pct: rules.improvementPct === null ? "n/a" : `${rules.improvementPct.toFixed(2)}%`,
     noise: c ? configSd(c, noise).source : "not measured",
     curve: curve
-      ? `best epoch ${curve.best_epoch} of ${curve.epochs_run} (max ${curve.max_epochs}), val_mse rose ${curve.rise_pct.toFixed(0)}% after it${curve.stopped_early ? ", early stopping fired" : ""}`
+      ? `best epoch ${curve.best_epoch} of ${curve.epochs_run} (max ${curve.max_epochs})${curve.stopped_early ? ", early stopping fired" : ""}. ${curve.statement}`
       : "n/a",
     changes_summary: formatChangeList(input.changes),
     history_summary: input.historySummary.trim() || "none",

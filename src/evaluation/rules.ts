@@ -5,7 +5,7 @@
  *   1. improvement > acceptAbovePct           -> accept
  *   2. improvement < rejectBelowPct           -> reject (degraded)
  *   3. val rose > maxRisePct after its best    -> reject (overfitting; read from the val curve,
- *                                                 see curve.ts for why not the train/val gap)
+ *                                                 nas_agent/curve.py; not the train/val gap)
  *   4. best_epoch < min(minBestEpoch, max_epochs) -> reject (converged too quickly)
  *   5. otherwise (rejectBelow..acceptAbove)   -> undecided: borderline, needs a judge
  * improvement = (incumbent_val - new_val) / incumbent_val * 100, in percent (boundaries
@@ -18,7 +18,6 @@
  * config is kept (it measures the noise; the config's verdict stands).
  */
 import type { EvaluationInput } from "../contracts.js";
-import { curveFlags } from "./curve.js";
 
 export interface Thresholds {
   /** Accept outright above this improvement (percent). */
@@ -80,8 +79,8 @@ export function applyRules(
 
   if (improvement > t.acceptAbovePct) return verdict(true, `significant improvement: ${pct(improvement)} val_mse over ${vs}`);
   if (improvement < t.rejectBelowPct) return verdict(false, `performance degraded: ${pct(improvement)} val_mse vs ${vs}`);
-  const rise = input.curve ? curveFlags({ ...input.curve, stopped_early: false }, t.maxRisePct) : [];
-  if (rise.length > 0) return verdict(false, `overfitting: ${rise[0]}`);
+  // the helper's rule (nas_agent/curve.py), with the search's --max-rise
+  if (input.curve?.overfitting) return verdict(false, `overfitting: ${input.curve.overfitting}`);
   const minEpoch = Math.min(t.minBestEpoch, metrics.max_epochs);
   if (metrics.best_epoch < minEpoch) {
     return verdict(false, `converged too quickly: best epoch ${metrics.best_epoch} < ${minEpoch}`);

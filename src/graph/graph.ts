@@ -23,6 +23,8 @@ export interface GraphDeps {
   evaluate: (input: EvaluationInput) => Promise<EvaluationResult>;
   /** Only the LLM evaluator reads the run's history summary (saves a helper call per trial). */
   evaluatorUsesHistory: boolean;
+  /** --max-rise: the helper's overfitting rule (nas_agent/curve.py) for verdicts and history summaries (default 25). */
+  maxRisePct?: number;
   /** Trains a trial: local train.py children or Slurm jobs (--executor). */
   executor: Executor;
   ui: Ui;
@@ -34,6 +36,11 @@ export interface GraphDeps {
   budget?: CostBudget | null;
   /** --max-llm-failures: LLM planner rounds in a row that may fall back to the optimizer before the search stops (default 3). */
   maxLlmFailures?: number;
+}
+
+/** The helper's --max-rise argument (its own default, 25, when the search sets none). */
+export function maxRiseArgs(deps: Pick<GraphDeps, "maxRisePct">): string[] {
+  return deps.maxRisePct === undefined ? [] : ["--max-rise", String(deps.maxRisePct)];
 }
 
 /** Steps per round (review included), for the recursion limit. */

@@ -21,8 +21,8 @@ import { agent } from "../python.js";
 import { ui } from "../ui.js";
 import { readAgentState, writeSearch, type SearchRecord, type Workspace } from "../workspace.js";
 import { baselineRejected, buildGraph, inertDeps, recursionLimitFor, type SearchGraph } from "./graph.js";
-import type { ReviewPayload } from "./nodes/review.js";
-import type { GraphState, GraphUpdate } from "./state.js";
+import type { ReviewAnswer, ReviewPayload } from "./nodes/review.js";
+import type { GraphState, GraphUpdate, RepeatRequest } from "./state.js";
 
 export interface SearchSummary {
   search_id: string;
@@ -54,7 +54,8 @@ export interface SearchSummary {
   persistence_val_mse: number | null;
 }
 
-export type SearchInput = { start: GraphUpdate } | { resume: true } | { answer: { accept: boolean } };
+/** extend: a finished search gets a larger budget; its queued repeats (promising configs first) are trained before new proposals. */
+export type SearchInput = { start: GraphUpdate } | { resume: true } | { answer: ReviewAnswer } | { extend: { max_iterations: number; repeats: RepeatRequest[] } };
 
 export async function driveSearch(ws: Workspace, rec: SearchRecord, input: SearchInput, env: NodeJS.ProcessEnv): Promise<SearchSummary> {
   const controller = new AbortController();
@@ -73,6 +74,12 @@ export async function driveSearch(ws: Workspace, rec: SearchRecord, input: Searc
     const config = { configurable: { thread_id: rec.thread_id }, recursionLimit: recursionLimitFor(rec.options.maxIterations) };
     const before = (await graph.getState(config)).values as Partial<GraphState>;
     budget.start(before.usage?.cost_usd ?? 0, before.llm_max_call_usd ?? 0);
+    if ("extend" in input) {
+      // as if update_state had just decided: should_continue sees the new budget and plans on
+      const queued = before.repeat_queue ?? [];
+      const fresh = input.extend.repeats.filter((r) => !queued.some((q) => q.root_run_id === r.root_run_id));
+      await graph.updateState(config, { max_iterations: input.extend.max_iterations, repeat_queue: [...fresh, ...queued], stop_requested: false }, "update_state");
+    }
     writeSearch(ws, { ...rec, status: "running" });
     logger.info({ thread_id: rec.thread_id, input: Object.keys(input)[0], options: rec.options }, "search invoke");
     let stop: Stop | null = null;
@@ -119,6 +126,7 @@ type InvokeInput = Parameters<SearchGraph["invoke"]>[0];
 function graphInput(input: SearchInput): InvokeInput {
   if ("start" in input) return input.start;
   if ("answer" in input) return new GraphCommand({ resume: input.answer }) as unknown as InvokeInput;
+  if ("extend" in input) return null;
   return null;
 }
 
@@ -152,6 +160,7 @@ function buildSearchGraph(
         budget,
       }),
       evaluatorUsesHistory: o.evaluator === "llm",
+      maxRisePct: o.thresholds.maxRise,
       executor,
       ui,
       signal,
@@ -215,6 +224,8 @@ export interface SearchPosition {
   state: "none" | "finished" | "paused" | "stopped";
   next: string[];
   review: ReviewPayload | null;
+  /** Trainings the search has done (0 without a checkpoint). */
+  iteration?: number;
 }
 
 /** Inspect the last checkpoint of a search without running anything. */
@@ -227,12 +238,13 @@ export async function searchPosition(ws: Workspace, rec: SearchRecord): Promise<
     const next = [...snap.next];
     const interrupts = snap.tasks.flatMap((t) => t.interrupts ?? []);
     if (!snap.createdAt) return { state: "none", next, review: null };
-    if (interrupts.length > 0) return { state: "paused", next, review: interrupts[0].value as ReviewPayload };
+    const iteration = (snap.values as Partial<GraphState>).iteration ?? 0;
+    if (interrupts.length > 0) return { state: "paused", next, review: interrupts[0].value as ReviewPayload, iteration };
     // No next task but finished tasks with saved writes: the CLI died after a step's tasks ended and
     // before the following checkpoint was written; resuming applies the writes and goes on. Only a
     // checkpoint with neither is the graph's end.
     const ended = next.length === 0 && snap.tasks.length === 0;
-    return { state: ended ? "finished" : "stopped", next, review: null };
+    return { state: ended ? "finished" : "stopped", next, review: null, iteration };
   } catch (err) {
     throw new UserError(`cannot read ${ws.checkpoints}: ${oneLine(err)}; move it aside to start a fresh search`);
   } finally {

@@ -84,7 +84,7 @@ export function configError(err: unknown, settings: LlmSettings): UserError | nu
     return new UserError(`OPENROUTER_API_KEY is invalid (${where}); set a valid key in .env`);
   }
   if (status === 402) {
-    return new UserError(`the LLM account has no credit left (${where}); add credit or use --planner optuna`);
+    return new UserError(`the LLM account has no credit left (${where}); add credit, or use --planner optuna (resume takes it too)`);
   }
   const said = providerMessage(err);
   if (status === 404 || (status === 400 && MODEL_NOT_FOUND.test(said))) {
@@ -158,7 +158,7 @@ export class LlmFailuresStop extends Error {
     readonly cause_: string,
   ) {
     super(
-      `stopped after ${failures} LLM planner round${failures === 1 ? "" : "s"} in a row without an answer (last: ${cause_}); check NAS_LLM_BASE_URL / OPENROUTER_API_KEY, then nas-graph resume`,
+      `stopped after ${failures} LLM planner round${failures === 1 ? "" : "s"} in a row without an answer (last: ${cause_}); check NAS_LLM_BASE_URL / OPENROUTER_API_KEY, then nas-graph resume (or go on without the LLM planner: nas-graph resume --planner optuna)`,
     );
     this.name = "LlmFailuresStop";
   }

@@ -5,6 +5,12 @@
  * defaults and recipe. A family whose recipe config was already trained at this fidelity (by
  * value, failed runs included) is not proposed again. Each one is a training like any other,
  * judged by the same rule; `--portfolio off` skips it.
+ *
+ * Order: the order of `recipes` in search_space.json. The shipped file lists the cheap linear
+ * families first (DLinear, NLinear: seconds per epoch on a CPU), then PatchTST, then the
+ * Informer (minutes per epoch on a CPU): a search on a CPU holds a model that beats persistence
+ * before it spends its time on a transformer, and a small budget is not used up by the portfolio's
+ * most expensive member.
  */
 import type { PlannerContext, Proposal } from "../contracts.js";
 import { FAMILY_KEY } from "./families.js";

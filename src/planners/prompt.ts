@@ -118,8 +118,15 @@ function formatParam(key: string, p: ParamSpec, current: Record<string, unknown>
   else if (p.type === "bool") domain = "true or false";
   else domain = `in [${p.low}, ${p.high}]${p.log ? " (log scale)" : ""}`;
   const now = current && key in current ? `; now ${fmt(current[key])}` : "";
-  const kwargs = p.params_key ? ` (kwargs in ${p.params_key}: on a class change they reset to the new class defaults, keeping search-space keys)` : "";
-  return `- ${key}: ${p.type}, ${domain}; step ${p.step}${now} - ${p.help ?? ""}${kwargs}`;
+  const kwargs = p.params_key ? ` (kwargs in ${p.params_key}: on a class change they reset to the new class defaults, keeping the search-space keys the new class has)` : "";
+  const conds = Object.entries(p.when ?? {}).filter(([k]) => k !== FAMILY_KEY);
+  const when = conds.length ? ` (applies only when ${conds.map(([k, allowed]) => `${k} is ${allowed.map((a) => fmt(a)).join(" or ")}`).join(" and ")})` : "";
+  return `- ${key}: ${p.type}, ${domain}; step ${p.step}${now} - ${p.help ?? ""}${kwargs}${when}`;
+}
+
+/** Does a key apply to this model family? (its other conditions, e.g. a scheduler class, are shown with it) */
+function ofFamily(p: ParamSpec, family: unknown): boolean {
+  return isActive({ ...p, when: p.when?.[FAMILY_KEY] ? { [FAMILY_KEY]: p.when[FAMILY_KEY] } : {} }, { [FAMILY_KEY]: family });
 }
 
 /**
@@ -130,8 +137,7 @@ export function formatSearchSpace(space: SearchSpace, current: Record<string, un
   const family = familyOf(space, current);
   const entries = Object.entries(space.params);
   if (family === null) return entries.map(([key, p]) => formatParam(key, p, current)).join("\n");
-  const values = { ...(current ?? {}), [FAMILY_KEY]: family };
-  const lines = entries.filter(([, p]) => isActive(p, values)).map(([key, p]) => formatParam(key, p, current));
+  const lines = entries.filter(([, p]) => ofFamily(p, family)).map(([key, p]) => formatParam(key, p, current));
   lines.push(...formatRecipes(space));
   const others = (space.params[FAMILY_KEY].choices ?? []).filter((f) => f !== family);
   if (others.length > 0) {
@@ -139,7 +145,7 @@ export function formatSearchSpace(space: SearchSpace, current: Record<string, un
   }
   const shown = new Set<string>();
   for (const other of others) {
-    const own = entries.filter(([, p]) => isActive(p, { [FAMILY_KEY]: other }) && !isActive(p, values));
+    const own = entries.filter(([, p]) => ofFamily(p, other) && !ofFamily(p, family));
     const defaults = Object.entries(space.family_defaults?.[String(other)] ?? {});
     const recipe = space.recipes?.[String(other)] ? " and its training recipe (listed above)" : "";
     const written = defaults.length || recipe ? `; switching writes ${defaults.map(([k, v]) => `${k}=${fmt(v)}`).join(", ")}${recipe} unless set in the same change` : "";

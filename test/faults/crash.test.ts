@@ -8,7 +8,7 @@ import path from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { cliEnv, LR_DECISION, makeWorkspace, readAgentState, removeWorkspace, runCli, writeMockScript } from "../helpers/workspace.js";
 import { checkConsistent } from "./consistency.js";
-import { fakeTrainPython } from "../helpers/stand-ins.js";
+import { fakeTrainingPython } from "../helpers/stand-ins.js";
 import { record } from "./ledger.js";
 
 const dirs: string[] = [];
@@ -55,7 +55,7 @@ describe("crash consistency with 2 trainings in flight (--parallel 2)", () => {
     const dir = makeWorkspace();
     mine.push(dir);
     const mock = writeMockScript(dir, [LR_DECISION, DROPOUT]);
-    const env = cliEnv({ NAS_PYTHON: fakeTrainPython(dir) });
+    const env = cliEnv({ NAS_PYTHON: fakeTrainingPython(dir, { hash_default: true }) });
     const args = ["run", "--system-dir", dir, "--planner", "mock", "--mock-file", mock, "--portfolio", "off", "--parallel", "2", "--baseline-seeds", "2", "--max-iterations", "4"];
     const killed = await runCli(args, { env: { ...env, NAS_TEST_KILL_AT: point } });
     expect(killed.signal, killed.stderr).toBe("SIGKILL");
@@ -70,7 +70,7 @@ describe("crash consistency with 2 trainings in flight (--parallel 2)", () => {
     const dir = makeWorkspace();
     mine.push(dir);
     const mock = writeMockScript(dir, [LR_DECISION, DROPOUT]);
-    const env = cliEnv({ NAS_PYTHON: fakeTrainPython(dir), FAKE_TRAIN_SIGKILL_SEED: "43" });
+    const env = cliEnv({ NAS_PYTHON: fakeTrainingPython(dir, { hash_default: true, sigkill_seed: 43 }) });
     const res = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", mock, "--portfolio", "off", "--parallel", "2",
       "--baseline-seeds", "2", "--max-iterations", "4", "--json"], { env });
     expect(res.code, res.stderr).toBe(0);

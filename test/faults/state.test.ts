@@ -9,7 +9,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cliEnv, makeWorkspace, readAgentState, removeWorkspace, runCli } from "../helpers/workspace.js";
-import { fakeTrainPython } from "../helpers/stand-ins.js";
+import { fakeTrainingPython } from "../helpers/stand-ins.js";
 import { checkConsistent } from "./consistency.js";
 import { record } from "./ledger.js";
 
@@ -23,7 +23,7 @@ const noTrace = (stderr: string) => expect(stderr).not.toMatch(/Traceback|\n\s+a
 
 beforeAll(async () => {
   dir = makeWorkspace();
-  env = cliEnv({ NAS_PYTHON: fakeTrainPython(dir) });
+  env = cliEnv({ NAS_PYTHON: fakeTrainingPython(dir, { hash_default: true }) });
   const res = await run(2);
   expect(res.code, res.stderr).toBe(0);
 }, 120_000);

@@ -7,13 +7,12 @@
  * one with the lowest mean becomes the incumbent (agent_state derives it).
  */
 import path from "node:path";
-import { evidenceOf, type ConfigEvidence, type ConfigRecord, type EvaluationInput, type NaiveBaselines, type RunMetrics } from "../../contracts.js";
-import { curveSignals, type HistoryFile } from "../../evaluation/curve.js";
+import { evidenceOf, type ConfigEvidence, type ConfigRecord, type CurveSignals, type EvaluationInput, type NaiveBaselines, type RunMetrics } from "../../contracts.js";
 import { largestCall } from "../../llm/budget.js";
 import { agent } from "../../python.js";
 import { readJson, runDir } from "../../workspace.js";
 import { addUsage, ZERO_USAGE, type GraphState, type GraphUpdate, type Trial, type Verdict } from "../state.js";
-import type { GraphDeps } from "../graph.js";
+import { maxRiseArgs, type GraphDeps } from "../graph.js";
 import { killPoint } from "../../test-hooks.js";
 
 const ORDER = { baseline: 0, repeat: 1, proposal: 2 } as const;
@@ -23,11 +22,13 @@ export async function evaluatorNode(state: GraphState, deps: GraphDeps): Promise
   const trials = [...state.trials].sort((a, b) => ORDER[a.kind] - ORDER[b.kind] || a.run_id.localeCompare(b.run_id));
   const records = new Map<string, ConfigRecord | null>();
   const persistence = new Map<string, number | null>();
+  const curves = new Map<string, CurveSignals | null>();
   for (const t of trials) {
     killPoint("evaluator"); // the fault suite: before this trial's run is recorded
     const rec = await recordPending(state, deps, t);
     records.set(t.run_id, rec.config);
     persistence.set(t.run_id, rec.baselines?.persistence?.val_mse ?? null);
+    curves.set(t.run_id, rec.curve ?? null);
   }
 
   let incumbent = state.incumbent;
@@ -39,7 +40,7 @@ export async function evaluatorNode(state: GraphState, deps: GraphDeps): Promise
   for (const t of trials) {
     const record = records.get(t.run_id) ?? null;
     const candidate = evidenceOf(record);
-    const input = await evaluationInput(state, deps, t, candidate, incumbent, repeatsLeft(state, record, budget), persistence.get(t.run_id) ?? null);
+    const input = await evaluationInput(state, deps, t, candidate, incumbent, repeatsLeft(state, record, budget), persistence.get(t.run_id) ?? null, curves.get(t.run_id) ?? null);
     const asked = performance.now();
     const res = await deps.evaluate(input);
     if (res.usage.calls > 0 || (res.transcript?.length ?? 0) > 0) llmS += (performance.now() - asked) / 1000;
@@ -72,8 +73,15 @@ export async function evaluatorNode(state: GraphState, deps: GraphDeps): Promise
   };
 }
 
-/** Record a finished trial with its decision fields; returns its config's statistics and its task's naive baselines. */
-async function recordPending(state: GraphState, deps: GraphDeps, t: Trial): Promise<{ config: ConfigRecord | null; baselines: NaiveBaselines | null }> {
+interface Pending {
+  config: ConfigRecord | null;
+  baselines: NaiveBaselines | null;
+  /** The run's val curve read by the helper's overfitting rule (nas_agent/curve.py); null without one. */
+  curve?: CurveSignals | null;
+}
+
+/** Record a finished trial with its decision fields; returns its config's statistics, its task's naive baselines and its val curve. */
+async function recordPending(state: GraphState, deps: GraphDeps, t: Trial): Promise<Pending> {
   const r = state.results[t.run_id];
   const info = {
     status: r?.run_status ?? "crashed",
@@ -92,7 +100,7 @@ async function recordPending(state: GraphState, deps: GraphDeps, t: Trial): Prom
     max_epochs_cap: state.options.max_epochs,
     evaluation_reason: "verdict pending",
   };
-  return agent<{ config: ConfigRecord | null; baselines: NaiveBaselines | null }>(deps.py, ["record-run", "--run-id", t.run_id, "--info", JSON.stringify(info)]);
+  return agent<Pending>(deps.py, ["record-run", "--run-id", t.run_id, "--info", JSON.stringify(info), ...maxRiseArgs(deps)]);
 }
 
 /** The last record of a config in this round (it holds all the seeds recorded so far). */
@@ -117,20 +125,20 @@ async function evaluationInput(
   incumbent: ConfigEvidence | null,
   left: number,
   persistence: number | null,
+  curve: CurveSignals | null,
 ): Promise<EvaluationInput> {
   const r = state.results[t.run_id];
   const dir = runDir(deps.py.ws, t.run_id);
   const metrics = r?.training_success ? readJson<RunMetrics>(path.join(dir, "metrics.json")) : null;
   const failure = metrics ? null : `run ${r?.run_status ?? "failed"}: ${r?.run_error ?? "no metrics.json"}`;
-  const summary = metrics && deps.evaluatorUsesHistory ? (await agent<{ summary: unknown }>(deps.py, ["summarize", "--run-id", t.run_id])).summary : "";
-  const history = metrics ? readJson<HistoryFile>(path.join(dir, "history.json")) : null;
+  const summary = metrics && deps.evaluatorUsesHistory ? (await agent<{ summary: unknown }>(deps.py, ["summarize", "--run-id", t.run_id, ...maxRiseArgs(deps)])).summary : "";
   return {
     runId: t.run_id,
     metrics,
     failure,
     candidate,
     incumbent,
-    curve: metrics ? curveSignals(history, { max_epochs: metrics.max_epochs, stopped_early: Boolean(metrics.stopped_early) }) : null,
+    curve: metrics ? curve : null,
     repeatsLeft: left,
     changes: t.config_changes,
     historySummary: typeof summary === "string" ? summary : JSON.stringify(summary),

@@ -9,7 +9,7 @@ import { appendDecision } from "../../decision-log.js";
 import { agent, AgentError } from "../../python.js";
 import { runConfigRel } from "../../workspace.js";
 import { ZERO_USAGE, type GraphState, type GraphUpdate, type RepeatRequest, type Trial, type Verdict } from "../state.js";
-import type { GraphDeps } from "../graph.js";
+import { maxRiseArgs, type GraphDeps } from "../graph.js";
 import { killPoint } from "../../test-hooks.js";
 
 interface Recorded {
@@ -27,7 +27,7 @@ export async function updateStateNode(state: GraphState, deps: GraphDeps): Promi
   let last: Recorded | null = null;
   for (const v of state.verdicts) {
     const ok = state.results[v.run_id]?.run_status === "ok";
-    last = await agent<Recorded>(deps.py, ["record-run", "--run-id", v.run_id, "--info", JSON.stringify(verdictInfo(v, ok))]);
+    last = await agent<Recorded>(deps.py, ["record-run", "--run-id", v.run_id, "--info", JSON.stringify(verdictInfo(v, ok)), ...maxRiseArgs(deps)]);
     if (v.repeat && last.config) queue.push(repeatOf(last.config, v));
   }
   const incumbent = evidenceOf(last?.incumbent);
@@ -58,6 +58,14 @@ export async function updateStateNode(state: GraphState, deps: GraphDeps): Promi
       repeat: v.repeat,
       evaluation_source: v.source,
       evaluation_reason: v.reason,
+      plan: t.plan,
+      reason: t.reason,
+      repeat_of: t.repeat_of,
+      feedback: v.feedback,
+      promising: Boolean(v.promising && r?.run_status === "ok" && !v.accept),
+      error: r?.run_error ?? null,
+      advice: t.advice,
+      max_epochs_cap: state.options.max_epochs,
       best_run_id: bestRunId,
       best_val_mse: incumbent?.val_mean ?? null,
       timings: { ...timings, train_s: r?.train_s ?? 0, trial_s: r?.trial_s ?? 0 },

@@ -1,0 +1,71 @@
+"""What each run stands as, derived once, here, for every view (status, the report, resume):
+
+- the verdict label of a run: ``failed`` (it did not train), ``accepted`` (its config is),
+  ``promising`` (its config's last verdict was "promising, unconfirmed": a gain inside the seed
+  noise with no repeat or training left, or one the LLM evaluator favoured; never the incumbent)
+  or ``rejected``;
+- the promising configs a larger budget can confirm (``resume --max-iterations``): those of the
+  current fidelity that ``--max-repeats`` still allows another seed;
+- persistence (repeat the last value) on the current task, validation MSE: the bar a useful model
+  must beat.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .agent_state import AgentState, RunInfo
+from .config_stats import ConfigStats, group_key
+
+
+def _ok(run: RunInfo) -> bool:
+    return run.status == "ok" and isinstance(run.val_mse, (int, float)) and math.isfinite(run.val_mse)
+
+
+def promising_keys(state: AgentState) -> set[tuple]:
+    """Group keys of the configs whose last finished run's verdict was promising, unconfirmed
+    (a later repeat's verdict, accept or reject, replaces it)."""
+    last: dict[tuple, RunInfo] = {}
+    for run in state.runs:
+        if _ok(run) and "verdict pending" != run.evaluation_reason:
+            last[group_key(run)] = run
+    return {key for key, run in last.items() if run.extra.get("promising") and not run.accepted}
+
+
+def run_verdict(run: RunInfo, promising: set[tuple]) -> str:
+    if run.status != "ok":
+        return "failed"
+    if run.accepted:
+        return "accepted"
+    return "promising" if group_key(run) in promising else "rejected"
+
+
+def run_verdicts(state: AgentState) -> dict[str, str]:
+    """run_id -> failed | accepted | promising | rejected."""
+    keys = promising_keys(state)
+    return {r.run_id: run_verdict(r, keys) for r in state.runs}
+
+
+def confirmable(state: AgentState, table: list[ConfigStats], max_repeats: int) -> list[dict[str, Any]]:
+    """The promising configs of the current fidelity that may get another seed: fewer than
+    ``max_repeats`` repeats so far (as the evaluator counts them: runs after the first).
+    Each: root_run_id, run_ids, seeds, next_seed (one past the largest it used), val_mean."""
+    keys, current = promising_keys(state), state.current_fidelity()
+    out = []
+    for c in table:
+        key = (c.fidelity, c.config_id or f"run:{c.root_run_id}")
+        if c.fidelity != current or key not in keys or c.accepted or len(c.run_ids) - 1 >= max_repeats:
+            continue
+        seeds = [r.seed for r in state.runs if r.run_id in c.run_ids and isinstance(r.seed, int) and not isinstance(r.seed, bool)]
+        out.append({"root_run_id": c.root_run_id, "run_ids": c.run_ids, "seeds": seeds,
+                    "next_seed": max(seeds) + 1 if seeds else len(c.run_ids), "val_mean": c.val_mean, "n": c.n})
+    return out
+
+
+def persistence_val(state: AgentState, fidelity: str | None = None) -> float | None:
+    """Persistence's val MSE on the task of ``fidelity`` (default: the current one); baselines are
+    keyed by task, a fidelity is the task key plus " @Nep"."""
+    fidelity = fidelity or state.current_fidelity()
+    task = fidelity.rsplit(" @", 1)[0] if fidelity else None
+    val = (((state.baselines or {}).get(task) or {}).get("persistence") or {}).get("val_mse") if task else None
+    return float(val) if isinstance(val, (int, float)) and not isinstance(val, bool) and math.isfinite(val) else None
