@@ -235,7 +235,11 @@ export async function searchPosition(ws: Workspace, rec: SearchRecord): Promise<
     if (!snap.createdAt) return { state: "none", next, review: null };
     const iteration = (snap.values as Partial<GraphState>).iteration ?? 0;
     if (interrupts.length > 0) return { state: "paused", next, review: interrupts[0].value as ReviewPayload, iteration };
-    return { state: next.length === 0 ? "finished" : "stopped", next, review: null, iteration };
+    // No next task but finished tasks with saved writes: the CLI died after a step's tasks ended and
+    // before the following checkpoint was written; resuming applies the writes and goes on. Only a
+    // checkpoint with neither is the graph's end.
+    const ended = next.length === 0 && snap.tasks.length === 0;
+    return { state: ended ? "finished" : "stopped", next, review: null, iteration };
   } catch (err) {
     throw new UserError(`cannot read ${ws.checkpoints}: ${oneLine(err)}; move it aside to start a fresh search`);
   } finally {
