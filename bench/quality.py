@@ -183,7 +183,8 @@ def main() -> None:
             results[job] = {"curve": curve, "vals": vals, "tests": tests, "params": params, "ensemble": ens,
                             "wall": time.perf_counter() - started}
             print(f"{arm:>13} seed {seed}: best val {curve[-1]:.4f}; final config ({params.get(FAMILY_KEY, 'informer')}) "
-                  f"fresh seeds val {statistics.fmean(vals):.4f} test {statistics.fmean(tests):.4f}"
+                  f"fresh seeds val {statistics.fmean(vals):.4f} test {statistics.fmean(tests):.4f} "
+                  f"(each: val {' '.join(f'{v:.4f}' for v in vals)}; test {' '.join(f'{t:.4f}' for t in tests)})"
                   + (f"; ensemble val {ens['val']:.4f} test {ens['test']:.4f}" if ens.get("val") is not None else "")
                   + f" ({results[job]['wall'] / 60:.1f} min)", flush=True)
 

@@ -22,7 +22,7 @@ export interface AgentAnswer {
  */
 export const HELPER_COMMANDS = [
   "space", "config-get", "config-apply", "config-id", "config-restore", "next-run-id", "check-env", "begin-search",
-  "record-run", "record-runs", "finish-round", "promising", "set-accept", "summarize", "suggest", "study", "report", "baselines",
+  "record-run", "record-runs", "finish-round", "promising", "standing", "set-accept", "summarize", "suggest", "study", "report", "baselines",
   "ensemble", "rebuild-state",
 ] as const;
 export type HelperCommand = (typeof HELPER_COMMANDS)[number];

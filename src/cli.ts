@@ -114,6 +114,7 @@ function program(): Command {
     .description("show the runs, the best run and its config, LLM usage")
     .option("--system-dir <dir>", "workspace", DEFAULT_DIR)
     .option("--json", "print the status as JSON")
+    .option("--fidelity <n>", "the fidelity shown: an epoch cap N or a recorded fidelity key (default: the current one)")
     .action(async (opts) => (await import("./commands/status.js")).statusCommand(opts));
 
   p.command("report")
@@ -121,6 +122,7 @@ function program(): Command {
     .option("--system-dir <dir>", "workspace", DEFAULT_DIR)
     .option("--target-val-mse <x>", "draw this target line (default: the last search's target)", num("--target-val-mse"))
     .option("--json", "print the written paths as JSON")
+    .option("--fidelity <n>", "the fidelity shown: an epoch cap N or a recorded fidelity key (default: the current one)")
     .action(async (opts) => (await import("./commands/report.js")).reportCommand(opts));
 
   p.command("ensemble")

@@ -93,7 +93,7 @@ describe("nas_agent helper", () => {
     // checks (the pre-flight reads the space), then per round one record-runs and one finish-round (record, config.py, study, next ids), the ensemble at the end
     const calls: Record<string, number> = {};
     for (const l of logs) if (l.msg === "nas_agent call") calls[l.cmd!] = (calls[l.cmd!] ?? 0) + 1;
-    expect(calls).toEqual({ "check-env": 1, "config-get": 1, space: 1, "begin-search": 1, "record-runs": 2, "finish-round": 2, ensemble: 1 });
+    expect(calls).toEqual({ "check-env": 1, "config-get": 1, space: 1, "begin-search": 1, "record-runs": 2, "finish-round": 2, ensemble: 1, standing: 1 });
   });
 });
 

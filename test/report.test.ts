@@ -45,7 +45,7 @@ function recordedWorkspace(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nas-graph-report-"));
   fs.writeFileSync(path.join(dir, "config.py"), configText(BASE));
   fs.copyFileSync(path.join(REPO, "test", "fixtures", "tiny_search_space.json"), path.join(dir, "search_space.json"));
-  const FID = "ETTh1.csv|S|OT|pred12|ep3";
+  const FID = "ETTh1.csv S OT->12 600/300/300 @3ep";
   const b = { step_type: "baseline", planner: "baseline", kind: "baseline", config_id: "A", fidelity: FID, plan: "Baseline: train the starting config as is", accepted: true };
   const B = { ...BASE, "training.optimizer_params.lr": 0.003 };
   const specs: Spec[] = [
@@ -88,7 +88,7 @@ function recordedWorkspace(): string {
     best_run_id: "run_0003",
     runs,
     noise: { [FID]: { sd: 0.01, rel_sd: 0.0323, n: 3, mean: 0.31, run_ids: ["run_0000", "run_0001", "run_0002"], config_id: "A" } },
-    baselines: { "ETTh1.csv|S|OT|pred12": { persistence: { val_mse: 0.45, test_mse: 0.5 }, seasonal_naive: { val_mse: 0.6, test_mse: 0.7 } } },
+    baselines: { "ETTh1.csv S OT->12 600/300/300": { persistence: { val_mse: 0.45, test_mse: 0.5 }, seasonal_naive: { val_mse: 0.6, test_mse: 0.7 } } },
   };
   fs.writeFileSync(path.join(dir, "agent_state.json"), JSON.stringify(state, null, 2));
   fs.mkdirSync(path.join(dir, ".nas-graph"));

@@ -38,8 +38,8 @@ function derive(dir: string): void {
   execFileSync(python, ["-c", code, path.join(dir, "agent_state.json")], { env: { ...process.env, PYTHONPATH: path.join(REPO, "nas_system") } });
 }
 
-const TASK = "ETTh1.csv|MS|OT|pred24";
-const FID = `${TASK}|ep3`;
+const TASK = "ETTh1.csv MS OT->24 8640/2880/2880";
+const FID = `${TASK} @3ep`;
 const SEEDED = {
   max_runs: 50,
   best_run_id: "run_0003",
@@ -71,8 +71,9 @@ describe("status", () => {
     expect(byId.run_0000.config.mean).toBeCloseTo(0.21, 10);
     expect(byId.run_0000.config.sd).toBeCloseTo(0.01, 10);
     expect(byId.run_0003.config.mean).toBeCloseTo(0.185, 10);
-    expect(byId.run_0000.delta_pct).toBeCloseTo(((0.21 - 0.185) / 0.185) * 100, 6); // the config's mean against the best's mean
-    expect(byId.run_0006.delta_pct).toBeCloseTo(((0.25 - 0.185) / 0.185) * 100, 6);
+    // the config's mean against the best's mean, with the verdicts' sign: a gain is +, a higher val_mse -
+    expect(byId.run_0000.delta_pct).toBeCloseTo(((0.185 - 0.21) / 0.185) * 100, 6);
+    expect(byId.run_0006.delta_pct).toBeCloseTo(((0.185 - 0.25) / 0.185) * 100, 6);
     expect(byId.run_0003).toMatchObject({ best_config: true, verdict: "accepted", test_mse: 0.25, seed: 42, kind: "proposal" });
     expect(byId.run_0004).toMatchObject({ best_config: true, kind: "repeat", seed: 45 });
     expect(byId.run_0005).toMatchObject({ verdict: "failed", status: "diverged", val_mse: null, delta_pct: null, best_config: false });
@@ -102,13 +103,14 @@ describe("status", () => {
     const res = await runCli(["status", "--system-dir", dir], { env: cliEnv() });
     expect(res.code, res.stderr).toBe(0);
     const lines = res.stdout.split("\n");
-    expect(lines[0]).toMatch(/^run\s+step\s+planner\s+val_mse\s+mean ± sd \(n\)\s+Δ best\s+test_mse \(held out\)\s+verdict\s+plan$/);
+    expect(lines[0]).toBe(`fidelity ${FID}`);
+    expect(lines[1]).toMatch(/^run\s+step\s+planner\s+val_mse\s+mean ± sd \(n\)\s+Δ best\s+test_mse \(held out\)\s+verdict\s+plan$/);
     const row = (id: string) => lines.find((l) => l.includes(id)) ?? "";
-    expect(row("run_0000")).toMatch(/^ run_0000\s+baseline\s+baseline\s+0\.2000\s+0\.2100 ± 0\.0100 \(3\)\s+\+13\.5%\s+0\.3000\s+accepted\s+Baseline: train/);
+    expect(row("run_0000")).toMatch(/^ run_0000\s+baseline\s+baseline\s+0\.2000\s+0\.2100 ± 0\.0100 \(3\)\s+-13\.5%\s+0\.3000\s+accepted\s+Baseline: train/);
     expect(row("run_0003")).toMatch(/^\*run_0003\s+small\s+optuna\s+0\.1800\s+0\.1850 ± 0\.0071 \(2\)\s+best\s+0\.2500\s+accepted\s+TPE proposes: lr 1e-4 -> 1e-3$/);
     expect(row("run_0004")).toMatch(/^\*run_0004\s+repeat s45\s+optuna/);
     expect(row("run_0005")).toMatch(/^ run_0005\s+radical\s+llm\s+-\s+-\s+-\s+failed \(diverged\)\s+Try SGD/);
-    expect(row("run_0006")).toMatch(/^ run_0006\s+medium\s+llm\s+0\.2500\s+\+35\.1%\s+0\.2000\s+rejected\s+Wider model$/);
+    expect(row("run_0006")).toMatch(/^ run_0006\s+medium\s+llm\s+0\.2500\s+-35\.1%\s+0\.2000\s+rejected\s+Wider model$/);
     expect(res.stdout).toContain("best: run_0003 val_mse 0.1850 ± 0.0071 over 2 seeds; test_mse (held out) 0.2600; config: runs/run_0003/config_used.py");
     expect(res.stdout).toContain("totals: 7 trainings (1 failed), 0m43s training; 3 LLM calls, 1500 in / 300 out tokens, $0.0125");
     expect(res.stdout).toContain(`noise [${FID}]: val_mse sd 0.0091 (relative 4.5%, mean 0.1975) over 5 seeds`);
@@ -135,7 +137,7 @@ describe("status", () => {
     expect(json.best).toMatchObject({ run_id: "run_0001", n_seeds: 1, val_mse: 0.3 });
     const text = (await runCli(["status", "--system-dir", dir], { env: cliEnv() })).stdout;
     expect(text).toMatch(/^\*run_0001\s+small\s+mock\s+0\.3000\s+best\s+0\.6000\s+accepted/m);
-    expect(text).toMatch(/^ run_0000\s+baseline\s+baseline\s+0\.4000\s+\+33\.3%/m);
+    expect(text).toMatch(/^ run_0000\s+baseline\s+baseline\s+0\.4000\s+-33\.3%/m);
     expect(text).toContain("best: run_0001 val_mse 0.3000; test_mse (held out) 0.6000");
     expect(text).not.toMatch(/noise|naive baselines|±/);
   });

@@ -18,7 +18,7 @@ const CASES: Array<[string, string[], RegExp]> = [
   ["demo --max-epochs 0", ["demo", "--dir", path.join(parent, "d2"), "--max-epochs", "0"], /^error: --max-epochs must be a positive integer \(got 0\)$/],
   ["demo --planner mock", ["demo", "--dir", path.join(parent, "d3"), "--planner", "mock"], /^error: unknown --planner 'mock' for the demo; use one of llm, optuna, random, llm\+optuna$/],
   ["demo --planner llm without a key", ["demo", "--dir", path.join(parent, "d4"), "--planner", "llm"], /^error: no LLM is configured: OPENROUTER_API_KEY is not set; .* --planner optuna$/],
-  ["resume --accept --reject", ["resume", "--system-dir", missing, "--accept", "--reject"], /^error: pass only one of --accept and --reject$/],
+  ["resume --accept --reject", ["resume", "--system-dir", missing, "--accept", "--reject"], /^error: pass only one of --accept, --reject and --repeat$/],
   ["resume --max-cost-usd 0", ["resume", "--system-dir", missing, "--max-cost-usd", "0"], /^error: --max-cost-usd must be a positive number of US dollars \(got 0\)$/],
   ["resume --evaluator maybe", ["resume", "--system-dir", missing, "--evaluator", "maybe"], /^error: unknown --evaluator 'maybe'; use llm or rules$/],
   ["ensemble --steps 0", ["ensemble", "--system-dir", missing, "--steps", "0"], /^error: --steps must be a positive integer \(got 0\)$/],

@@ -47,7 +47,7 @@ class CliError(ValueError):
 
 
 USER_ERRORS = (CliError, SpaceError, ConfigEditError, st.AgentStateError, fid.FidelityError, naive.BaselineError,
-               ensemble.EnsembleError, ensemble.PredictionsError, rb.RebuildError)
+               ensemble.EnsembleError, ensemble.PredictionsError, rb.RebuildError, standing.FidelityChoiceError)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -80,6 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--max-epochs-cap", type=int, default=None)
     b.add_argument("--reserve", type=int, default=1, help="how many next free run ids to return (the first round's)")
     sub.add_parser("check-env", help="does this interpreter have the packages nas_system needs?")
+    sd = sub.add_parser("standing", help="one fidelity's view: its incumbent, each run's verdict label, persistence on its task")
+    sd.add_argument("--fidelity", help="a recorded fidelity key or an epoch cap N (default: the current fidelity)")
     pr = sub.add_parser("promising", help="promising, unconfirmed configs of the current fidelity that may get another seed")
     pr.add_argument("--max-repeats", type=int, required=True, help="the search's --max-repeats")
     rec = sub.add_parser("record-run", help="record a run in agent_state.json")
@@ -119,6 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     rp = sub.add_parser("report", help="write runs/report.html and runs/report.md")
     rp.add_argument("--decisions", help="decision log (default: DIR/.nas-graph/decisions.jsonl)")
     rp.add_argument("--target", type=float, help="target val_mse line")
+    rp.add_argument("--fidelity", help="the fidelity shown: a recorded key or an epoch cap N (default: the current one)")
     e = sub.add_parser("ensemble", help="greedy ensemble selection on val over the current fidelity's runs; record it")
     e.add_argument("--steps", type=int, default=None, help="most additions (default 50; stops earlier without a gain)")
     e.add_argument("--forecast-csv", help="write the ensemble's test forecast here as CSV (original units)")
@@ -551,6 +554,10 @@ def _seed(config_path: Path) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+def cmd_standing(ws: Workspace, args) -> dict:
+    return standing.summary(st.load_agent_state(ws.state_path), args.fidelity)
+
+
 def cmd_promising(ws: Workspace, args) -> dict:
     """What a larger budget can confirm (resume --max-iterations): standing.confirmable."""
     state = st.load_agent_state(ws.state_path)
@@ -617,7 +624,7 @@ def cmd_report(ws: Workspace, args) -> dict:
         space = None  # the report still shows everything but the per-key ranges
     decisions = Path(args.decisions) if args.decisions else ws.dir / ".nas-graph" / "decisions.jsonl"
     state = st.load_agent_state(ws.state_path)
-    return build_report(ws.dir, state, space, read_decisions(decisions), target=args.target)
+    return build_report(ws.dir, state, space, read_decisions(decisions), target=args.target, fidelity=args.fidelity)
 
 
 def cmd_ensemble(ws: Workspace, args) -> dict:
@@ -634,7 +641,7 @@ COMMANDS = {
     "config-id": cmd_config_id, "config-restore": cmd_config_restore, "next-run-id": cmd_next_run_id,
     "check-env": cmd_check_env, "begin-search": cmd_begin_search,
     "record-run": cmd_record_run, "record-runs": cmd_record_runs, "finish-round": cmd_finish_round,
-    "promising": cmd_promising, "set-accept": cmd_set_accept, "summarize": cmd_summarize,
+    "promising": cmd_promising, "standing": cmd_standing, "set-accept": cmd_set_accept, "summarize": cmd_summarize,
     "suggest": cmd_suggest, "study": cmd_study, "report": cmd_report, "baselines": cmd_baselines,
     "ensemble": cmd_ensemble, "rebuild-state": cmd_rebuild_state,
 }

@@ -25,6 +25,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from . import standing
 from .agent_state import AgentState, RunInfo
 from .config_stats import group_key
 from .search_space import SearchSpace
@@ -42,11 +43,11 @@ def _f(x: Any, digits: int = 4) -> str:
 
 
 def verdict(run: RunInfo) -> str:
-    if run.status != "ok":
-        return "failed"
-    if run.accepted:
-        return "accepted"
-    return "promising" if run.extra.get("promising") else "rejected"  # inside the noise, unconfirmed
+    """The run's label, as nas_agent.standing derives it for every view (set by build_report)."""
+    return _LABELS.get(run.run_id) or ("failed" if run.status != "ok" else "accepted" if run.accepted else "rejected")
+
+
+_LABELS: dict[str, str] = {}  # run_id -> standing.run_verdicts of the state being reported
 
 
 def config_key(run: RunInfo) -> str:
@@ -160,15 +161,6 @@ def noise_sd(state: AgentState, best: RunInfo | None) -> tuple[float | None, str
     return (float(sd), key) if _finite(sd) else (None, None)
 
 
-def persistence_val(state: AgentState) -> float | None:
-    """Persistence's val_mse on the current fidelity's task (baselines are keyed by task; a fidelity adds " @Nep")."""
-    fid = state.current_fidelity()
-    task = fid.rsplit(" @", 1)[0] if fid else None
-    entry = (state.baselines or {}).get(task) if task else None
-    val = ((entry or {}).get("persistence") or {}).get("val_mse")
-    return float(val) if _finite(val) else None
-
-
 def plot_history(state: AgentState, best: RunInfo | None, target: float | None) -> bytes:
     plt = _plt()
     runs = state.runs
@@ -194,7 +186,7 @@ def plot_history(state: AgentState, best: RunInfo | None, target: float | None) 
                             label=f"measured noise ±1 sd ({sd:.4f})")
     if _finite(target):
         ax.axhline(target, color=GREY, ls="--", lw=1.5, label=f"target {target:g}")
-    naive = persistence_val(state)
+    naive = standing.persistence_val(state)
     if naive is not None:
         ax.axhline(naive, color=RED, ls=":", lw=1.5, label=f"persistence {naive:.4f} (repeat the last value)")
     ax.set(xlabel="training (in order)", ylabel="val_mse", title="Optimization history")
@@ -261,6 +253,14 @@ def plot_keys(runs: list[RunInfo], keys: list[str], space: SearchSpace | None) -
             ax.set_xticks(range(len(cats)))
             ax.set_xticklabels([c.rsplit(".", 1)[-1] for c in cats], rotation=20, fontsize=7)
         ax.scatter(xs, [y for _, y, _ in pts], c=[GREEN if v == "accepted" else ORANGE for _, _, v in pts], s=25)
+        if numeric and all(isinstance(v, int) and not isinstance(v, bool) for v, _, _ in pts):
+            from matplotlib.ticker import MaxNLocator
+
+            ticks = sorted({int(v) for v, _, _ in pts})  # integer keys on an integer axis
+            if len(ticks) <= 8:
+                ax.set_xticks(ticks)
+            else:
+                ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         spec = space.params.get(key) if space else None
         if numeric and spec is not None and spec.log:
             from matplotlib.ticker import NullFormatter
@@ -268,6 +268,8 @@ def plot_keys(runs: list[RunInfo], keys: list[str], space: SearchSpace | None) -
             ax.set_xscale("log")
             ax.xaxis.set_minor_formatter(NullFormatter())  # minor labels overlap on short ranges
         ax.set_title(key, fontsize=8)
+        ax.set_xlabel(key, fontsize=7)
+        ax.set_ylabel("val_mse", fontsize=7)
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)
     for ax in list(axes.flat)[len(keys):]:
@@ -316,8 +318,15 @@ def _baseline_run(runs: list[RunInfo]) -> RunInfo | None:
 
 
 def build_report(ws: Path, state: AgentState, space: SearchSpace | None, decisions: list[dict],
-                 target: float | None = None) -> dict[str, Any]:
-    """Write runs/report.html, runs/report.md and runs/report_files/*.png; return their paths."""
+                 target: float | None = None, fidelity: str | None = None) -> dict[str, Any]:
+    """Write runs/report.html, runs/report.md and runs/report_files/*.png; return their paths.
+    One fidelity at a time (the current one, or ``fidelity``: a key or an epoch cap): runs of other
+    task or epoch caps are never mixed into its plots and tables."""
+    shown = standing.resolve_fidelity(state, fidelity)
+    others = {f: sum(r.fidelity == f for r in state.runs) for f in standing.fidelities(state) if f != shown}
+    _LABELS.clear()
+    _LABELS.update(standing.run_verdicts(state))
+    state = standing.view(state, shown)
     runs = state.runs
     configs = configs_of(runs)
     best = state.find(state.best_run_id) if state.best_run_id else None
@@ -328,7 +337,12 @@ def build_report(ws: Path, state: AgentState, space: SearchSpace | None, decisio
     # summary
     n_fail = sum(verdict(r) == "failed" for r in runs)
     n_acc = sum(verdict(r) == "accepted" for r in runs)
-    lines = [f"{len(runs)} trainings: {n_acc} accepted, {len(runs) - n_acc - n_fail} rejected, {n_fail} failed."]
+    n_prom = sum(verdict(r) == "promising" for r in runs)
+    lines = [f"Fidelity {shown or '-'}: {len(runs)} trainings: {n_acc} accepted, {len(runs) - n_acc - n_fail - n_prom} rejected, "
+             f"{n_prom} promising (unconfirmed), {n_fail} failed."]
+    if others:
+        lines.append("Not shown (not comparable): " + "; ".join(
+            f"{n} runs at {f}" for f, n in others.items()) + ". Pick one with 'nas-graph report --fidelity N' (N: its epoch cap).")
     if best and best_cfg:
         seeds = len(best_cfg.values)
         score = f"{_f(best_cfg.mean)} ± {_f(best_cfg.sd)} over {seeds} seeds" if seeds > 1 else _f(best.val_mse)
@@ -443,22 +457,21 @@ def _decisions(runs: list[RunInfo], configs: dict[str, Config], costs: dict[str,
 
 def _baselines_and_noise(state: AgentState) -> Section | None:
     parts_h, parts_m = [], []
-    noise = state.stats()[1]
+    noise = {k: v for k, v in state.stats()[1].items() if k == state.fidelity}
     if isinstance(noise, dict) and noise:
         rows = [[fid, _f(n.get("sd")), _f((n.get("rel_sd") or 0) * 100, 1) + "%", _f(n.get("mean")), str(n.get("n", "-")),
                  ", ".join(n.get("run_ids") or [])] for fid, n in noise.items() if isinstance(n, dict)]
         h, m = _table(["fidelity", "sd", "rel. sd", "mean", "seeds", "runs"], rows)
         parts_h.append("<h3>Measured noise (val_mse over seeds of the baseline)</h3>" + h)
         parts_m.append("### Measured noise (val_mse over seeds of the baseline)\n\n" + m)
-    baselines = state.baselines
-    if isinstance(baselines, dict) and baselines:
-        rows = []
-        for task, methods in baselines.items():
-            for name, v in (methods or {}).items() if isinstance(methods, dict) else []:
-                if isinstance(v, dict):
-                    rows.append([task, name, _f(v.get("val_mse")), _f(v.get("test_mse"))])
-                elif _finite(v):
-                    rows.append([task, name, _f(v), "-"])
+    task = state.fidelity.rsplit(" @", 1)[0] if state.fidelity else None
+    methods = (state.baselines or {}).get(task) if task else None
+    # the forecasts only: an entry's task and period are metadata, not rows
+    rows = [[task, name, _f(v.get("val_mse")), _f(v.get("test_mse"))] for name, v in (methods or {}).items()
+            if isinstance(v, dict) and "val_mse" in v] if isinstance(methods, dict) else []
+    if rows:
+        if _finite(methods.get("period")):
+            rows = [[t, f"{n} (period {methods['period']})" if n == "seasonal_naive" else n, a, b] for t, n, a, b in rows]
         h, m = _table(["task", "naive forecast", "val_mse", "test_mse (held out)"], rows)
         parts_h.append("<h3>Naive baselines</h3>" + h)
         parts_m.append("### Naive baselines\n\n" + m)

@@ -2,7 +2,8 @@
 import matplotlib.axes
 
 from nas_agent.agent_state import AgentState, RunInfo
-from nas_agent.report import persistence_val, plot_history
+from nas_agent.report import plot_history
+from nas_agent.standing import persistence_val
 
 TASK = "ETTh1.csv MS OT->24 8640/2880/2880"
 

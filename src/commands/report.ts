@@ -12,6 +12,8 @@ export interface ReportOptions {
   systemDir: string;
   targetValMse?: number;
   json?: boolean;
+  /** The fidelity shown: a recorded key or an epoch cap N (default: the current one). */
+  fidelity?: string;
 }
 
 export interface ReportResult {
@@ -23,20 +25,20 @@ export interface ReportResult {
 
 export async function reportCommand(opts: ReportOptions, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const ws = openWorkspace(opts.systemDir);
-  const res = await writeReport(ws, env, opts.targetValMse);
+  const res = await writeReport(ws, env, opts.targetValMse, opts.fidelity);
   if (opts.json) process.stdout.write(JSON.stringify(res) + "\n");
   else process.stdout.write(`report: ${res.html}\n`);
 }
 
 /** The target line: the option, else the last search's --target-val-mse. */
-export async function writeReport(ws: Workspace, env: NodeJS.ProcessEnv, target?: number): Promise<ReportResult> {
+export async function writeReport(ws: Workspace, env: NodeJS.ProcessEnv, target?: number, fidelity?: string): Promise<ReportResult> {
   const lost = lostStateHint(ws);
   if (lost) throw new UserError(lost);
   if (readAgentState(ws).runs.length === 0) {
     throw new UserError(`no runs recorded in ${ws.dir} yet; start a search with 'nas-graph run' first`);
   }
   const t = target ?? readSearch(ws)?.options.targetValMse ?? null;
-  const args: HelperArgs = ["report", "--decisions", ws.decisions, ...(t != null ? ["--target", String(t)] : [])];
+  const args: HelperArgs = ["report", "--decisions", ws.decisions, ...(t != null ? ["--target", String(t)] : []), ...(fidelity ? ["--fidelity", fidelity] : [])];
   const res = await agent<ReportResult & { ok: true }>({ ws, env }, args);
   return { html: path.resolve(res.html), md: path.resolve(res.md), images: res.images, runs: res.runs };
 }

@@ -79,7 +79,8 @@ export async function resumeCommand(opts: ResumeOptions, env: NodeJS.ProcessEnv 
       writeSearch(ws, rec);
     }
     if (switched.changed.length > 0) {
-      rec = { ...rec, options: switched.options };
+      // only the decision-makers: the budget, cap and failure limit set above stay
+      rec = { ...rec, options: { ...rec.options, planner: switched.options.planner, evaluator: switched.options.evaluator, mockFile: switched.options.mockFile } };
       writeSearch(ws, rec);
       for (const line of switched.changed) ui.notice(`${line} for the rest of the search`);
     }

@@ -1,8 +1,12 @@
 /**
- * `nas-graph status`: the runs table (val MSE as mean ± sd over a config's seeds, held-out test
- * MSE, Δ against the best, the verdict, the plan), the best config, totals (trainings, training
- * time, tokens, cost), the naive baselines and the measured noise when recorded. `--json` gives
- * the same data. Fields that an older agent_state.json lacks are left out, never guessed.
+ * `nas-graph status`: one fidelity at a time (the current one, or `--fidelity`: a recorded key or
+ * an epoch cap): the runs table (val MSE as mean ± sd over a config's seeds, held-out test MSE,
+ * Δ against the best, the verdict, the plan), the best config, totals (trainings, training time,
+ * tokens, cost), the naive baselines and the measured noise when recorded. `--json` gives the
+ * same data. The verdict labels, the fidelity's incumbent and persistence come from the helper
+ * (`nas_agent standing`); this file only prints them. Δ has the verdicts' sign: the gain over the
+ * best config's mean, + when lower. Fields that an older agent_state.json lacks are left out,
+ * never guessed.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -11,6 +15,7 @@ import type { AgentStateFile, EnsembleRecord, LlmUsage, NaiveBaselines, RunInfo 
 import { ensembleLine } from "../ensemble.js";
 import { readDecisions, type DecisionEntry } from "../decision-log.js";
 import { configStats, finite, type ConfigStats } from "../runs-view.js";
+import { agent } from "../python.js";
 import { fmt, ui } from "../ui.js";
 import { UserError } from "../errors.js";
 import { lostStateHint, openWorkspace, readAgentState, readJson, readSearch, type Workspace } from "../workspace.js";
@@ -18,6 +23,18 @@ import { lostStateHint, openWorkspace, readAgentState, readJson, readSearch, typ
 export interface StatusOptions {
   systemDir: string;
   json?: boolean;
+  /** The fidelity shown: a recorded key or an epoch cap N (default: the current one). */
+  fidelity?: string;
+}
+
+/** What the helper derives for a view (nas_agent/standing.py). */
+export interface Standing {
+  fidelity: string | null;
+  current_fidelity: string | null;
+  fidelities: Array<{ fidelity: string; runs: number }>;
+  best_run_id: string | null;
+  verdicts: Record<string, Verdict>;
+  persistence_val_mse: number | null;
 }
 
 export type Verdict = "accepted" | "rejected" | "promising" | "failed";
@@ -35,19 +52,22 @@ export interface StatusRow {
   val_mse: number | null;
   /** The run's config over its seeds (runs sharing config_id); n = finished runs. */
   config: { key: string; n: number; mean: number | null; sd: number | null; run_ids: string[] };
-  /** (config mean - best config mean) / best config mean, in percent. */
+  /** (best config mean - config mean) / best config mean, in percent: the verdicts' sign (+ = lower val_mse). */
   delta_pct: number | null;
   /** Held out: never used for selection. */
   test_mse: number | null;
   best_config: boolean;
   fidelity: string | null;
-  /** Not comparable with the current search: another task or epoch cap (kept, marked). */
-  other_fidelity: boolean;
   plan: string;
 }
 
 export interface StatusData {
   system_dir: string;
+  /** The fidelity shown (runs of others are counted in `other_fidelities`, never mixed in). */
+  fidelity: string | null;
+  other_fidelities: Array<{ fidelity: string; runs: number }>;
+  /** Persistence (repeat the last value) on the shown fidelity's task, validation MSE. */
+  persistence_val_mse: number | null;
   runs: StatusRow[];
   best: {
     run_id: string;
@@ -71,11 +91,12 @@ export interface StatusData {
   search: { search_id: string; status: string; started_at: string; options: unknown } | null;
 }
 
-export async function statusCommand(opts: StatusOptions): Promise<void> {
+export async function statusCommand(opts: StatusOptions, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const ws = openWorkspace(opts.systemDir);
   const lost = lostStateHint(ws);
   if (lost) throw new UserError(lost);
-  const data = statusData(ws);
+  const standing = await agent<Standing>({ ws, env }, ["standing", ...(opts.fidelity ? ["--fidelity", opts.fidelity] : [])]);
+  const data = statusData(ws, standing);
   if (opts.json) {
     process.stdout.write(JSON.stringify(data, null, 2) + "\n");
     return;
@@ -84,18 +105,22 @@ export async function statusCommand(opts: StatusOptions): Promise<void> {
   process.stdout.write(renderStatus(data, colors) + "\n");
 }
 
-export function statusData(ws: Workspace): StatusData {
+export function statusData(ws: Workspace, standing: Standing): StatusData {
   const state = readAgentState(ws);
   const decisions = readDecisions(ws.decisions, ui.warn);
   const groups = configStats(state);
-  const bestRun = state.runs.find((r) => r.run_id === state.best_run_id) ?? null;
+  const shown = state.runs.filter((r) => (r.fidelity ?? null) === standing.fidelity);
+  const bestRun = state.runs.find((r) => r.run_id === standing.best_run_id) ?? null;
   const bestGroup = bestRun ? (groups.get(bestRun.run_id) ?? null) : null;
   const bestMean = bestGroup?.mean ?? (bestRun && finite(bestRun.val_mse) ? bestRun.val_mse : null);
-  const rows = state.runs.map((r) => toRow(r, groups.get(r.run_id)!, bestGroup, bestMean, state.fidelity ?? null));
+  const rows = shown.map((r) => toRow(r, groups.get(r.run_id)!, bestGroup, bestMean, standing.verdicts[r.run_id] ?? "rejected"));
   const search = readSearch(ws);
   const usage = usageTotals(decisions);
   const data: StatusData = {
     system_dir: ws.dir,
+    fidelity: standing.fidelity,
+    other_fidelities: standing.fidelities.filter((f) => f.fidelity !== standing.fidelity),
+    persistence_val_mse: standing.persistence_val_mse,
     runs: rows,
     best: bestRun ? bestOf(state, bestRun, bestGroup) : null,
     totals: totals(state.runs, decisions, usage),
@@ -103,18 +128,20 @@ export function statusData(ws: Workspace): StatusData {
     search: search ? { search_id: search.thread_id, status: search.status, started_at: search.started_at, options: search.options } : null,
   };
   const some = (x: unknown) => x !== undefined && x !== null && (typeof x !== "object" || Object.keys(x as object).length > 0);
-  if (some(state.baselines)) data.baselines = state.baselines;
-  if (some(state.noise)) data.noise = state.noise;
-  const ensemble = ensembleOf(state);
+  const task = standing.fidelity?.replace(/ @[^ ]+ep$/, "") ?? null;
+  const baselines = task && state.baselines?.[task] ? { [task]: state.baselines[task] } : standing.fidelity ? null : state.baselines;
+  if (some(baselines)) data.baselines = baselines;
+  const noise = standing.fidelity && state.noise?.[standing.fidelity] ? { [standing.fidelity]: state.noise[standing.fidelity] } : standing.fidelity ? null : state.noise;
+  if (some(noise)) data.noise = noise;
+  const ensemble = ensembleOf(state, standing.fidelity);
   if (ensemble) data.ensemble = ensemble;
   const study = studyOf(ws);
   if (study) data.study = study;
   return data;
 }
 
-/** The ensemble of the current fidelity (else of the last run's), as `nas-graph ensemble` recorded it. */
-function ensembleOf(state: AgentStateFile): EnsembleRecord | null {
-  const fidelity = state.fidelity ?? state.runs.at(-1)?.fidelity ?? null;
+/** The ensemble of the shown fidelity, as `nas-graph ensemble` recorded it. */
+function ensembleOf(state: AgentStateFile, fidelity: string | null): EnsembleRecord | null {
   return (fidelity && state.ensembles?.[fidelity]) || null;
 }
 
@@ -130,13 +157,7 @@ function studyOf(ws: Workspace): StatusData["study"] | null {
   return { path: db, trials: last?.ok && typeof last.trials === "number" ? last.trials : null, error: last?.ok === false ? String(last.error) : null };
 }
 
-function verdictOf(r: RunInfo): Verdict {
-  if ((r.status ?? "ok") !== "ok") return "failed";
-  if (r.accepted) return "accepted";
-  return r.promising === true ? "promising" : "rejected"; // promising: inside the noise, unconfirmed
-}
-
-function toRow(r: RunInfo, g: ConfigStats, best: ConfigStats | null, bestMean: number | null, current: string | null): StatusRow {
+function toRow(r: RunInfo, g: ConfigStats, best: ConfigStats | null, bestMean: number | null, verdict: Verdict): StatusRow {
   const own = finite(r.val_mse) && (r.status ?? "ok") === "ok" ? r.val_mse : null;
   const value = g.n > 1 ? g.mean : own;
   return {
@@ -147,16 +168,15 @@ function toRow(r: RunInfo, g: ConfigStats, best: ConfigStats | null, bestMean: n
     seed: finite(r.seed) ? r.seed : null,
     status: String(r.status ?? "ok"),
     accepted: Boolean(r.accepted),
-    verdict: verdictOf(r),
+    verdict,
     overridden: r.override != null,
     val_mse: own,
     config: { key: g.key, n: g.n, mean: g.mean, sd: g.sd, run_ids: g.run_ids },
-    // Δ only against the best of the same fidelity; runs of other tasks or epoch caps are not comparable
-    delta_pct: value !== null && bestMean && (current === null || r.fidelity === current) ? ((value - bestMean) / bestMean) * 100 : null,
+    // the gain over the best config's mean, as the verdicts state it (+ = lower val_mse); one fidelity only
+    delta_pct: value !== null && bestMean ? ((bestMean - value) / bestMean) * 100 : null,
     test_mse: finite(r.test_mse) ? r.test_mse : null,
     best_config: best !== null && g.key === best.key,
     fidelity: typeof r.fidelity === "string" ? r.fidelity : null,
-    other_fidelity: current !== null && typeof r.fidelity === "string" && r.fidelity !== current,
     plan: String(r.plan ?? "").replace(/\s+/g, " ").trim(),
   };
 }
@@ -227,6 +247,7 @@ function cut(text: string, n: number): string {
 
 export function renderStatus(d: StatusData, c: Colors): string {
   const out: string[] = [];
+  if (d.fidelity) out.push(c.bold(`fidelity ${d.fidelity}`));
   if (d.runs.length === 0) out.push("no runs yet");
   else out.push(table(d.runs, c));
   if (d.best) {
@@ -246,21 +267,24 @@ export function renderStatus(d: StatusData, c: Colors): string {
   }
   const cap = (d.search?.options as { maxCostUsd?: number | null } | undefined)?.maxCostUsd;
   out.push(d.search ? `last search: ${d.search.search_id} (${d.search.status})${cap != null ? `, LLM cost cap $${cap}` : ""}` : "no search yet: start one with 'nas-graph run'");
-  if (d.runs.some((r) => r.other_fidelity)) out.push(c.dim("~ marks runs of another fidelity (task or epoch cap): kept, not compared with the current search's runs."));
+  if (d.persistence_val_mse !== null) out.push(`persistence (repeat the last value) on this task: val_mse ${fmt(d.persistence_val_mse)}`);
+  if (d.other_fidelities.length > 0) {
+    out.push(c.dim(`not shown (another task or epoch cap, not comparable): ${d.other_fidelities.map((f) => `${f.runs} run(s) at ${f.fidelity}`).join("; ")}; pick one with --fidelity N (its epoch cap)`));
+  }
+  out.push(c.dim("Δ best: the gain over the best config's mean val_mse, as the verdicts state it (+ = lower)."));
   out.push(c.dim("test_mse is held out: recorded and shown, never used to choose a run."));
   return out.join("\n");
 }
 
 function table(rows: StatusRow[], c: Colors): string {
-  const manyFidelities = new Set(rows.map((r) => r.fidelity)).size > 1;
   const seeded = rows.some((r) => r.config.n > 1);
-  const head = ["run", "step", "planner", "val_mse", ...(seeded ? ["mean ± sd (n)"] : []), "Δ best", "test_mse (held out)", "verdict", ...(manyFidelities ? ["fidelity"] : []), "plan"];
+  const head = ["run", "step", "planner", "val_mse", ...(seeded ? ["mean ± sd (n)"] : []), "Δ best", "test_mse (held out)", "verdict", "plan"];
   const body = rows.map((r) => {
     const group = r.config.n > 1 ? `${fmt(r.config.mean)} ± ${fmt(r.config.sd)} (${r.config.n})` : "";
     const delta = r.delta_pct === null ? "-" : r.best_config ? "best" : `${r.delta_pct >= 0 ? "+" : ""}${r.delta_pct.toFixed(1)}%`;
     const step = r.kind === "repeat" ? `repeat${r.seed !== null ? ` s${r.seed}` : ""}` : (r.step_type ?? "-");
     const verdict = r.verdict === "failed" ? `failed (${r.status})` : r.verdict + (r.overridden ? " (override)" : "");
-    return [(r.best_config ? "*" : r.other_fidelity ? "~" : " ") + r.run_id, step, r.planner ?? "-", fmt(r.val_mse), ...(seeded ? [group] : []), delta, fmt(r.test_mse), verdict, ...(manyFidelities ? [r.fidelity ?? "-"] : []), cut(r.plan, 60)];
+    return [(r.best_config ? "*" : " ") + r.run_id, step, r.planner ?? "-", fmt(r.val_mse), ...(seeded ? [group] : []), delta, fmt(r.test_mse), verdict, cut(r.plan, 60)];
   });
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const line = (cells: string[]) => cells.map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i]))).join("  ").trimEnd();

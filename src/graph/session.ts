@@ -6,7 +6,7 @@
 import fs from "node:fs";
 import { Command as GraphCommand, GraphRecursionError } from "@langchain/langgraph";
 import { SqliteSaver } from "@langchain/langgraph-checkpoint-sqlite";
-import type { AgentStateFile, EnsembleRecord, LlmUsage, SearchSpace } from "../contracts.js";
+import type { EnsembleRecord, LlmUsage, SearchSpace } from "../contracts.js";
 import { selectEnsemble } from "../ensemble.js";
 import { UserError, oneLine } from "../errors.js";
 import { createEvaluator } from "../evaluation/evaluate.js";
@@ -19,7 +19,7 @@ import { readDecisions } from "../decision-log.js";
 import { logger, logToWorkspace } from "../log.js";
 import { agent } from "../python.js";
 import { ui } from "../ui.js";
-import { readAgentState, writeSearch, type SearchRecord, type Workspace } from "../workspace.js";
+import { writeSearch, type SearchRecord, type Workspace } from "../workspace.js";
 import { baselineRejected, buildGraph, inertDeps, recursionLimitFor, type SearchGraph } from "./graph.js";
 import type { ReviewAnswer, ReviewPayload } from "./nodes/review.js";
 import type { GraphState, GraphUpdate, RepeatRequest } from "./state.js";
@@ -99,7 +99,8 @@ export async function driveSearch(ws: Workspace, rec: SearchRecord, input: Searc
       else throw translate(err, controller.signal);
     }
     const snap = await graph.getState(config);
-    const summary = summarize(snap, ws, rec, stop);
+    const standing = await agent<{ persistence_val_mse: number | null }>({ ws, env }, ["standing"]);
+    const summary = summarize(snap, ws, rec, stop, standing.persistence_val_mse);
     writeSearch(ws, { ...rec, status: summary.status });
     const last = snap.values as GraphState;
     if (baselineRejected(last)) {
@@ -194,7 +195,7 @@ type Snapshot = Awaited<ReturnType<SearchGraph["getState"]>>;
 
 type Stop = { reason: string; kind: NonNullable<SearchSummary["stop_kind"]> };
 
-function summarize(snap: Snapshot, ws: Workspace, rec: SearchRecord, stop: Stop | null): SearchSummary {
+function summarize(snap: Snapshot, ws: Workspace, rec: SearchRecord, stop: Stop | null, persistence: number | null): SearchSummary {
   const pending = snap.tasks.flatMap((t) => t.interrupts ?? []);
   const v = snap.values as GraphState;
   const kinds = readDecisions(ws.decisions).filter((e) => e.search_id === rec.thread_id).map((e) => e.kind);
@@ -218,16 +219,10 @@ function summarize(snap: Snapshot, ws: Workspace, rec: SearchRecord, stop: Stop 
     stop_kind: stop?.kind ?? null,
     ensemble: null,
     ensemble_error: null,
-    persistence_val_mse: persistenceOf(readAgentState(ws)),
+    persistence_val_mse: persistence, // the helper's (nas_agent standing), on the search's task
   };
 }
 
-/** Validation MSE of persistence on the current fidelity's task (baselines are keyed by task, the fidelity adds " @Nep"). */
-function persistenceOf(state: AgentStateFile): number | null {
-  const task = state.fidelity?.replace(/ @[^ ]+ep$/, "");
-  const val = task ? state.baselines?.[task]?.persistence?.val_mse : undefined;
-  return typeof val === "number" && Number.isFinite(val) ? val : null;
-}
 
 export interface SearchPosition {
   /** none: no checkpoint; finished: graph reached END; paused: waiting for a review answer; stopped: crashed or interrupted mid-way. */
@@ -250,7 +245,11 @@ export async function searchPosition(ws: Workspace, rec: SearchRecord): Promise<
     if (!snap.createdAt) return { state: "none", next, review: null };
     const iteration = (snap.values as Partial<GraphState>).iteration ?? 0;
     if (interrupts.length > 0) return { state: "paused", next, review: interrupts[0].value as ReviewPayload, iteration };
-    return { state: next.length === 0 ? "finished" : "stopped", next, review: null, iteration };
+    // No next task but finished tasks with saved writes: the CLI died after a step's tasks ended and
+    // before the following checkpoint was written; resuming applies the writes and goes on. Only a
+    // checkpoint with neither is the graph's end.
+    const ended = next.length === 0 && snap.tasks.length === 0;
+    return { state: ended ? "finished" : "stopped", next, review: null, iteration };
   } catch (err) {
     throw new UserError(`cannot read ${ws.checkpoints}: ${oneLine(err)}; move it aside to start a fresh search`);
   } finally {

@@ -9,7 +9,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { cliEnv, readAgentState, runCli } from "../helpers/workspace.js";
 import { fakeOpenAISuite } from "../helpers/llm-suite.js";
-import { fakeTrainPython } from "../helpers/stand-ins.js";
+import { fakeTrainingPython } from "../helpers/stand-ins.js";
 import { record } from "./ledger.js";
 
 const suite = fakeOpenAISuite();
@@ -20,7 +20,7 @@ describe("per-run LLM cost with --parallel 2", () => {
   it("each run of an LLM round gets its equal share, in the decision log and the report", async () => {
     const dir = suite.workspace();
     suite.fake().enqueue({ tool: { proposals: [proposal("training.optimizer_params.lr", 0.001), proposal("model.dropout", 0.1)] }, usage: { cost: 0.01 } });
-    const env = cliEnv({ OPENROUTER_API_KEY: "sk-or-test", NAS_LLM_BASE_URL: suite.fake().baseURL, NAS_LLM_MAX_RETRIES: "0", NAS_PYTHON: fakeTrainPython(dir) });
+    const env = cliEnv({ OPENROUTER_API_KEY: "sk-or-test", NAS_LLM_BASE_URL: suite.fake().baseURL, NAS_LLM_MAX_RETRIES: "0", NAS_PYTHON: fakeTrainingPython(dir, { hash_default: true }) });
     const res = await runCli(["run", "--system-dir", dir, "--planner", "llm", "--evaluator", "rules", "--portfolio", "off", "--parallel", "2",
       "--baseline-seeds", "2", "--max-iterations", "4", "--json"], { env });
     expect(res.code, res.stderr).toBe(0);

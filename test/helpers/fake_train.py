@@ -8,15 +8,25 @@ What it "learns" is scripted by fake-train.json in the workspace (cwd):
    "rel": {"43": 0.02},                   seed noise: val_mse * (1 + rel[seed]) (0 for an unlisted seed)
    "curve_by_lr": {"0.002": "rising"},    "falling" (default: best at the last epoch) or
                                           "rising" (best at epoch 1, then +50% per epoch)
-   "train_ratio": 0.3}                    train_mse = val_mse * train_ratio at the best epoch
+   "train_ratio": 0.3,                    train_mse = val_mse * train_ratio at the best epoch
+   "hash_default": true,                  val_mse of an unlisted config from its text (0.5 to 0.6), so
+                                          that every config scores apart (default: "default")
+   "hang_first": true,                    the first training of each run id hangs until SIGTERM or its
+                                          launcher's death (NAS_PARENT_PID), then failure.json
+                                          "interrupted" and exit 130, as train.py; the next one trains
+   "sigkill_seed": 43}                    the training of this seed kills itself (SIGKILL), as the OOM
+                                          killer would
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
+import signal
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, os.getcwd())  # the workspace's nas_agent (config literals through its AST reader)
@@ -40,7 +50,10 @@ lr = literal_at(args.config, "training.optimizer_params.lr")
 seed = args.seed if args.seed is not None else literal_at(args.config, "seed")
 config_epochs = literal_at(args.config, "training.max_epochs")
 epochs = config_epochs if args.max_epochs is None else min(config_epochs, args.max_epochs)
-best = float(spec.get("by_lr", {}).get(str(lr), spec.get("default", 0.3)))
+text = Path(args.config).read_text(encoding="utf-8")
+default = 0.5 + 0.1 * int(hashlib.sha256(text.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF if spec.get("hash_default") \
+    else spec.get("default", 0.3)
+best = float(spec.get("by_lr", {}).get(str(lr), default))
 best *= 1 + float(spec.get("rel", {}).get(str(seed), 0.0))
 shape = spec.get("curve_by_lr", {}).get(str(lr), "falling")
 if shape == "rising":
@@ -55,6 +68,25 @@ if run_dir.exists():
     shutil.rmtree(run_dir)
 run_dir.mkdir(parents=True)
 shutil.copyfile(args.config, run_dir / "config_used.py")
+
+
+def interrupted(*_):
+    (run_dir / "failure.json").write_text(json.dumps({"status": "interrupted", "reason": "interrupted by a signal (fake)"}))
+    sys.exit(130)
+
+
+marker = Path(f".fake-hung-{args.tag}")
+if spec.get("hang_first") and not marker.exists():
+    marker.touch()
+    signal.signal(signal.SIGTERM, interrupted)
+    parent = int(os.environ.get("NAS_PARENT_PID") or 0)
+    print(f"{args.tag} hanging (fake)", flush=True)
+    while True:
+        time.sleep(0.2)
+        if parent and os.getppid() != parent:
+            interrupted()
+if spec.get("sigkill_seed") is not None and str(spec["sigkill_seed"]) == str(seed):
+    os.kill(os.getpid(), signal.SIGKILL)
 emit = Progress(args.progress, args.tag).emit
 emit("start", max_epochs=epochs, batches=1, n_params=1, device="cpu", seed=seed)
 history = []

@@ -26,6 +26,12 @@ export interface FakeTraining {
   rel?: Record<string, number>;
   curve_by_lr?: Record<string, "falling" | "rising">;
   train_ratio?: number;
+  /** val_mse of an unlisted config from a hash of its text, so that every config scores apart. */
+  hash_default?: boolean;
+  /** The first training of each run id hangs until SIGTERM or its launcher's death (then "interrupted", exit 130). */
+  hang_first?: boolean;
+  /** The training of this seed kills itself with SIGKILL (the OOM killer's way). */
+  sigkill_seed?: number;
 }
 
 /**
@@ -42,63 +48,6 @@ if [ "$1" = "-u" ] && [ "$2" = "train.py" ]; then
   shift 2; exec "${py}" "${path.join(REPO, "test", "helpers", "fake_train.py")}" "$@"
 fi
 exec "${py}" "$@"
-`, { mode: 0o755 });
-  return file;
-}
-
-/**
- * A stand-in interpreter that honours train.py's output contract (docs/contracts.md) in a
- * fraction of a second, for faults that are not about training: a training (`train.py ...
- * --tag`) writes config_used.py, history.json and metrics.json (val_mse from the config's
- * text and the seed); `train.py --check` and the Python helper run the project's own Python.
- * `FAKE_TRAIN_HANG_FIRST=1` in the environment: the first training of each run id hangs until
- * SIGTERM or its launcher's death (then failure.json "interrupted", exit 130, as train.py does);
- * the next one succeeds. `FAKE_TRAIN_SIGKILL_SEED=N`: the training of seed N kills itself (SIGKILL).
- */
-export function fakeTrainPython(dir: string): string {
-  const script = path.join(dir, "fake-train.py");
-  fs.writeFileSync(script, `import hashlib, json, os, shutil, signal, sys, time
-args = sys.argv[1:]
-def opt(name):
-    return args[args.index(name) + 1] if name in args else None
-cfg, tag, seed = opt("--config"), opt("--tag"), opt("--seed")
-run = os.path.join("runs", tag)
-os.makedirs(run, exist_ok=True)
-shutil.copyfile(cfg, os.path.join(run, "config_used.py"))
-def write(name, data):
-    with open(os.path.join(run, name + ".tmp"), "w") as f:
-        json.dump(data, f)
-    os.replace(os.path.join(run, name + ".tmp"), os.path.join(run, name))
-def stop(*_):
-    write("failure.json", {"status": "interrupted", "reason": "interrupted by a signal (fake)"})
-    sys.exit(130)
-marker = ".fake-hung-" + tag
-if os.environ.get("FAKE_TRAIN_HANG_FIRST") and not os.path.exists(marker):
-    open(marker, "w").close()
-    signal.signal(signal.SIGTERM, stop)
-    print(tag + " hanging (fake)", flush=True)
-    parent = int(os.environ.get("NAS_PARENT_PID") or 0)
-    while True:  # dies with its launcher, as train.py does (NAS_PARENT_PID)
-        time.sleep(0.2)
-        if parent and os.getppid() != parent:
-            stop()
-s = int(seed) if seed is not None else 0
-if os.environ.get("FAKE_TRAIN_SIGKILL_SEED") == str(s):  # killed by a signal, as the OOM killer does
-    os.kill(os.getpid(), signal.SIGKILL)
-text = open(cfg, encoding="utf-8").read()
-val = 0.5 + 0.1 * int(hashlib.sha256(text.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF + 0.001 * (s % 7)
-write("history.json", {"best_epoch": 1, "epochs": [{"epoch": 1, "train_mse": val, "val_mse": val, "val_mae": val,
-      "lr": 0.001, "seconds": 0.1, "train_seconds": 0.1, "train_loss": val}]})
-write("metrics.json", {"status": "ok", "val_mse": val, "val_mae": val, "test_mse": val + 0.1, "test_mae": val,
-      "train_mse": val, "best_epoch": 1, "epochs_run": 1, "stopped_early": False, "train_time_s": 0.1,
-      "n_params": 1000, "device": "cpu", "seed": s, "amp": "off", "compile": "off"})
-print("done %s val_mse %.4f (fake)" % (tag, val), flush=True)
-`);
-  const python = path.join(REPO, ".venv", "bin", "python");
-  const file = path.join(dir, "fake-python");
-  fs.writeFileSync(file, `#!/bin/sh
-case " $* " in *" --check "*) ;; *" train.py "*" --tag "*) exec "${python}" "${script}" "$@";; esac
-exec "${python}" "$@"
 `, { mode: 0o755 });
   return file;
 }
