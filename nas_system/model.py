@@ -17,13 +17,14 @@ from __future__ import annotations
 import torch.nn as nn
 
 from models import dlinear, informer, nlinear, patchtst
+from nas_agent.config_check import DEFAULT_FAMILY
 
 FAMILIES = {"informer": informer.build, "dlinear": dlinear.build, "nlinear": nlinear.build,
             "patchtst": patchtst.build}
 
 
 def build_model(config: dict) -> nn.Module:
-    family = config["model"].get("family", "informer")
+    family = config["model"].get("family", DEFAULT_FAMILY)
     if family not in FAMILIES:
         raise ValueError(f"unknown model.family {family!r}; use one of {', '.join(FAMILIES)}")
     return FAMILIES[family](config)

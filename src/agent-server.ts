@@ -16,8 +16,23 @@ export interface AgentAnswer {
   result: Record<string, unknown>;
 }
 
-/** Commands whose request may be sent again when the helper died under it (all of today's: each is idempotent). */
-const IDEMPOTENT = new Set(["space", "config-get", "config-apply", "config-restore", "next-run-id", "record-run", "set-accept", "summarize", "suggest"]);
+/**
+ * The helper's commands, listed once: the keys of COMMANDS in nas_system/nas_agent/cli.py
+ * (test/helper-commands.test.ts checks that both lists agree).
+ */
+export const HELPER_COMMANDS = [
+  "space", "config-get", "config-apply", "config-id", "config-restore", "next-run-id", "check-env", "begin-search",
+  "record-run", "record-runs", "finish-round", "promising", "standing", "set-accept", "summarize", "suggest", "study", "report", "baselines",
+  "ensemble", "rebuild-state",
+] as const;
+export type HelperCommand = (typeof HELPER_COMMANDS)[number];
+
+/**
+ * Commands whose request may be sent again when the helper died under it: every one, as each is
+ * idempotent (docs/contracts.md: an upsert, an atomic write, or a read); a command this list does
+ * not know is sent once.
+ */
+const IDEMPOTENT: ReadonlySet<string> = new Set<string>(HELPER_COMMANDS);
 
 interface Pending {
   id: number;

@@ -6,7 +6,7 @@
  */
 import path from "node:path";
 import type { EnsembleRecord } from "./contracts.js";
-import { agent, type PyContext } from "./python.js";
+import { agent, type PyContext, type HelperArgs } from "./python.js";
 import { fmt } from "./ui.js";
 
 /** The test forecast written as CSV (one row per window, step and target; original units). */
@@ -23,7 +23,7 @@ export type EnsembleResult = EnsembleRecord & { forecast_csv?: ForecastCsv };
 
 /** Select and record the ensemble of the current fidelity (and write its test forecast when asked). */
 export async function selectEnsemble(py: PyContext, opts: { steps?: number; forecastCsv?: string } = {}): Promise<EnsembleResult> {
-  const args = ["ensemble"];
+  const args: HelperArgs = ["ensemble"];
   if (opts.steps !== undefined) args.push("--steps", String(opts.steps));
   if (opts.forecastCsv) args.push("--forecast-csv", path.resolve(opts.forecastCsv)); // the helper's cwd is not ours
   const { ok: _ok, ...result } = await agent<EnsembleResult & { ok: true }>(py, args);

@@ -6,11 +6,11 @@
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { agentServer } from "./agent-server.js";
+import { agentServer, type HelperCommand } from "./agent-server.js";
 import { UserError } from "./errors.js";
 import { logger } from "./log.js";
 import { parseProgressLine, type ProgressEvent } from "./progress.js";
-import type { Workspace } from "./workspace.js";
+import type { Workspace } from "./workspace-paths.js";
 
 /** The package root (holds nas_system/ and .venv/), found from this compiled file. */
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -54,10 +54,13 @@ export function warmAgent(env: NodeJS.ProcessEnv): void {
 }
 
 /** Run `nas_agent --system-dir DIR <args>` on the long-lived helper (src/agent-server.ts) and return its JSON object. */
-export async function agent<T = Record<string, unknown>>(ctx: PyContext, args: string[]): Promise<T> {
+/** A helper request's argv: one of the helper's commands, then its options. */
+export type HelperArgs = [HelperCommand, ...string[]];
+
+export async function agent<T = Record<string, unknown>>(ctx: PyContext, args: HelperArgs): Promise<T> {
   const python = pythonBin(ctx.env);
   const started = performance.now();
-  const cmd = args[0] ?? "";
+  const cmd = args[0];
   const res = await agentServer(python, pythonEnv(ctx.env)).request(["--system-dir", ctx.ws.dir, ...args], cmd);
   logger.debug({ cmd, exitCode: res.exit, ms: Math.round(performance.now() - started) }, "nas_agent call");
   const parsed = res.result;

@@ -1,129 +1,17 @@
 /**
- * Paths of one workspace (`--system-dir`), the single-writer lock, and the search metadata
- * (`.nas-graph/search.json`) that lets `resume` continue the last search with its options.
+ * The single-writer lock of a workspace and the search metadata (`.nas-graph/search.json`) that
+ * lets `resume` continue the last search with its options; the workspace's paths and JSON files
+ * are in ./workspace-paths.ts (re-exported here).
  */
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { UserError } from "./errors.js";
-import type { AgentStateFile } from "./contracts.js";
 import type { ExecutorOptions } from "./executors/index.js";
+import { readJson, writeJsonAtomic, type Workspace } from "./workspace-paths.js";
 
-export interface Workspace {
-  dir: string;
-  config: string;
-  agentState: string;
-  runs: string;
-  meta: string;
-  checkpoints: string;
-  lock: string;
-  searchFile: string;
-  decisions: string;
-  /** JSON log lines of the searches (pino and any library's console output), see src/log.ts. */
-  logFile: string;
-}
-
-/** Resolve and check a workspace directory (must hold config.py and train.py). */
-export function openWorkspace(systemDir: string, opts: { needTrain?: boolean } = {}): Workspace {
-  const dir = path.resolve(systemDir);
-  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
-    throw new UserError(`workspace ${dir} does not exist; pass --system-dir pointing at your nas_system folder`);
-  }
-  const ws = workspacePaths(dir);
-  if (!fs.existsSync(ws.config)) {
-    throw new UserError(`no config.py in ${dir}; pass --system-dir pointing at a folder with config.py and train.py`);
-  }
-  if (opts.needTrain && !fs.existsSync(path.join(dir, "train.py"))) {
-    throw new UserError(`no train.py in ${dir}; copy nas_system/train.py into the workspace`);
-  }
-  return ws;
-}
-
-export function workspacePaths(dir: string): Workspace {
-  const meta = path.join(dir, ".nas-graph");
-  return {
-    dir,
-    config: path.join(dir, "config.py"),
-    agentState: path.join(dir, "agent_state.json"),
-    runs: path.join(dir, "runs"),
-    meta,
-    checkpoints: path.join(meta, "checkpoints.sqlite"),
-    lock: path.join(meta, "lock"),
-    searchFile: path.join(meta, "search.json"),
-    decisions: path.join(meta, "decisions.jsonl"),
-    logFile: path.join(meta, "log.jsonl"),
-  };
-}
-
-export function runDir(ws: Workspace, runId: string): string {
-  return path.join(ws.runs, runId);
-}
-
-/** The start snapshot of config.py taken when a search begins (the baseline's config). */
-export function startConfigPath(ws: Workspace, searchId: string): string {
-  return path.join(ws.dir, startConfigRel(searchId));
-}
-
-// Paths kept in the graph state are relative to the workspace (train.py runs there).
-export const startConfigRel = (searchId: string) => path.join(".nas-graph", "searches", searchId, "start_config.py");
-/** A finished run's config snapshot. */
-export const runConfigRel = (runId: string) => path.join("runs", runId, "config_used.py");
-/** The config file one trial trains (config.py itself only ever holds the incumbent). */
-export const trialConfigRel = (runId: string) => path.join(".nas-graph", "trials", `${runId}.py`);
-
-/** Read JSON, or null when the file is absent. A corrupt file is a user-facing error. */
-export function readJson<T>(file: string): T | null {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, "utf8");
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
-    throw err;
-  }
-  try {
-    return JSON.parse(text) as T;
-  } catch {
-    throw new UserError(`${file} is not valid JSON; fix or remove it`);
-  }
-}
-
-/** agent_state.json as written by Python, or an empty state before the first run. */
-export function readAgentState(ws: Workspace): AgentStateFile {
-  let s: AgentStateFile | null;
-  try {
-    s = readJson<AgentStateFile>(ws.agentState);
-  } catch (err) {
-    if (!(err instanceof UserError)) throw err;
-    throw new UserError(`${ws.agentState} is not valid JSON; ${rebuildFix(ws)}, or fix it by hand`);
-  }
-  return s ?? { max_runs: 0, best_run_id: null, runs: [] };
-}
-
-/** The fix for a lost or corrupt agent_state.json: the last good copy, or a rebuild from the runs. */
-export function rebuildFix(ws: Workspace): string {
-  const rebuild = `rebuild it from the runs with 'nas-graph rebuild --system-dir ${ws.dir}'`;
-  const bak = `${ws.agentState}.bak`;
-  return fs.existsSync(bak) ? `restore the last good copy (cp ${bak} ${ws.agentState}) or ${rebuild}` : rebuild;
-}
-
-/** With no agent_state.json beside finished run folders, the state was lost: say how to get it back (null otherwise). */
-export function lostStateHint(ws: Workspace): string | null {
-  if (fs.existsSync(ws.agentState)) return null;
-  let n = 0;
-  try {
-    n = fs.readdirSync(ws.runs).filter((d) => /^run_\d+$/.test(d)).length;
-  } catch {
-    return null;
-  }
-  return n > 0 ? `no agent_state.json in ${ws.dir}, but runs/ holds ${n} run folder${n === 1 ? "" : "s"}: ${rebuildFix(ws)}` : null;
-}
-
-export function writeJsonAtomic(file: string, value: unknown): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify(value, null, 2) + "\n");
-  fs.renameSync(tmp, file);
-}
+// the paths and the JSON files, in a module of their own (the executors and the Python bridge import only those)
+export * from "./workspace-paths.js";
 
 // ---------------------------------------------------------------- lock
 

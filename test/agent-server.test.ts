@@ -2,11 +2,13 @@
  * The long-lived nas_agent helper: one per CLI process, answers in order, started again when
  * it dies (the request in flight is sent once more), a one-line error when it cannot run.
  */
+import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { AgentServer } from "../src/agent-server.js";
+import { AgentServer, HELPER_COMMANDS } from "../src/agent-server.js";
 import { UserError } from "../src/errors.js";
+import { IMPLICIT_FAMILY } from "../src/planners/families.js";
 import { agent } from "../src/python.js";
 import { pythonBin, pythonEnv } from "../src/python.js";
 import { workspacePaths } from "../src/workspace.js";
@@ -77,7 +79,7 @@ describe("nas_agent helper", () => {
     expect((err as Error).message).toMatch(/^cannot start \/nonexistent\/python3 \(.*ENOENT.*\); set NAS_PYTHON to a Python with the nas_system requirements$/);
   });
 
-  it("one helper serves a whole CLI search", async () => {
+  it("one helper serves a whole CLI search, with one request per round to record and one to finish it", async () => {
     const dir = makeWorkspace((c) => c.replace('"max_epochs": 2,', '"max_epochs": 1,'));
     dirs.push(dir);
     const mock = writeMockScript(dir, [LR_DECISION]);
@@ -85,8 +87,30 @@ describe("nas_agent helper", () => {
       env: cliEnv({ NAS_LOG_LEVEL: "debug" }),
     });
     expect(res.code, res.stderr).toBe(0);
-    const logs = res.stderr.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as { msg?: string });
-    expect(logs.filter((l) => l.msg === "nas_agent call").length).toBeGreaterThan(5);
+    const logs = res.stderr.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as { msg?: string; cmd?: string });
     expect(logs.filter((l) => l.msg === "nas_agent helper started")).toHaveLength(1);
+    // 2 trainings = 2 rounds (the baseline's 2 seeds, copied as is: no config request): the start's
+    // checks (the pre-flight reads the space), then per round one record-runs and one finish-round (record, config.py, study, next ids), the ensemble at the end
+    const calls: Record<string, number> = {};
+    for (const l of logs) if (l.msg === "nas_agent call") calls[l.cmd!] = (calls[l.cmd!] ?? 0) + 1;
+    expect(calls).toEqual({ "check-env": 1, "config-get": 1, space: 1, "begin-search": 1, "record-runs": 2, "finish-round": 2, ensemble: 1 });
+  });
+});
+
+describe("what both sides list", () => {
+  it("is the same in TypeScript (HELPER_COMMANDS, each one resent after a helper death) and in nas_agent's COMMANDS", () => {
+    const py = execFileSync(pythonBin(process.env), ["-c", "import json; from nas_agent.cli import COMMANDS; print(json.dumps(sorted(COMMANDS)))"], {
+      env: pythonEnv(process.env),
+      encoding: "utf8",
+    });
+    expect([...HELPER_COMMANDS].sort()).toEqual(JSON.parse(py));
+  });
+
+  it("the default model family is nas_agent's DEFAULT_FAMILY", () => {
+    const py = execFileSync(pythonBin(process.env), ["-c", "from nas_agent.config_check import DEFAULT_FAMILY; print(DEFAULT_FAMILY)"], {
+      env: pythonEnv(process.env),
+      encoding: "utf8",
+    });
+    expect(IMPLICIT_FAMILY).toBe(py.trim());
   });
 });

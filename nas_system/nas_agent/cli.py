@@ -28,6 +28,7 @@ from . import standing
 from . import fidelity as fid
 from . import rebuild as rb
 from .config_edit import ConfigEditError, apply_changes, literal_at, read_values, restore
+from .config_check import DEFAULT_FAMILY
 from .config_id import config_id
 from .curve import MAX_RISE_PCT, curve_view
 from .history_summary import build_history_summary
@@ -77,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("begin-search", help="set the current fidelity from a config; report its incumbent and noise")
     b.add_argument("--config")
     b.add_argument("--max-epochs-cap", type=int, default=None)
+    b.add_argument("--reserve", type=int, default=1, help="how many next free run ids to return (the first round's)")
     sub.add_parser("check-env", help="does this interpreter have the packages nas_system needs?")
     sd = sub.add_parser("standing", help="one fidelity's view: its incumbent, each run's verdict label, persistence on its task")
     sd.add_argument("--fidelity", help="a recorded fidelity key or an epoch cap N (default: the current fidelity)")
@@ -92,6 +94,17 @@ def build_parser() -> argparse.ArgumentParser:
     grp.add_argument("--accept", action="store_true")
     grp.add_argument("--reject", action="store_true")
     s.add_argument("--reason")
+    s.add_argument("--follow", action="store_true", help="then put config.py on the incumbent and sync the study")
+    s.add_argument("--fallback", help="with --follow: config restored when no incumbent is left")
+    rr = sub.add_parser("record-runs", help="record a round's runs in one request (record-run each, in order)")
+    rr.add_argument("--runs", required=True, help='JSON list [{"run_id": ..., "info": {...}}]')
+    rr.add_argument("--max-rise", type=float, default=MAX_RISE_PCT, help="overfitting: val_mse rose more than this %% after its best epoch")
+    fr = sub.add_parser("finish-round", help="record a round's verdicts, put config.py on the incumbent, sync the study")
+    fr.add_argument("--runs", required=True, help='JSON list [{"run_id": ..., "info": {...}}]')
+    fr.add_argument("--max-rise", type=float, default=MAX_RISE_PCT, help="overfitting: val_mse rose more than this %% after its best epoch")
+    fr.add_argument("--known-best", default="", help="the incumbent's run id the caller knows ('' for none)")
+    fr.add_argument("--fallback", help="config restored when no incumbent is left (the search's start snapshot)")
+    fr.add_argument("--reserve", type=int, default=1, help="how many next free run ids to return (the next round's)")
     m = sub.add_parser("summarize", help="history summary of a run")
     m.add_argument("--run-id", required=True)
     m.add_argument("--max-rise", type=float, default=MAX_RISE_PCT, help="overfitting: val_mse rose more than this %% after its best epoch")
@@ -220,7 +233,12 @@ def cmd_check_env(ws: Workspace, args) -> dict:
 
 
 def cmd_next_run_id(ws: Workspace, args) -> dict:
-    state = st.load_agent_state(ws.state_path)
+    ids = next_run_ids(ws, st.load_agent_state(ws.state_path), args.count, "--count")
+    return {"run_id": ids[0], "run_ids": ids}
+
+
+def next_run_ids(ws: Workspace, state: st.AgentState, count: int, flag: str) -> list[str]:
+    """``count`` consecutive free run ids: 1 + the largest over agent_state's runs and runs/run_* dirs."""
     nums = [int(m.group(1)) for r in state.runs if (m := RUN_ID_RE.match(r.run_id))]
     if ws.runs_dir.is_dir():
         nums += [int(m.group(1)) for p in ws.runs_dir.iterdir() if (m := RUN_ID_RE.match(p.name))]
@@ -230,35 +248,109 @@ def cmd_next_run_id(ws: Workspace, args) -> dict:
         meta = ws.dir / ".nas-graph" / sub
         if meta.is_dir():
             nums += [int(m.group(1)) for p in meta.glob("run_*.json") if (m := RUN_ID_RE.match(p.stem))]
-    if args.count < 1:
-        raise CliError(f"--count must be >= 1, got {args.count}")
+    if count < 1:
+        raise CliError(f"{flag} must be >= 1, got {count}")
     first = max(nums) + 1 if nums else 0
-    ids = [f"run_{i:04d}" for i in range(first, first + args.count)]
-    return {"run_id": ids[0], "run_ids": ids}
+    return [f"run_{i:04d}" for i in range(first, first + count)]
 
 
 def cmd_record_run(ws: Workspace, args) -> dict:
     info = _json_arg(args.info, "--info")
-    if not isinstance(info, dict):
-        raise CliError("--info must be a JSON object")
     state = st.load_agent_state(ws.state_path)
     previous = state.best_run_id
-    run = build_run(ws, args.run_id, info, state.find(args.run_id), state.fidelity, args.max_rise)
+    out = _record(ws, state, args.run_id, info, "--info", args.max_rise)
+    st.save_agent_state(state, ws.state_path)
+    return {**out, "previous_best_run_id": previous}
+
+
+def _record(ws: Workspace, state: st.AgentState, run_id: str, info: Any, flag: str, max_rise: float) -> dict:
+    """Record one run into ``state`` (the caller saves it): record-run's answer, less previous_best_run_id."""
+    if not isinstance(info, dict):
+        raise CliError(f"{flag} must be a JSON object")
+    run = build_run(ws, run_id, info, state.find(run_id), state.fidelity, max_rise)
     st.add_run(state, run)
     if "accepted" in info:  # a verdict is about the config: every seed of it follows
         st.set_config_accepted(state, run, bool(run.accepted))
-    out = {"run": run.to_dict(), "best_run_id": state.best_run_id, "previous_best_run_id": previous,
-           "curve": _curve(ws.run_dir(args.run_id), args.max_rise)}
-    used = ws.run_dir(args.run_id) / "config_used.py"
+    out = {"run": run.to_dict(), "best_run_id": state.best_run_id, "curve": _curve(ws.run_dir(run_id), max_rise)}
+    used = ws.run_dir(run_id) / "config_used.py"
     if used.is_file():  # the run's task gets its naive baselines once; a data problem never loses the run
         try:
             ensure_baselines(ws, state, used)
         except naive.BaselineError as exc:
             out["baselines_error"] = str(exc)
-    st.save_agent_state(state, ws.state_path)
     # the naive baselines of the run's task (persistence: a model worse than it is not useful)
     task_baselines = state.baselines.get(fid.task_key(run.task)) if run.task else None
     return {**out, **_standing(state, run.run_id), "baselines": task_baselines}
+
+
+def _round_runs(ws: Workspace, text: str) -> tuple[st.AgentState, list[dict]]:
+    """--runs of record-runs / finish-round, checked: the state and [{run_id, info}]."""
+    runs = _json_arg(text, "--runs")
+    if not isinstance(runs, list) or not all(isinstance(r, dict) and isinstance(r.get("run_id"), str) for r in runs):
+        raise CliError('--runs must be a JSON list of {"run_id": ..., "info": {...}}')
+    return st.load_agent_state(ws.state_path), runs
+
+
+def _record_all(ws: Workspace, state: st.AgentState, runs: list[dict], max_rise: float) -> list[dict]:
+    """Record each run in order (each answer sees the runs before it) and save the state once;
+    a run that cannot be recorded stops there, the runs before it stay recorded."""
+    records: list[dict] = []
+    try:
+        for r in runs:
+            records.append(_record(ws, state, r["run_id"], r.get("info", {}), "--runs info", max_rise))
+    finally:
+        if records:
+            st.save_agent_state(state, ws.state_path)
+    return records
+
+
+def cmd_record_runs(ws: Workspace, args) -> dict:
+    """A round's runs, recorded in order as record-run would, in one request."""
+    state, runs = _round_runs(ws, args.runs)
+    previous = state.best_run_id
+    records = _record_all(ws, state, runs, args.max_rise)
+    return {"records": records, "best_run_id": state.best_run_id, "previous_best_run_id": previous,
+            "n_runs": len(state.runs)}
+
+
+def cmd_finish_round(ws: Workspace, args) -> dict:
+    """The end of a round in one request: record the verdicts, put config.py on the incumbent when
+    it changed (from what the caller knows), bring the Optuna study up to date (a failure is
+    returned as study_error, never fatal), and reserve the next round's run ids."""
+    state, runs = _round_runs(ws, args.runs)
+    previous = state.best_run_id
+    records = _record_all(ws, state, runs, args.max_rise)
+    known = args.known_best or None
+    follow = follow_incumbent(ws, state.best_run_id, args.fallback) if runs and state.best_run_id != known else {}
+    return {"records": records, "best_run_id": state.best_run_id, "previous_best_run_id": previous,
+            "n_runs": len(state.runs), **follow, **_sync_study(ws),
+            "next_run_ids": next_run_ids(ws, state, args.reserve, "--reserve")}
+
+
+def follow_incumbent(ws: Workspace, best_run_id: str | None, fallback: str | None) -> dict:
+    """config.py follows the incumbent: its run's config_used.py, else (no incumbent left) the
+    fallback snapshot; neither there: config.py is left as is and a warning says so."""
+    source = ws.run_dir(best_run_id) / "config_used.py" if best_run_id else Path(fallback) if fallback else None
+    if source is None or not source.is_file():
+        return {"config_restored_from": None, "restore_warning": "no incumbent config to restore; config.py left as is"}
+    target = ws.config(None)
+    restore(source, target)
+    state = st.load_agent_state(ws.state_path)  # what the tool wrote there: no user edit (begin-search)
+    _note_written(state, target, source)
+    st.save_agent_state(state, ws.state_path)
+    return {"config_restored_from": str(source)}
+
+
+def _sync_study(ws: Workspace) -> dict:
+    """The study sync of a round or an override: ``{study}`` or ``{study_error}`` (agent_state.json stays the truth)."""
+    try:
+        return {"study": cmd_study(ws, None)}
+    except USER_ERRORS as exc:
+        return {"study_error": _one_line(str(exc))}
+    except ModuleNotFoundError as exc:  # optuna missing: the search goes on without its mirror
+        if str(exc.name or "").startswith("nas_agent"):
+            raise
+        return {"study_error": _missing_package(exc)}
 
 
 def ensure_baselines(ws: Workspace, state: st.AgentState, config: Path, recompute: bool = False) -> tuple[str, dict, bool]:
@@ -404,7 +496,7 @@ def _identity(run_dir: Path, data: dict[str, Any], info: dict, current_fidelity:
 
 def _family(config_path: Path) -> str:
     value = literal_at(config_path, "model.family")
-    return value if isinstance(value, str) else "informer"
+    return value if isinstance(value, str) else DEFAULT_FAMILY
 
 
 def _finite(x: Any) -> bool:
@@ -441,7 +533,7 @@ def cmd_begin_search(ws: Workspace, args) -> dict:
     return {"fidelity": key, "task": task, "task_key": fid.task_key(task), "config_id": cid,
             "seed": _start_seed(_seed(config), state.runs, cid, key),
             "baseline_needed": why is not None, "baseline_reason": why, "config_restored_from": restored,
-            **_standing(state)}
+            **_standing(state), "next_run_ids": next_run_ids(ws, state, args.reserve, "--reserve")}
 
 
 def _start_seed(own: int | None, runs, cid: str, fidelity: str) -> int | None:
@@ -478,7 +570,11 @@ def cmd_set_accept(ws: Workspace, args) -> dict:
     previous = state.best_run_id
     run = st.set_accepted(state, args.run_id, bool(args.accept), args.reason)
     st.save_agent_state(state, ws.state_path)
-    return {"run": run.to_dict(), "best_run_id": state.best_run_id, "previous_best_run_id": previous}
+    out = {"run": run.to_dict(), "best_run_id": state.best_run_id, "previous_best_run_id": previous}
+    if not args.follow:
+        return out
+    follow = follow_incumbent(ws, state.best_run_id, args.fallback) if state.best_run_id != previous else {"config_restored_from": None}
+    return {**out, **follow, **_sync_study(ws)}
 
 
 def cmd_summarize(ws: Workspace, args) -> dict:
@@ -544,7 +640,8 @@ COMMANDS = {
     "space": cmd_space, "config-get": cmd_config_get, "config-apply": cmd_config_apply,
     "config-id": cmd_config_id, "config-restore": cmd_config_restore, "next-run-id": cmd_next_run_id,
     "check-env": cmd_check_env, "begin-search": cmd_begin_search,
-    "record-run": cmd_record_run, "promising": cmd_promising, "standing": cmd_standing, "set-accept": cmd_set_accept, "summarize": cmd_summarize,
+    "record-run": cmd_record_run, "record-runs": cmd_record_runs, "finish-round": cmd_finish_round,
+    "promising": cmd_promising, "standing": cmd_standing, "set-accept": cmd_set_accept, "summarize": cmd_summarize,
     "suggest": cmd_suggest, "study": cmd_study, "report": cmd_report, "baselines": cmd_baselines,
     "ensemble": cmd_ensemble, "rebuild-state": cmd_rebuild_state,
 }
@@ -563,9 +660,7 @@ def execute(argv: list[str]) -> tuple[int, dict | None]:
         return 2, {"ok": False, "error": _one_line(str(exc)), **({"errors": errors} if errors else {})}
     except ModuleNotFoundError as exc:
         if not str(exc.name or "").startswith("nas_agent"):  # an environment problem, not our bug
-            return 2, {"ok": False, "error": _one_line(
-                f"the Python at {sys.executable} lacks the package {exc.name!r} that nas_system needs: "
-                "run 'bash scripts/setup.sh' or set NAS_PYTHON to a Python with nas_system/requirements.txt")}
+            return 2, {"ok": False, "error": _missing_package(exc)}
         return 1, {"ok": False, "error": _one_line(f"internal error in nas_agent (ModuleNotFoundError: {exc}); please report it")}
     except SystemExit as exc:  # --help
         return int(exc.code or 0), None
@@ -617,6 +712,11 @@ def serve(requests, answers) -> int:
         answers.write(json.dumps({"id": rid, "exit": code, "result": st.json_safe(obj or {})}, allow_nan=False) + "\n")
         answers.flush()
     return 0
+
+
+def _missing_package(exc: ModuleNotFoundError) -> str:
+    return _one_line(f"the Python at {sys.executable} lacks the package {exc.name!r} that nas_system needs: "
+                     "run 'bash scripts/setup.sh' or set NAS_PYTHON to a Python with nas_system/requirements.txt")
 
 
 _served: dict[str, int] = {}

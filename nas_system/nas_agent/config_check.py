@@ -31,6 +31,10 @@ AMP_CHOICES = ("auto", "off", "bf16", "fp16")
 COMPILE_CHOICES = ("auto", "off", "default", "reduce-overhead", "cudagraphs")
 
 FAMILY_NAMES = ("informer", "dlinear", "nlinear", "patchtst")
+# The family of a config that does not set model.family: said here once (model.py, the search
+# space's implicit value, run records and config statistics read it; src/planners/families.ts
+# mirrors it, checked by test/agent-server.test.ts).
+DEFAULT_FAMILY = "informer"
 # Keys of each model family on top of model.family, enc_in, dec_in and c_out. Keys of the other
 # families may stay in the model dict (so a search can switch back and forth) and are ignored.
 FAMILY_RULES = {
@@ -59,7 +63,7 @@ RULES = {
         "scale": ("bool", True),
     },
     "model": {
-        "family": (FAMILY_NAMES, "informer"),
+        "family": (FAMILY_NAMES, DEFAULT_FAMILY),
         "enc_in": ("int+", REQUIRED), "dec_in": ("int+", REQUIRED), "c_out": ("int+", REQUIRED),
     },
     "training": {

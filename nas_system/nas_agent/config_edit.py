@@ -28,6 +28,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from .agent_state import atomic_write_text
+from .config_read import ConfigEditError, NotLiteral, ParsedConfig, _dotted, node_value, parse_config
+from .config_id import config_id
 from .search_space import (FAMILY_KEY, IMPLICIT, SearchSpace, check_constraints, check_value,
                            normalize_value)
 
@@ -37,117 +39,11 @@ SPACE_ALIASES = {"torch": "torch", "optim": "torch.optim", "nn": "torch.nn"}
 _REF_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 
 
-class ConfigEditError(ValueError):
-    """Changes refused or config unreadable; ``errors`` lists every problem."""
-
-    def __init__(self, message: str, errors: list[str] | None = None):
-        super().__init__(message)
-        self.errors = errors or [message]
-
-
-class NotLiteral(Exception):
-    """A config node that is neither a literal nor a dotted class reference."""
-
-
-@dataclass
-class ParsedConfig:
-    """A parsed config file with byte offsets for its nodes."""
-
-    path: str
-    source: bytes
-    tree: ast.Module
-    roots: dict[str, ast.expr]
-    aliases: dict[str, str]        # module-level import name -> what it names, e.g. optim -> torch.optim
-    line_starts: list[int]
-    quote: str = '"'
-
-    def span(self, node: ast.AST) -> tuple[int, int]:
-        start = self.line_starts[node.lineno - 1] + node.col_offset
-        end = self.line_starts[node.end_lineno - 1] + node.end_col_offset
-        return start, end
-
-
 class ConfigValues(NamedTuple):
     values: dict[str, Any]          # every search key present in the file (inactive ones too)
     missing: list[str]              # keys that apply to this config but are absent
     unreadable: dict[str, str]
     inactive: list[str] = []        # keys that do not apply to this config's model.family
-
-
-def parse_config(path: str | Path, source: bytes | None = None) -> ParsedConfig:
-    """Parse a config file (or given bytes); SyntaxError becomes a one-line ConfigEditError."""
-    path = str(path)
-    if source is None:
-        try:
-            source = Path(path).read_bytes()
-        except OSError as exc:
-            raise ConfigEditError(f"cannot read config {path}: {exc.strerror}") from None
-    try:
-        tree = ast.parse(source, filename=path)
-    except (SyntaxError, ValueError) as exc:
-        line = getattr(exc, "lineno", None)
-        raise ConfigEditError(
-            f"config {path} is not valid Python (line {line}: {getattr(exc, 'msg', exc)}): fix it or restore a snapshot"
-        ) from None
-    roots: dict[str, ast.expr] = {}
-    aliases: dict[str, str] = {}
-    for stmt in tree.body:
-        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
-            roots[stmt.targets[0].id] = stmt.value
-        elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.value is not None:
-            roots[stmt.target.id] = stmt.value
-        elif isinstance(stmt, ast.Import):
-            for a in stmt.names:  # `import torch.optim` binds torch; `import torch.optim as o` binds o
-                top = a.name.split(".")[0]
-                aliases[a.asname or top] = a.name if a.asname else top
-        elif isinstance(stmt, ast.ImportFrom) and stmt.module and not stmt.level:
-            aliases.update({(a.asname or a.name): f"{stmt.module}.{a.name}" for a in stmt.names if a.name != "*"})
-    starts, pos = [], 0
-    for line in source.splitlines(keepends=True):
-        starts.append(pos)
-        pos += len(line)
-    starts.append(pos)
-    cfg = ParsedConfig(path, source, tree, roots, aliases, starts)
-    cfg.quote = _dominant_quote(cfg)
-    return cfg
-
-
-def _dominant_quote(cfg: ParsedConfig) -> str:
-    """The quote character most string literals of the file use (double when tied)."""
-    counts = {'"': 0, "'": 0}
-    for node in ast.walk(cfg.tree):
-        if isinstance(node, ast.Constant) and isinstance(node.value, str) and hasattr(node, "end_lineno"):
-            start, _ = cfg.span(node)
-            ch = chr(cfg.source[start]) if start < len(cfg.source) else ""
-            if ch in counts:
-                counts[ch] += 1
-    return "'" if counts["'"] > counts['"'] else '"'
-
-
-def _dotted(node: ast.AST) -> str | None:
-    """``optim.lr_scheduler.StepLR`` for an attribute chain rooted at a Name, else None."""
-    parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name) and parts:
-        return ".".join([node.id, *reversed(parts)])
-    return None
-
-
-def node_value(node: ast.AST) -> Any:
-    """Literal value of a node; dotted class references read as their dotted name."""
-    if isinstance(node, ast.Dict):
-        if any(k is None for k in node.keys):
-            raise NotLiteral("dict with ** unpacking")
-        return {node_value(k): node_value(v) for k, v in zip(node.keys, node.values)}
-    dotted = _dotted(node)
-    if dotted is not None:
-        return dotted
-    try:
-        return ast.literal_eval(node)
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        raise NotLiteral(ast.unparse(node)[:60]) from None
 
 
 def _expand(name: str, aliases: dict[str, str]) -> str:
@@ -503,7 +399,6 @@ def apply_changes(config_path: str | Path, changes: Any, space: SearchSpace,
     base when one is given (else against the config's current text), config_id that of the result
     (config_id.py). Raises ConfigEditError and writes nothing on any problem.
     """
-    from .config_id import config_id  # config_id imports this module
     config_path = Path(config_path)
     base = parse_config(base_path or config_path)
     plan = plan_changes(base, normalize_changes(changes), space)

@@ -7,7 +7,7 @@ The top-level ``seed`` is left out, so seed repeats of one config share an id.
 The id is the first 12 hex characters of the sha256 of the canonical JSON (sorted keys,
 compact separators) of ``{name: value}`` over the module-level assignments whose value is a
 literal; dotted class references read as their dotted name (``optim.AdamW``), exactly as
-``nas_agent.config_edit.node_value`` reads them. Assignments that are not literals (calls,
+``nas_agent.config_read.node_value`` reads them. Assignments that are not literals (calls,
 names, expressions) are left out. Keep this definition stable: ids are stored in
 agent_state.json and compared across versions.
 """
@@ -18,7 +18,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .config_edit import NotLiteral, node_value, parse_config
+from .config_read import NotLiteral, node_value, parse_config
 
 EXCLUDED = ("seed",)
 

@@ -22,6 +22,8 @@ import statistics
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable
 
+from .config_check import DEFAULT_FAMILY
+
 MIN_NOISE_DOF = 2
 
 
@@ -34,7 +36,7 @@ class ConfigStats:
     config_id: str | None
     fidelity: str | None
     root_run_id: str
-    family: str = "informer"
+    family: str = DEFAULT_FAMILY
     run_ids: list[str] = field(default_factory=list)
     seeds: list[Any] = field(default_factory=list)
     val_values: list[float] = field(default_factory=list)
@@ -68,7 +70,7 @@ def config_table(runs: Iterable) -> list[ConfigStats]:
         key = group_key(run)
         c = table.get(key)
         if c is None:
-            c = table[key] = ConfigStats(run.config_id, run.fidelity, run.run_id, family=run.family or "informer")
+            c = table[key] = ConfigStats(run.config_id, run.fidelity, run.run_id, family=run.family or DEFAULT_FAMILY)
         c.run_ids.append(run.run_id)
         if run.status == "ok" and _finite(run.val_mse):
             c.val_values.append(float(run.val_mse))

@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .config_check import DEFAULT_FAMILY
+
 TYPES = ("float", "int", "bool", "str", "class")
 STEPS = ("small", "medium", "radical")
 RULES = ("divisible", "less_equal")
@@ -35,7 +37,7 @@ _KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 CLASS_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")
 INSTALLED_SPACE = Path(__file__).resolve().parent.parent / "search_space.json"
 FAMILY_KEY = "model.family"
-IMPLICIT = {FAMILY_KEY: "informer"}  # the value a config has when it does not set the key
+IMPLICIT = {FAMILY_KEY: DEFAULT_FAMILY}  # the value a config has when it does not set the key
 
 
 class SpaceError(ValueError):

@@ -191,6 +191,58 @@ def test_set_accept_and_summarize(ws):
     assert "unknown run id run_0099" in out["error"]
 
 
+def test_record_runs_one_request_per_round(ws):
+    """record-runs: the round's runs in order, each answer as record-run would give it (the seeds before it only)."""
+    make_run(ws, "run_0000", val=0.5, seed=42)
+    make_run(ws, "run_0001", val=0.52, seed=43)  # the same config, another seed
+    make_run(ws, "run_0002", failure={"status": "diverged", "reason": "loss is nan"})
+    runs = [{"run_id": f"run_000{i}", "info": {"evaluation_reason": "verdict pending"}} for i in range(3)]
+    _, out = cli(ws, "record-runs", "--runs", json.dumps(runs), check=0)
+    recs = out["records"]
+    assert [r["run"]["run_id"] for r in recs] == ["run_0000", "run_0001", "run_0002"]
+    assert [r["config"]["n"] if r["config"] else None for r in recs[:2]] == [1, 2]
+    assert "early stopping fired" in recs[0]["run"]["history_summary"]  # the LLM evaluator's summary, no second call
+    assert out["n_runs"] == 3 and out["best_run_id"] is None
+    make_run(ws, "run_0003", history=False)  # no outcome files: it stops there, the runs before it stay recorded
+    bad = [{"run_id": "run_0001", "info": {"plan": "again"}}, {"run_id": "run_0003", "info": {}}]
+    _, out = cli(ws, "record-runs", "--runs", json.dumps(bad), check=2)
+    assert "is incomplete" in out["error"]
+    state = json.loads((ws / "agent_state.json").read_text())
+    assert [r.get("plan") for r in state["runs"] if r["run_id"] == "run_0001"] == ["again"]
+    _, out = cli(ws, "record-runs", "--runs", '{"run_id": "run_0000"}', check=2)
+    assert "--runs must be a JSON list" in out["error"]
+
+
+def test_finish_round_records_follows_the_incumbent_and_reserves(ws):
+    """finish-round: verdicts recorded, config.py on the new incumbent, the study synced, the next ids, in one request."""
+    make_run(ws, "run_0000", val=0.5)
+    make_run(ws, "run_0001", val=0.4, lr=1e-4)
+    start = ws / "start.py"
+    start.write_text((ws / "config.py").read_text())
+    runs = [{"run_id": "run_0000", "info": {"accepted": False}}, {"run_id": "run_0001", "info": {"accepted": True}}]
+    _, out = cli(ws, "finish-round", "--runs", json.dumps(runs), "--known-best", "", "--fallback", str(start),
+                 "--reserve", "2", check=0)
+    used = ws / "runs" / "run_0001" / "config_used.py"
+    assert out["best_run_id"] == "run_0001" and out["config_restored_from"] == str(used)
+    assert (ws / "config.py").read_text() == used.read_text()
+    assert out["next_run_ids"] == ["run_0002", "run_0003"] and out["study"]["trials"] == 2
+    assert [r["incumbent"] and r["incumbent"]["root_run_id"] for r in out["records"]] == [None, "run_0001"]
+    # the best unchanged from what the caller knows: config.py is left alone
+    (ws / "config.py").write_text(start.read_text())
+    _, out = cli(ws, "finish-round", "--runs", json.dumps(runs[1:]), "--known-best", "run_0001", check=0)
+    assert "config_restored_from" not in out and (ws / "config.py").read_text() == start.read_text()
+    # no incumbent left: the start snapshot, the same rule as override's (set-accept --follow)
+    (ws / "config.py").write_text(used.read_text())
+    _, out = cli(ws, "set-accept", "--run-id", "run_0001", "--reject", "--follow", "--fallback", str(start), check=0)
+    assert out["best_run_id"] is None and out["config_restored_from"] == str(start) and "study" in out
+    assert (ws / "config.py").read_text() == start.read_text()
+    # a study that cannot be written is a warning in the answer, never a lost round
+    (ws / ".nas-graph" / "optuna.db").unlink()
+    (ws / ".nas-graph" / "optuna.db").mkdir()
+    _, out = cli(ws, "finish-round", "--runs", json.dumps(runs[1:]), "--known-best", "", check=0)
+    assert "cannot write the Optuna study" in out["study_error"] and out["records"][0]["run"]["accepted"] is True
+
+
 def test_corrupt_state_is_reported_not_reset(ws):
     (ws / "agent_state.json").write_text("{oops")
     make_run(ws, "run_0000", val=0.5)

@@ -15,7 +15,8 @@ import { workspacePaths } from "../workspace.js";
 import { writeReport } from "./report.js";
 import { printSummary } from "./resume.js";
 import { llmConfigured, noLlmError } from "../llm/settings.js";
-import { PLANNERS, startSearch, type RunOptions } from "./run.js";
+import { startSearch, type RunOptions } from "./run.js";
+import { PLANNERS } from "./search-options.js";
 
 export interface DemoOptions {
   dir: string;

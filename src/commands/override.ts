@@ -1,11 +1,19 @@
 /** `nas-graph override <run_id> --accept|--reject`: manual verdict; config.py follows the incumbent. */
-import fs from "node:fs";
 import path from "node:path";
 import { UserError } from "../errors.js";
-import { agent } from "../python.js";
+import { agent, type HelperArgs } from "../python.js";
 import { ui } from "../ui.js";
-import { mirrorStudy } from "../graph/nodes/update-state.js";
-import { acquireLock, openWorkspace, readSearch, runConfigRel, startConfigRel } from "../workspace.js";
+import { studyWarning } from "../graph/nodes/update-state.js";
+import { acquireLock, openWorkspace, readSearch, startConfigRel } from "../workspace.js";
+
+/** set-accept --follow's answer. */
+interface Followed {
+  best_run_id: string | null;
+  previous_best_run_id: string | null;
+  config_restored_from?: string | null;
+  restore_warning?: string;
+  study_error?: string;
+}
 
 export interface OverrideOptions {
   systemDir: string;
@@ -21,12 +29,15 @@ export async function overrideCommand(runId: string, opts: OverrideOptions, env:
   const release = acquireLock(ws, "override", ui.notice);
   try {
     const py = { ws, env };
-    const args = ["set-accept", "--run-id", runId, opts.accept ? "--accept" : "--reject"];
+    const search = readSearch(ws);
+    const args: HelperArgs = ["set-accept", "--run-id", runId, opts.accept ? "--accept" : "--reject"];
     args.push("--reason", opts.reason ?? `manual override: ${opts.accept ? "accepted" : "rejected"}`);
-    const res = await agent<{ best_run_id: string | null; previous_best_run_id: string | null }>(py, args);
-    await mirrorStudy({ py, ui });
-    let configFrom: string | null = null;
-    if (res.best_run_id !== res.previous_best_run_id) configFrom = await followIncumbent(py, res.best_run_id);
+    // config.py follows the incumbent (nas_agent's rule, the same as a search round's), then the study syncs
+    args.push("--follow", ...(search ? ["--fallback", path.join(ws.dir, startConfigRel(search.thread_id))] : []));
+    const res = await agent<Followed>(py, args);
+    if (res.study_error) ui.warn(studyWarning(res.study_error));
+    if (res.restore_warning) ui.warn(res.restore_warning);
+    const configFrom = res.config_restored_from ?? null;
     const out = { run_id: runId, accepted: Boolean(opts.accept), best_run_id: res.best_run_id, previous_best_run_id: res.previous_best_run_id, config_restored_from: configFrom };
     if (opts.json) process.stdout.write(JSON.stringify(out) + "\n");
     else {
@@ -37,17 +48,4 @@ export async function overrideCommand(runId: string, opts: OverrideOptions, env:
   } finally {
     release();
   }
-}
-
-/** Put config.py on the new incumbent: its config_used.py, else the last search's start snapshot. */
-async function followIncumbent(py: { ws: ReturnType<typeof openWorkspace>; env: NodeJS.ProcessEnv }, bestRunId: string | null): Promise<string | null> {
-  const search = readSearch(py.ws);
-  const rel = bestRunId ? runConfigRel(bestRunId) : search ? startConfigRel(search.thread_id) : null;
-  const from = rel ? path.join(py.ws.dir, rel) : null;
-  if (!from || !fs.existsSync(from)) {
-    ui.warn("no incumbent config to restore; config.py left as is");
-    return null;
-  }
-  await agent(py, ["config-restore", "--from", from]);
-  return from;
 }

@@ -5,7 +5,7 @@
  */
 import path from "node:path";
 import { UserError } from "../errors.js";
-import { agent } from "../python.js";
+import { agent, type HelperArgs } from "../python.js";
 import { lostStateHint, openWorkspace, readAgentState, readSearch, type Workspace } from "../workspace.js";
 
 export interface ReportOptions {
@@ -38,7 +38,7 @@ export async function writeReport(ws: Workspace, env: NodeJS.ProcessEnv, target?
     throw new UserError(`no runs recorded in ${ws.dir} yet; start a search with 'nas-graph run' first`);
   }
   const t = target ?? readSearch(ws)?.options.targetValMse ?? null;
-  const args = ["report", "--decisions", ws.decisions, ...(t != null ? ["--target", String(t)] : []), ...(fidelity ? ["--fidelity", fidelity] : [])];
+  const args: HelperArgs = ["report", "--decisions", ws.decisions, ...(t != null ? ["--target", String(t)] : []), ...(fidelity ? ["--fidelity", fidelity] : [])];
   const res = await agent<ReportResult & { ok: true }>({ ws, env }, args);
   return { html: path.resolve(res.html), md: path.resolve(res.md), images: res.images, runs: res.runs };
 }

@@ -9,7 +9,7 @@ import { preflight } from "../preflight.js";
 import { ensembleLine } from "../ensemble.js";
 import { llmConfigured } from "../llm/settings.js";
 import { acquireLock, openWorkspace, readSearch, writeSearch, type SearchOptions } from "../workspace.js";
-import { checkCostCap, checkMaxLlmFailures, PLANNERS } from "./run.js";
+import { checkCostCap, checkMaxLlmFailures, PLANNERS } from "./search-options.js";
 import { driveSearch, searchPosition, type SearchInput, type SearchPosition, type SearchSummary } from "../graph/session.js";
 import type { RepeatRequest } from "../graph/state.js";
 import { agent } from "../python.js";

@@ -2,12 +2,11 @@
 import fs from "node:fs";
 import path from "node:path";
 import { UserError } from "../errors.js";
-import { llmConfigured } from "../llm/settings.js";
 import { evidenceOf, type ConfigRecord, type NoiseRecord } from "../contracts.js";
 import { agent, AgentError, checkPythonEnv } from "../python.js";
 import { preflight } from "../preflight.js";
-import { EXECUTORS, openExecutor, parseGpus, type ExecutorOptions } from "../executors/index.js";
-import { SlurmExecutor, slurmOptions } from "../executors/slurm.js";
+import { openExecutor } from "../executors/index.js";
+import { SlurmExecutor } from "../executors/slurm.js";
 import { configureUi, ui } from "../ui.js";
 import {
   acquireLock,
@@ -22,43 +21,9 @@ import {
 } from "../workspace.js";
 import { driveSearch, type SearchSummary } from "../graph/session.js";
 import { printSummary } from "./resume.js";
+import { searchOptions, type RunOptions } from "./search-options.js";
 
-export const PLANNERS = ["llm", "mock", "optuna", "random", "llm+optuna"] as const;
-
-export interface RunOptions {
-  systemDir: string;
-  maxIterations: number;
-  planner?: string;
-  mockFile?: string;
-  evaluator?: string;
-  targetValMse?: number;
-  maxEpochs?: number;
-  runTimeout?: number;
-  review?: boolean;
-  seed?: number;
-  parallel: number;
-  acceptance: string;
-  baselineSeeds?: number;
-  maxRepeats: number;
-  /** "on" | "off" (--portfolio). */
-  portfolio?: string;
-  alpha: number;
-  defaultRelSd: number;
-  maxRise: number;
-  maxCostUsd?: number;
-  maxLlmFailures?: number;
-  executor?: string;
-  gpus?: string;
-  slurmPartition?: string;
-  slurmGres?: string;
-  slurmTime?: string;
-  slurmArgs?: string;
-  slurmPoll?: number;
-  acceptAbove: number;
-  rejectBelow: number;
-  minBestEpoch: number;
-  json?: boolean;
-}
+export type { RunOptions } from "./search-options.js";
 
 /** What `nas_agent begin-search` says about config.py at this search's fidelity. */
 interface SearchStart {
@@ -70,6 +35,8 @@ interface SearchStart {
   config_restored_from?: string | null;
   incumbent: ConfigRecord | null;
   noise: NoiseRecord | null;
+  /** The first round's free run ids (--reserve K, K = --parallel). */
+  next_run_ids: string[];
 }
 
 export async function runCommand(opts: RunOptions, env: NodeJS.ProcessEnv = process.env): Promise<void> {
@@ -96,14 +63,14 @@ export async function startSearch(opts: RunOptions, env: NodeJS.ProcessEnv = pro
     fs.mkdirSync(path.dirname(start), { recursive: true });
     fs.copyFileSync(ws.config, start);
     const now = new Date().toISOString();
-    const begin = await agent<SearchStart>({ ws, env }, ["begin-search", ...(options.maxEpochs ? ["--max-epochs-cap", String(options.maxEpochs)] : [])]);
+    const begin = await agent<SearchStart>({ ws, env }, ["begin-search", "--reserve", String(options.parallel), ...(options.maxEpochs ? ["--max-epochs-cap", String(options.maxEpochs)] : [])]);
     if (begin.config_restored_from) fs.copyFileSync(ws.config, start); // the search starts from this fidelity's incumbent
     const resolved = { ...options, baselineSeeds: baselineSeeds(options, begin) };
     const rec: SearchRecord = { thread_id: threadId, started_at: now, updated_at: now, status: "running", options: resolved };
     writeSearch(ws, rec);
     ui.notice(`search ${threadId}: up to ${options.maxIterations} trainings in ${ws.dir} (fidelity ${begin.fidelity})`);
     announce(begin, resolved);
-    return await driveSearch(ws, rec, { start: initialState(rec, begin) }, env);
+    return await driveSearch(ws, rec, { start: initialState(rec, begin), runIds: begin.next_run_ids }, env);
   } finally {
     release();
   }
@@ -117,72 +84,6 @@ async function checkConfig(ws: Workspace, env: NodeJS.ProcessEnv): Promise<void>
     if (err instanceof AgentError) throw new UserError(`cannot start a search: ${err.message}`);
     throw err;
   }
-}
-
-/** Resolve defaults (announced in one line each) and check the option values. */
-function searchOptions(opts: RunOptions, env: NodeJS.ProcessEnv): SearchOptions {
-  const hasKey = llmConfigured(env);
-  const planner = opts.planner ?? (hasKey ? "llm" : "optuna");
-  if (!(PLANNERS as readonly string[]).includes(planner)) {
-    throw new UserError(`unknown --planner '${planner}'; use one of ${PLANNERS.join(", ")}`);
-  }
-  if (planner === "mock" && !opts.mockFile) throw new UserError("--planner mock needs --mock-file FILE (a JSON list of planner decisions)");
-  if (opts.mockFile && !fs.existsSync(opts.mockFile)) throw new UserError(`--mock-file ${opts.mockFile} does not exist; pass the path of your mock script`);
-  const evaluator = opts.evaluator ?? (hasKey ? "llm" : "rules");
-  if (evaluator !== "llm" && evaluator !== "rules") throw new UserError(`unknown --evaluator '${evaluator}'; use llm or rules`);
-  checkUsage(opts);
-  // every usage error above comes before any other output
-  if (!opts.planner) ui.notice(`planner: ${planner} (${hasKey ? "OPENROUTER_API_KEY is set" : "no OPENROUTER_API_KEY; pass --planner to choose"})`);
-  if (!opts.evaluator) ui.notice(`evaluator: ${evaluator} (${hasKey ? "LLM on borderline runs" : "rules only; no OPENROUTER_API_KEY"})`);
-  return resolved(opts, env, planner, evaluator as "llm" | "rules");
-}
-
-/** The option values a search needs, checked (each failure one usage line, exit 2). */
-function checkUsage(opts: RunOptions): void {
-  positiveInt("--max-iterations", opts.maxIterations);
-  positiveInt("--parallel", opts.parallel);
-  if (opts.acceptance !== "noise" && opts.acceptance !== "fixed") throw new UserError(`unknown --acceptance '${opts.acceptance}'; use noise or fixed`);
-  if (opts.baselineSeeds !== undefined) positiveInt("--baseline-seeds", opts.baselineSeeds);
-  if (!Number.isInteger(opts.maxRepeats) || opts.maxRepeats < 0) throw new UserError(`--max-repeats must be an integer >= 0 (got ${opts.maxRepeats})`);
-  if (opts.portfolio !== undefined && opts.portfolio !== "on" && opts.portfolio !== "off") throw new UserError(`unknown --portfolio '${opts.portfolio}'; use on or off`);
-  if (!(Number.isFinite(opts.alpha) && opts.alpha > 0 && opts.alpha < 0.5)) throw new UserError(`--alpha must be a false-accept rate in (0, 0.5), e.g. 0.025 (got ${opts.alpha})`);
-  if (opts.maxEpochs !== undefined) positiveInt("--max-epochs", opts.maxEpochs);
-  if (opts.runTimeout !== undefined && !(opts.runTimeout > 0)) throw new UserError("--run-timeout must be a positive number of seconds");
-  checkCostCap(opts.maxCostUsd);
-  checkMaxLlmFailures(opts.maxLlmFailures);
-  if (opts.seed !== undefined && !(Number.isInteger(opts.seed) && opts.seed >= 0 && opts.seed < 2 ** 32)) {
-    throw new UserError(`--seed must be an integer from 0 to ${2 ** 32 - 1} (got ${opts.seed})`);
-  }
-}
-
-function resolved(opts: RunOptions, env: NodeJS.ProcessEnv, planner: string, evaluator: "llm" | "rules"): SearchOptions {
-  return {
-    maxIterations: opts.maxIterations,
-    planner,
-    evaluator,
-    mockFile: opts.mockFile ? path.resolve(opts.mockFile) : null,
-    targetValMse: opts.targetValMse ?? null,
-    maxEpochs: opts.maxEpochs ?? null,
-    runTimeoutS: opts.runTimeout ?? null,
-    review: Boolean(opts.review),
-    seed: opts.seed ?? null,
-    parallel: opts.parallel,
-    acceptance: opts.acceptance as "noise" | "fixed",
-    baselineSeeds: opts.baselineSeeds ?? null,
-    maxRepeats: opts.acceptance === "fixed" ? 0 : opts.maxRepeats,
-    portfolio: opts.portfolio !== "off",
-    alpha: opts.alpha,
-    defaultRelSd: opts.defaultRelSd,
-    maxCostUsd: opts.maxCostUsd ?? null,
-    maxLlmFailures: opts.maxLlmFailures ?? null,
-    ...executorOptions(opts, env),
-    thresholds: {
-      acceptAbove: opts.acceptAbove,
-      rejectBelow: opts.rejectBelow,
-      maxRise: opts.maxRise,
-      minBestEpoch: opts.minBestEpoch,
-    },
-  };
 }
 
 /** 3 seeds measure the noise; 1 when it is already measured at this fidelity or the rules are fixed. */
@@ -212,36 +113,6 @@ function announce(begin: SearchStart, o: SearchOptions): void {
   } else {
     ui.notice(`acceptance: means over seeds; the baseline's ${o.baselineSeeds} seeds measure the seed noise`);
   }
-}
-
-export function checkMaxLlmFailures(v: number | undefined): void {
-  if (v !== undefined && !(Number.isInteger(v) && v > 0)) throw new UserError(`--max-llm-failures must be a positive integer (got ${v})`);
-}
-
-export function checkCostCap(v: number | undefined): void {
-  if (v !== undefined && !(v > 0)) throw new UserError(`--max-cost-usd must be a positive number of US dollars (got ${v})`);
-}
-
-/** --executor and its options (Slurm ones from flags, else NAS_SLURM_*), checked for form here and against Slurm at start. */
-function executorOptions(opts: RunOptions, env: NodeJS.ProcessEnv): ExecutorOptions {
-  const kind = opts.executor ?? "local";
-  if (!(EXECUTORS as readonly string[]).includes(kind)) throw new UserError(`unknown --executor '${kind}'; use one of ${EXECUTORS.join(", ")}`);
-  if (kind === "local") {
-    if (opts.slurmPartition || opts.slurmGres || opts.slurmTime || opts.slurmArgs || opts.slurmPoll !== undefined) {
-      throw new UserError("--slurm-* options need --executor slurm");
-    }
-    return { executor: "local", gpus: opts.gpus ? parseGpus(opts.gpus) : null, slurm: null };
-  }
-  if (opts.gpus) throw new UserError("--gpus is for --executor local; on Slurm ask for GPUs with --slurm-gres gpu:1");
-  const slurm = slurmOptions(
-    { partition: opts.slurmPartition, gres: opts.slurmGres, time: opts.slurmTime, args: opts.slurmArgs, pollS: opts.slurmPoll },
-    env,
-  );
-  return { executor: "slurm", gpus: null, slurm };
-}
-
-function positiveInt(name: string, v: number): void {
-  if (!Number.isInteger(v) || v < 1) throw new UserError(`${name} must be a positive integer (got ${v})`);
 }
 
 export function initialState(rec: SearchRecord, begin: SearchStart) {

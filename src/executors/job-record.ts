@@ -7,7 +7,7 @@
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { readJson, writeJsonAtomic, type Workspace } from "../workspace.js";
+import { readJson, writeJsonAtomic, type Workspace } from "../workspace-paths.js";
 
 export interface LocalJobRecord {
   executor: "local";

@@ -25,7 +25,7 @@ import { execa } from "execa";
 import { UserError, oneLine } from "../errors.js";
 import { logger } from "../log.js";
 import { pythonBin, pythonEnv, type PyContext } from "../python.js";
-import { readJson, runDir } from "../workspace.js";
+import { readJson, runDir } from "../workspace-paths.js";
 import { jobsDir, readJobRecord, writeJobRecord, type SlurmJobRecord } from "./job-record.js";
 import { parseProgressLine } from "../progress.js";
 import { trainArgs } from "./local.js";

@@ -1,15 +1,15 @@
 /**
  * The search graph: planner -> trial x K (Send) -> evaluator -> [review] -> update_state -> (loop|END).
  * Nodes get their collaborators (planner, evaluator, Python bridge, executor, UI) through
- * GraphDeps, never through the state, so the checkpoint holds plain JSON only.
+ * GraphDeps (./deps.ts, which the nodes import, never this file), never through the state, so
+ * the checkpoint holds plain JSON only.
  */
 import { END, START, Send, StateGraph } from "@langchain/langgraph";
 import type { BaseCheckpointSaver } from "@langchain/langgraph";
-import type { EvaluationInput, EvaluationResult, Planner, SearchSpace } from "../contracts.js";
 import type { Executor } from "../executors/types.js";
-import type { CostBudget } from "../llm/budget.js";
 import type { PyContext } from "../python.js";
 import type { Ui } from "../ui.js";
+import type { GraphDeps } from "./deps.js";
 import { GraphStateAnnotation, type GraphState, type TrialInput } from "./state.js";
 import { plannerNode } from "./nodes/planner.js";
 import { trialNode } from "./nodes/trial.js";
@@ -17,31 +17,8 @@ import { evaluatorNode } from "./nodes/evaluator.js";
 import { reviewNode } from "./nodes/review.js";
 import { updateStateNode } from "./nodes/update-state.js";
 
-export interface GraphDeps {
-  py: PyContext;
-  planner: Planner;
-  evaluate: (input: EvaluationInput) => Promise<EvaluationResult>;
-  /** Only the LLM evaluator reads the run's history summary (saves a helper call per trial). */
-  evaluatorUsesHistory: boolean;
-  /** --max-rise: the helper's overfitting rule (nas_agent/curve.py) for verdicts and history summaries (default 25). */
-  maxRisePct?: number;
-  /** Trains a trial: local train.py children or Slurm jobs (--executor). */
-  executor: Executor;
-  ui: Ui;
-  /** Aborted on Ctrl-C: cancels training and LLM calls. */
-  signal: AbortSignal;
-  /** The resolved search space (nas_agent space), fetched once per process. */
-  searchSpace: () => Promise<SearchSpace>;
-  /** The LLM cost cap (--max-cost-usd), shown in the iteration header; the LLM callers enforce it. */
-  budget?: CostBudget | null;
-  /** --max-llm-failures: LLM planner rounds in a row that may fall back to the optimizer before the search stops (default 3). */
-  maxLlmFailures?: number;
-}
-
-/** The helper's --max-rise argument (its own default, 25, when the search sets none). */
-export function maxRiseArgs(deps: Pick<GraphDeps, "maxRisePct">): string[] {
-  return deps.maxRisePct === undefined ? [] : ["--max-rise", String(deps.maxRisePct)];
-}
+export type { GraphDeps } from "./deps.js";
+export { maxRiseArgs } from "./deps.js";
 
 /** Steps per round (review included), for the recursion limit. */
 export const NODES_PER_ITERATION = 5;

@@ -54,8 +54,15 @@ export interface SearchSummary {
   persistence_val_mse: number | null;
 }
 
-/** extend: a finished search gets a larger budget; its queued repeats (promising configs first) are trained before new proposals. */
-export type SearchInput = { start: GraphUpdate } | { resume: true } | { answer: ReviewAnswer } | { extend: { max_iterations: number; repeats: RepeatRequest[] } };
+/**
+ * start: the first state, and the first round's free run ids when begin-search reported them;
+ * extend: a finished search gets a larger budget; its queued repeats (promising configs first) are trained before new proposals.
+ */
+export type SearchInput =
+  | { start: GraphUpdate; runIds?: string[] }
+  | { resume: true }
+  | { answer: ReviewAnswer }
+  | { extend: { max_iterations: number; repeats: RepeatRequest[] } };
 
 export async function driveSearch(ws: Workspace, rec: SearchRecord, input: SearchInput, env: NodeJS.ProcessEnv): Promise<SearchSummary> {
   const controller = new AbortController();
@@ -70,7 +77,8 @@ export async function driveSearch(ws: Workspace, rec: SearchRecord, input: Searc
   try {
     const budget = new CostBudget(rec.options.maxCostUsd ?? null);
     const executor = await openExecutor({ ws, env }, rec.options);
-    const graph = buildSearchGraph(ws, rec, env, controller.signal, checkpointer, budget, executor);
+    const runIds = { next: "start" in input ? (input.runIds ?? null) : null };
+    const graph = buildSearchGraph(ws, rec, env, controller.signal, checkpointer, budget, executor, runIds);
     const config = { configurable: { thread_id: rec.thread_id }, recursionLimit: recursionLimitFor(rec.options.maxIterations) };
     const before = (await graph.getState(config)).values as Partial<GraphState>;
     budget.start(before.usage?.cost_usd ?? 0, before.llm_max_call_usd ?? 0);
@@ -139,6 +147,7 @@ function buildSearchGraph(
   saver: SqliteSaver,
   budget: CostBudget,
   executor: Executor,
+  runIds: { next: string[] | null },
 ): SearchGraph {
   const o = rec.options;
   const py = { ws, env };
@@ -168,6 +177,7 @@ function buildSearchGraph(
       searchSpace: () => (space ??= agent<{ space: SearchSpace }>(py, ["space"]).then((r) => r.space)),
       budget,
       maxLlmFailures: o.maxLlmFailures ?? undefined,
+      runIds,
     },
     saver,
   );

@@ -7,7 +7,7 @@ import type { ParamSpec, RunInfo, SearchSpace } from "../contracts.js";
 
 export const FAMILY_KEY = "model.family";
 /** The family of a config that does not set model.family (config_check's default). */
-export const IMPLICIT_FAMILY = "informer";
+export const IMPLICIT_FAMILY = "informer"; // nas_agent's DEFAULT_FAMILY (config_check.py), checked by test/agent-server.test.ts
 
 /** Does a key apply to a config with these values? */
 export function isActive(spec: ParamSpec, values: Record<string, unknown>): boolean {

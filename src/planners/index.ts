@@ -7,8 +7,9 @@ import { createLlmPlanner } from "./llm.js";
 import { createMockPlanner } from "./mock.js";
 import { createSamplerPlanner } from "./offline.js";
 
-export const PLANNER_NAMES = ["llm", "mock", "optuna", "random", "llm+optuna"] as const;
-export type PlannerName = (typeof PLANNER_NAMES)[number];
+import { PLANNER_NAMES, type PlannerName } from "./names.js";
+
+export { PLANNER_NAMES, type PlannerName };
 
 export interface PlannerOptions {
   /** Environment with the LLM settings (see src/llm/settings.ts); default process.env. */

@@ -1,6 +1,6 @@
 /**
- * evaluator: record the round's runs in agent_state.json (verdict pending: a finished run is
- * on file before anything else can go wrong), then judge each one in a fixed order: the
+ * evaluator: record the round's runs in agent_state.json in one helper request (verdict pending:
+ * a finished run is on file before anything else can go wrong), then judge each one in a fixed order: the
  * baseline's seeds, then repeats, then proposals, each by run id. Every run is judged as part
  * of its config (all the config's seeds so far) against the incumbent at the start of the
  * round, or the baseline this round established; several candidates may be accepted, and the
@@ -12,7 +12,7 @@ import { largestCall } from "../../llm/budget.js";
 import { agent } from "../../python.js";
 import { readJson, runDir } from "../../workspace.js";
 import { addUsage, ZERO_USAGE, type GraphState, type GraphUpdate, type Trial, type Verdict } from "../state.js";
-import { maxRiseArgs, type GraphDeps } from "../graph.js";
+import { maxRiseArgs, type GraphDeps } from "../deps.js";
 import { killPoint } from "../../test-hooks.js";
 
 const ORDER = { baseline: 0, repeat: 1, proposal: 2 } as const;
@@ -23,12 +23,16 @@ export async function evaluatorNode(state: GraphState, deps: GraphDeps): Promise
   const records = new Map<string, ConfigRecord | null>();
   const persistence = new Map<string, number | null>();
   const curves = new Map<string, CurveSignals | null>();
-  for (const t of trials) {
-    killPoint("evaluator"); // the fault suite: before this trial's run is recorded
-    const rec = await recordPending(state, deps, t);
+  const summaries = new Map<string, unknown>();
+  for (const _ of trials) killPoint("evaluator"); // the fault suite: before the round's runs are recorded
+  // one request for the round: each run recorded in this order, each answer sees the runs before it
+  const recorded = await recordPending(state, deps, trials);
+  for (const [i, t] of trials.entries()) {
+    const rec = recorded[i];
     records.set(t.run_id, rec.config);
     persistence.set(t.run_id, rec.baselines?.persistence?.val_mse ?? null);
     curves.set(t.run_id, rec.curve ?? null);
+    summaries.set(t.run_id, rec.run?.history_summary ?? "");
   }
 
   let incumbent = state.incumbent;
@@ -40,7 +44,7 @@ export async function evaluatorNode(state: GraphState, deps: GraphDeps): Promise
   for (const t of trials) {
     const record = records.get(t.run_id) ?? null;
     const candidate = evidenceOf(record);
-    const input = await evaluationInput(state, deps, t, candidate, incumbent, repeatsLeft(state, record, budget), persistence.get(t.run_id) ?? null, curves.get(t.run_id) ?? null);
+    const input = evaluationInput(state, deps, t, candidate, incumbent, repeatsLeft(state, record, budget), persistence.get(t.run_id) ?? null, curves.get(t.run_id) ?? null, summaries.get(t.run_id));
     const asked = performance.now();
     const res = await deps.evaluate(input);
     if (res.usage.calls > 0 || (res.transcript?.length ?? 0) > 0) llmS += (performance.now() - asked) / 1000;
@@ -74,33 +78,42 @@ export async function evaluatorNode(state: GraphState, deps: GraphDeps): Promise
 }
 
 interface Pending {
+  run: { history_summary?: unknown } | null;
   config: ConfigRecord | null;
   baselines: NaiveBaselines | null;
   /** The run's val curve read by the helper's overfitting rule (nas_agent/curve.py); null without one. */
   curve?: CurveSignals | null;
 }
 
-/** Record a finished trial with its decision fields; returns its config's statistics, its task's naive baselines and its val curve. */
-async function recordPending(state: GraphState, deps: GraphDeps, t: Trial): Promise<Pending> {
-  const r = state.results[t.run_id];
-  const info = {
-    status: r?.run_status ?? "crashed",
-    kind: t.kind,
-    repeat_of: t.repeat_of,
-    seed: t.seed, // a failed run writes no metrics: its seed counts as used all the same
-    step_type: t.step_type,
-    plan: t.plan,
-    reason: t.reason,
-    config_changes: Object.fromEntries(t.config_changes.map((c) => [c.key, c.value])),
-    planner: t.planner_name,
-    fallback: t.fallback,
-    advice: t.advice,
-    error: r?.run_error ?? null,
-    search_id: state.search_id,
-    max_epochs_cap: state.options.max_epochs,
-    evaluation_reason: "verdict pending",
-  };
-  return agent<Pending>(deps.py, ["record-run", "--run-id", t.run_id, "--info", JSON.stringify(info), ...maxRiseArgs(deps)]);
+/**
+ * Record the round's finished trials with their decision fields (verdict pending), in one helper
+ * request; per trial its config's statistics, its task's naive baselines, its val curve and its
+ * history summary (what the LLM evaluator reads: no second request).
+ */
+async function recordPending(state: GraphState, deps: GraphDeps, trials: Trial[]): Promise<Pending[]> {
+  const runs = trials.map((t) => {
+    const r = state.results[t.run_id];
+    const info = {
+      status: r?.run_status ?? "crashed",
+      kind: t.kind,
+      repeat_of: t.repeat_of,
+      seed: t.seed, // a failed run writes no metrics: its seed counts as used all the same
+      step_type: t.step_type,
+      plan: t.plan,
+      reason: t.reason,
+      config_changes: Object.fromEntries(t.config_changes.map((c) => [c.key, c.value])),
+      planner: t.planner_name,
+      fallback: t.fallback,
+      advice: t.advice,
+      error: r?.run_error ?? null,
+      search_id: state.search_id,
+      max_epochs_cap: state.options.max_epochs,
+      evaluation_reason: "verdict pending",
+    };
+    return { run_id: t.run_id, info };
+  });
+  if (runs.length === 0) return [];
+  return (await agent<{ records: Pending[] }>(deps.py, ["record-runs", "--runs", JSON.stringify(runs), ...maxRiseArgs(deps)])).records;
 }
 
 /** The last record of a config in this round (it holds all the seeds recorded so far). */
@@ -117,7 +130,7 @@ function repeatsLeft(state: GraphState, record: ConfigRecord | null, budget: num
   return Math.max(0, Math.min(state.options.max_repeats - done, budget));
 }
 
-async function evaluationInput(
+function evaluationInput(
   state: GraphState,
   deps: GraphDeps,
   t: Trial,
@@ -126,12 +139,14 @@ async function evaluationInput(
   left: number,
   persistence: number | null,
   curve: CurveSignals | null,
-): Promise<EvaluationInput> {
+  recordedSummary: unknown,
+): EvaluationInput {
   const r = state.results[t.run_id];
   const dir = runDir(deps.py.ws, t.run_id);
   const metrics = r?.training_success ? readJson<RunMetrics>(path.join(dir, "metrics.json")) : null;
   const failure = metrics ? null : `run ${r?.run_status ?? "failed"}: ${r?.run_error ?? "no metrics.json"}`;
-  const summary = metrics && deps.evaluatorUsesHistory ? (await agent<{ summary: unknown }>(deps.py, ["summarize", "--run-id", t.run_id, ...maxRiseArgs(deps)])).summary : "";
+  // the history summary record-runs just wrote (the LLM evaluator reads it; the rules do not)
+  const summary = metrics && deps.evaluatorUsesHistory ? (recordedSummary ?? "") : "";
   return {
     runId: t.run_id,
     metrics,

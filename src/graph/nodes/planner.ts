@@ -13,12 +13,12 @@ import path from "node:path";
 import type { ChangeCheck, ConfigChange, PlannerContext, PlannerDecision, PlannerResult, Proposal } from "../../contracts.js";
 import { largestCall } from "../../llm/budget.js";
 import { LlmFailuresStop } from "../../llm/errors.js";
-import { agent, AgentError } from "../../python.js";
+import { agent, AgentError, type HelperArgs } from "../../python.js";
 import { readAgentState, runConfigRel, startConfigRel } from "../../workspace.js";
 import { addUsage, ZERO_USAGE, type GraphState, type GraphUpdate, type RepeatRequest, type Trial } from "../state.js";
 import { bestSummary } from "../../runs-view.js";
 import { portfolioProposals } from "../../planners/portfolio.js";
-import type { GraphDeps } from "../graph.js";
+import type { GraphDeps } from "../deps.js";
 import { killPoint } from "../../test-hooks.js";
 
 /** --max-llm-failures: planner rounds in a row without an LLM answer before the search stops. */
@@ -64,7 +64,7 @@ export async function plannerNode(state: GraphState, deps: GraphDeps): Promise<G
   if (!stop) drafts.push(...proposals.map((p) => proposalDraft(p, base)));
 
   const count = drafts.length + seedsNow;
-  const runIds = count > 0 ? (await agent<{ run_ids: string[] }>(deps.py, ["next-run-id", "--count", String(count)])).run_ids : [];
+  const runIds = count > 0 ? await reserveRunIds(deps, count) : [];
   killPoint("planner"); // the fault suite: ids reserved, not yet checkpointed
   const trials: Trial[] = drafts.map((d, i) => ({ ...d, run_id: runIds[i] }));
   if (baseline) queueBaselineSeeds(state, trials, runIds.slice(drafts.length), queue);
@@ -108,6 +108,14 @@ export async function plannerNode(state: GraphState, deps: GraphDeps): Promise<G
       round_usage: result?.usage ?? { ...ZERO_USAGE },
     },
   };
+}
+
+/** `count` consecutive free run ids: those the last helper answer of this invoke reported, else asked for now. */
+async function reserveRunIds(deps: GraphDeps, count: number): Promise<string[]> {
+  const known = deps.runIds?.next ?? null;
+  if (deps.runIds) deps.runIds.next = null; // used once
+  if (known && known.length >= count) return known.slice(0, count);
+  return (await agent<{ run_ids: string[] }>(deps.py, ["next-run-id", "--count", String(count)])).run_ids;
 }
 
 function baselineDraft(state: GraphState): Draft {
@@ -208,7 +216,7 @@ async function buildContext(state: GraphState, deps: GraphDeps, base: string, ba
 
 /** Dry-run config-apply against the incumbent: the errors, and the resulting config's id. */
 async function checkChanges(deps: GraphDeps, changes: ConfigChange[], base: string): Promise<ChangeCheck> {
-  const args = ["config-apply", "--dry-run", "--base", base, "--changes", JSON.stringify(changes)];
+  const args: HelperArgs = ["config-apply", "--dry-run", "--base", base, "--changes", JSON.stringify(changes)];
   try {
     const res = await agent<{ config_id?: string }>(deps.py, args);
     return { errors: [], configId: res.config_id ?? null };
@@ -220,7 +228,7 @@ async function checkChanges(deps: GraphDeps, changes: ConfigChange[], base: stri
 
 /** Optuna's proposals; nas_agent varies the sampler seed with the history size, so calls explore. */
 async function suggest(deps: GraphDeps, sampler: "tpe" | "random", seed: number, count: number): Promise<PlannerDecision[]> {
-  const args = ["suggest", "--sampler", sampler, "--seed", String(seed)];
+  const args: HelperArgs = ["suggest", "--sampler", sampler, "--seed", String(seed)];
   if (count > 1) args.push("--count", String(count));
   const out = await agent<{ decision: PlannerDecision; decisions?: PlannerDecision[] }>(deps.py, args);
   return out.decisions ?? [out.decision];

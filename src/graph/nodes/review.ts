@@ -10,7 +10,7 @@ import path from "node:path";
 import { interrupt } from "@langchain/langgraph";
 import { readJson, runDir } from "../../workspace.js";
 import type { GraphState, GraphUpdate, Verdict } from "../state.js";
-import type { GraphDeps } from "../graph.js";
+import type { GraphDeps } from "../deps.js";
 
 export interface ReviewPayload {
   run_id: string;

@@ -1,7 +1,7 @@
 /**
  * trial (one task per trial of a round, through LangGraph Send): write the trial's own config
  * file (.nas-graph/trials/<run_id>.py = its base + changes, through the Python helper; a
- * repeat copies its config as is), then train it through the search's executor (local or
+ * repeat or baseline seed copies its config as is, a plain file copy), then train it through the search's executor (local or
  * Slurm, src/executors/). config.py is never touched here. A finished attempt of this same run
  * (crash after training) is reused, a failure of any kind included; an interrupted one is set
  * aside and retrained under the same id; a Slurm job of an earlier attempt that is still
@@ -10,12 +10,12 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { UserError } from "../../errors.js";
+import { UserError, oneLine } from "../../errors.js";
 import type { TrainOutcome, TrialJob } from "../../executors/types.js";
-import { agent, AgentError } from "../../python.js";
+import { agent, AgentError, type HelperArgs } from "../../python.js";
 import { readJson, runDir, trialConfigRel, writeJsonAtomic } from "../../workspace.js";
 import type { GraphUpdate, Trial, TrialInput, TrialResult } from "../state.js";
-import type { GraphDeps } from "../graph.js";
+import type { GraphDeps } from "../deps.js";
 import { killPoint } from "../../test-hooks.js";
 
 interface Failure {
@@ -146,17 +146,32 @@ async function writeTrialConfig(trial: Trial, deps: GraphDeps): Promise<{ diff: 
   const target = path.join(ws, trialConfigRel(trial.run_id));
   const base = path.join(ws, trial.base);
   fs.mkdirSync(path.dirname(target), { recursive: true });
+  if (trial.config_changes.length === 0) return copyConfig(base, target);
   try {
-    if (trial.config_changes.length === 0) {
-      await agent(deps.py, ["config-restore", "--from", base, "--config", target]);
-      return { diff: "" };
-    }
-    const args = ["config-apply", "--base", base, "--config", target, "--changes", JSON.stringify(trial.config_changes)];
+    const args: HelperArgs = ["config-apply", "--base", base, "--config", target, "--changes", JSON.stringify(trial.config_changes)];
     const res = await agent<{ diff?: string }>(deps.py, args);
     return { diff: res.diff ?? "" };
   } catch (err) {
     if (err instanceof AgentError) return { error: [err.message, ...err.errors].join("; ") };
     throw err;
+  }
+}
+
+/**
+ * A repeat or a baseline seed trains its config as is: a byte copy (atomic) of a file that already
+ * parsed (a run's config_used.py or the search's start snapshot), no helper request. A copy that
+ * does not parse any more is train.py's to reject (exit 2: invalid), as any bad config.
+ */
+function copyConfig(base: string, target: string): { diff: string } | { error: string } {
+  const tmp = `${target}.${process.pid}.tmp`;
+  try {
+    fs.copyFileSync(base, tmp);
+    fs.renameSync(tmp, target);
+    return { diff: "" };
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    const code = (err as NodeJS.ErrnoException).code;
+    return { error: code === "ENOENT" ? `the config to repeat, ${base}, is missing: its run was moved or deleted` : `cannot copy ${base} to ${target}: ${oneLine(err)}` };
   }
 }
 

@@ -1,22 +1,33 @@
 /**
  * update_state: record each verdict in agent_state.json (a verdict applies to every seed of the
  * run's config), queue another seed for a config whose verdict waits on the noise, put config.py
- * on the incumbent when the incumbent changed, log one decision line per trial, and print the
- * verdicts and the running best (a mean over the incumbent's seeds).
+ * on the incumbent when the incumbent changed and sync the Optuna study (all in one helper
+ * request), log one decision line per trial, and print the verdicts and the running best (a
+ * mean over the incumbent's seeds).
  */
+import path from "node:path";
 import { evidenceOf, type ConfigRecord, type LlmUsage } from "../../contracts.js";
 import { appendDecision } from "../../decision-log.js";
-import { agent, AgentError } from "../../python.js";
-import { runConfigRel } from "../../workspace.js";
+import { agent, AgentError, type HelperArgs } from "../../python.js";
+import { startConfigRel } from "../../workspace.js";
 import { ZERO_USAGE, type GraphState, type GraphUpdate, type RepeatRequest, type Trial, type Verdict } from "../state.js";
-import { maxRiseArgs, type GraphDeps } from "../graph.js";
+import { maxRiseArgs, type GraphDeps } from "../deps.js";
 import { killPoint } from "../../test-hooks.js";
 
 interface Recorded {
-  best_run_id: string | null;
-  n_runs: number;
   config: ConfigRecord | null;
   incumbent: ConfigRecord | null;
+}
+
+/** finish-round's answer: the round's records, the incumbent, config.py's and the study's fate, the next run ids. */
+export interface RoundEnd {
+  records: Recorded[];
+  best_run_id: string | null;
+  n_runs: number;
+  config_restored_from?: string | null;
+  restore_warning?: string;
+  study_error?: string;
+  next_run_ids: string[];
 }
 
 export async function updateStateNode(state: GraphState, deps: GraphDeps): Promise<GraphUpdate> {
@@ -24,20 +35,24 @@ export async function updateStateNode(state: GraphState, deps: GraphDeps): Promi
   const started = performance.now();
   const byId = new Map(state.trials.map((t) => [t.run_id, t]));
   const queue = [...state.repeat_queue];
-  let last: Recorded | null = null;
-  for (const v of state.verdicts) {
-    const ok = state.results[v.run_id]?.run_status === "ok";
-    last = await agent<Recorded>(deps.py, ["record-run", "--run-id", v.run_id, "--info", JSON.stringify(verdictInfo(v, ok)), ...maxRiseArgs(deps)]);
-    if (v.repeat && last.config) queue.push(repeatOf(last.config, v));
+  // One helper request: record each verdict, put config.py on the incumbent when it changed
+  // (nas_agent owns that rule, for `override` too), sync the Optuna study, reserve the next ids.
+  const runs = state.verdicts.map((v) => ({ run_id: v.run_id, info: verdictInfo(v, state.results[v.run_id]?.run_status === "ok") }));
+  const args: HelperArgs = ["finish-round", "--runs", JSON.stringify(runs), "--known-best", state.best_run_id ?? "", ...maxRiseArgs(deps)];
+  args.push("--fallback", path.join(deps.py.ws.dir, startConfigRel(state.search_id)), "--reserve", String(state.options.parallel));
+  const end = await agent<RoundEnd>(deps.py, args);
+  for (const [i, v] of state.verdicts.entries()) {
+    const config = end.records[i]?.config;
+    if (v.repeat && config) queue.push(repeatOf(config, v));
   }
+  if (deps.runIds) deps.runIds.next = end.next_run_ids;
+  if (end.restore_warning) deps.ui.warn(end.restore_warning);
+  if (end.study_error) deps.ui.warn(studyWarning(end.study_error));
+  const last = end.records.at(-1) ?? null;
   const incumbent = evidenceOf(last?.incumbent);
-  const bestRunId = last ? last.best_run_id : state.best_run_id;
-  if (bestRunId && bestRunId !== state.best_run_id) {
-    await agent(deps.py, ["config-restore", "--from", `${deps.py.ws.dir}/${runConfigRel(bestRunId)}`]);
-  }
-  await mirrorStudy(deps);
+  const bestRunId = last ? end.best_run_id : state.best_run_id;
   const timings = { ...state.timings, update_s: (performance.now() - started) / 1000 };
-  const nRuns = last?.n_runs ?? state.n_runs;
+  const nRuns = last ? end.n_runs : state.n_runs;
   const share = usageShare(state.timings.round_usage, state.verdicts.length);
   for (const [i, v] of state.verdicts.entries()) {
     const t = byId.get(v.run_id) as Trial;
@@ -121,16 +136,17 @@ function repeatOf(config: ConfigRecord, v: Verdict): RepeatRequest {
   };
 }
 
-/**
- * The Optuna study beside agent_state.json (.nas-graph/optuna.db, for optuna-dashboard), brought
- * up to date once per round through the search's long-lived helper (optuna is imported once).
- * agent_state.json stays the source of truth: a failed sync never stops the search, it warns.
- */
+/** The Optuna study (.nas-graph/optuna.db, for optuna-dashboard) is a mirror: agent_state.json stays the source of truth, a failed sync warns. */
+export function studyWarning(error: string): string {
+  return `the Optuna study (.nas-graph/optuna.db) was not updated: ${error}`;
+}
+
+/** The study brought up to date on its own (`rebuild`; a round and `override` sync it in their own request). */
 export async function mirrorStudy(deps: Pick<GraphDeps, "py" | "ui">): Promise<void> {
   try {
     await agent(deps.py, ["study"]);
   } catch (err) {
     if (!(err instanceof AgentError)) throw err;
-    deps.ui.warn(`the Optuna study (.nas-graph/optuna.db) was not updated: ${err.message}`);
+    deps.ui.warn(studyWarning(err.message));
   }
 }

@@ -1,0 +1,41 @@
+/**
+ * What the graph's nodes get besides their state: the planner, the evaluator, the Python bridge,
+ * the executor and the UI. A node imports this and its state (./state.ts), never the graph
+ * that wires it (./graph.ts), so a node can be run alone with fake collaborators.
+ */
+import type { EvaluationInput, EvaluationResult, Planner, SearchSpace } from "../contracts.js";
+import type { Executor } from "../executors/types.js";
+import type { CostBudget } from "../llm/budget.js";
+import type { PyContext } from "../python.js";
+import type { Ui } from "../ui.js";
+
+export interface GraphDeps {
+  py: PyContext;
+  planner: Planner;
+  evaluate: (input: EvaluationInput) => Promise<EvaluationResult>;
+  /** Only the LLM evaluator reads the run's history summary (saves a helper call per trial). */
+  evaluatorUsesHistory: boolean;
+  /** --max-rise: the helper's overfitting rule (nas_agent/curve.py) for verdicts and history summaries (default 25). */
+  maxRisePct?: number;
+  /** Trains a trial: local train.py children or Slurm jobs (--executor). */
+  executor: Executor;
+  ui: Ui;
+  /** Aborted on Ctrl-C: cancels training and LLM calls. */
+  signal: AbortSignal;
+  /** The resolved search space (nas_agent space), fetched once per process. */
+  searchSpace: () => Promise<SearchSpace>;
+  /** The LLM cost cap (--max-cost-usd), shown in the iteration header; the LLM callers enforce it. */
+  budget?: CostBudget | null;
+  /** --max-llm-failures: LLM planner rounds in a row that may fall back to the optimizer before the search stops (default 3). */
+  maxLlmFailures?: number;
+  /**
+   * The next free run ids as the helper last reported them (begin-search, finish-round), so the
+   * planner need not ask; held for one invoke only, under the workspace lock, and used once.
+   */
+  runIds?: { next: string[] | null };
+}
+
+/** The helper's --max-rise argument (its own default, 25, when the search sets none). */
+export function maxRiseArgs(deps: Pick<GraphDeps, "maxRisePct">): string[] {
+  return deps.maxRisePct === undefined ? [] : ["--max-rise", String(deps.maxRisePct)];
+}
