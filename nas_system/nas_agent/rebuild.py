@@ -124,8 +124,9 @@ def rebuild(ws, build_run: Callable, ensure_baselines: Callable, force: bool) ->
                 continue
         else:
             info = {"evaluation_reason": "verdict pending: the search stopped before judging it (rebuilt state)"}
-        try:
-            run = build_run(ws, run_id, info, None, None)
+        max_rise = (d or {}).get("max_rise_pct")
+        try:  # the search's --max-rise shaped the run's history summary; absent: the default
+            run = build_run(ws, run_id, info, None, None, *([float(max_rise)] if isinstance(max_rise, (int, float)) else []))
         except ValueError as exc:  # a damaged run folder: named, the rest is rebuilt
             skipped.append({"run_id": run_id, "reason": str(exc)})
             continue
