@@ -32,6 +32,8 @@ export interface DecisionEntry {
   error?: string | null;
   advice?: string | null;
   max_epochs_cap?: number | null;
+  /** --max-rise of the search (the history summary's overfitting rule); null: the default. */
+  max_rise_pct?: number | null;
   best_run_id: string | null;
   best_val_mse: number | null;
   timings: Record<string, unknown>;

@@ -90,10 +90,11 @@ describe("nas_agent helper", () => {
     const logs = res.stderr.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as { msg?: string; cmd?: string });
     expect(logs.filter((l) => l.msg === "nas_agent helper started")).toHaveLength(1);
     // 2 trainings = 2 rounds (the baseline's 2 seeds, copied as is: no config request): the start's
-    // checks (the pre-flight reads the space), then per round one record-runs and one finish-round (record, config.py, study, next ids), the ensemble at the end
+    // checks (the pre-flight reads the space), then per round one record-runs and one finish-round (record, config.py, study, next ids);
+    // at the end the standing (persistence for the summary line) and the ensemble
     const calls: Record<string, number> = {};
     for (const l of logs) if (l.msg === "nas_agent call") calls[l.cmd!] = (calls[l.cmd!] ?? 0) + 1;
-    expect(calls).toEqual({ "check-env": 1, "config-get": 1, space: 1, "begin-search": 1, "record-runs": 2, "finish-round": 2, ensemble: 1, standing: 1 });
+    expect(calls).toEqual({ "check-env": 1, "config-get": 1, space: 1, "begin-search": 1, "record-runs": 2, "finish-round": 2, standing: 1, ensemble: 1 });
   });
 });
 

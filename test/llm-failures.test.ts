@@ -5,7 +5,7 @@
  * the search resumably, and `resume` continues it once the server answers.
  */
 import fs from "node:fs";
-import net from "node:net";
+import { closedPort } from "./helpers/fake-openai.js";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { fakeOpenAISuite } from "./helpers/llm-suite.js";
@@ -18,15 +18,6 @@ const llmEnv = (baseURL: string) =>
 // one baseline seed, no portfolio, no repeats: every round after the baseline asks the LLM planner
 const ARGS = ["--planner", "llm", "--evaluator", "rules", "--acceptance", "fixed", "--baseline-seeds", "1", "--portfolio", "off"];
 const fallbackLines = (stderr: string) => stderr.split("\n").filter((l) => l.startsWith("LLM planner failed"));
-
-/** A port on 127.0.0.1 that nothing listens on (bound, then closed). */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe("a malformed LLM answer", () => {
   it("prints one fallback line per round, the count in the header, and nothing from LangChain or the JSON logs", async () => {

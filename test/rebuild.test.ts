@@ -16,11 +16,12 @@ let dir: string;
 let original: State;
 const statePath = () => path.join(dir, "agent_state.json");
 const readState = (): State => JSON.parse(fs.readFileSync(statePath(), "utf8"));
-/** The state without what a rebuild cannot know: when each run was first recorded, and when the ensemble was selected. */
+/** The state without what a rebuild cannot know: when each run was first recorded, when the ensemble was selected, and when config.py was written. */
 function comparable(s: State): State {
   const runs = s.runs.map(({ created_at: _c, ...r }) => r);
   const ensembles = Object.fromEntries(Object.entries((s.ensembles ?? {}) as Record<string, Record<string, unknown>>).map(([k, { created_at: _e, ...e }]) => [k, e]));
-  return { ...s, runs, ensembles };
+  const { at: _w, ...written } = (s.config_written ?? {}) as Record<string, unknown>;
+  return { ...s, runs, ensembles, config_written: written };
 }
 
 beforeAll(async () => {

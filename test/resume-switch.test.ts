@@ -4,7 +4,7 @@
  * resume names the resume that works; a bad value is one usage line with nothing before it.
  */
 import fs from "node:fs";
-import net from "node:net";
+import { closedPort } from "./helpers/fake-openai.js";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { cliEnv, makeWorkspace, readAgentState, removeWorkspace, runCli } from "./helpers/workspace.js";
@@ -13,15 +13,6 @@ const dirs: string[] = [];
 afterAll(() => {
   for (const d of dirs.splice(0)) removeWorkspace(d);
 });
-
-/** A port on 127.0.0.1 that nothing listens on (bound, then closed). */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe("resume --planner / --evaluator", () => {
   it("switches an LLM search that lost its server to optuna for the rest of the search", async () => {

@@ -485,10 +485,14 @@ def _identity(run_dir: Path, data: dict[str, Any], info: dict, current_fidelity:
     try:
         out["config_id"] = config_id(used)
         out["family"] = _family(used)
-        cap = data.get("max_epochs") if isinstance(data.get("max_epochs"), int) else \
-            fid.effective_epochs(fid.config_max_epochs(used), info.get("max_epochs_cap"))
         out["task"] = fid.config_task(used)
-        out["fidelity"] = fid.fidelity_key(out["task"], cap)
+        if isinstance(data.get("max_epochs"), int):
+            out["fidelity"] = fid.fidelity_key(out["task"], data["max_epochs"])
+        elif info.get("max_epochs_cap") is not None or not data.get("fidelity"):
+            out["fidelity"] = fid.fidelity_key(
+                out["task"], fid.effective_epochs(fid.config_max_epochs(used), info.get("max_epochs_cap")))
+        # else: a run without metrics (failed, timed out) re-recorded without the cap (the verdict's
+        # record) keeps the fidelity it was first recorded at, under the search's --max-epochs
     except (ConfigEditError, fid.FidelityError) as exc:  # recorded, not fatal: the run itself finished
         out["identity_error"] = str(exc)
     return out

@@ -12,7 +12,7 @@ import platform
 import re
 import sys
 
-# import names of nas_system/requirements.txt (pytest is for the tests only)
+# import names of nas_system/requirements.txt (pytest, pytest-xdist and hypothesis are for the tests only)
 REQUIRED_MODULES = ("torch", "numpy", "pandas", "matplotlib", "optuna")
 # the lowest version the code calls into (kept equal to requirements.txt): optuna 5.0 brought
 # the constraint API that suggest.py calls; torch 2.3 torch.amp.GradScaler(device), which speed.py builds for fp16

@@ -12,6 +12,7 @@ redo them) and the ensembles (``nas-graph ensemble`` selects one again).
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from datetime import datetime, timezone
@@ -124,8 +125,9 @@ def rebuild(ws, build_run: Callable, ensure_baselines: Callable, force: bool) ->
                 continue
         else:
             info = {"evaluation_reason": "verdict pending: the search stopped before judging it (rebuilt state)"}
-        try:
-            run = build_run(ws, run_id, info, None, None)
+        max_rise = (d or {}).get("max_rise_pct")
+        try:  # the search's --max-rise shaped the run's history summary; absent: the default
+            run = build_run(ws, run_id, info, None, None, *([float(max_rise)] if isinstance(max_rise, (int, float)) else []))
         except ValueError as exc:  # a damaged run folder: named, the rest is rebuilt
             skipped.append({"run_id": run_id, "reason": str(exc)})
             continue
@@ -150,6 +152,13 @@ def rebuild(ws, build_run: Callable, ensure_baselines: Callable, force: bool) ->
             ensure_baselines(ws, state, used)
         except ValueError as exc:
             baselines_errors.append(str(exc))
+
+    # config.py as the search left it: the incumbent's snapshot, written by the tool (config_written)
+    config, best = ws.dir / "config.py", state.best_run_id
+    source = ws.run_dir(best) / "config_used.py" if best else None
+    if source is not None and source.is_file() and config.is_file() and source.read_bytes() == config.read_bytes():
+        state.extra["config_written"] = {"sha256": hashlib.sha256(config.read_bytes()).hexdigest(), "from": str(source),
+                                         "at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
 
     moved = None
     if state_path.exists():

@@ -172,6 +172,19 @@ def test_record_failed_incomplete_and_timeout(ws):
     assert "--info must be a JSON object" in out["error"]
 
 
+def test_a_timed_out_run_keeps_the_searchs_epoch_cap_when_its_verdict_is_recorded(ws):
+    """Regression (bench/quality.py, --max-epochs 1 on a 3-epoch config): the verdict's record-run
+    (update-state, no cap in its info) moved a timed-out run to the config's own @Nep fidelity, so
+    the portfolio and the dead-end checks of the @1ep search no longer saw it and proposed it again."""
+    make_run(ws, "run_0000", history=False)  # no metrics: killed by --run-timeout
+    _, out = cli(ws, "record-run", "--run-id", "run_0000", "--info",
+                 '{"status": "timeout", "error": "run timeout", "max_epochs_cap": 1}', check=0)
+    assert out["run"]["fidelity"].endswith("@1ep")
+    _, out = cli(ws, "record-run", "--run-id", "run_0000", "--info",
+                 '{"accepted": false, "evaluation_reason": "training failed"}', check=0)
+    assert out["run"]["fidelity"].endswith("@1ep") and out["run"]["status"] == "timeout"
+
+
 def test_set_accept_and_summarize(ws):
     make_run(ws, "run_0000", val=0.5)
     make_run(ws, "run_0001", val=0.4, lr=1e-4)  # another config: a verdict applies to a whole config

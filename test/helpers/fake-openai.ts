@@ -12,7 +12,7 @@
  * often than it scripted fails loudly. Every request is recorded (body + headers).
  */
 import http from "node:http";
-import type { AddressInfo } from "node:net";
+import net, { type AddressInfo } from "node:net";
 
 export type FakeReply =
   | { tool: unknown; usage?: Partial<FakeUsage>; delayMs?: number }
@@ -138,4 +138,13 @@ export function lastUserText(req: RecordedRequest): string {
   const users = req.body.messages.filter((m) => m.role === "user");
   const content = users[users.length - 1]?.content;
   return typeof content === "string" ? content : JSON.stringify(content);
+}
+
+/** A port on 127.0.0.1 that nothing listens on (bound, then closed). */
+export async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }

@@ -81,6 +81,7 @@ export async function updateStateNode(state: GraphState, deps: GraphDeps): Promi
       error: r?.run_error ?? null,
       advice: t.advice,
       max_epochs_cap: state.options.max_epochs,
+      max_rise_pct: deps.maxRisePct ?? null,
       best_run_id: bestRunId,
       best_val_mse: incumbent?.val_mean ?? null,
       timings: { ...timings, train_s: r?.train_s ?? 0, trial_s: r?.trial_s ?? 0 },
