@@ -60,6 +60,8 @@ function slurm(bin: string, args: string[]): void {
  */
 function slurmShims(dir: string, failing: Record<string, number>, missing: string[] = []): string {
   const bin = fs.mkdtempSync(path.join(dir, "shim-"));
+  // the stand-in interpreter is a bash script: bash stays reachable on a PATH of this folder alone
+  fs.symlinkSync(execFileSync("sh", ["-c", "command -v bash"], { encoding: "utf8" }).trim(), path.join(bin, "bash"));
   for (const cmd of ["sbatch", "squeue", "scontrol", "scancel"]) {
     if (missing.includes(cmd)) continue;
     const real = execFileSync("sh", ["-c", `command -v ${cmd}`], { encoding: "utf8" }).trim();
