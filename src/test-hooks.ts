@@ -1,6 +1,10 @@
 /**
- * Crash hook for the fault suite: NAS_TEST_KILL_AT=<node>[:n] makes the process SIGKILL itself (and
- * its trainings, its process group) the n-th time (default 1) it reaches `node`. Harmless when unset.
+ * Crash hook for the fault suite: NAS_TEST_KILL_AT=<point>[:n] makes the process SIGKILL itself the
+ * n-th time (default 1) it reaches `point`: planner (run ids reserved, not yet checkpointed), trial
+ * (its config written, training not started), training (a training just started), evaluator (before a
+ * trial's run is recorded), update-state (at its start). Its local trainings die with it (their
+ * NAS_PARENT_PID lifeline); Slurm jobs go on. Harmless when unset. The Python side has
+ * NAS_TEST_KILL_HELPER_AT (nas_agent/cli.py) and NAS_TEST_FULL_DISK_AFTER (nas_agent/agent_state.py).
  */
 const seen = new Map<string, number>();
 

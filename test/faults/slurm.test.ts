@@ -60,6 +60,8 @@ function slurm(bin: string, args: string[]): void {
  */
 function slurmShims(dir: string, failing: Record<string, number>, missing: string[] = []): string {
   const bin = fs.mkdtempSync(path.join(dir, "shim-"));
+  // the stand-in interpreter is a bash script: bash stays reachable on a PATH of this folder alone
+  fs.symlinkSync(execFileSync("sh", ["-c", "command -v bash"], { encoding: "utf8" }).trim(), path.join(bin, "bash"));
   for (const cmd of ["sbatch", "squeue", "scontrol", "scancel"]) {
     if (missing.includes(cmd)) continue;
     const real = execFileSync("sh", ["-c", `command -v ${cmd}`], { encoding: "utf8" }).trim();
@@ -152,16 +154,17 @@ describe.skipIf(!SLURM.conf)("Slurm faults", () => {
     const blocker = sbatch(["--exclusive", "--job-name", "nas-fault-blocker", "--output", "/dev/null", "--wrap", "sleep 300"]);
     try {
       await until("the blocker to run", () => (scontrol(blocker)?.JobState === "RUNNING" ? true : null));
-      const cli = startCli(["run", "--system-dir", dir, "--executor", "slurm", ...POLL, "--run-timeout", "4", "--planner", "optuna", "--max-iterations", "1"], { env });
+      const cli = startCli(["run", "--system-dir", dir, "--executor", "slurm", ...POLL, "--run-timeout", "10", "--planner", "optuna", "--max-iterations", "1"], { env });
       await cli.waitFor(/submitted run_0000 as Slurm job \d+/);
       const id = jobRecord(dir, "run_0000").job_id;
       const attemptFile = path.join(dir, ".nas-graph", "attempts", "run_0000.json");
-      await sleep(5000); // longer than --run-timeout, in the queue
+      await sleep(11_000); // longer than --run-timeout, in the queue
       expect(scontrol(id)?.JobState).toBe("PENDING");
       expect(readJson(attemptFile).started_at_ms).toBeNull(); // not started yet
       const released = Date.now();
       slurm("scancel", [blocker]);
       const started = await until("the job's start", () => readJson<{ started_at_ms: number | null }>(attemptFile).started_at_ms);
+      await until("the training to run", () => (fs.existsSync(path.join(dir, ".fake-hung-run_0000")) ? true : null));
       process.kill(-cli.child.pid!, "SIGINT");
       const stopped = await cli.done;
       expect(stopped.code, stopped.stderr).toBe(130);
