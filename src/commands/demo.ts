@@ -77,7 +77,7 @@ export async function demoCommand(opts: DemoOptions, env: NodeJS.ProcessEnv = pr
     return;
   }
   printSummary(summary, false);
-  ui.notice(`demo done in ${Math.round(seconds)} s; see the runs with 'npx nas-graph status --system-dir ${opts.dir}'`);
+  ui.notice(`demo done in ${Math.round(seconds)} s; see the runs with 'nas-graph status --system-dir ${opts.dir}' (npx nas-graph from the checkout)`);
   process.stdout.write(`report: ${report.html}\n`);
 }
 

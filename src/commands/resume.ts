@@ -241,7 +241,7 @@ export function printSummary(s: SearchSummary, json: boolean): void {
     ui.notice(`search ${s.search_id} finished after ${s.iterations} training(s): ${t.baseline} baseline, ${t.proposals} proposal(s), ${t.repeats} repeat(s)`);
   }
   ui.best(s.best_run_id, s.best_val_mse, s.n_runs, s.best_val_sd, s.best_seeds);
-  if (s.best_config) ui.notice(`best config: ${s.best_config} (val_mse ${fmt(s.best_val_mse)})`);
+  if (s.best_config) ui.notice(`best config: ${s.best_config}`); // its score is on the best line above
   const naive = persistenceLine(s.best_val_mse, s.best_val_sd, s.persistence_val_mse);
   if (naive) ui.notice(naive);
   if (s.ensemble) ui.notice(ensembleLine(s.ensemble));
