@@ -35,6 +35,31 @@ describe("crash consistency", () => {
   });
 });
 
+describe("crash consistency under review", () => {
+  it("a SIGKILL in review after the answer loses neither the pause nor a run: the answer is asked again", async () => {
+    const dir = makeWorkspace();
+    dirs.push(dir);
+    const mock = writeMockScript(dir, [LR_DECISION]);
+    const env = cliEnv({ NAS_PYTHON: fakeTrainingPython(dir, { hash_default: true }) });
+    const paused = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", mock, "--baseline-seeds", "1",
+      "--portfolio", "off", "--max-iterations", "2", "--review", "--json"], { env });
+    expect(paused.code, paused.stderr).toBe(0);
+    expect(JSON.parse(paused.stdout)).toMatchObject({ status: "paused", pending_review: { run_id: "run_0000" } });
+    const killed = await runCli(["resume", "--system-dir", dir, "--accept"], { env: { ...env, NAS_TEST_KILL_AT: "review" } });
+    expect(killed.signal, killed.stderr).toBe("SIGKILL");
+    // the answer died with the CLI: the same pause waits, and is answered again
+    const again = await runCli(["resume", "--system-dir", dir, "--accept", "--json"], { env });
+    expect(again.code, again.stderr).toBe(0);
+    expect(JSON.parse(again.stdout)).toMatchObject({ status: "paused", pending_review: { run_id: "run_0001" } });
+    const done = await runCli(["resume", "--system-dir", dir, "--reject", "--json"], { env });
+    expect(done.code, done.stderr).toBe(0);
+    expect(JSON.parse(done.stdout)).toMatchObject({ status: "finished", iterations: 2, n_runs: 2 });
+    const runs = readAgentState(dir).runs;
+    expect(runs.map((r) => [r.run_id, r.accepted])).toEqual([["run_0000", true], ["run_0001", false]]);
+    record({ name: "crash/review", survived: true, runsLost: checkConsistent(dir, 2), executed: 0 });
+  });
+});
+
 // ---------------------------------------------------------------- K = 2 in flight (stand-in trainer)
 
 const DROPOUT = { step_type: "small", plan: "More dropout", reason: "regularize", config_changes: [{ key: "model.dropout", value: 0.1 }] };

@@ -2,7 +2,8 @@
  * LLM faults (issue 18, family 1) through the real CLI with --planner llm against the fake
  * OpenAI-compatible server. A baseline is trained once (mock planner); each fault then runs a
  * fresh `run` on its own copy of that workspace and its own fake server (a refused answer makes the
- * round fall back to TPE, which trains once).
+ * round fall back to TPE, which trains once). The faults are the LLM's, not the training's: the
+ * trainings run the torch-free stand-in that honours train.py's contract (test/helpers/fake_train.py).
  * Pass: no run lost, config.py parses and equals the incumbent's, the search finishes or stops
  * with a one-line error, no stack trace in stderr; a 401 stops with exit != 0.
  */
@@ -12,6 +13,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFakeOpenAI, type FakeReply } from "../helpers/fake-openai.js";
+import { fakeTrainingPython } from "../helpers/stand-ins.js";
 import { cliEnv, makeWorkspace, readAgentState, removeWorkspace, REPO, runCli, writeMockScript } from "../helpers/workspace.js";
 import { record } from "./ledger.js";
 
@@ -36,6 +38,7 @@ const CASES: Array<[string, FakeReply]> = [
 ];
 
 let base = "";
+let python = "";
 const dirs: string[] = [];
 beforeAll(async () => {
   // n_heads 3 is allowed so that a d_model % n_heads violation can be proposed
@@ -44,9 +47,10 @@ beforeAll(async () => {
   const space = JSON.parse(fs.readFileSync(spaceFile, "utf8"));
   space.params["model.n_heads"].choices = [1, 2, 3];
   fs.writeFileSync(spaceFile, JSON.stringify(space));
+  python = fakeTrainingPython(base, { hash_default: true });
   const mock = writeMockScript(base, []);
   const res = await runCli(["run", "--system-dir", base, "--planner", "mock", "--mock-file", mock, "--baseline-seeds", "1",
-    "--max-iterations", "1"]);
+    "--max-iterations", "1"], { env: cliEnv({ NAS_PYTHON: python }) });
   expect(res.code, res.stderr).toBe(0);
   expect(readAgentState(base).runs).toHaveLength(1);
 }, 180_000);
@@ -65,7 +69,7 @@ describe("LLM faults through the CLI", () => {
       // the fault three times (repair attempts see it again); then the queue is empty and the server answers 500
       fake.enqueue(reply, reply, reply);
       const res = await runCli(["run", "--system-dir", dir, "--planner", "llm", "--evaluator", "rules", "--max-iterations", "2"], {
-        env: cliEnv({ OPENROUTER_API_KEY: "sk-or-test", NAS_LLM_BASE_URL: fake.baseURL, NAS_LLM_MAX_RETRIES: "0", NAS_LLM_BACKOFF_MS: "0" }),
+        env: cliEnv({ NAS_PYTHON: python, OPENROUTER_API_KEY: "sk-or-test", NAS_LLM_BASE_URL: fake.baseURL, NAS_LLM_MAX_RETRIES: "0", NAS_LLM_BACKOFF_MS: "0" }),
       });
       expect(fake.requests.length).toBeGreaterThan(0);
       expect(res.stderr).not.toMatch(/Traceback|\n\s+at .+:\d+:\d+\)?$/m);

@@ -11,6 +11,7 @@ import { interrupt } from "@langchain/langgraph";
 import { readJson, runDir } from "../../workspace.js";
 import type { GraphState, GraphUpdate, Verdict } from "../state.js";
 import type { GraphDeps } from "../deps.js";
+import { killPoint } from "../../test-hooks.js";
 
 export interface ReviewPayload {
   run_id: string;
@@ -38,6 +39,7 @@ export async function reviewNode(state: GraphState, deps: GraphDeps): Promise<Gr
       repeats_left: status === "ok" ? Math.max(0, left) : 0,
     };
     const answer = interrupt<ReviewPayload, ReviewAnswer>(payload);
+    killPoint("review"); // the fault suite: an answer given, its verdict not yet checkpointed
     if (answer?.repeat === true && (payload.repeats_left ?? 0) > 0) {
       left -= 1;
       verdicts.push({
