@@ -103,7 +103,7 @@ describe.sequential("state faults on one workspace", () => {
 
   it("the Python helper SIGKILLed during a record: started again, the request sent once more, nothing lost", async () => {
     const once = path.join(dir, "helper-killed");
-    const res = await run(2, ["--parallel", "2"], { ...env, NAS_TEST_KILL_HELPER_AT: "record-run:2", NAS_TEST_KILL_HELPER_ONCE: once });
+    const res = await run(2, ["--parallel", "2"], { ...env, NAS_TEST_KILL_HELPER_AT: "record-runs:1", NAS_TEST_KILL_HELPER_ONCE: once });
     expect(res.code, res.stderr).toBe(0);
     expect(fs.existsSync(once)).toBe(true); // it did die
     noTrace(res.stderr);
