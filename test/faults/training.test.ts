@@ -2,12 +2,15 @@
  * Training faults (issue 18, family 4): the training of seed 44 (the baseline's third run) crashes,
  * hangs past --run-timeout, or exits 0 without metrics. Each time the search goes on: exit 0, the
  * faulty run is recorded as failed and never accepted, the other runs stay finished and accepted,
- * config.py still parses. Driven through the real CLI with a stand-in interpreter (NAS_PYTHON).
+ * config.py still parses. Driven through the real CLI with a stand-in interpreter (NAS_PYTHON); the
+ * healthy trainings run the torch-free stand-in of train.py (test/helpers/fake_train.py), so that
+ * a short --run-timeout tells the hang from them.
  */
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { fakeTrainingPython } from "../helpers/stand-ins.js";
 import { cliEnv, makeWorkspace, readAgentState, removeWorkspace, REPO, runCli, writeMockScript } from "../helpers/workspace.js";
 import { record } from "./ledger.js";
 
@@ -19,19 +22,20 @@ afterEach(() => {
 
 type Fault = "crash" | "hang" | "no-metrics";
 
-/** A stand-in interpreter: the training with --seed 44 meets `fault`; every other call is the real python. */
+/** A stand-in interpreter: the training with --seed 44 meets `fault`; every other call goes to the train.py stand-in (or the real python). */
 function faultyPython(dir: string, fault: Fault): string {
   const act = {
     crash: `echo "RuntimeError: simulated crash" >&2; exit 1`,
     hang: `exec sleep 600`,
     "no-metrics": `exit 0`,
   }[fault];
+  const healthy = fakeTrainingPython(dir, { hash_default: true });
   const file = path.join(dir, "faulty-python");
   fs.writeFileSync(file, `#!/usr/bin/env bash
 cfg=""; tag=""; seed=""; prev=""
 for a in "$@"; do case "$prev" in --config) cfg="$a";; --tag) tag="$a";; --seed) seed="$a";; esac; prev="$a"; done
 if [ "$seed" = "44" ]; then mkdir -p "runs/$tag" && cp "$cfg" "runs/$tag/config_used.py"; ${act}; fi
-exec "${PY}" "$@"
+exec "${healthy}" "$@"
 `, { mode: 0o755 });
   return file;
 }
@@ -43,7 +47,7 @@ describe("training faults", () => {
       dirs.push(dir);
       const mock = writeMockScript(dir, []);
       const res = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", mock,
-        "--max-iterations", "3", "--run-timeout", "60"], { env: cliEnv({ NAS_PYTHON: faultyPython(dir, fault) }) });
+        "--max-iterations", "3", "--run-timeout", "20"], { env: cliEnv({ NAS_PYTHON: faultyPython(dir, fault) }) });
       expect(res.code, res.stderr).toBe(0);
       expect(res.stderr).not.toMatch(/\n\s+at /); // no stack trace
       const state = readAgentState(dir);
