@@ -27,7 +27,9 @@ describe("status, override and the lock on a finished search", () => {
     expect(s.search.status).toBe("finished");
 
     const human = await runCli(["status", "--system-dir", dir]);
-    expect(human.stdout).toMatch(/^run\s+step\s+planner\s+val_mse\s+Δ best\s+test_mse \(held out\)\s+verdict\s+plan\n/);
+    // one fidelity at a time: its line first, then the table
+    expect(human.stdout).toMatch(/^fidelity ETTh1\.csv S OT->12 600\/300\/300.*\n/);
+    expect(human.stdout).toMatch(/^run\s+step\s+planner\s+val_mse\s+Δ best\s+test_mse \(held out\)\s+verdict\s+plan\n/m);
     expect(human.stdout).toContain(`config: runs/${state.best_run_id}/config_used.py`);
 
     // the naive baselines of the task, recorded once and shown (test labelled held out)
