@@ -162,7 +162,7 @@ def load_agent_state(path: str | Path = "agent_state.json") -> AgentState:
     if not path.exists():
         return AgentState()
     bak = path.with_name(path.name + ".bak")
-    rebuild = f"rebuild it from the runs (nas-graph rebuild --system-dir {path.parent})"
+    rebuild = f"rebuild it from the runs with 'nas-graph rebuild --system-dir {path.parent}'"  # the CLI's wording (workspace-paths.ts)
     fix = (f"restore the last good copy (cp {bak} {path}), {rebuild}, or fix it by hand" if bak.is_file()
            else f"{rebuild}, fix it by hand, or move it aside to start a fresh search")
     try:
