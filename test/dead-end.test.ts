@@ -9,21 +9,26 @@
 import fs from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { cliEnv, makeWorkspace, readAgentState, removeWorkspace, REPO, runCli, writeMockScript } from "./helpers/workspace.js";
+import { fakeTrainingPython } from "./helpers/stand-ins.js";
+import { cliEnv, makeWorkspace, readAgentState, removeWorkspace, runCli, writeMockScript } from "./helpers/workspace.js";
 
 const dirs: string[] = [];
 afterEach(() => {
   for (const d of dirs.splice(0)) removeWorkspace(d);
 });
 
-/** A stand-in interpreter: a training whose config says family "dlinear" writes its snapshot, then hangs. */
+/**
+ * A stand-in interpreter: a training whose config says family "dlinear" writes its snapshot, then hangs;
+ * the others run the torch-free train.py stand-in (so only the hang meets --run-timeout on a busy machine).
+ */
 function hangingPython(dir: string): string {
+  const healthy = fakeTrainingPython(dir, { hash_default: true });
   const file = path.join(dir, "hang-python");
   fs.writeFileSync(file, `#!/usr/bin/env bash
 cfg=""; tag=""; prev=""
 for a in "$@"; do case "$prev" in --config) cfg="$a";; --tag) tag="$a";; esac; prev="$a"; done
 if [ -n "$cfg" ] && grep -q '"family": "dlinear"' "$cfg"; then mkdir -p "runs/$tag" && cp "$cfg" "runs/$tag/config_used.py"; exec sleep 300; fi
-exec "${path.join(REPO, ".venv", "bin", "python")}" "$@"
+exec "${healthy}" "$@"
 `, { mode: 0o755 });
   return file;
 }
