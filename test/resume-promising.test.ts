@@ -6,19 +6,15 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { fakeTrainingPython } from "./helpers/stand-ins.js";
-import { cliEnv, makeWorkspace, readAgentState, removeWorkspace, runCli, writeMockScript } from "./helpers/workspace.js";
+import { cliEnv, readAgentState, tempWorkspaces, runCli, writeMockScript } from "./helpers/workspace.js";
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) removeWorkspace(d);
-});
+const workspace = tempWorkspaces();
 
 describe("resume with a larger budget", () => {
   it("repeats the promising candidate and accepts it", async () => {
-    const dir = makeWorkspace();
-    dirs.push(dir);
+    const dir = workspace();
     // baseline 0.3 with 1% seed noise (seeds 42-44); lr 0.001 is 10% better: inside the margin on one seed
     const env = cliEnv({ NAS_PYTHON: fakeTrainingPython(dir, { default: 0.3, by_lr: { "0.001": 0.27 }, rel: { "43": 0.01, "44": -0.01 } }) });
     const mock = writeMockScript(dir, [{ step_type: "small", plan: "lr up", reason: "test", config_changes: [{ key: "training.optimizer_params.lr", value: 0.001 }] }]);

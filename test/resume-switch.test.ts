@@ -6,18 +6,14 @@
 import fs from "node:fs";
 import { closedPort } from "./helpers/fake-openai.js";
 import path from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
-import { cliEnv, makeWorkspace, readAgentState, removeWorkspace, runCli } from "./helpers/workspace.js";
+import { describe, expect, it } from "vitest";
+import { cliEnv, readAgentState, tempWorkspaces, runCli } from "./helpers/workspace.js";
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs.splice(0)) removeWorkspace(d);
-});
+const workspace = tempWorkspaces();
 
 describe("resume --planner / --evaluator", () => {
   it("switches an LLM search that lost its server to optuna for the rest of the search", async () => {
-    const dir = makeWorkspace();
-    dirs.push(dir);
+    const dir = workspace();
     const down = `http://127.0.0.1:${await closedPort()}/v1`;
     const llmEnv = cliEnv({ OPENROUTER_API_KEY: "sk-or-test", NAS_LLM_BASE_URL: down, NAS_LLM_MAX_RETRIES: "0", NAS_LLM_BACKOFF_MS: "0" });
     const args = ["--planner", "llm", "--evaluator", "llm", "--acceptance", "fixed", "--baseline-seeds", "1", "--portfolio", "off", "--max-iterations", "2", "--max-llm-failures", "1"];

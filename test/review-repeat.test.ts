@@ -4,19 +4,15 @@
  * next pause; with no training left the repeat is refused in one line. Driven through the real
  * CLI, with trainings by a stand-in that honours train.py's contract (test/helpers/fake_train.py).
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { fakeTrainingPython } from "./helpers/stand-ins.js";
-import { cliEnv, makeWorkspace, readAgentState, removeWorkspace, runCli, writeMockScript } from "./helpers/workspace.js";
+import { cliEnv, readAgentState, tempWorkspaces, runCli, writeMockScript } from "./helpers/workspace.js";
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) removeWorkspace(d);
-});
+const workspace = tempWorkspaces();
 
 describe("review", () => {
   it("a repeat verdict under review trains again when the answer is --repeat", async () => {
-    const dir = makeWorkspace();
-    dirs.push(dir);
+    const dir = workspace();
     // lr 0.001 is 6.7% better than the baseline: inside the noise margin of one seed each
     const env = cliEnv({ NAS_PYTHON: fakeTrainingPython(dir, { default: 0.3, by_lr: { "0.001": 0.28 } }) });
     const mock = writeMockScript(dir, [{ step_type: "small", plan: "lr up", reason: "test", config_changes: [{ key: "training.optimizer_params.lr", value: 0.001 }] }]);

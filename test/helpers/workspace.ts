@@ -7,6 +7,7 @@ import os from "node:os";
 import path from "node:path";
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { afterEach } from "vitest";
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const CLI = path.join(REPO, "dist", "cli.js");
@@ -33,6 +34,19 @@ export function makeWorkspace(edit: (config: string) => string = (c) => c): stri
 export function removeWorkspace(dir: string): void {
   // the background Optuna study update (nas_agent study) may still be writing into .nas-graph
   fs.rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+}
+
+/** A test file's workspaces: `const workspace = tempWorkspaces()`, then `workspace()` per test; removed after each test. */
+export function tempWorkspaces(): (edit?: (config: string) => string) => string {
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const d of dirs.splice(0)) removeWorkspace(d);
+  });
+  return (edit) => {
+    const d = makeWorkspace(edit);
+    dirs.push(d);
+    return d;
+  };
 }
 
 /** Environment for the CLI: no real key, no .env pick-up surprises, the test data folder. */
