@@ -1,14 +1,16 @@
 /**
  * The pre-flight of `run`, `resume` and `demo`: before a search records anything (no search id,
- * no search.json, no run), `train.py --check` in the workspace validates config.py exactly as a
- * training would (family, keys, constraints, the model build) and checks that the data is reachable
- * (local, in NAS_DATA_DIR, or a URL to download; nothing is downloaded). Same interpreter and
- * environment as the executors' trainings (NAS_PYTHON, else .venv).
+ * no search.json, no run), one helper request checks the interpreter's packages, the search space,
+ * (for `run`) that config.py parses, and runs `train.py --check` in the workspace, which validates
+ * config.py exactly as a training would (family, keys, constraints, the model build) and checks that
+ * the data is reachable (local, in NAS_DATA_DIR, or a URL to download; nothing is downloaded). Same
+ * interpreter and environment as the executors' trainings (NAS_PYTHON, else .venv). `run` sends the
+ * checks inside its begin-search request (nas_agent preflight.py); this file words their outcome.
  */
-import { execa } from "execa";
-import { oneLine, UserError } from "./errors.js";
+import { UserError } from "./errors.js";
 import { logger } from "./log.js";
-import { agent, AgentError, pythonBin, pythonEnv, type PyContext } from "./python.js";
+import { agent, pythonBin, type PyContext } from "./python.js";
+import type { SearchSpace } from "./contracts.js";
 import { ui } from "./ui.js";
 
 /** A failed pre-flight: nothing was recorded (demo removes the folder it created). */
@@ -19,41 +21,73 @@ export class PreflightError extends UserError {
   }
 }
 
-export async function preflight(ctx: PyContext): Promise<void> {
-  await checkSpace(ctx);
+/** nas_agent's pre-flight answer (nas_system/nas_agent/preflight.py): each check's outcome, in order. */
+export interface PreflightAnswer {
+  ok: boolean;
+  env: { python: string; missing: string[]; outdated?: { name: string; version: string; required: string }[] };
+  space?: SearchSpace;
+  space_error?: string;
+  config_error?: string;
+  train_check?: { exit: number | null; stdout?: string; stderr?: string; error?: string };
+}
+
+/** `resume`: the checks in one request; the search space the planners will read. */
+export async function preflight(ctx: PyContext): Promise<SearchSpace> {
+  const res = await agent<{ preflight: PreflightAnswer }>(ctx, ["preflight", "--python", pythonBin(ctx.env)]);
+  return checkPreflight(ctx, res.preflight);
+}
+
+/** Throw the first failed check's one line (none failed: the search space). */
+export function checkPreflight(ctx: PyContext, pf: PreflightAnswer): SearchSpace {
+  checkEnv(ctx, pf.env);
+  if (pf.space_error !== undefined) throw new PreflightError(`cannot start a search: ${pf.space_error}`);
+  // the starting config.py must parse: the search starts from it and falls back to it
+  if (pf.config_error !== undefined) throw new UserError(`cannot start a search: ${pf.config_error}`);
+  if (pf.train_check) checkTrain(ctx, pf.train_check);
+  if (!pf.ok || !pf.space) throw new UserError("nas_agent preflight failed without naming a check (a bug in nas_agent; please report it)", 1);
+  return pf.space;
+}
+
+/**
+ * The interpreter has the packages nas_system needs (a find_spec per package, nothing heavy
+ * imported). A missing one is a set-up problem, not our bug: one line naming the interpreter,
+ * the packages and the fix.
+ */
+function checkEnv(ctx: PyContext, res: PreflightAnswer["env"]): void {
+  const outdated = res.outdated ?? [];
+  if (res.missing.length === 0 && outdated.length === 0) return;
+  const bin = pythonBin(ctx.env);
+  const where = res.python && res.python !== bin ? `${bin} (${res.python})` : bin;
+  if (res.missing.length === 0) {
+    // an older package imports fine and fails mid-search (optuna 4.x: no set_constraint); say it now
+    const olds = outdated.map((o) => `${o.name} ${o.version} (needs >= ${o.required})`).join(", ");
+    throw new UserError(
+      `the Python at ${where} has ${olds} that nas_system cannot use: run '${bin} -m pip install -r nas_system/requirements.txt' or set NAS_PYTHON to a Python with those versions`,
+    );
+  }
+  const what = res.missing.length === 1 ? `the package ${res.missing[0]}` : `the packages ${res.missing.join(", ")}`;
+  throw new UserError(
+    `the Python at ${where} lacks ${what} that nas_system needs: run 'bash scripts/setup.sh' (creates .venv) or set NAS_PYTHON to a Python with nas_system/requirements.txt installed`,
+  );
+}
+
+/** train.py --check's outcome (docs/contracts.md: "config ok: ..." exit 0, or one error line exit 2). */
+function checkTrain(ctx: PyContext, res: NonNullable<PreflightAnswer["train_check"]>): void {
   const python = pythonBin(ctx.env);
-  const started = performance.now();
-  const res = await execa(python, ["-u", "train.py", "--config", "config.py", "--check"], {
-    cwd: ctx.ws.dir,
-    env: pythonEnv(ctx.env),
-    extendEnv: false,
-    reject: false,
-    timeout: 300_000,
-  });
-  logger.debug({ exitCode: res.exitCode, ms: Math.round(performance.now() - started) }, "train.py --check");
+  logger.debug({ exitCode: res.exit }, "train.py --check");
   const out = String(res.stdout ?? "").trim();
   const err = String(res.stderr ?? "").split("\n").map((l) => l.trim()).filter((l) => l !== "");
-  if (res.exitCode === 0 && out.startsWith("config ok:")) {
+  if (res.exit === 0 && out.startsWith("config ok:")) {
     if (/will be downloaded from/.test(out)) ui.notice(out);
     return;
   }
-  if (res.exitCode === 2 && err.length > 0) {
+  if (res.exit === 2 && err.length > 0) {
     // train.py's one line: "config error: <cause>; <fix>"
     throw new PreflightError(`cannot start a search: ${err[err.length - 1].replace(/^config error: /, "")}`);
   }
-  if (res.failed && res.exitCode === undefined) {
-    throw new PreflightError(`cannot run train.py --check with ${python}: ${oneLine(res.shortMessage)}; set NAS_PYTHON to a Python with the nas_system requirements`);
+  if (res.exit === null) {
+    throw new PreflightError(`cannot run train.py --check with ${python}: ${res.error ?? "no exit code"}; set NAS_PYTHON to a Python with the nas_system requirements`);
   }
-  const last = err.length ? err[err.length - 1] : out.split("\n").pop() || `exit code ${res.exitCode}`;
-  throw new PreflightError(`train.py --check failed on config.py (exit code ${res.exitCode}): ${last}; fix config.py or the workspace's model code`);
-}
-
-/** The search space the planners will read (the workspace's search_space.json, else the installed one) parses and validates. */
-async function checkSpace(ctx: PyContext): Promise<void> {
-  try {
-    await agent(ctx, ["space"]);
-  } catch (err) {
-    if (err instanceof AgentError) throw new PreflightError(`cannot start a search: ${err.message}`);
-    throw err;
-  }
+  const last = err.length ? err[err.length - 1] : out.split("\n").pop() || `exit code ${res.exit}`;
+  throw new PreflightError(`train.py --check failed on config.py (exit code ${res.exit}): ${last}; fix config.py or the workspace's model code`);
 }

@@ -78,26 +78,3 @@ export async function agent<T = Record<string, unknown>>(ctx: PyContext, args: H
   throw new UserError(`nas_agent ${cmd} failed: no answer (exit code ${res.exit}) (python: ${python}; check NAS_PYTHON and the nas_system install)`);
 }
 
-/**
- * Check once, before any training, that the interpreter has the packages nas_system needs
- * (nas_agent check-env: a find_spec per package, nothing heavy imported). A missing one is a
- * set-up problem, not our bug: one line naming the interpreter, the packages and the fix.
- */
-export async function checkPythonEnv(ctx: PyContext): Promise<void> {
-  const res = await agent<{ python: string; missing: string[]; outdated?: { name: string; version: string; required: string }[] }>(ctx, ["check-env"]);
-  const outdated = res.outdated ?? [];
-  if (res.missing.length === 0 && outdated.length === 0) return;
-  const bin = pythonBin(ctx.env);
-  const where = res.python && res.python !== bin ? `${bin} (${res.python})` : bin;
-  if (res.missing.length === 0) {
-    // an older package imports fine and fails mid-search (optuna 4.x: no set_constraint); say it now
-    const olds = outdated.map((o) => `${o.name} ${o.version} (needs >= ${o.required})`).join(", ");
-    throw new UserError(
-      `the Python at ${where} has ${olds} that nas_system cannot use: run '${bin} -m pip install -r nas_system/requirements.txt' or set NAS_PYTHON to a Python with those versions`,
-    );
-  }
-  const what = res.missing.length === 1 ? `the package ${res.missing[0]}` : `the packages ${res.missing.join(", ")}`;
-  throw new UserError(
-    `the Python at ${where} lacks ${what} that nas_system needs: run 'bash scripts/setup.sh' (creates .venv) or set NAS_PYTHON to a Python with nas_system/requirements.txt installed`,
-  );
-}

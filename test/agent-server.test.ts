@@ -83,18 +83,19 @@ describe("nas_agent helper", () => {
     const dir = makeWorkspace((c) => c.replace('"max_epochs": 2,', '"max_epochs": 1,'));
     dirs.push(dir);
     const mock = writeMockScript(dir, [LR_DECISION]);
-    const res = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", mock, "--max-iterations", "2"], {
+    const res = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", mock, "--max-iterations", "2", "--json"], {
       env: cliEnv({ NAS_LOG_LEVEL: "debug" }),
     });
     expect(res.code, res.stderr).toBe(0);
     const logs = res.stderr.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as { msg?: string; cmd?: string });
     expect(logs.filter((l) => l.msg === "nas_agent helper started")).toHaveLength(1);
-    // 2 trainings = 2 rounds (the baseline's 2 seeds, copied as is: no config request): the start's
-    // checks (the pre-flight reads the space), then per round one record-runs and one finish-round (record, config.py, study, next ids);
-    // at the end the standing (persistence for the summary line) and the ensemble
+    // 2 trainings = 2 rounds (the baseline's 2 seeds, copied as is: no config request): the start
+    // (its pre-flight checks and begin-search) in one request, then per round one record-runs and one
+    // finish-round (record, config.py, study, next ids); the last round's also closes the search (standing, ensemble)
     const calls: Record<string, number> = {};
     for (const l of logs) if (l.msg === "nas_agent call") calls[l.cmd!] = (calls[l.cmd!] ?? 0) + 1;
-    expect(calls).toEqual({ "check-env": 1, "config-get": 1, space: 1, "begin-search": 1, "record-runs": 2, "finish-round": 2, standing: 1, ensemble: 1 });
+    expect(calls).toEqual({ "begin-search": 1, "record-runs": 2, "finish-round": 2 });
+    expect(JSON.parse(res.stdout.trim().split("\n").pop()!)).toMatchObject({ status: "finished", ensemble: { fidelity: expect.any(String) } });
   });
 });
 

@@ -68,7 +68,7 @@ describe("9.10 the Python interpreter", () => {
     fs.writeFileSync(fake, `#!/usr/bin/env python3\n${body}`, { mode: 0o755 });
     const res = await runCli(["run", "--system-dir", dir, "--planner", "optuna"], { env: cliEnv({ NAS_PYTHON: fake }) });
     expect(res.code).toBe(1);
-    expect(lastLine(res.stderr)).toBe("error: nas_agent check-env failed: internal error in nas_agent (ValueError: boom); please report it");
+    expect(lastLine(res.stderr)).toBe("error: nas_agent begin-search failed: internal error in nas_agent (ValueError: boom); please report it");
     expect(res.stderr.match(/please report it/g)).toHaveLength(1);
   });
 

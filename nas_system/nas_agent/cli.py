@@ -68,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--base", help="config to start from (default: --config)")
     a.add_argument("--config")
     a.add_argument("--dry-run", action="store_true")
+    a.add_argument("--with-text", action="store_true", help="also return the resulting file's text (a trial writes it as is)")
     i = sub.add_parser("config-id", help="identity of a config by value (literals minus the seed)")
     i.add_argument("--config")
     r = sub.add_parser("config-restore", help="atomically copy a config snapshot onto config.py")
@@ -79,6 +80,11 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--config")
     b.add_argument("--max-epochs-cap", type=int, default=None)
     b.add_argument("--reserve", type=int, default=1, help="how many next free run ids to return (the first round's)")
+    b.add_argument("--preflight", action="store_true", help="first the pre-flight checks (as preflight); on a failure nothing is written")
+    b.add_argument("--python", help="with --preflight: the interpreter that runs train.py --check (the trainings')")
+    pf = sub.add_parser("preflight", help="before a search records anything: packages, search space, config, train.py --check")
+    pf.add_argument("--python", help="the interpreter that runs train.py --check (the trainings'); none: not run")
+    pf.add_argument("--parse-config", action="store_true", help="also check that config.py parses")
     sub.add_parser("check-env", help="does this interpreter have the packages nas_system needs?")
     sd = sub.add_parser("standing", help="one fidelity's view: its incumbent, each run's verdict label, persistence on its task")
     sd.add_argument("--fidelity", help="a recorded fidelity key or an epoch cap N (default: the current fidelity)")
@@ -105,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     fr.add_argument("--known-best", default="", help="the incumbent's run id the caller knows ('' for none)")
     fr.add_argument("--fallback", help="config restored when no incumbent is left (the search's start snapshot)")
     fr.add_argument("--reserve", type=int, default=1, help="how many next free run ids to return (the next round's)")
+    fr.add_argument("--close", action="store_true", help="the search's last round: also its standing and its ensemble (closing)")
     m = sub.add_parser("summarize", help="history summary of a run")
     m.add_argument("--run-id", required=True)
     m.add_argument("--max-rise", type=float, default=MAX_RISE_PCT, help="overfitting: val_mse rose more than this %% after its best epoch")
@@ -116,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--sampler", choices=["tpe", "random"], default="tpe")
     q.add_argument("--seed", type=int, default=0)
     q.add_argument("--count", type=int, default=1, help="proposals at once (a batch of --parallel K)")
+    q.add_argument("--render-base", help="also render each proposal's config: these changes on this file (its text and diff)")
     sub.add_parser("serve", help="answer JSON-line requests on stdin until EOF (one long-lived helper)")
     sub.add_parser("study", help="write (or rebuild) the Optuna study .nas-graph/optuna.db from agent_state.json")
     rp = sub.add_parser("report", help="write runs/report.html and runs/report.md")
@@ -187,7 +195,8 @@ def cmd_config_get(ws: Workspace, args) -> dict:
 
 def cmd_config_apply(ws: Workspace, args) -> dict:
     changes = _json_arg(args.changes, "--changes")
-    return apply_changes(ws.config(args.config), changes, ws.space(), base_path=args.base, dry_run=args.dry_run)
+    return apply_changes(ws.config(args.config), changes, ws.space(), base_path=args.base, dry_run=args.dry_run,
+                         with_text=args.with_text)
 
 
 def cmd_config_id(ws: Workspace, args) -> dict:
@@ -224,6 +233,16 @@ def _note_written(state: st.AgentState, config: Path, source) -> None:
 def _tool_wrote(state: st.AgentState, config: Path) -> bool:
     written = state.extra.get("config_written")
     return isinstance(written, dict) and written.get("sha256") is not None and written.get("sha256") == _sha256(config)
+
+
+def cmd_preflight(ws: Workspace, args) -> dict:
+    return {"preflight": _preflight(ws, args.python, args.parse_config)}
+
+
+def _preflight(ws: Workspace, python: str | None, parse_config: bool) -> dict:
+    from .preflight import preflight
+
+    return preflight(ws.dir, ws.space_override, ws.config(None), python=python, parse_config=parse_config)
 
 
 def cmd_check_env(ws: Workspace, args) -> dict:
@@ -322,9 +341,24 @@ def cmd_finish_round(ws: Workspace, args) -> dict:
     records = _record_all(ws, state, runs, args.max_rise)
     known = args.known_best or None
     follow = follow_incumbent(ws, state.best_run_id, args.fallback) if runs and state.best_run_id != known else {}
-    return {"records": records, "best_run_id": state.best_run_id, "previous_best_run_id": previous,
-            "n_runs": len(state.runs), **follow, **_sync_study(ws),
-            "next_run_ids": next_run_ids(ws, state, args.reserve, "--reserve")}
+    out = {"records": records, "best_run_id": state.best_run_id, "previous_best_run_id": previous,
+           "n_runs": len(state.runs), **follow, **_sync_study(ws),
+           "next_run_ids": next_run_ids(ws, state, args.reserve, "--reserve")}
+    return {**out, "closing": _closing(ws)} if args.close else out
+
+
+def _closing(ws: Workspace) -> dict:
+    """The end of a search, in its last round's request: the standing (as ``standing``) and the
+    ensemble selected and recorded (as ``ensemble``); an ensemble that cannot be built is
+    ``ensemble_error`` (one line), never a failed round."""
+    out: dict[str, Any] = {"standing": standing.summary(st.load_agent_state(ws.state_path), None)}
+    try:
+        out["ensemble"] = ensemble.build(ws.dir, ws.state_path, ensemble.DEFAULT_STEPS, None)
+    except USER_ERRORS as exc:
+        out["ensemble_error"] = _one_line(str(exc))
+    except Exception as exc:  # noqa: BLE001 - the round is recorded; the ensemble is a bonus
+        out["ensemble_error"] = _one_line(f"internal error in nas_agent ({type(exc).__name__}: {exc}); please report it")
+    return out
 
 
 def follow_incumbent(ws: Workspace, best_run_id: str | None, fallback: str | None) -> dict:
@@ -513,7 +547,13 @@ def cmd_begin_search(ws: Workspace, args) -> dict:
     because the user changed it by hand (the search continues from the user's file, never over
     it). A config.py the tool itself wrote (the incumbent of a search at another fidelity,
     ``config_written``) is no user edit: it is put back on this fidelity's incumbent, which
-    survives searches at other fidelities (``config_restored_from``)."""
+    survives searches at other fidelities (``config_restored_from``). With ``--preflight`` the
+    pre-flight checks come first (``preflight`` in the answer): on a failure nothing is written."""
+    checks = {}
+    if args.preflight:
+        checks = {"preflight": _preflight(ws, args.python, True)}
+        if not checks["preflight"]["ok"]:
+            return {**checks, "begun": False}
     config = ws.config(args.config)
     task, key = fid.config_fidelity(config, args.max_epochs_cap)
     state = st.load_agent_state(ws.state_path)
@@ -537,7 +577,7 @@ def cmd_begin_search(ws: Workspace, args) -> dict:
     return {"fidelity": key, "task": task, "task_key": fid.task_key(task), "config_id": cid,
             "seed": _start_seed(_seed(config), state.runs, cid, key),
             "baseline_needed": why is not None, "baseline_reason": why, "config_restored_from": restored,
-            **_standing(state), "next_run_ids": next_run_ids(ws, state, args.reserve, "--reserve")}
+            **_standing(state), "next_run_ids": next_run_ids(ws, state, args.reserve, "--reserve"), **checks, "begun": True}
 
 
 def _start_seed(own: int | None, runs, cid: str, fidelity: str) -> int | None:
@@ -604,7 +644,19 @@ def cmd_suggest(ws: Workspace, args) -> dict:
     state = st.load_agent_state(ws.state_path)
     if args.count < 1:
         raise CliError(f"--count must be >= 1, got {args.count}")
-    return suggest(state, ws.space(), ws.config(None), sampler=args.sampler, seed=args.seed, count=args.count)
+    space = ws.space()
+    out = suggest(state, space, ws.config(None), sampler=args.sampler, seed=args.seed, count=args.count)
+    if args.render_base:  # the trial writes the rendered file as is: no config-apply request per proposal
+        out["rendered"] = [_render(ws, space, args.render_base, d["config_changes"]) for d in out["decisions"]]
+    return out
+
+
+def _render(ws: Workspace, space, base: str, changes: list) -> dict | None:
+    """The config ``changes`` make of ``base``: ``{text, diff, config_id}`` (dry run), None for a stop."""
+    if not changes:
+        return None
+    got = apply_changes(ws.config(None), changes, space, base_path=base, dry_run=True, with_text=True)
+    return {"text": got["text"], "diff": got["diff"], "config_id": got["config_id"]}
 
 
 def cmd_study(ws: Workspace, args) -> dict:
@@ -643,7 +695,7 @@ def cmd_rebuild_state(ws: Workspace, args) -> dict:
 COMMANDS = {
     "space": cmd_space, "config-get": cmd_config_get, "config-apply": cmd_config_apply,
     "config-id": cmd_config_id, "config-restore": cmd_config_restore, "next-run-id": cmd_next_run_id,
-    "check-env": cmd_check_env, "begin-search": cmd_begin_search,
+    "check-env": cmd_check_env, "preflight": cmd_preflight, "begin-search": cmd_begin_search,
     "record-run": cmd_record_run, "record-runs": cmd_record_runs, "finish-round": cmd_finish_round,
     "promising": cmd_promising, "standing": cmd_standing, "set-accept": cmd_set_accept, "summarize": cmd_summarize,
     "suggest": cmd_suggest, "study": cmd_study, "report": cmd_report, "baselines": cmd_baselines,

@@ -391,13 +391,14 @@ def apply_edits(source: bytes, edits: list[tuple[int, int, str]]) -> bytes:
 
 
 def apply_changes(config_path: str | Path, changes: Any, space: SearchSpace,
-                  base_path: str | Path | None = None, dry_run: bool = False) -> dict[str, Any]:
+                  base_path: str | Path | None = None, dry_run: bool = False, with_text: bool = False) -> dict[str, Any]:
     """Validate ``changes`` against ``space``, apply them to ``base_path`` (default: the config
     itself) and write the result atomically to ``config_path`` unless ``dry_run``.
 
-    Returns ``{changed: [{key, old, new}], diff, written, config_id}``: the diff is against the
-    base when one is given (else against the config's current text), config_id that of the result
-    (config_id.py). Raises ConfigEditError and writes nothing on any problem.
+    Returns ``{changed: [{key, old, new}], diff, written, config_id}`` (and ``text``, the resulting
+    file, with ``with_text``): the diff is against the base when one is given (else against the
+    config's current text), config_id that of the result (config_id.py). Raises ConfigEditError and
+    writes nothing on any problem.
     """
     config_path = Path(config_path)
     base = parse_config(base_path or config_path)
@@ -417,8 +418,9 @@ def apply_changes(config_path: str | Path, changes: Any, space: SearchSpace,
         fromfile=f"a/{config_path.name}", tofile=f"b/{config_path.name}"))
     if not dry_run and new_text != old_text:
         atomic_write_text(config_path, new_text)
-    return {"changed": plan.changed, "diff": diff, "written": not dry_run,
-            "config_id": config_id(config_path, new_source)}
+    out = {"changed": plan.changed, "diff": diff, "written": not dry_run,
+           "config_id": config_id(config_path, new_source)}
+    return {**out, "text": new_text} if with_text else out
 
 
 def _read_text_or_empty(path: Path) -> str:

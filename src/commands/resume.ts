@@ -4,7 +4,6 @@ import path from "node:path";
 import readline from "node:readline/promises";
 import { UserError } from "../errors.js";
 import { configureUi, ui, fmt } from "../ui.js";
-import { checkPythonEnv } from "../python.js";
 import { preflight } from "../preflight.js";
 import { ensembleLine } from "../ensemble.js";
 import { llmConfigured } from "../llm/settings.js";
@@ -60,8 +59,7 @@ export async function resumeCommand(opts: ResumeOptions, env: NodeJS.ProcessEnv 
     if (pos.state === "paused" && opts.accept) checkAcceptable(pos.review);
     if (pos.state === "paused" && opts.repeat) checkRepeatable(pos.review);
     const switched = switchDecisionMakers(rec.options, opts, env);
-    await checkPythonEnv({ ws, env });
-    await preflight({ ws, env }); // before the cost cap or any step is recorded
+    const space = await preflight({ ws, env }); // before the cost cap or any step is recorded
     let input: SearchInput = pos.state === "paused" ? { answer: answering ? given(opts) : await ask(pos.review) } : { resume: true };
     if (opts.maxIterations !== undefined) {
       rec = { ...rec, options: { ...rec.options, maxIterations: opts.maxIterations } };
@@ -85,7 +83,7 @@ export async function resumeCommand(opts: ResumeOptions, env: NodeJS.ProcessEnv 
       for (const line of switched.changed) ui.notice(`${line} for the rest of the search`);
     }
     ui.notice(`resuming search ${rec.thread_id}${pos.next.length ? ` at ${pos.next.join(", ")}` : ""}`);
-    const summary = await driveSearch(ws, rec, input, env);
+    const summary = await driveSearch(ws, rec, input, env, space);
     printSummary(summary, Boolean(opts.json));
   } finally {
     release();

@@ -1,10 +1,9 @@
 /** `nas-graph run`: start a new search on the workspace. */
 import fs from "node:fs";
 import path from "node:path";
-import { UserError } from "../errors.js";
 import { evidenceOf, type ConfigRecord, type NoiseRecord } from "../contracts.js";
-import { agent, AgentError, checkPythonEnv } from "../python.js";
-import { preflight } from "../preflight.js";
+import { agent, pythonBin } from "../python.js";
+import { checkPreflight, type PreflightAnswer } from "../preflight.js";
 import { openExecutor } from "../executors/index.js";
 import { SlurmExecutor } from "../executors/slurm.js";
 import { configureUi, ui } from "../ui.js";
@@ -17,7 +16,6 @@ import {
   writeSearch,
   type SearchOptions,
   type SearchRecord,
-  type Workspace,
 } from "../workspace.js";
 import { driveSearch, type SearchSummary } from "../graph/session.js";
 import { printSummary } from "./resume.js";
@@ -37,6 +35,10 @@ interface SearchStart {
   noise: NoiseRecord | null;
   /** The first round's free run ids (--reserve K, K = --parallel). */
   next_run_ids: string[];
+  /** The pre-flight's checks, sent first in the same request (--preflight). */
+  preflight: PreflightAnswer;
+  /** false: a check failed and nothing was written. */
+  begun: boolean;
 }
 
 export async function runCommand(opts: RunOptions, env: NodeJS.ProcessEnv = process.env): Promise<void> {
@@ -53,36 +55,26 @@ export async function startSearch(opts: RunOptions, env: NodeJS.ProcessEnv = pro
   try {
     const previous = readSearch(ws);
     if (previous?.status === "paused") ui.notice(`leaving the paused search ${previous.thread_id} unanswered; starting a new one`);
-    await checkPythonEnv({ ws, env });
-    await checkConfig(ws, env);
-    await preflight({ ws, env }); // config, model and data as a training sees them: before any record
+    // one request: the pre-flight (packages, search space, config.py parses, train.py --check: config,
+    // model and data as a training sees them), then, when all pass, the search's start; a failed check writes nothing
+    const cap = options.maxEpochs ? ["--max-epochs-cap", String(options.maxEpochs)] : [];
+    const begin = await agent<SearchStart>({ ws, env }, ["begin-search", "--preflight", "--python", pythonBin(env), "--reserve", String(options.parallel), ...cap]);
+    const space = checkPreflight({ ws, env }, begin.preflight);
     const threadId = newSearchId();
     // the jobs a killed search left queued or running are not this search's: never adopted, cancelled
     if (executor instanceof SlurmExecutor) await executor.cancelAbandoned(threadId, ui.notice);
     const start = startConfigPath(ws, threadId);
     fs.mkdirSync(path.dirname(start), { recursive: true });
-    fs.copyFileSync(ws.config, start);
+    fs.copyFileSync(ws.config, start); // after begin-search: config.py may have been put back on this fidelity's incumbent
     const now = new Date().toISOString();
-    const begin = await agent<SearchStart>({ ws, env }, ["begin-search", "--reserve", String(options.parallel), ...(options.maxEpochs ? ["--max-epochs-cap", String(options.maxEpochs)] : [])]);
-    if (begin.config_restored_from) fs.copyFileSync(ws.config, start); // the search starts from this fidelity's incumbent
     const resolved = { ...options, baselineSeeds: baselineSeeds(options, begin) };
     const rec: SearchRecord = { thread_id: threadId, started_at: now, updated_at: now, status: "running", options: resolved };
     writeSearch(ws, rec);
     ui.notice(`search ${threadId}: up to ${options.maxIterations} trainings in ${ws.dir} (fidelity ${begin.fidelity})`);
     announce(begin, resolved);
-    return await driveSearch(ws, rec, { start: initialState(rec, begin), runIds: begin.next_run_ids }, env);
+    return await driveSearch(ws, rec, { start: initialState(rec, begin), runIds: begin.next_run_ids }, env, space);
   } finally {
     release();
-  }
-}
-
-/** The starting config.py must parse: the search starts from it and falls back to it. */
-async function checkConfig(ws: Workspace, env: NodeJS.ProcessEnv): Promise<void> {
-  try {
-    await agent({ ws, env }, ["config-get"]);
-  } catch (err) {
-    if (err instanceof AgentError) throw new UserError(`cannot start a search: ${err.message}`);
-    throw err;
   }
 }
 

@@ -3,7 +3,7 @@
  * the executor and the UI. A node imports this and its state (./state.ts), never the graph
  * that wires it (./graph.ts), so a node can be run alone with fake collaborators.
  */
-import type { EvaluationInput, EvaluationResult, Planner, SearchSpace } from "../contracts.js";
+import type { EnsembleRecord, EvaluationInput, EvaluationResult, Planner, SearchSpace } from "../contracts.js";
 import type { Executor } from "../executors/types.js";
 import type { CostBudget } from "../llm/budget.js";
 import type { PyContext } from "../python.js";
@@ -33,6 +33,19 @@ export interface GraphDeps {
    * planner need not ask; held for one invoke only, under the workspace lock, and used once.
    */
   runIds?: { next: string[] | null };
+  /**
+   * The search's closing (standing and ensemble) when its last round's finish-round brought it
+   * (update_state, when the search ends after that round whatever the helper answers); the session
+   * reads it instead of asking again. Held for one invoke only.
+   */
+  closing?: { value: SearchClosing | null };
+}
+
+/** finish-round --close: the end of a search in its last round's request. */
+export interface SearchClosing {
+  standing: { persistence_val_mse: number | null };
+  ensemble?: EnsembleRecord;
+  ensemble_error?: string;
 }
 
 /** The helper's --max-rise argument (its own default, 25, when the search sets none). */

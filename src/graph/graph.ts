@@ -17,7 +17,10 @@ import { evaluatorNode } from "./nodes/evaluator.js";
 import { reviewNode } from "./nodes/review.js";
 import { updateStateNode } from "./nodes/update-state.js";
 
+import { shouldContinue } from "./should-continue.js";
+
 export type { GraphDeps } from "./deps.js";
+export { baselineRejected, shouldContinue } from "./should-continue.js";
 export { maxRiseArgs } from "./deps.js";
 
 /** Steps per round (review included), for the recursion limit. */
@@ -39,24 +42,6 @@ export function routeAfterPlanner(state: GraphState): Send[] | typeof END {
 /** After evaluation: pause for a human only with --review. */
 export function routeAfterEvaluator(state: GraphState): "review" | "update_state" {
   return state.options.review ? "review" : "update_state";
-}
-
-/** should_continue: stop on request, at the budget, or when the best mean beats the target. */
-export function shouldContinue(state: GraphState): "planner" | typeof END {
-  if (state.stop_requested) return END;
-  // A starting config that train.py rejects (bad config, missing data) fails every proposal too.
-  if (baselineRejected(state)) return END;
-  if (state.iteration >= state.max_iterations) return END;
-  const target = state.options.target_val_mse;
-  const best = state.incumbent?.val_mean ?? null;
-  if (target != null && best != null && best < target) return END;
-  return "planner";
-}
-
-/** The baseline could not even start: train.py rejected the starting config. */
-export function baselineRejected(state: GraphState): boolean {
-  const root = state.trials.find((t) => t.kind === "baseline" && t.repeat_of === null);
-  return root !== undefined && state.results[root.run_id]?.run_status === "invalid";
 }
 
 /** The compiled graph; without a checkpointer for LangGraph Studio, which brings its own. */

@@ -21,6 +21,7 @@ import { agent } from "../python.js";
 import { ui } from "../ui.js";
 import { writeSearch, type SearchRecord, type Workspace } from "../workspace.js";
 import { baselineRejected, buildGraph, inertDeps, recursionLimitFor, type SearchGraph } from "./graph.js";
+import type { GraphDeps, SearchClosing } from "./deps.js";
 import type { ReviewAnswer, ReviewPayload } from "./nodes/review.js";
 import type { GraphState, GraphUpdate, RepeatRequest } from "./state.js";
 
@@ -64,7 +65,8 @@ export type SearchInput =
   | { answer: ReviewAnswer }
   | { extend: { max_iterations: number; repeats: RepeatRequest[] } };
 
-export async function driveSearch(ws: Workspace, rec: SearchRecord, input: SearchInput, env: NodeJS.ProcessEnv): Promise<SearchSummary> {
+/** space: the search space the pre-flight already read (else asked for when a planner first needs it). */
+export async function driveSearch(ws: Workspace, rec: SearchRecord, input: SearchInput, env: NodeJS.ProcessEnv, space?: SearchSpace): Promise<SearchSummary> {
   const controller = new AbortController();
   const onSigint = () => {
     if (controller.signal.aborted) process.exit(130);
@@ -78,7 +80,8 @@ export async function driveSearch(ws: Workspace, rec: SearchRecord, input: Searc
     const budget = new CostBudget(rec.options.maxCostUsd ?? null);
     const executor = await openExecutor({ ws, env }, rec.options);
     const runIds = { next: "start" in input ? (input.runIds ?? null) : null };
-    const graph = buildSearchGraph(ws, rec, env, controller.signal, checkpointer, budget, executor, runIds);
+    const closing: { value: SearchClosing | null } = { value: null };
+    const graph = buildSearchGraph(ws, rec, env, controller.signal, checkpointer, budget, executor, { runIds, closing }, space);
     const config = { configurable: { thread_id: rec.thread_id }, recursionLimit: recursionLimitFor(rec.options.maxIterations) };
     const before = (await graph.getState(config)).values as Partial<GraphState>;
     budget.start(before.usage?.cost_usd ?? 0, before.llm_max_call_usd ?? 0);
@@ -99,7 +102,9 @@ export async function driveSearch(ws: Workspace, rec: SearchRecord, input: Searc
       else throw translate(err, controller.signal);
     }
     const snap = await graph.getState(config);
-    const standing = await agent<{ persistence_val_mse: number | null }>({ ws, env }, ["standing"]);
+    // the last round's request brought the closing when the search ended after it; else ask now
+    const closed = snap.next.length === 0 && stop === null ? closing.value : null;
+    const standing = closed?.standing ?? (await agent<{ persistence_val_mse: number | null }>({ ws, env }, ["standing"]));
     const summary = summarize(snap, ws, rec, stop, standing.persistence_val_mse);
     writeSearch(ws, { ...rec, status: summary.status });
     const last = snap.values as GraphState;
@@ -107,7 +112,7 @@ export async function driveSearch(ws: Workspace, rec: SearchRecord, input: Searc
       const root = last.trials.find((t) => t.kind === "baseline" && t.repeat_of === null)!;
       throw new UserError(`the starting config.py cannot be trained (${root.run_id}): ${last.results[root.run_id]?.run_error}`);
     }
-    if (summary.status === "finished") Object.assign(summary, await finalEnsemble(ws, env));
+    if (summary.status === "finished") Object.assign(summary, closed ? closedEnsemble(closed) : await finalEnsemble(ws, env));
     return summary;
   } catch (err) {
     writeSearch(ws, { ...rec, status: controller.signal.aborted ? "interrupted" : "failed" });
@@ -130,6 +135,14 @@ async function finalEnsemble(ws: Workspace, env: NodeJS.ProcessEnv): Promise<Pic
   }
 }
 
+/** The ensemble the last round's request selected (or why it could not), worded as finalEnsemble does. */
+function closedEnsemble(c: SearchClosing): Pick<SearchSummary, "ensemble" | "ensemble_error"> {
+  if (c.ensemble) return { ensemble: c.ensemble, ensemble_error: null };
+  const reason = c.ensemble_error ?? "the helper sent no ensemble";
+  ui.warn(`no ensemble: ${reason}`);
+  return { ensemble: null, ensemble_error: reason };
+}
+
 type InvokeInput = Parameters<SearchGraph["invoke"]>[0];
 
 function graphInput(input: SearchInput): InvokeInput {
@@ -147,11 +160,12 @@ function buildSearchGraph(
   saver: SqliteSaver,
   budget: CostBudget,
   executor: Executor,
-  runIds: { next: string[] | null },
+  held: Pick<GraphDeps, "runIds" | "closing">,
+  known?: SearchSpace,
 ): SearchGraph {
   const o = rec.options;
   const py = { ws, env };
-  let space: Promise<SearchSpace> | null = null;
+  let space: Promise<SearchSpace> | null = known ? Promise.resolve(known) : null;
   return buildGraph(
     {
       py,
@@ -177,7 +191,7 @@ function buildSearchGraph(
       searchSpace: () => (space ??= agent<{ space: SearchSpace }>(py, ["space"]).then((r) => r.space)),
       budget,
       maxLlmFailures: o.maxLlmFailures ?? undefined,
-      runIds,
+      ...held,
     },
     saver,
   );

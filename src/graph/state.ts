@@ -82,6 +82,14 @@ export interface Trial {
   planner_name: string | null;
   fallback: string | null;
   advice: string | null;
+  /** The trial's config as the helper rendered it while planning (base + changes): the trial writes it as is, no request. */
+  rendered?: RenderedConfig | null;
+}
+
+/** A config file the helper rendered (config-apply --dry-run --with-text, suggest --render-base). */
+export interface RenderedConfig {
+  text: string;
+  diff: string;
 }
 
 export interface TrialResult {

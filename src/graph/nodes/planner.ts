@@ -15,7 +15,7 @@ import { largestCall } from "../../llm/budget.js";
 import { LlmFailuresStop } from "../../llm/errors.js";
 import { agent, AgentError, type HelperArgs } from "../../python.js";
 import { readAgentState, runConfigRel, startConfigRel } from "../../workspace.js";
-import { addUsage, ZERO_USAGE, type GraphState, type GraphUpdate, type RepeatRequest, type Trial } from "../state.js";
+import { addUsage, ZERO_USAGE, type GraphState, type GraphUpdate, type RenderedConfig, type RepeatRequest, type Trial } from "../state.js";
 import { bestSummary } from "../../runs-view.js";
 import { portfolioProposals } from "../../planners/portfolio.js";
 import type { GraphDeps } from "../deps.js";
@@ -42,8 +42,9 @@ export async function plannerNode(state: GraphState, deps: GraphDeps): Promise<G
   let llmS = 0;
   let slots = room - drafts.length - seedsNow;
   const portfolio: Proposal[] = [];
+  const renders: Renders = new Map();
   if (slots > 0) {
-    const ctx = await buildContext(state, deps, base, slots);
+    const ctx = await buildContext(state, deps, base, slots, renders);
     if (state.options.portfolio) portfolio.push(...(await portfolioProposals(ctx, slots)));
     slots -= portfolio.length;
     if (slots > 0) {
@@ -61,7 +62,7 @@ export async function plannerNode(state: GraphState, deps: GraphDeps): Promise<G
   const fallbacks = state.llm_fallbacks + (failure ? 1 : 0);
   const proposals = [...portfolio, ...(result?.proposals ?? [])];
   const stop = proposals.some((p) => p.decision.step_type === "stop");
-  if (!stop) drafts.push(...proposals.map((p) => proposalDraft(p, base)));
+  if (!stop) drafts.push(...proposals.map((p) => proposalDraft(p, base, renders)));
 
   const count = drafts.length + seedsNow;
   const runIds = count > 0 ? await reserveRunIds(deps, count) : [];
@@ -172,7 +173,11 @@ function repeatDraft(r: RepeatRequest): Draft {
   };
 }
 
-function proposalDraft(p: Proposal, base: string): Draft {
+/** The configs the helper rendered this round (changes on the round's base), by their changes. */
+type Renders = Map<string, RenderedConfig>;
+const renderKey = (changes: ConfigChange[]) => JSON.stringify(changes);
+
+function proposalDraft(p: Proposal, base: string, renders: Renders): Draft {
   const d = p.decision;
   return {
     kind: "proposal",
@@ -186,10 +191,12 @@ function proposalDraft(p: Proposal, base: string): Draft {
     planner_name: p.planner,
     fallback: p.fallback ?? null,
     advice: p.advice ?? null,
+    // rendered while planning (suggest, or the check of an LLM's changes): the trial writes it, no request
+    rendered: renders.get(renderKey(d.config_changes)) ?? null,
   };
 }
 
-async function buildContext(state: GraphState, deps: GraphDeps, base: string, batchSize: number): Promise<PlannerContext> {
+async function buildContext(state: GraphState, deps: GraphDeps, base: string, batchSize: number, renders: Renders): Promise<PlannerContext> {
   const agentState = readAgentState(deps.py.ws);
   const knownConfigs: Record<string, string> = {};
   for (const c of agentState.configs ?? []) if (c.config_id && c.fidelity === state.fidelity) knownConfigs[c.config_id] ??= c.root_run_id;
@@ -207,18 +214,19 @@ async function buildContext(state: GraphState, deps: GraphDeps, base: string, ba
     searchSpace: await deps.searchSpace(),
     lastFeedback: state.verdicts.at(-1)?.feedback ?? null,
     targetValMse: state.options.target_val_mse,
-    checkChanges: (changes) => checkChanges(deps, changes, baseAbs),
+    checkChanges: (changes) => checkChanges(deps, changes, baseAbs, renders),
     knownConfigs,
-    suggest: (sampler, count) => suggest(deps, sampler, state.options.seed ?? 0, count),
+    suggest: (sampler, count) => suggest(deps, sampler, state.options.seed ?? 0, count, baseAbs, renders),
     signal: deps.signal,
   };
 }
 
-/** Dry-run config-apply against the incumbent: the errors, and the resulting config's id. */
-async function checkChanges(deps: GraphDeps, changes: ConfigChange[], base: string): Promise<ChangeCheck> {
-  const args: HelperArgs = ["config-apply", "--dry-run", "--base", base, "--changes", JSON.stringify(changes)];
+/** Dry-run config-apply against the incumbent: the errors, and the resulting config's id (its text kept for the trial). */
+async function checkChanges(deps: GraphDeps, changes: ConfigChange[], base: string, renders: Renders): Promise<ChangeCheck> {
+  const args: HelperArgs = ["config-apply", "--dry-run", "--with-text", "--base", base, "--changes", JSON.stringify(changes)];
   try {
-    const res = await agent<{ config_id?: string }>(deps.py, args);
+    const res = await agent<{ config_id?: string; text?: string; diff?: string }>(deps.py, args);
+    if (changes.length > 0 && typeof res.text === "string") renders.set(renderKey(changes), { text: res.text, diff: res.diff ?? "" });
     return { errors: [], configId: res.config_id ?? null };
   } catch (err) {
     if (err instanceof AgentError) return { errors: err.errors.length ? err.errors : [err.message], configId: null };
@@ -226,10 +234,18 @@ async function checkChanges(deps: GraphDeps, changes: ConfigChange[], base: stri
   }
 }
 
-/** Optuna's proposals; nas_agent varies the sampler seed with the history size, so calls explore. */
-async function suggest(deps: GraphDeps, sampler: "tpe" | "random", seed: number, count: number): Promise<PlannerDecision[]> {
-  const args: HelperArgs = ["suggest", "--sampler", sampler, "--seed", String(seed)];
+/**
+ * Optuna's proposals; nas_agent varies the sampler seed with the history size, so calls explore.
+ * The same request renders each proposal's config on the round's base (kept for the trial).
+ */
+async function suggest(deps: GraphDeps, sampler: "tpe" | "random", seed: number, count: number, base: string, renders: Renders): Promise<PlannerDecision[]> {
+  const args: HelperArgs = ["suggest", "--sampler", sampler, "--seed", String(seed), "--render-base", base];
   if (count > 1) args.push("--count", String(count));
-  const out = await agent<{ decision: PlannerDecision; decisions?: PlannerDecision[] }>(deps.py, args);
-  return out.decisions ?? [out.decision];
+  const out = await agent<{ decision: PlannerDecision; decisions?: PlannerDecision[]; rendered?: (RenderedConfig | null)[] }>(deps.py, args);
+  const decisions = out.decisions ?? [out.decision];
+  for (const [i, d] of decisions.entries()) {
+    const r = out.rendered?.[i];
+    if (r && d.config_changes.length > 0) renders.set(renderKey(d.config_changes), { text: r.text, diff: r.diff });
+  }
+  return decisions;
 }

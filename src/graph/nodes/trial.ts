@@ -1,7 +1,8 @@
 /**
  * trial (one task per trial of a round, through LangGraph Send): write the trial's own config
- * file (.nas-graph/trials/<run_id>.py = its base + changes, through the Python helper; a
- * repeat or baseline seed copies its config as is, a plain file copy), then train it through the search's executor (local or
+ * file (.nas-graph/trials/<run_id>.py = its base + changes: the text the helper rendered while
+ * planning, else through the Python helper; a repeat or baseline seed copies its config as is,
+ * a plain file copy), then train it through the search's executor (local or
  * Slurm, src/executors/). config.py is never touched here. A finished attempt of this same run
  * (crash after training) is reused, a failure of any kind included; an interrupted one is set
  * aside and retrained under the same id; a Slurm job of an earlier attempt that is still
@@ -14,7 +15,7 @@ import { UserError, oneLine } from "../../errors.js";
 import type { TrainOutcome, TrialJob } from "../../executors/types.js";
 import { agent, AgentError, type HelperArgs } from "../../python.js";
 import { readJson, runDir, trialConfigRel, writeJsonAtomic } from "../../workspace.js";
-import type { GraphUpdate, Trial, TrialInput, TrialResult } from "../state.js";
+import type { GraphUpdate, RenderedConfig, Trial, TrialInput, TrialResult } from "../state.js";
 import type { GraphDeps } from "../deps.js";
 import { killPoint } from "../../test-hooks.js";
 
@@ -147,6 +148,7 @@ async function writeTrialConfig(trial: Trial, deps: GraphDeps): Promise<{ diff: 
   const base = path.join(ws, trial.base);
   fs.mkdirSync(path.dirname(target), { recursive: true });
   if (trial.config_changes.length === 0) return copyConfig(base, target);
+  if (trial.rendered) return writeRendered(trial.rendered, target);
   try {
     const args: HelperArgs = ["config-apply", "--base", base, "--config", target, "--changes", JSON.stringify(trial.config_changes)];
     const res = await agent<{ diff?: string }>(deps.py, args);
@@ -154,6 +156,19 @@ async function writeTrialConfig(trial: Trial, deps: GraphDeps): Promise<{ diff: 
   } catch (err) {
     if (err instanceof AgentError) return { error: [err.message, ...err.errors].join("; ") };
     throw err;
+  }
+}
+
+/** A proposal the helper rendered while planning: its text, written atomically as is (no request). */
+function writeRendered(r: RenderedConfig, target: string): { diff: string } | { error: string } {
+  const tmp = `${target}.${process.pid}.tmp`;
+  try {
+    fs.writeFileSync(tmp, r.text);
+    fs.renameSync(tmp, target);
+    return { diff: r.diff };
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    return { error: `cannot write ${target}: ${oneLine(err)}` };
   }
 }
 

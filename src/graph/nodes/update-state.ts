@@ -11,7 +11,9 @@ import { appendDecision } from "../../decision-log.js";
 import { agent, AgentError, type HelperArgs } from "../../python.js";
 import { startConfigRel } from "../../workspace.js";
 import { ZERO_USAGE, type GraphState, type GraphUpdate, type RepeatRequest, type Trial, type Verdict } from "../state.js";
-import { maxRiseArgs, type GraphDeps } from "../deps.js";
+import { maxRiseArgs, type GraphDeps, type SearchClosing } from "../deps.js";
+import { END } from "@langchain/langgraph";
+import { baselineRejected, shouldContinue } from "../should-continue.js";
 import { killPoint } from "../../test-hooks.js";
 
 interface Recorded {
@@ -28,6 +30,7 @@ export interface RoundEnd {
   restore_warning?: string;
   study_error?: string;
   next_run_ids: string[];
+  closing?: SearchClosing;
 }
 
 export async function updateStateNode(state: GraphState, deps: GraphDeps): Promise<GraphUpdate> {
@@ -40,7 +43,10 @@ export async function updateStateNode(state: GraphState, deps: GraphDeps): Promi
   const runs = state.verdicts.map((v) => ({ run_id: v.run_id, info: verdictInfo(v, state.results[v.run_id]?.run_status === "ok") }));
   const args: HelperArgs = ["finish-round", "--runs", JSON.stringify(runs), "--known-best", state.best_run_id ?? "", ...maxRiseArgs(deps)];
   args.push("--fallback", path.join(deps.py.ws.dir, startConfigRel(state.search_id)), "--reserve", String(state.options.parallel));
+  const closes = deps.closing !== undefined && lastRound(state, queue);
+  if (closes) args.push("--close");
   const end = await agent<RoundEnd>(deps.py, args);
+  if (deps.closing) deps.closing.value = closes ? (end.closing ?? null) : null;
   for (const [i, v] of state.verdicts.entries()) {
     const config = end.records[i]?.config;
     if (v.repeat && config) queue.push(repeatOf(config, v));
@@ -101,6 +107,16 @@ export async function updateStateNode(state: GraphState, deps: GraphDeps): Promi
     n_runs: nRuns,
     timings,
   };
+}
+
+/**
+ * The search ends after this round whatever the helper answers (the budget is spent or a stop was
+ * asked; the incumbent, hence the target, is only known from the answer): its request also
+ * brings the search's closing. A rejected baseline ends the search with an error, no closing.
+ */
+function lastRound(state: GraphState, queue: RepeatRequest[]): boolean {
+  if (baselineRejected(state)) return false;
+  return shouldContinue({ ...state, iteration: state.iteration + state.trials.length, repeat_queue: queue, incumbent: null }) === END;
 }
 
 /**

@@ -1,0 +1,64 @@
+"""The checks before a search records anything (``preflight``, ``begin-search --preflight``).
+
+In the order they are reported: the interpreter's packages (env_check), the search space, that
+config.py parses (AST only), then ``train.py --check`` run by the interpreter the trainings use
+(its torch import is the only heavy part, in its own process). Each check's outcome is returned as
+data; TypeScript words the user's one line (src/preflight.ts). Nothing is written.
+"""
+from __future__ import annotations
+
+import signal
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from .config_edit import ConfigEditError, read_values
+from .env_check import check_env
+from .search_space import SpaceError, load_space, resolve_space_path
+
+TRAIN_CHECK_TIMEOUT_S = 300
+
+
+def preflight(workspace: Path, space_override: str | None, config: Path, *, python: str | None,
+              parse_config: bool) -> dict[str, Any]:
+    """``{ok, env, space?, space_path?, space_error?, config_error?, train_check?}``: later checks
+    are skipped once one fails (a missing package makes every later error misleading)."""
+    out: dict[str, Any] = {"ok": False, "env": check_env()}
+    if out["env"]["missing"] or out["env"]["outdated"]:
+        return out
+    try:
+        path = resolve_space_path(workspace, space_override)
+        space = load_space(path)
+    except SpaceError as exc:
+        return {**out, "space_error": str(exc)}
+    out.update({"space_path": str(path), "space": space.raw})
+    if parse_config:
+        try:
+            read_values(config, space)
+        except (ConfigEditError, SpaceError) as exc:
+            return {**out, "config_error": str(exc)}
+    if python:
+        out["train_check"] = train_check(workspace, python)
+        check = out["train_check"]
+        if check.get("exit") != 0 or not str(check.get("stdout", "")).strip().startswith("config ok:"):
+            return out
+    return {**out, "ok": True}
+
+
+def train_check(workspace: Path, python: str) -> dict[str, Any]:
+    """``python -u train.py --config config.py --check`` in the workspace: ``{exit, stdout, stderr}``,
+    or ``{exit: None, error}`` when it cannot be run or runs past its timeout."""
+    try:
+        res = subprocess.run([python, "-u", "train.py", "--config", "config.py", "--check"], cwd=workspace,
+                             capture_output=True, text=True, timeout=TRAIN_CHECK_TIMEOUT_S,
+                             preexec_fn=_default_sigint)
+    except subprocess.TimeoutExpired:
+        return {"exit": None, "error": f"timed out after {TRAIN_CHECK_TIMEOUT_S} s"}
+    except OSError as exc:
+        return {"exit": None, "error": f"{type(exc).__name__}: {exc.strerror or exc}"}
+    return {"exit": res.returncode, "stdout": res.stdout, "stderr": res.stderr}
+
+
+def _default_sigint() -> None:
+    """The helper ignores Ctrl-C (its parent ends it); the check it starts must not inherit that."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
