@@ -21,8 +21,8 @@ export interface AgentAnswer {
  * (test/helper-commands.test.ts checks that both lists agree).
  */
 export const HELPER_COMMANDS = [
-  "space", "config-get", "config-apply", "config-id", "config-restore", "next-run-id", "check-env", "preflight", "begin-search",
-  "record-run", "record-runs", "finish-round", "promising", "standing", "set-accept", "summarize", "suggest", "study", "report", "baselines",
+  "space", "config-get", "config-apply", "config-id", "next-run-id", "preflight", "begin-search",
+  "record-run", "record-runs", "finish-round", "promising", "standing", "set-accept", "suggest", "study", "report", "baselines",
   "ensemble", "rebuild-state",
 ] as const;
 export type HelperCommand = (typeof HELPER_COMMANDS)[number];

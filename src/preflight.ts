@@ -25,6 +25,8 @@ export class PreflightError extends UserError {
 export interface PreflightAnswer {
   ok: boolean;
   env: { python: string; missing: string[]; outdated?: { name: string; version: string; required: string }[] };
+  /** agent_state.json does not read: the helper's one line with its fix. */
+  state_error?: string;
   space?: SearchSpace;
   space_error?: string;
   config_error?: string;
@@ -40,6 +42,7 @@ export async function preflight(ctx: PyContext): Promise<SearchSpace> {
 /** Throw the first failed check's one line (none failed: the search space). */
 export function checkPreflight(ctx: PyContext, pf: PreflightAnswer): SearchSpace {
   checkEnv(ctx, pf.env);
+  if (pf.state_error !== undefined) throw new UserError(pf.state_error);
   if (pf.space_error !== undefined) throw new PreflightError(`cannot start a search: ${pf.space_error}`);
   // the starting config.py must parse: the search starts from it and falls back to it
   if (pf.config_error !== undefined) throw new UserError(`cannot start a search: ${pf.config_error}`);

@@ -93,28 +93,10 @@ export function readAgentState(ws: Workspace): AgentStateFile {
     s = readJson<AgentStateFile>(ws.agentState);
   } catch (err) {
     if (!(err instanceof UserError)) throw err;
-    throw new UserError(`${ws.agentState} is not valid JSON; ${rebuildFix(ws)}, or fix it by hand`);
+    // the helper read it first in every command and words the fix (nas_agent/agent_state.py); relayed, not repeated
+    throw new UserError(`${ws.agentState} is not valid JSON: 'nas-graph status --system-dir ${ws.dir}' names the fix`);
   }
   return s ?? { max_runs: 0, best_run_id: null, runs: [] };
-}
-
-/** The fix for a lost or corrupt agent_state.json: the last good copy, or a rebuild from the runs. */
-export function rebuildFix(ws: Workspace): string {
-  const rebuild = `rebuild it from the runs with 'nas-graph rebuild --system-dir ${ws.dir}'`;
-  const bak = `${ws.agentState}.bak`;
-  return fs.existsSync(bak) ? `restore the last good copy (cp ${bak} ${ws.agentState}) or ${rebuild}` : rebuild;
-}
-
-/** With no agent_state.json beside finished run folders, the state was lost: say how to get it back (null otherwise). */
-export function lostStateHint(ws: Workspace): string | null {
-  if (fs.existsSync(ws.agentState)) return null;
-  let n = 0;
-  try {
-    n = fs.readdirSync(ws.runs).filter((d) => /^run_\d+$/.test(d)).length;
-  } catch {
-    return null;
-  }
-  return n > 0 ? `no agent_state.json in ${ws.dir}, but runs/ holds ${n} run folder${n === 1 ? "" : "s"}: ${rebuildFix(ws)}` : null;
 }
 
 export function writeJsonAtomic(file: string, value: unknown): void {

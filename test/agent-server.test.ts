@@ -35,7 +35,7 @@ describe("nas_agent helper", () => {
     const [next, got, bad, space] = await Promise.all([
       s.request(["--system-dir", dir, "next-run-id"], "next-run-id"),
       s.request(["--system-dir", dir, "config-get"], "config-get"),
-      s.request(["--system-dir", dir, "summarize", "--run-id", "run_0042"], "summarize"),
+      s.request(["--system-dir", dir, "set-accept", "--run-id", "run_0042", "--accept"], "set-accept"),
       s.request(["--system-dir", dir, "space"], "space"),
     ]);
     expect(next).toEqual({ exit: 0, result: { ok: true, run_id: "run_0000", run_ids: ["run_0000"] } });

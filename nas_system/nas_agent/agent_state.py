@@ -13,6 +13,7 @@ import errno
 import json
 import math
 import os
+import re
 import tempfile
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
@@ -156,15 +157,40 @@ def _finite(x: Any) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
 
+def _rebuild(path: Path) -> str:
+    return f"rebuild it from the runs with 'nas-graph rebuild --system-dir {path.parent}'"
+
+
+def lost_state(path: str | Path, runs_dir: str | Path) -> str | None:
+    """No agent_state.json beside finished run folders: the state was lost; the one line that says
+    how to get it back (the CLI relays it), else None."""
+    path, runs_dir = Path(path), Path(runs_dir)
+    if path.exists() or not runs_dir.is_dir():
+        return None
+    n = sum(1 for p in runs_dir.iterdir() if re.match(r"^run_\d+$", p.name))
+    if n == 0:
+        return None
+    bak = path.with_name(path.name + ".bak")
+    fix = f"restore the last good copy (cp {bak} {path}) or {_rebuild(path)}" if bak.is_file() else _rebuild(path)
+    return f"no agent_state.json in {path.parent}, but runs/ holds {n} run folder{'' if n == 1 else 's'}: {fix}"
+
+
+def load_recorded_state(path: str | Path, runs_dir: str | Path) -> AgentState:
+    """The state of a workspace that is read, not started: a lost state (lost_state) is an error."""
+    hint = lost_state(path, runs_dir)
+    if hint:
+        raise AgentStateError(hint)
+    return load_agent_state(path)
+
+
 def load_agent_state(path: str | Path = "agent_state.json") -> AgentState:
     """Read the state; a missing file is a fresh empty state, a corrupt one an error."""
     path = Path(path)
     if not path.exists():
         return AgentState()
     bak = path.with_name(path.name + ".bak")
-    rebuild = f"rebuild it from the runs with 'nas-graph rebuild --system-dir {path.parent}'"  # the CLI's wording (workspace-paths.ts)
-    fix = (f"restore the last good copy (cp {bak} {path}), {rebuild}, or fix it by hand" if bak.is_file()
-           else f"{rebuild}, fix it by hand, or move it aside to start a fresh search")
+    fix = (f"restore the last good copy (cp {bak} {path}), {_rebuild(path)}, or fix it by hand" if bak.is_file()
+           else f"{_rebuild(path)}, fix it by hand, or move it aside to start a fresh search")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:

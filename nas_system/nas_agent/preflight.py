@@ -1,6 +1,6 @@
 """The checks before a search records anything (``preflight``, ``begin-search --preflight``).
 
-In the order they are reported: the interpreter's packages (env_check), the search space, that
+In the order they are reported: the interpreter's packages (env_check), agent_state.json reads, the search space, that
 config.py parses (AST only), then ``train.py --check`` run by the interpreter the trainings use
 (its torch import is the only heavy part, in its own process). Each check's outcome is returned as
 data; TypeScript words the user's one line (src/preflight.ts). Nothing is written.
@@ -12,6 +12,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from .agent_state import AgentStateError, load_agent_state
 from .config_edit import ConfigEditError, read_values
 from .env_check import check_env
 from .search_space import SpaceError, load_space, resolve_space_path
@@ -21,11 +22,15 @@ TRAIN_CHECK_TIMEOUT_S = 300
 
 def preflight(workspace: Path, space_override: str | None, config: Path, *, python: str | None,
               parse_config: bool) -> dict[str, Any]:
-    """``{ok, env, space?, space_path?, space_error?, config_error?, train_check?}``: later checks
+    """``{ok, env, state_error?, space?, space_path?, space_error?, config_error?, train_check?}``: later checks
     are skipped once one fails (a missing package makes every later error misleading)."""
     out: dict[str, Any] = {"ok": False, "env": check_env()}
     if out["env"]["missing"] or out["env"]["outdated"]:
         return out
+    try:  # a corrupt agent_state.json: the helper's one line names the fix (the CLI relays it)
+        load_agent_state(workspace / "agent_state.json")
+    except AgentStateError as exc:
+        return {**out, "state_error": str(exc)}
     try:
         path = resolve_space_path(workspace, space_override)
         space = load_space(path)

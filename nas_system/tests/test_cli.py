@@ -100,14 +100,6 @@ def test_config_apply_base_and_restore(ws):
     cli(ws, "config-apply", "--changes", '[{"key": "model.dropout", "value": 0.1}]', "--base", str(base), check=0)
     _, out = cli(ws, "config-get", check=0)
     assert out["values"]["model.d_ff"] == 2048 and out["values"]["model.dropout"] == 0.1
-    snap = ws / "snap.py"
-    snap.write_text((NAS_SYSTEM / "config.py").read_text())
-    _, out = cli(ws, "config-restore", "--from", str(snap), check=0)
-    assert out["restored_from"] == str(snap)
-    assert (ws / "config.py").read_text() == snap.read_text()
-    (ws / "broken.py").write_text("data = {\n")
-    _, out = cli(ws, "config-restore", "--from", str(ws / "broken.py"), check=2)
-    assert "not valid Python" in out["error"] and (ws / "config.py").read_text() == snap.read_text()
 
 
 def test_next_run_id(ws):
@@ -185,10 +177,11 @@ def test_a_timed_out_run_keeps_the_searchs_epoch_cap_when_its_verdict_is_recorde
     assert out["run"]["fidelity"].endswith("@1ep") and out["run"]["status"] == "timeout"
 
 
-def test_set_accept_and_summarize(ws):
+def test_set_accept(ws):
     make_run(ws, "run_0000", val=0.5)
     make_run(ws, "run_0001", val=0.4, lr=1e-4)  # another config: a verdict applies to a whole config
-    cli(ws, "record-run", "--run-id", "run_0000", "--info", '{"accepted": true}', check=0)
+    _, out = cli(ws, "record-run", "--run-id", "run_0000", "--info", '{"accepted": true}', check=0)
+    assert "Best val_mse 0.5 at epoch 3 of 4" in out["run"]["history_summary"]  # the run's history summary
     cli(ws, "record-run", "--run-id", "run_0001", "--info", '{"accepted": false}', check=0)
     _, out = cli(ws, "set-accept", "--run-id", "run_0001", "--accept", "--reason", "user says so", check=0)
     assert out["best_run_id"] == "run_0001" and out["previous_best_run_id"] == "run_0000"
@@ -198,10 +191,6 @@ def test_set_accept_and_summarize(ws):
     _, out = cli(ws, "set-accept", "--run-id", "run_0042", "--accept", check=2)
     assert "unknown run id run_0042" in out["error"]
     cli(ws, "set-accept", "--run-id", "run_0001", check=2)  # --accept or --reject is required
-    _, out = cli(ws, "summarize", "--run-id", "run_0000", check=0)
-    assert "Best val_mse 0.5 at epoch 3 of 4" in out["summary"]
-    _, out = cli(ws, "summarize", "--run-id", "run_0099", check=2)
-    assert "unknown run id run_0099" in out["error"]
 
 
 def test_record_runs_one_request_per_round(ws):
@@ -374,3 +363,66 @@ def test_each_state_write_keeps_the_last_good_copy(ws):
     _, out = cli(ws, "next-run-id", check=2)
     assert "agent_state.json.bak" in out["error"] and "\n" not in out["error"]
     assert (ws / "agent_state.json.bak").read_text() == first  # a corrupt file never overwrites the good copy
+
+
+def _fake_python(ws, name, body):
+    """A stand-in interpreter for train.py --check (the pre-flight runs the trainings' interpreter)."""
+    path = ws / name
+    path.write_text(f"#!/bin/sh\n{body}\n")
+    path.chmod(0o755)
+    return str(path)
+
+
+def test_preflight_then_begin_search_in_one_request_writes_nothing_on_a_failed_check(ws):
+    ok = _fake_python(ws, "ok-python", 'echo "config ok: informer, data at $PWD"')
+    bad = _fake_python(ws, "bad-python", 'echo "config error: data file x.csv does not exist; set NAS_DATA_DIR" >&2; exit 2')
+    _, out = cli(ws, "preflight", "--python", ok, check=0)
+    pf = out["preflight"]
+    assert pf["ok"] is True and pf["env"]["missing"] == [] and "model.d_model" in pf["space"]["params"]
+    assert pf["train_check"]["exit"] == 0 and pf["train_check"]["stdout"].startswith("config ok:")
+    # begin-search --preflight: a failed check answers begun false and writes nothing
+    _, out = cli(ws, "begin-search", "--preflight", "--python", bad, check=0)
+    assert out["begun"] is False and out["preflight"]["train_check"]["exit"] == 2
+    assert "x.csv does not exist" in out["preflight"]["train_check"]["stderr"]
+    assert not (ws / "agent_state.json").exists()
+    (ws / "broken.py").write_text((ws / "config.py").read_text())
+    (ws / "config.py").write_text("model = {\n")  # config.py does not parse: named before train.py runs
+    _, out = cli(ws, "begin-search", "--preflight", "--python", ok, check=0)
+    assert out["begun"] is False and "config_error" in out["preflight"] and "train_check" not in out["preflight"]
+    (ws / "config.py").write_text((ws / "broken.py").read_text())
+    _, out = cli(ws, "begin-search", "--preflight", "--python", ok, "--reserve", "2", check=0)
+    assert out["begun"] is True and out["preflight"]["ok"] is True and out["next_run_ids"] == ["run_0000", "run_0001"]
+    assert out["baseline_needed"] is True and (ws / "agent_state.json").exists()
+
+
+def test_suggest_renders_the_trial_configs_and_the_last_round_closes_the_search(ws):
+    make_run(ws, "run_0000", val=0.5)
+    make_run(ws, "run_0001", val=0.4, lr=1e-4)
+    base = ws / "runs" / "run_0001" / "config_used.py"
+    _, out = cli(ws, "suggest", "--count", "2", "--render-base", str(base), check=0)
+    assert len(out["rendered"]) == len(out["decisions"]) == 2
+    for d, r in zip(out["decisions"], out["rendered"]):
+        changes = json.dumps(d["config_changes"])  # the text is what config-apply writes from the same base
+        _, applied = cli(ws, "config-apply", "--base", str(base), "--config", str(ws / "t.py"), "--changes", changes, check=0)
+        assert r["text"] == (ws / "t.py").read_text() and r["config_id"] == applied["config_id"] and r["diff"].startswith("--- a/")
+    runs = [{"run_id": "run_0000", "info": {"accepted": True}}, {"run_id": "run_0001", "info": {"accepted": True}}]
+    _, out = cli(ws, "finish-round", "--runs", json.dumps(runs), "--close", check=0)
+    closing = out["closing"]  # the standing and the ensemble (these runs saved no forecasts: its error, one line)
+    assert closing["standing"]["best_run_id"] == "run_0001" and "persistence_val_mse" in closing["standing"]
+    assert "ensemble" not in closing and closing["ensemble_error"] and "\n" not in closing["ensemble_error"]
+    _, out = cli(ws, "finish-round", "--runs", json.dumps(runs[1:]), check=0)
+    assert "closing" not in out
+
+
+def test_a_lost_corrupt_or_empty_state_is_the_helpers_one_line(ws):
+    """The CLI relays these lines (status, report, ensemble, the pre-flight); it words none of them."""
+    _, out = cli(ws, "ensemble", check=2)
+    assert out["error"] == f"no runs recorded in {ws} yet; start a search with 'nas-graph run' first"
+    make_run(ws, "run_0000", val=0.5)  # a run folder, no agent_state.json: the state was lost
+    _, out = cli(ws, "standing", check=2)
+    assert out["error"] == (f"no agent_state.json in {ws}, but runs/ holds 1 run folder: "
+                            f"rebuild it from the runs with 'nas-graph rebuild --system-dir {ws}'")
+    (ws / "agent_state.json").write_text("{ torn")
+    _, out = cli(ws, "preflight", check=0)
+    assert "space" not in out["preflight"] and "is corrupt" in out["preflight"]["state_error"]
+    assert f"nas-graph rebuild --system-dir {ws}" in out["preflight"]["state_error"]

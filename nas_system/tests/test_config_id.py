@@ -1,4 +1,4 @@
-"""config_id (identity of a config by value, minus the seed) and check-env, through `python -m nas_agent`."""
+"""config_id (identity of a config by value, minus the seed) and the pre-flight's package check, through `python -m nas_agent`."""
 import json
 import os
 import subprocess
@@ -63,7 +63,8 @@ def test_unparsable_config_is_a_user_error(ws):
 
 
 def test_check_env_lists_the_requirements(ws):
-    _, out = cli(ws, "check-env", check=0)
+    _, out = cli(ws, "preflight", check=0)
+    out = out["preflight"]["env"]
     assert out["missing"] == []
     assert out["python"] == sys.executable
     names = {line.split("#")[0].split(">=")[0].split("==")[0].strip() for line in REQUIREMENTS.read_text().splitlines()
@@ -87,8 +88,9 @@ def bare_cli(python, ws, *args):
 
 
 def test_missing_packages_are_an_environment_error(bare_python, ws):
-    code, out = bare_cli(bare_python, ws, "check-env")
-    assert code == 0 and out["missing"] == ["torch", "numpy", "pandas", "matplotlib", "optuna"]
+    code, out = bare_cli(bare_python, ws, "preflight")
+    assert code == 0 and out["preflight"]["env"]["missing"] == ["torch", "numpy", "pandas", "matplotlib", "optuna"]
+    assert out["preflight"]["ok"] is False and "space" not in out["preflight"]  # nothing after a missing package
     # suggest imports optuna: before, "internal error ...; please report it" (exit 1)
     code, out = bare_cli(bare_python, ws, "suggest")
     assert code == 2, out

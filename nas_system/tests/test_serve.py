@@ -43,7 +43,7 @@ def test_answers_in_order_as_the_one_shot_cli_does(ws):
         req(2, "--system-dir", d, "config-get"),
         req(3, "--system-dir", d, "config-apply", "--changes", changes, "--dry-run"),
         req(4, "--system-dir", d, "config-apply", "--changes", json.dumps([{"key": "nope", "value": 1}])),
-        req(5, "--system-dir", d, "summarize", "--run-id", "run_0009"),
+        req(5, "--system-dir", d, "set-accept", "--run-id", "run_0009", "--accept"),
         req(6, "--system-dir", d, "config-get"),
     ])
     assert [a["id"] for a in answers] == [1, 2, 3, 4, 5, 6]

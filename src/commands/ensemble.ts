@@ -7,7 +7,7 @@
 import { UserError } from "../errors.js";
 import { ensembleLine, membersText, selectEnsemble } from "../ensemble.js";
 import { ui } from "../ui.js";
-import { acquireLock, lostStateHint, openWorkspace, readAgentState } from "../workspace.js";
+import { acquireLock, openWorkspace } from "../workspace.js";
 
 export interface EnsembleOptions {
   systemDir: string;
@@ -19,9 +19,7 @@ export interface EnsembleOptions {
 export async function ensembleCommand(opts: EnsembleOptions, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   if (opts.steps !== undefined && !(Number.isInteger(opts.steps) && opts.steps >= 1)) throw new UserError(`--steps must be a positive integer (got ${opts.steps})`);
   const ws = openWorkspace(opts.systemDir);
-  const lost = lostStateHint(ws);
-  if (lost) throw new UserError(lost);
-  if (readAgentState(ws).runs.length === 0) throw new UserError(`no runs recorded in ${ws.dir} yet; start a search with 'nas-graph run' first`);
+  // a lost, corrupt or empty agent_state.json: the helper's one line (nas_agent ensemble)
   const release = acquireLock(ws, "ensemble", ui.notice);
   try {
     const e = await selectEnsemble({ ws, env }, { steps: opts.steps, forecastCsv: opts.forecastCsv });

@@ -4,9 +4,8 @@
  * side) and prints the path of the HTML file.
  */
 import path from "node:path";
-import { UserError } from "../errors.js";
 import { agent, type HelperArgs } from "../python.js";
-import { lostStateHint, openWorkspace, readAgentState, readSearch, type Workspace } from "../workspace.js";
+import { openWorkspace, readSearch, type Workspace } from "../workspace.js";
 
 export interface ReportOptions {
   systemDir: string;
@@ -32,11 +31,7 @@ export async function reportCommand(opts: ReportOptions, env: NodeJS.ProcessEnv 
 
 /** The target line: the option, else the last search's --target-val-mse. */
 export async function writeReport(ws: Workspace, env: NodeJS.ProcessEnv, target?: number, fidelity?: string): Promise<ReportResult> {
-  const lost = lostStateHint(ws);
-  if (lost) throw new UserError(lost);
-  if (readAgentState(ws).runs.length === 0) {
-    throw new UserError(`no runs recorded in ${ws.dir} yet; start a search with 'nas-graph run' first`);
-  }
+  // a lost, corrupt or empty agent_state.json: the helper's one line (nas_agent report)
   const t = target ?? readSearch(ws)?.options.targetValMse ?? null;
   const args: HelperArgs = ["report", "--decisions", ws.decisions, ...(t != null ? ["--target", String(t)] : []), ...(fidelity ? ["--fidelity", fidelity] : [])];
   const res = await agent<ReportResult & { ok: true }>({ ws, env }, args);

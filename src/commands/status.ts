@@ -17,8 +17,7 @@ import { readDecisions, type DecisionEntry } from "../decision-log.js";
 import { configStats, finite, type ConfigStats } from "../runs-view.js";
 import { agent } from "../python.js";
 import { fmt, ui } from "../ui.js";
-import { UserError } from "../errors.js";
-import { lostStateHint, openWorkspace, readAgentState, readJson, readSearch, type Workspace } from "../workspace.js";
+import { openWorkspace, readAgentState, readJson, readSearch, type Workspace } from "../workspace.js";
 
 export interface StatusOptions {
   systemDir: string;
@@ -93,8 +92,6 @@ export interface StatusData {
 
 export async function statusCommand(opts: StatusOptions, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const ws = openWorkspace(opts.systemDir);
-  const lost = lostStateHint(ws);
-  if (lost) throw new UserError(lost);
   const standing = await agent<Standing>({ ws, env }, ["standing", ...(opts.fidelity ? ["--fidelity", opts.fidelity] : [])]);
   const data = statusData(ws, standing);
   if (opts.json) {

@@ -1,0 +1,78 @@
+"""The start of a search (``begin-search``): its pre-flight, its fidelity, whether config.py is
+trained first as a baseline (or put back on this fidelity's incumbent), its first seed and run ids."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import agent_state as st
+from . import fidelity as fid
+from .config_edit import literal_at, restore
+from .config_id import config_id
+from .incumbent_config import is_workspace_config, note_written, tool_wrote
+from .preflight import preflight
+from .run_numbering import next_run_ids
+from .run_records import standing_of
+from .workspace import Workspace
+
+
+def begin_search(ws: Workspace, config_arg: str | None, max_epochs_cap: int | None, reserve: int,
+                 preflight: bool = False, python: str | None = None) -> dict:
+    """Make the config's fidelity the current one, and say whether the config must be trained
+    as a baseline: when no incumbent exists at this fidelity, or config.py differs from it
+    because the user changed it by hand (the search continues from the user's file, never over
+    it). A config.py the tool itself wrote (the incumbent of a search at another fidelity,
+    ``config_written``) is no user edit: it is put back on this fidelity's incumbent, which
+    survives searches at other fidelities (``config_restored_from``). With ``--preflight`` the
+    pre-flight checks come first (``preflight`` in the answer): on a failure nothing is written."""
+    checks = {}
+    if preflight:
+        checks = {"preflight": preflight_of(ws, python, True)}
+        if not checks["preflight"]["ok"]:
+            return {**checks, "begun": False}
+    config = ws.config(config_arg)
+    task, key = fid.config_fidelity(config, max_epochs_cap)
+    state = st.load_agent_state(ws.state_path)
+    state.fidelity = key
+    cid = config_id(config)
+    incumbent = state.incumbent()
+    restored = None
+    if incumbent is None:
+        why = "no accepted run at this fidelity yet"
+    elif incumbent.config_id != cid:
+        source = ws.run_dir(incumbent.root_run_id) / "config_used.py"
+        if is_workspace_config(ws, config) and tool_wrote(state, config) and source.is_file():
+            restore(source, config)
+            note_written(state, config, source)
+            restored, cid, why = str(source), config_id(config), None
+        else:
+            why = f"config.py differs from the incumbent {incumbent.root_run_id}'s config"
+    else:
+        why = None
+    st.save_agent_state(state, ws.state_path)
+    return {"fidelity": key, "task": task, "task_key": fid.task_key(task), "config_id": cid,
+            "seed": _start_seed(_seed(config), state.runs, cid, key),
+            "baseline_needed": why is not None, "baseline_reason": why, "config_restored_from": restored,
+            **standing_of(state), "next_run_ids": next_run_ids(ws, state, reserve, "--reserve"), **checks, "begun": True}
+
+
+def _start_seed(own: int | None, runs, cid: str, fidelity: str) -> int | None:
+    """The baseline's first seed: the config's own, unless this config (same id and fidelity)
+    already trained some seed, then one past the largest it used. A config never gets a seed it
+    already has: CPU training is deterministic, so a reused seed would enter the noise pool as an
+    independent one and shrink the standard error."""
+    used = [r.seed for r in runs if r.config_id == cid and r.fidelity == fidelity
+            and isinstance(r.seed, int) and not isinstance(r.seed, bool)]
+    if not used:
+        return own
+    return max(max(used) + 1, own if own is not None else 0)
+
+
+def _seed(config_path: Path) -> int | None:
+    """The config's own top-level seed (repeats train seed + 1, seed + 2, ...)."""
+    value = literal_at(config_path, "seed")
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def preflight_of(ws: Workspace, python: str | None, parse_config: bool) -> dict:
+    """The pre-flight checks (preflight.py) on this workspace's config.py and search space."""
+    return preflight(ws.dir, ws.space_override, ws.config(None), python=python, parse_config=parse_config)
