@@ -8,6 +8,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { UserError } from "./errors.js";
 import type { ExecutorOptions } from "./executors/index.js";
+import type { Thresholds } from "./evaluation/rules.js";
 import { readJson, writeJsonAtomic, type Workspace } from "./workspace-paths.js";
 
 // the paths and the JSON files, in a module of their own (the executors and the Python bridge import only those)
@@ -180,12 +181,8 @@ export interface SearchOptions extends ExecutorOptions {
   thresholds: Thresholds;
 }
 
-export interface Thresholds {
-  acceptAbove: number;
-  rejectBelow: number;
-  maxRise: number;
-  minBestEpoch: number;
-}
+/** The evaluator's thresholds under one name and unit from the CLI to the rules (percent; --accept-above -> acceptAbovePct). */
+export type { Thresholds } from "./evaluation/rules.js";
 
 export interface SearchRecord {
   thread_id: string;
@@ -196,7 +193,19 @@ export interface SearchRecord {
 }
 
 export function readSearch(ws: Workspace): SearchRecord | null {
-  return readJson<SearchRecord>(ws.searchFile);
+  const rec = readJson<SearchRecord>(ws.searchFile);
+  if (rec?.options?.thresholds) rec.options.thresholds = thresholdsOf(rec.options.thresholds as unknown as Record<string, number>);
+  return rec;
+}
+
+/** A search.json written before the thresholds took the evaluator's names (acceptAbove -> acceptAbovePct, ...) reads the same. */
+function thresholdsOf(t: Record<string, number>): Thresholds {
+  return {
+    acceptAbovePct: t.acceptAbovePct ?? t.acceptAbove,
+    rejectBelowPct: t.rejectBelowPct ?? t.rejectBelow,
+    maxRisePct: t.maxRisePct ?? t.maxRise,
+    minBestEpoch: t.minBestEpoch,
+  };
 }
 
 export function writeSearch(ws: Workspace, rec: SearchRecord): void {

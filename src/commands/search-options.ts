@@ -109,9 +109,9 @@ function resolved(opts: RunOptions, env: NodeJS.ProcessEnv, planner: string, eva
     maxLlmFailures: opts.maxLlmFailures ?? null,
     ...executorOptions(opts, env),
     thresholds: {
-      acceptAbove: opts.acceptAbove,
-      rejectBelow: opts.rejectBelow,
-      maxRise: opts.maxRise,
+      acceptAbovePct: opts.acceptAbove,
+      rejectBelowPct: opts.rejectBelow,
+      maxRisePct: opts.maxRise,
       minBestEpoch: opts.minBestEpoch,
     },
   };
