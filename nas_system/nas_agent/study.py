@@ -120,7 +120,7 @@ def sync_study(system_dir: str | Path, state: AgentState, space: SearchSpace) ->
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # experimental-feature warnings of create_trial/add_trials
         trials = [study_trial(r, space) for r in state.runs]
-        storage = optuna.storages.RDBStorage(storage_url(system_dir))
+        storage = _storage(system_dir)
         study, rebuilt = _open(storage), False
         have = [t.user_attrs.get("digest") for t in study.get_trials(deepcopy=False)]
         want = [t.user_attrs["digest"] for t in trials]
@@ -130,7 +130,33 @@ def sync_study(system_dir: str | Path, state: AgentState, space: SearchSpace) ->
         new = trials[len(have):]
         if new:
             study.add_trials(new)
+    _storages[storage_url(system_dir)] = (_fingerprint(path), storage)  # as this sync left the file
     return {"path": str(path), "trials": len(trials), "added": len(new), "rebuilt": rebuilt, "created": created}
+
+
+# The long-lived helper opens each study file once per process: opening one checks its schema
+# against optuna's migration scripts (~0.5 s, most of a round's sync). Reused only while the file
+# is exactly as this process's last sync left it; removed, replaced or written by anyone else: opened again.
+_storages: dict[str, tuple[tuple | None, Any]] = {}
+
+
+def _fingerprint(path: Path) -> tuple | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _storage(system_dir: str | Path):
+    url = storage_url(system_dir)
+    known = _storages.pop(url, None)
+    if known is not None:
+        fingerprint, storage = known
+        if fingerprint is not None and fingerprint == _fingerprint(study_path(system_dir)):
+            return storage
+        storage.engine.dispose()  # its pooled connections may hold the old file open
+    return optuna.storages.RDBStorage(url)
 
 
 def _open(storage) -> optuna.Study:

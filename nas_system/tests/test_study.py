@@ -122,3 +122,30 @@ def test_a_broken_study_never_loses_a_run(ws):
     _, out = cli(ws, "study", check=0)
     assert out["trials"] == 2
     assert_mirrors_state(ws)
+
+
+def test_the_long_lived_helper_opens_the_study_once_and_again_when_the_file_changed(ws):
+    """In one process (as `nas_agent serve`): later rounds reuse the opened study file (its schema
+    check costs ~0.5 s a round); a file removed or written by another process is opened afresh."""
+    from nas_agent import study
+    from nas_agent.cli import execute
+
+    def finish(run_id):
+        code, out = execute(["--system-dir", str(ws), "finish-round", "--runs",
+                             json.dumps([{"run_id": run_id, "info": {"accepted": True}}])])
+        assert code == 0 and "study_error" not in out, out
+        return out["study"]
+
+    for i, lr in enumerate([1e-5, 2e-5, 3e-5]):
+        make_run(ws, f"run_000{i}", val=0.5 - i / 100, lr=lr)
+    finish("run_0000")
+    opened = study._storages[study.storage_url(ws)][1]
+    assert finish("run_0001")["added"] == 1 and study._storages[study.storage_url(ws)][1] is opened
+    (ws / ".nas-graph" / "optuna.db").unlink()  # removed meanwhile: a fresh file, rebuilt in full
+    out = finish("run_0002")
+    assert (out["created"], out["added"], out["trials"]) == (True, 3, 3)
+    assert study._storages[study.storage_url(ws)][1] is not opened
+    load(ws).set_user_attr("touched", True)  # written by another process: not reused
+    again = study._storages[study.storage_url(ws)][1]
+    assert finish("run_0002")["added"] == 0 and study._storages[study.storage_url(ws)][1] is not again
+    assert_mirrors_state(ws)
