@@ -32,6 +32,10 @@ export interface FakeTraining {
   hang_first?: boolean;
   /** The training of this seed kills itself with SIGKILL (the OOM killer's way). */
   sigkill_seed?: number;
+  /** Every training diverges in epoch 1 (failure.json "diverged", exit 3). */
+  diverge?: boolean;
+  /** Seconds each epoch sleeps, so that a training is still running when a test looks. */
+  epoch_s?: number;
 }
 
 /**
