@@ -100,6 +100,8 @@ if spec.get("diverge"):
     emit("end", status="diverged", reason=reason)
     print(f"diverged: {reason}; lower the learning rate or enable grad_clip", file=sys.stderr, flush=True)
     sys.exit(3)
+signal.signal(signal.SIGTERM, interrupted)  # as train.py: a SIGTERM or Ctrl-C mid-training is "interrupted"
+signal.signal(signal.SIGINT, interrupted)
 history = []
 for e, (v, t) in enumerate(zip(vals, train), start=1):
     time.sleep(float(spec.get("epoch_s", 0)))
