@@ -14,8 +14,10 @@ What it "learns" is scripted by fake-train.json in the workspace (cwd):
    "hang_first": true,                    the first training of each run id hangs until SIGTERM or its
                                           launcher's death (NAS_PARENT_PID), then failure.json
                                           "interrupted" and exit 130, as train.py; the next one trains
-   "sigkill_seed": 43}                    the training of this seed kills itself (SIGKILL), as the OOM
+   "sigkill_seed": 43,                    the training of this seed kills itself (SIGKILL), as the OOM
                                           killer would
+   "crash_by_lr": ["5e-05"]}              a config with one of these learning rates (str of the float)
+                                          writes its snapshot, then dies as an OOM would (exit 1)
 """
 from __future__ import annotations
 
@@ -85,6 +87,9 @@ if spec.get("hang_first") and not marker.exists():
         time.sleep(0.2)
         if parent and os.getppid() != parent:
             interrupted()
+if str(lr) in [str(x) for x in spec.get("crash_by_lr", [])]:
+    print("RuntimeError: CUDA out of memory (fake)", file=sys.stderr, flush=True)
+    sys.exit(1)
 if spec.get("sigkill_seed") is not None and str(spec["sigkill_seed"]) == str(seed):
     os.kill(os.getpid(), signal.SIGKILL)
 emit = Progress(args.progress, args.tag).emit

@@ -32,6 +32,8 @@ export interface FakeTraining {
   hang_first?: boolean;
   /** The training of this seed kills itself with SIGKILL (the OOM killer's way). */
   sigkill_seed?: number;
+  /** Configs with one of these learning rates (str of the float, e.g. "5e-05") write their snapshot, then die as an OOM would. */
+  crash_by_lr?: string[];
 }
 
 /**

@@ -44,6 +44,8 @@ export async function updateStateNode(state: GraphState, deps: GraphDeps): Promi
   for (const [i, v] of state.verdicts.entries()) {
     const config = end.records[i]?.config;
     if (v.repeat && config) queue.push(repeatOf(config, v));
+    // a proposal became the first incumbent: its missing baseline seeds go first
+    if (v.accept && v.baseline_seeds && config) queue.unshift(...baselineSeedsOf(config, v.baseline_seeds, state.options.baseline_seeds));
   }
   if (deps.runIds) deps.runIds.next = end.next_run_ids;
   if (end.restore_warning) deps.ui.warn(end.restore_warning);
@@ -135,6 +137,18 @@ function repeatOf(config: ConfigRecord, v: Verdict): RepeatRequest {
     kind: "repeat",
     plan: `Repeat ${config.root_run_id}'s config with seed ${seed} (seed ${config.run_ids.length + 1}): its gain over the incumbent is inside the seed noise (from ${v.run_id})`,
   };
+}
+
+/** `count` more seeds of a config that became the first incumbent, as a baseline's: each one past the highest seed it trained. */
+function baselineSeedsOf(config: ConfigRecord, count: number, total: number): RepeatRequest[] {
+  const seeds = config.seeds.filter((s): s is number => typeof s === "number");
+  const next = seeds.length > 0 ? Math.max(...seeds) + 1 : config.run_ids.length;
+  return Array.from({ length: count }, (_, i) => ({
+    root_run_id: config.root_run_id,
+    seed: next + i,
+    kind: "baseline",
+    plan: `Baseline seed ${config.run_ids.length + i + 1} of ${total} for ${config.root_run_id} (the first successful run, as every seed of the planned baseline failed): measure the seed noise`,
+  }));
 }
 
 /** The Optuna study (.nas-graph/optuna.db, for optuna-dashboard) is a mirror: agent_state.json stays the source of truth, a failed sync warns. */
