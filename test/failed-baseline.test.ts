@@ -39,4 +39,22 @@ describe("a failed baseline", () => {
     expect(readAgentState(dir).best_run_id).toBe(better.run_id);
     expect(runs.length).toBe(9);
   }, 120_000);
+
+  it("trains the seeds an earlier search's budget left out first when a later search continues from it", async () => {
+    const dir = workspace();
+    const env = cliEnv({ NAS_PYTHON: fakeTrainingPython(dir, { crash_by_lr: ["5e-05"], by_lr: { "0.001": 0.3 }, rel: { "43": 0.05, "44": -0.05 } }) });
+    const first = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", writeMockScript(dir, [lr(0.001)]), "--max-iterations", "4", "--portfolio", "off"], { env });
+    expect(first.code, first.stderr).toBe(0);
+    // no training left for its seeds: the verdict does not promise them
+    expect(first.stderr).toMatch(/verdict run_0003 ACCEPTED: baseline: first successful run \(val_mse 0\.3000\)(?! measured)/);
+    expect(first.stderr).not.toMatch(/more seeds? of it train next/);
+    const again = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", writeMockScript(dir, []), "--max-iterations", "2", "--portfolio", "off"], { env });
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toContain("the incumbent run_0003 was the first successful run (the baseline's seeds failed) and has no measured noise: 2 more seeds of it train first");
+    const runs = readAgentState(dir).runs as Run[];
+    expect(runs.slice(4).map((r) => [r.kind, r.repeat_of, r.seed, r.accepted])).toEqual([["baseline", "run_0003", 43, true], ["baseline", "run_0003", 44, true]]);
+    const state = readAgentState(dir) as unknown as { best_run_id: string; noise: Record<string, { dof: number }> };
+    expect(state.best_run_id).toBe("run_0003");
+    expect(Object.values(state.noise).map((n) => n.dof)).toEqual([2]); // the incumbent's 3 seeds measure the noise
+  }, 120_000);
 });

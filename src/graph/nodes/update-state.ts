@@ -140,7 +140,7 @@ function repeatOf(config: ConfigRecord, v: Verdict): RepeatRequest {
 }
 
 /** `count` more seeds of a config that became the first incumbent, as a baseline's: each one past the highest seed it trained. */
-function baselineSeedsOf(config: ConfigRecord, count: number, total: number): RepeatRequest[] {
+export function baselineSeedsOf(config: ConfigRecord, count: number, total: number): RepeatRequest[] {
   const seeds = config.seeds.filter((s): s is number => typeof s === "number");
   const next = seeds.length > 0 ? Math.max(...seeds) + 1 : config.run_ids.length;
   return Array.from({ length: count }, (_, i) => ({
