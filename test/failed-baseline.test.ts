@@ -40,6 +40,20 @@ describe("a failed baseline", () => {
     expect(runs.length).toBe(9);
   }, 120_000);
 
+  it("with --parallel, the round's incumbent gets the seeds, also when a config of the same round beat the first success", async () => {
+    const dir = workspace();
+    const env = cliEnv({ NAS_PYTHON: fakeTrainingPython(dir, { crash_by_lr: ["5e-05"], by_lr: { "0.001": 0.3, "0.002": 0.15 } }) });
+    const res = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", writeMockScript(dir, [lr(0.001), lr(0.002)]),
+      "--max-iterations", "5", "--parallel", "2", "--baseline-seeds", "2", "--portfolio", "off"], { env });
+    expect(res.code, res.stderr).toBe(0);
+    const runs = readAgentState(dir).runs as Run[];
+    const brief = runs.map((r) => `${r.run_id} ${r.kind} ${r.status} seed ${r.seed} of ${r.repeat_of} ${r.accepted}`).join("\n");
+    // run_0002 was the first success; run_0003, in the same round, halved its val_mse and became the incumbent
+    expect(res.stderr).toMatch(/verdict run_0003 ACCEPTED: mean val_mse 0\.15 \(1 seed\) vs run_0002's 0\.3 \(1 seed\)/);
+    expect(runs.slice(4).map((r) => [r.kind, r.repeat_of, r.seed, r.accepted]), brief).toEqual([["baseline", "run_0003", 43, true]]);
+    expect(readAgentState(dir).best_run_id).toBe("run_0003");
+  }, 120_000);
+
   it("trains the seeds an earlier search's budget left out first when a later search continues from it", async () => {
     const dir = workspace();
     const env = cliEnv({ NAS_PYTHON: fakeTrainingPython(dir, { crash_by_lr: ["5e-05"], by_lr: { "0.001": 0.3 }, rel: { "43": 0.05, "44": -0.05 } }) });

@@ -17,7 +17,8 @@
  * run with no incumbent is accepted as the baseline, and another seed of the incumbent's own
  * config is kept (it measures the noise; the config's verdict stands). When that first successful
  * run is a proposal (every seed of the planned baseline failed: an OOM, a --run-timeout), it is
- * measured like a baseline: its missing seeds, up to --baseline-seeds, train next (baselineSeeds),
+ * measured like a baseline: its missing seeds, up to --baseline-seeds, train next (baselineSeeds;
+ * with --parallel they go to the round's incumbent, should a config of the same round beat it),
  * so that the incumbent has a measured mean and noise before other configs are judged against it.
  */
 import type { EvaluationInput } from "../contracts.js";

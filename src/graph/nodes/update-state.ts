@@ -44,9 +44,13 @@ export async function updateStateNode(state: GraphState, deps: GraphDeps): Promi
   for (const [i, v] of state.verdicts.entries()) {
     const config = end.records[i]?.config;
     if (v.repeat && config) queue.push(repeatOf(config, v));
-    // a proposal became the first incumbent: its missing baseline seeds go first
-    if (v.accept && v.baseline_seeds && config) queue.unshift(...baselineSeedsOf(config, v.baseline_seeds, state.options.baseline_seeds));
   }
+  // a proposal became the first incumbent: the round's incumbent (it, or a config of the same
+  // round that beat it) gets its missing baseline seeds first
+  const wanted = Math.max(0, ...state.verdicts.map((v) => (v.accept ? (v.baseline_seeds ?? 0) : 0)));
+  const first = end.records.at(-1)?.incumbent;
+  const missing = first ? Math.min(wanted, state.options.baseline_seeds - first.run_ids.length) : 0;
+  if (first && missing > 0) queue.unshift(...baselineSeedsOf(first, missing, state.options.baseline_seeds));
   if (deps.runIds) deps.runIds.next = end.next_run_ids;
   if (end.restore_warning) deps.ui.warn(end.restore_warning);
   if (end.study_error) deps.ui.warn(studyWarning(end.study_error));
