@@ -102,7 +102,7 @@ function unmeasuredSeeds(ws: Workspace, begin: SearchStart, seeds: number): Repe
   const inc = begin.incumbent;
   if (begin.baseline_needed || !inc || begin.noise) return [];
   const root = readAgentState(ws).runs.find((r) => r.run_id === inc.root_run_id);
-  if (!root || root.kind === "baseline" || root.evaluation_source !== "baseline") return [];
+  if (root?.kind !== "proposal" || root.evaluation_source !== "baseline") return [];
   const missing = seeds - inc.run_ids.length;
   return missing > 0 ? baselineSeedsOf(inc, missing, seeds) : [];
 }
