@@ -40,6 +40,21 @@ describe("a failed baseline", () => {
     expect(runs.length).toBe(9);
   }, 120_000);
 
+  it("a baseline that ran past --run-timeout trains no further seed: the next training is a proposal, measured like a baseline", async () => {
+    const dir = workspace();
+    const env = cliEnv({ NAS_PYTHON: fakeTrainingPython(dir, { hang_by_lr: ["5e-05"], by_lr: { "0.001": 0.3 } }) });
+    const res = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", writeMockScript(dir, [lr(0.001)]),
+      "--max-iterations", "4", "--run-timeout", "5", "--portfolio", "off"], { env });
+    expect(res.code, res.stderr).toBe(0);
+    const runs = readAgentState(dir).runs as Run[];
+    const brief = runs.map((r) => `${r.run_id} ${r.kind} ${r.status} seed ${r.seed} of ${r.repeat_of} ${r.accepted}`).join("\n");
+    expect(res.stderr).toContain("run_0000 ran past --run-timeout: its 2 queued seeds would too, and are not trained");
+    expect(runs.map((r) => [r.kind, r.status, r.repeat_of, r.seed]), brief).toEqual([
+      ["baseline", "timeout", null, 42], ["proposal", "ok", null, 42], ["baseline", "ok", "run_0001", 43], ["baseline", "ok", "run_0001", 44],
+    ]);
+    expect(readAgentState(dir).best_run_id).toBe("run_0001");
+  }, 120_000);
+
   it("with --parallel, the round's incumbent gets the seeds, also when a config of the same round beat the first success", async () => {
     const dir = workspace();
     const env = cliEnv({ NAS_PYTHON: fakeTrainingPython(dir, { crash_by_lr: ["5e-05"], by_lr: { "0.001": 0.3, "0.002": 0.15 } }) });

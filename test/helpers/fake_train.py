@@ -16,8 +16,10 @@ What it "learns" is scripted by fake-train.json in the workspace (cwd):
                                           "interrupted" and exit 130, as train.py; the next one trains
    "sigkill_seed": 43,                    the training of this seed kills itself (SIGKILL), as the OOM
                                           killer would
-   "crash_by_lr": ["5e-05"]}              a config with one of these learning rates (str of the float)
+   "crash_by_lr": ["5e-05"],              a config with one of these learning rates (str of the float)
                                           writes its snapshot, then dies as an OOM would (exit 1)
+   "hang_by_lr": ["5e-05"]}               a config with one of these learning rates hangs on every seed,
+                                          as "hang_first" does (a --run-timeout stops it)
 """
 from __future__ import annotations
 
@@ -78,7 +80,7 @@ def interrupted(*_):
 
 
 marker = Path(f".fake-hung-{args.tag}")
-if spec.get("hang_first") and not marker.exists():
+if (spec.get("hang_first") and not marker.exists()) or str(lr) in [str(x) for x in spec.get("hang_by_lr", [])]:
     marker.touch()
     signal.signal(signal.SIGTERM, interrupted)
     parent = int(os.environ.get("NAS_PARENT_PID") or 0)

@@ -3,7 +3,8 @@
  * run's config), queue another seed for a config whose verdict waits on the noise, put config.py
  * on the incumbent when the incumbent changed and sync the Optuna study (all in one helper
  * request), log one decision line per trial, and print the verdicts and the running best (a
- * mean over the incumbent's seeds).
+ * mean over the incumbent's seeds). A run that timed out drops its config's queued seeds (its
+ * baseline's further seeds, say): any seed of that config would run as long.
  */
 import path from "node:path";
 import { evidenceOf, type ConfigRecord, type LlmUsage } from "../../contracts.js";
@@ -44,6 +45,13 @@ export async function updateStateNode(state: GraphState, deps: GraphDeps): Promi
   for (const [i, v] of state.verdicts.entries()) {
     const config = end.records[i]?.config;
     if (v.repeat && config) queue.push(repeatOf(config, v));
+  }
+  // a config that ran past --run-timeout would on any seed: its queued seeds are dropped
+  const slow = new Set(state.verdicts.filter((v) => state.results[v.run_id]?.run_status === "timeout").map((v) => byId.get(v.run_id)?.repeat_of ?? v.run_id));
+  const dropped = queue.filter((r) => slow.has(r.root_run_id));
+  if (dropped.length > 0) {
+    queue.splice(0, queue.length, ...queue.filter((r) => !slow.has(r.root_run_id)));
+    deps.ui.notice(`${[...new Set(dropped.map((r) => r.root_run_id))].join(", ")} ran past --run-timeout: its ${dropped.length} queued seed${dropped.length === 1 ? "" : "s"} would too, and are not trained`);
   }
   // a proposal became the first incumbent: the round's incumbent (it, or a config of the same
   // round that beat it) gets its missing baseline seeds first
