@@ -101,6 +101,10 @@ describe("one fidelity per view", () => {
     expect(text).toContain("totals at this fidelity: 4 trainings (0 failed), 0m20s training; $0.0040 of LLM cost (its rounds' share)");
     expect(text).toContain("totals over all fidelities: 6 trainings (0 failed), 1m00s training; 6 LLM calls, 60 in / 12 out tokens, $0.0340");
     expect(await status("--fidelity", "3")).toContain("totals at this fidelity: 2 trainings (0 failed), 0m40s training; $0.0300 of LLM cost (its rounds' share)");
+    // the report's summary says the same of its fidelity
+    const rep = await runCli(["report", "--json", "--fidelity", "1", "--system-dir", d], { env: cliEnv() });
+    expect(rep.code, rep.stderr).toBe(0);
+    expect(fs.readFileSync(path.join(d, "runs", "report.md"), "utf8")).toContain("LLM cost of these trainings: $0.0040 (all fidelities: $0.0340).");
   });
 
   it("report: one fidelity, the same labels, a naive-baselines table of forecasts only", async () => {
