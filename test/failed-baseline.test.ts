@@ -2,8 +2,12 @@
  * A baseline whose every seed fails (an OOM here; a --run-timeout on a CPU does the same) leaves no
  * measured incumbent. The first successful proposal becomes the incumbent, and is then measured
  * like a baseline: its missing seeds (up to --baseline-seeds) train next, before anything else is
- * judged against it, so a truly better config can unseat it. Driven through the real CLI with the
- * torch-free train.py stand-in (every config with the starting lr 5e-05 dies as an OOM would).
+ * judged against it, so a truly better config can unseat it. A baseline that runs past
+ * --run-timeout trains no further seed (any seed would run as long); with --parallel the round's
+ * incumbent gets the seeds; seeds a budget left out train first in the next search. Driven through
+ * the real CLI with the torch-free train.py stand-in (every config with the starting lr 5e-05
+ * dies as an OOM would, or hangs). About 4 stand-in searches: ~25 s on a quiet 2-core box (user
+ * CPU 20 s; 2-3 min under load 8).
  */
 import { describe, expect, it } from "vitest";
 import { fakeTrainingPython } from "./helpers/stand-ins.js";
@@ -40,19 +44,27 @@ describe("a failed baseline", () => {
     expect(runs.length).toBe(9);
   }, 120_000);
 
-  it("a baseline that ran past --run-timeout trains no further seed: the next training is a proposal, measured like a baseline", async () => {
+  it("a baseline past --run-timeout trains no further seed; the seeds a budget left out train first in the next search", async () => {
     const dir = workspace();
-    const env = cliEnv({ NAS_PYTHON: fakeTrainingPython(dir, { hang_by_lr: ["5e-05"], by_lr: { "0.001": 0.3 } }) });
-    const res = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", writeMockScript(dir, [lr(0.001)]),
-      "--max-iterations", "4", "--run-timeout", "5", "--portfolio", "off"], { env });
-    expect(res.code, res.stderr).toBe(0);
+    const env = cliEnv({ NAS_PYTHON: fakeTrainingPython(dir, { hang_by_lr: ["5e-05"], by_lr: { "0.001": 0.3 }, rel: { "43": 0.05, "44": -0.05 } }) });
+    const first = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", writeMockScript(dir, [lr(0.001)]),
+      "--max-iterations", "2", "--run-timeout", "5", "--portfolio", "off"], { env });
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stderr).toContain("run_0000 ran past --run-timeout: its 2 queued seeds would too, and are not trained");
+    // no training left for the first success's seeds: its verdict does not promise them
+    expect(first.stderr).toMatch(/verdict run_0001 ACCEPTED: baseline: first successful run \(val_mse 0\.3000\)/);
+    expect(first.stderr).not.toMatch(/more seeds? of it train next/);
+    const again = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", writeMockScript(dir, []), "--max-iterations", "2", "--portfolio", "off"], { env });
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toContain("the incumbent run_0001 was the first successful run (the baseline's seeds failed) and has no measured noise: 2 more seeds of it train first");
     const runs = readAgentState(dir).runs as Run[];
     const brief = runs.map((r) => `${r.run_id} ${r.kind} ${r.status} seed ${r.seed} of ${r.repeat_of} ${r.accepted}`).join("\n");
-    expect(res.stderr).toContain("run_0000 ran past --run-timeout: its 2 queued seeds would too, and are not trained");
-    expect(runs.map((r) => [r.kind, r.status, r.repeat_of, r.seed]), brief).toEqual([
-      ["baseline", "timeout", null, 42], ["proposal", "ok", null, 42], ["baseline", "ok", "run_0001", 43], ["baseline", "ok", "run_0001", 44],
+    expect(runs.map((r) => [r.kind, r.status, r.repeat_of, r.seed, r.accepted]), brief).toEqual([
+      ["baseline", "timeout", null, 42, false], ["proposal", "ok", null, 42, true], ["baseline", "ok", "run_0001", 43, true], ["baseline", "ok", "run_0001", 44, true],
     ]);
-    expect(readAgentState(dir).best_run_id).toBe("run_0001");
+    const state = readAgentState(dir) as unknown as { best_run_id: string; noise: Record<string, { dof: number }> };
+    expect(state.best_run_id).toBe("run_0001");
+    expect(Object.values(state.noise).map((n) => n.dof)).toEqual([2]); // the incumbent's 3 seeds measure the noise
   }, 120_000);
 
   it("with --parallel, the round's incumbent gets the seeds, also when a config of the same round beat the first success", async () => {
@@ -67,23 +79,5 @@ describe("a failed baseline", () => {
     expect(res.stderr).toMatch(/verdict run_0003 ACCEPTED: mean val_mse 0\.15 \(1 seed\) vs run_0002's 0\.3 \(1 seed\)/);
     expect(runs.slice(4).map((r) => [r.kind, r.repeat_of, r.seed, r.accepted]), brief).toEqual([["baseline", "run_0003", 43, true]]);
     expect(readAgentState(dir).best_run_id).toBe("run_0003");
-  }, 120_000);
-
-  it("trains the seeds an earlier search's budget left out first when a later search continues from it", async () => {
-    const dir = workspace();
-    const env = cliEnv({ NAS_PYTHON: fakeTrainingPython(dir, { crash_by_lr: ["5e-05"], by_lr: { "0.001": 0.3 }, rel: { "43": 0.05, "44": -0.05 } }) });
-    const first = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", writeMockScript(dir, [lr(0.001)]), "--max-iterations", "4", "--portfolio", "off"], { env });
-    expect(first.code, first.stderr).toBe(0);
-    // no training left for its seeds: the verdict does not promise them
-    expect(first.stderr).toMatch(/verdict run_0003 ACCEPTED: baseline: first successful run \(val_mse 0\.3000\)(?! measured)/);
-    expect(first.stderr).not.toMatch(/more seeds? of it train next/);
-    const again = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", writeMockScript(dir, []), "--max-iterations", "2", "--portfolio", "off"], { env });
-    expect(again.code, again.stderr).toBe(0);
-    expect(again.stderr).toContain("the incumbent run_0003 was the first successful run (the baseline's seeds failed) and has no measured noise: 2 more seeds of it train first");
-    const runs = readAgentState(dir).runs as Run[];
-    expect(runs.slice(4).map((r) => [r.kind, r.repeat_of, r.seed, r.accepted])).toEqual([["baseline", "run_0003", 43, true], ["baseline", "run_0003", 44, true]]);
-    const state = readAgentState(dir) as unknown as { best_run_id: string; noise: Record<string, { dof: number }> };
-    expect(state.best_run_id).toBe("run_0003");
-    expect(Object.values(state.noise).map((n) => n.dof)).toEqual([2]); // the incumbent's 3 seeds measure the noise
   }, 120_000);
 });
