@@ -6,8 +6,8 @@
  * --run-timeout trains no further seed (any seed would run as long); with --parallel the round's
  * incumbent gets the seeds; seeds a budget left out train first in the next search. Driven through
  * the real CLI with the torch-free train.py stand-in (every config with the starting lr 5e-05
- * dies as an OOM would, or hangs). About 4 stand-in searches: ~25 s on a quiet 2-core box (user
- * CPU 20 s; 2-3 min under load 8).
+ * dies as an OOM would, or hangs). Four stand-in searches (measured under load 8: 2-3 min wall, ~20 s user
+ * CPU).
  */
 import { describe, expect, it } from "vitest";
 import { fakeTrainingPython } from "./helpers/stand-ins.js";
