@@ -18,8 +18,12 @@ What it "learns" is scripted by fake-train.json in the workspace (cwd):
                                           killer would
    "diverge": true,                       every training's loss becomes nan in epoch 1: failure.json
                                           "diverged" and exit 3, as train.py
-   "epoch_s": 1.0}                        seconds each epoch takes (a sleep: no CPU), so that a
+   "epoch_s": 1.0,                        seconds each epoch takes (a sleep: no CPU), so that a
                                           training is still running when a test looks
+   "crash_by_lr": ["5e-05"],              a config with one of these learning rates (str of the float)
+                                          writes its snapshot, then dies as an OOM would (exit 1)
+   "hang_by_lr": ["5e-05"]}               a config with one of these learning rates hangs on every seed,
+                                          as "hang_first" does (a --run-timeout stops it)
 """
 from __future__ import annotations
 
@@ -81,7 +85,7 @@ def interrupted(*_):
 
 
 marker = Path(f".fake-hung-{args.tag}")
-if spec.get("hang_first") and not marker.exists():
+if (spec.get("hang_first") and not marker.exists()) or str(lr) in [str(x) for x in spec.get("hang_by_lr", [])]:
     marker.touch()
     signal.signal(signal.SIGTERM, interrupted)
     parent = int(os.environ.get("NAS_PARENT_PID") or 0)
@@ -90,6 +94,9 @@ if spec.get("hang_first") and not marker.exists():
         time.sleep(0.2)
         if parent and os.getppid() != parent:
             interrupted()
+if str(lr) in [str(x) for x in spec.get("crash_by_lr", [])]:
+    print("RuntimeError: CUDA out of memory (fake)", file=sys.stderr, flush=True)
+    sys.exit(1)
 if spec.get("sigkill_seed") is not None and str(spec["sigkill_seed"]) == str(seed):
     os.kill(os.getpid(), signal.SIGKILL)
 emit = Progress(args.progress, args.tag).emit

@@ -36,6 +36,10 @@ export interface FakeTraining {
   diverge?: boolean;
   /** Seconds each epoch sleeps, so that a training is still running when a test looks. */
   epoch_s?: number;
+  /** Configs with one of these learning rates (str of the float, e.g. "5e-05") write their snapshot, then die as an OOM would. */
+  crash_by_lr?: string[];
+  /** Configs with one of these learning rates hang on every seed, as `hang_first` (a --run-timeout stops them). */
+  hang_by_lr?: string[];
 }
 
 /**
