@@ -334,6 +334,11 @@ export interface EvaluationInput {
   curve: CurveSignals | null;
   /** How many more trainings the candidate may get before its verdict (--max-repeats, budget). */
   repeatsLeft: number;
+  /**
+   * Seeds a proposal still lacks to be measured like a baseline (--baseline-seeds, within the
+   * budget), should it become the first incumbent of its fidelity (every baseline seed failed); 0 otherwise.
+   */
+  baselineSeedsLeft?: number;
   changes: ConfigChange[];
   historySummary: string;
   /** Persistence (repeat the last value) on this run's task, validation split; null if unknown. */
@@ -348,6 +353,8 @@ export interface EvaluationResult {
   repeat?: boolean;
   /** A gain inside the noise with no repeat left (or one the LLM favours): promising, unconfirmed, never the incumbent. */
   promising?: boolean;
+  /** The first incumbent came from a proposal: train this many more seeds of it, as a baseline's, before other verdicts. */
+  baseline_seeds?: number;
   reason: string;
   feedback: string;
   /** noise | rules | llm | baseline | failure | ... (no LLM) | ... (LLM failed) */

@@ -1,22 +1,24 @@
 /**
- * End to end through the real CLI (node dist/cli.js), the real nas_agent CLI and the real
- * train.py on the tiny config: a mock dry run, and an LLM search against the fake server.
+ * End to end through the real CLI (node dist/cli.js) and the real nas_agent CLI: a mock dry run
+ * and a starting config that cannot train, with the real train.py on the tiny config; numbering,
+ * stopping rules and an LLM search against the fake server, whose trainings (not under test)
+ * run the torch-free stand-in (test/helpers/fake_train.py).
  */
 import fs from "node:fs";
 import path from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFakeOpenAI, type FakeOpenAI } from "./helpers/fake-openai.js";
-import { cliEnv, LR_DECISION, makeWorkspace, readAgentState, removeWorkspace, REPO, runCli, writeMockScript } from "./helpers/workspace.js";
+import { fakeTrainingPython } from "./helpers/stand-ins.js";
+import { cliEnv, LR_DECISION, readAgentState, REPO, runCli, tempWorkspaces, writeMockScript } from "./helpers/workspace.js";
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) removeWorkspace(d);
-});
+const workspace = tempWorkspaces();
+/** The CLI's environment with trainings by the stand-in. */
+const standIn = (dir: string, extra: Record<string, string> = {}) => cliEnv({ NAS_PYTHON: fakeTrainingPython(dir, { hash_default: true }), ...extra });
 
 describe("mock dry run", () => {
   it("runs 2 iterations: the baseline first (accepted), then the scripted change", async () => {
-    const dir = makeWorkspace();
-    dirs.push(dir);
+    // the real train.py: this test is the end-to-end path with real trainings
+    const dir = workspace();
     const mock = writeMockScript(dir, [LR_DECISION]);
     const res = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", mock, "--baseline-seeds", "1", "--max-iterations", "2", "--json"]);
     expect(res.code, res.stderr).toBe(0);
@@ -51,12 +53,12 @@ describe("mock dry run", () => {
   });
 
   it("continues run numbering in a second search and never overwrites a run", async () => {
-    const dir = makeWorkspace();
-    dirs.push(dir);
+    const dir = workspace();
+    const env = standIn(dir);
     const mock = writeMockScript(dir, [LR_DECISION]);
-    const first = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", mock, "--baseline-seeds", "1", "--max-iterations", "1"]);
+    const first = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", mock, "--baseline-seeds", "1", "--max-iterations", "1"], { env });
     expect(first.code, first.stderr).toBe(0);
-    const second = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", mock, "--max-iterations", "1"]);
+    const second = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", mock, "--max-iterations", "1"], { env });
     expect(second.code, second.stderr).toBe(0);
     const state = readAgentState(dir);
     expect(state.runs).toHaveLength(2);
@@ -67,20 +69,19 @@ describe("mock dry run", () => {
 
 describe("stopping rules and failed runs", () => {
   it("stops as soon as the best val_mse beats --target-val-mse", async () => {
-    const dir = makeWorkspace();
-    dirs.push(dir);
+    const dir = workspace();
     const mock = writeMockScript(dir, [LR_DECISION]);
-    const res = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", mock, "--max-iterations", "3", "--target-val-mse", "50", "--json"]);
+    const res = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", mock, "--max-iterations", "3", "--target-val-mse", "50", "--json"], { env: standIn(dir) });
     expect(res.code, res.stderr).toBe(0);
     expect(JSON.parse(res.stdout)).toMatchObject({ status: "finished", iterations: 1, n_runs: 1 });
   });
 
   it("records a training over --run-timeout as a rejected timeout run and restores config.py", async () => {
-    const dir = makeWorkspace();
-    dirs.push(dir);
+    const dir = workspace();
     const before = fs.readFileSync(path.join(dir, "config.py"), "utf8");
     const mock = writeMockScript(dir, [LR_DECISION]);
-    const res = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", mock, "--max-iterations", "1", "--run-timeout", "0.5", "--json"]);
+    const env = cliEnv({ NAS_PYTHON: fakeTrainingPython(dir, { hang_first: true }) }); // the training hangs
+    const res = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", mock, "--max-iterations", "1", "--run-timeout", "0.5", "--json"], { env });
     expect(res.code, res.stderr).toBe(0);
     const state = readAgentState(dir);
     expect(state.runs).toHaveLength(1);
@@ -93,8 +94,7 @@ describe("stopping rules and failed runs", () => {
 
 describe("a starting config that cannot train", () => {
   it("stops the search after the baseline with a one-line error instead of failing every proposal", async () => {
-    const dir = makeWorkspace((c) => c.replace('"data_path": "ETTh1.csv"', '"data_path": "no_such_file.csv"'));
-    dirs.push(dir);
+    const dir = workspace((c) => c.replace('"data_path": "ETTh1.csv"', '"data_path": "no_such_file.csv"'));
     const mock = writeMockScript(dir, [LR_DECISION]);
     // the pre-flight (train.py --check) would stop this before the baseline (test/preflight.test.ts);
     // a stand-in interpreter lets it pass, as for a fault that only a training meets
@@ -120,14 +120,13 @@ describe("LLM search against the fake OpenAI server", () => {
   });
 
   it("plans with the LLM, trains, asks the LLM evaluator on a borderline run, and keeps the key out of every file", async () => {
-    const dir = makeWorkspace();
-    dirs.push(dir);
+    const dir = workspace();
     fake.enqueue(
       { tool: { ...LR_DECISION, plan: "LLM: raise the learning rate" }, usage: { prompt_tokens: 1234, completion_tokens: 56, cost: 0.0002 } },
       { tool: { accept: false, reason: "LLM evaluator: not convincing", feedback: "try a lower lr" }, usage: { prompt_tokens: 400, completion_tokens: 30, cost: 0.0009 } },
     );
     const key = "sk-or-test-SECRET-KEY-123";
-    const env = cliEnv({ OPENROUTER_API_KEY: key, NAS_LLM_BASE_URL: fake.baseURL, NAS_LLM_MAX_RETRIES: "0", NAS_LLM_BACKOFF_MS: "0" });
+    const env = standIn(dir, { OPENROUTER_API_KEY: key, NAS_LLM_BASE_URL: fake.baseURL, NAS_LLM_MAX_RETRIES: "0", NAS_LLM_BACKOFF_MS: "0" });
     // thresholds so wide that every comparison is borderline: the LLM evaluator decides
     const wide = ["--acceptance", "fixed", "--accept-above", "1000", "--reject-below", "-1000", "--max-rise", "1000", "--min-best-epoch", "1"];
     const res = await runCli(["run", "--system-dir", dir, "--max-iterations", "2", ...wide, "--json"], { env });
@@ -159,7 +158,7 @@ describe("LLM search against the fake OpenAI server", () => {
     expect(res.stderr).toMatch(new RegExp(`^iteration 2/2 · ${state.runs[1].run_id} · planner llm · best .* · \\$0\\.0002 · \\d+:\\d\\d$`, "m"));
     // the usage line: once at the end of the last round, not again in the final summary
     expect(res.stderr.split("\n").filter((l) => l.includes("1634 in / 86 out tokens"))).toEqual(["  LLM: 2 calls, 1634 in / 86 out tokens, $0.0011"]);
-    const status = JSON.parse((await runCli(["status", "--system-dir", dir, "--json"])).stdout);
+    const status = JSON.parse((await runCli(["status", "--system-dir", dir, "--json"], { env })).stdout);
     expect(status.usage).toMatchObject({ calls: 2, input_tokens: 1634 });
     // the decision log records the planner's prompt size and the prompt shows the incumbent's config
     const decisions = fs.readFileSync(path.join(dir, ".nas-graph", "decisions.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));

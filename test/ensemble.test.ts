@@ -2,17 +2,16 @@
  * The final ensemble through the real CLI (node dist/cli.js, nas_agent, train.py on the tiny
  * config): a search ends by selecting and recording it, `nas-graph ensemble` records it again and
  * writes its test forecast as CSV, `status` shows it; a workspace whose train.py saves no
- * forecasts finishes its search with one warning line, and `nas-graph ensemble` says why in one.
+ * forecasts (the torch-free stand-in, test/helpers/fake_train.py, which writes none) finishes its
+ * search with one warning line, and `nas-graph ensemble` says why in one.
  */
 import fs from "node:fs";
 import path from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
-import { makeWorkspace, readAgentState, removeWorkspace, runCli } from "./helpers/workspace.js";
+import { describe, expect, it } from "vitest";
+import { fakeTrainingPython } from "./helpers/stand-ins.js";
+import { cliEnv, readAgentState, runCli, tempWorkspaces } from "./helpers/workspace.js";
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) removeWorkspace(d);
-});
+const workspace = tempWorkspaces();
 
 // tiny task (test/fixtures/tiny_config.py): S, OT, 300 test rows, pred_len 12
 const TEST_WINDOWS = 300 - 12 + 1;
@@ -28,15 +27,14 @@ interface Ensemble {
   forecast_csv?: { path: string; rows: number };
 }
 
-function search(dir: string, iterations: number, json = false) {
+function search(dir: string, iterations: number, json = false, env?: NodeJS.ProcessEnv) {
   const args = ["run", "--system-dir", dir, "--planner", "random", "--seed", "3", "--baseline-seeds", "2", "--max-iterations", String(iterations)];
-  return runCli(json ? [...args, "--json"] : args);
+  return runCli(json ? [...args, "--json"] : args, { env });
 }
 
 describe("nas-graph ensemble", () => {
   it("a finished search selects and records its ensemble; the command writes the test forecast as CSV; status shows it", async () => {
-    const dir = makeWorkspace();
-    dirs.push(dir);
+    const dir = workspace();
     const res = await search(dir, 3);
     expect(res.code, res.stderr).toBe(0);
     // the final summary: one line beside the best config, val and held-out test of both
@@ -78,16 +76,10 @@ describe("nas-graph ensemble", () => {
   });
 
   it("runs of a train.py that saves no forecasts: the search still finishes with one warning line; the command says why in one line", async () => {
-    const dir = makeWorkspace();
-    dirs.push(dir);
-    // an older workspace: its own train.py predates predictions.npz
-    const train = path.join(dir, "train.py");
-    const text = fs.readFileSync(train, "utf8");
-    const old = text.replace(/^ {4}predictions\.save\(.*\)\n/m, "");
-    expect(old).not.toBe(text);
-    fs.writeFileSync(train, old);
-
-    const res = await search(dir, 2, true);
+    const dir = workspace();
+    // the stand-in trains as an older train.py did, before predictions.npz
+    const env = cliEnv({ NAS_PYTHON: fakeTrainingPython(dir, { hash_default: true }) });
+    const res = await search(dir, 2, true, env);
     expect(res.code, res.stderr).toBe(0);
     const summary = JSON.parse(res.stdout);
     expect(summary).toMatchObject({ status: "finished", iterations: 2, ensemble: null });
@@ -95,7 +87,7 @@ describe("nas-graph ensemble", () => {
     const warnings = res.stderr.split("\n").filter((l) => l.startsWith("warning:"));
     expect(warnings).toEqual([`warning: no ensemble: ${summary.ensemble_error}`]);
 
-    const cmd = await runCli(["ensemble", "--system-dir", dir]);
+    const cmd = await runCli(["ensemble", "--system-dir", dir], { env });
     expect(cmd.code).toBe(2);
     expect(cmd.stderr.trim().split("\n")).toEqual([`error: ${summary.ensemble_error}`]);
     const status = JSON.parse((await runCli(["status", "--system-dir", dir, "--json"])).stdout);
@@ -103,8 +95,7 @@ describe("nas-graph ensemble", () => {
   });
 
   it("an empty workspace: one line naming the fix", async () => {
-    const dir = makeWorkspace();
-    dirs.push(dir);
+    const dir = workspace();
     const cmd = await runCli(["ensemble", "--system-dir", dir]);
     expect(cmd.code).toBe(2);
     expect(cmd.stderr).toBe(`error: no runs recorded in ${dir} yet; start a search with 'nas-graph run' first\n`);

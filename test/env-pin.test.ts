@@ -1,6 +1,6 @@
 /**
  * Issue 16.9: the code needs optuna >= 5.0 (suggest.py calls set_constraint) and torch >= 2.3
- * (torch.amp.GradScaler(device)); an older package is caught by check-env before any training,
+ * (torch.amp.GradScaler(device)); an older package is caught by the pre-flight before any training,
  * with one line naming the package, its version and the fix. The stand-in is the project's own
  * interpreter with an optuna 4.2.0 metadata record first on PYTHONPATH (what pip leaves behind).
  */

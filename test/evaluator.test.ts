@@ -83,6 +83,15 @@ describe("deterministic rules", () => {
     expect(v.reason).toBe("baseline: first successful run (val_mse 0.1900)");
   });
 
+  it("a first successful proposal is measured like a baseline: the verdict carries its missing seeds", async () => {
+    const v = applyRules(input({ incumbent: null, baselineSeedsLeft: 2 }));
+    expect(v).toMatchObject({ accept: true, source: "baseline", baselineSeeds: 2 });
+    expect(v.reason).toBe("baseline: first successful run (val_mse 0.1900); measured like a baseline: 2 more seeds of it train next, before anything is judged against it");
+    const res = await createEvaluator({ mode: "rules" })(input({ incumbent: null, baselineSeedsLeft: 1 }));
+    expect(res).toMatchObject({ accept: true, baseline_seeds: 1, feedback: "Baseline established; its seed noise is being measured before the next verdict." });
+    expect(await createEvaluator({ mode: "rules" })(input({ incumbent: null }))).not.toHaveProperty("baseline_seeds");
+  });
+
   it("rejects a failed training with its cause", () => {
     const v = applyRules(input({ metrics: null, failure: "diverged: non-finite loss at epoch 2" }));
     expect(v).toMatchObject({ accept: false, source: "failure", reason: "training failed: diverged: non-finite loss at epoch 2" });

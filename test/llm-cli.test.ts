@@ -1,16 +1,22 @@
 /**
  * The LLM side through the real CLI against the fake OpenAI server: the exact tool schema in
  * the request body (9.9), a retired model and a rejected request shape (9.6), the cost cap (12.7).
+ * The LLM side is under test, not the training: trainings run the torch-free stand-in.
  */
 import fs from "node:fs";
 import { describe, expect, it } from "vitest";
 import { fakeOpenAISuite } from "./helpers/llm-suite.js";
+import { fakeTrainingPython } from "./helpers/stand-ins.js";
 import { cliEnv, LR_DECISION, readAgentState, runCli } from "./helpers/workspace.js";
 
 const suite = fakeOpenAISuite();
 const workspace = suite.workspace;
-const llmEnv = (extra: Record<string, string> = {}) =>
-  cliEnv({ OPENROUTER_API_KEY: "sk-or-test", NAS_LLM_BASE_URL: suite.fake().baseURL, NAS_LLM_MAX_RETRIES: "0", NAS_LLM_BACKOFF_MS: "0", ...extra });
+/** The CLI's environment for the workspace DIR: the fake server, and trainings by the stand-in (every config scores apart). */
+const llmEnv = (dir: string, extra: Record<string, string> = {}) =>
+  cliEnv({
+    OPENROUTER_API_KEY: "sk-or-test", NAS_LLM_BASE_URL: suite.fake().baseURL, NAS_LLM_MAX_RETRIES: "0", NAS_LLM_BACKOFF_MS: "0",
+    NAS_PYTHON: fakeTrainingPython(dir, { hash_default: true }), ...extra,
+  });
 const lastLine = (s: string) => s.trim().split("\n").pop() ?? "";
 // thresholds so wide that every comparison is borderline: the LLM evaluator decides
 const WIDE = ["--acceptance", "fixed", "--accept-above", "1000", "--reject-below", "-1000", "--max-rise", "1000", "--min-best-epoch", "1"];
@@ -38,7 +44,7 @@ describe("9.9 the tool schema in strict mode", () => {
   it("sends planner and evaluator tools inside the strict subset (no $schema, all required, closed objects)", async () => {
     const dir = workspace();
     suite.fake().enqueue({ tool: LR_DECISION }, { tool: VERDICT });
-    const res = await runCli(["run", "--system-dir", dir, "--max-iterations", "2", ...WIDE, "--json"], { env: llmEnv() });
+    const res = await runCli(["run", "--system-dir", dir, "--max-iterations", "2", ...WIDE, "--json"], { env: llmEnv(dir) });
     expect(res.code, res.stderr).toBe(0);
     expect(suite.fake().requests).toHaveLength(2);
     const [planner, evaluator] = suite.fake().requests.map((r) => r.body as unknown as { tools: Array<{ type: string; function: Record<string, unknown> }>; tool_choice: unknown });
@@ -62,7 +68,7 @@ describe("9.6 model settings the server refuses", () => {
     const dir = workspace();
     suite.fake().enqueue({ status: 404, message: "Model anthropic/claude-3.5-sonnet not found" });
     const gone = await runCli(["run", "--system-dir", dir, "--evaluator", "rules", "--baseline-seeds", "1", "--max-iterations", "3"], {
-      env: llmEnv({ NAS_PLANNER_MODEL: "anthropic/claude-3.5-sonnet" }),
+      env: llmEnv(dir, { NAS_PLANNER_MODEL: "anthropic/claude-3.5-sonnet" }),
     });
     expect(gone.code, gone.stderr).toBe(2);
     expect(lastLine(gone.stderr)).toBe(
@@ -73,7 +79,7 @@ describe("9.6 model settings the server refuses", () => {
 
     // the baseline is the incumbent now: the next search asks the planner at once
     suite.fake().enqueue({ status: 400, message: "Invalid schema for function 'planner_decision': strict mode is not supported by this provider" });
-    const shape = await runCli(["run", "--system-dir", dir, "--evaluator", "rules", "--max-iterations", "3"], { env: llmEnv() });
+    const shape = await runCli(["run", "--system-dir", dir, "--evaluator", "rules", "--max-iterations", "3"], { env: llmEnv(dir) });
     expect(shape.code, shape.stderr).toBe(2);
     expect(lastLine(shape.stderr)).toBe(
       `error: the LLM server rejected the request for model "anthropic/claude-sonnet-4.6" (400 from ${suite.fake().baseURL}: Invalid schema for function 'planner_decision': strict mode is not supported by this provider); set NAS_PLANNER_MODEL in .env to a current model with tool calling, e.g. NAS_PLANNER_MODEL=anthropic/claude-sonnet-4.5`,
@@ -91,7 +97,7 @@ describe("12.7 --max-cost-usd", () => {
     const cost = { usage: { cost: 0.002 } };
     const plan = (key: string, value: number) => ({ tool: { step_type: "small", plan: `set ${key}`, reason: "try", config_changes: [{ key, value }] }, ...cost });
     suite.fake().enqueue(plan("training.optimizer_params.lr", 0.001), plan("model.dropout", 0.1));
-    const env = llmEnv();
+    const env = llmEnv(dir);
     // calls of $0.002: the 1st (nothing spent) and the 2nd ($0.002 + $0.002 <= $0.005) go out; the 3rd would pass
     const run = await runCli(["run", "--system-dir", dir, "--evaluator", "rules", "--acceptance", "fixed", "--max-iterations", "4", "--max-cost-usd", "0.005", "--json"], { env });
     expect(run.code, run.stderr).toBe(0);

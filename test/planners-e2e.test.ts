@@ -1,23 +1,23 @@
 /**
- * Issue 4 end to end: the offline TPE planner for 3 iterations with the real train.py, and
- * the LLM planner falling back to TPE while the (fake) API keeps failing.
+ * Issue 4 end to end: the offline TPE planner for 3 iterations, the random planner switching
+ * model families with the real train.py (each family must train), and the LLM planner falling
+ * back to TPE while the (fake) API keeps failing. Where the planner is under test and not the
+ * training, trainings run the torch-free stand-in (test/helpers/fake_train.py).
  */
 import fs from "node:fs";
 import path from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startFakeOpenAI, type FakeOpenAI } from "./helpers/fake-openai.js";
-import { cliEnv, makeWorkspace, readAgentState, removeWorkspace, runCli } from "./helpers/workspace.js";
+import { fakeTrainingPython } from "./helpers/stand-ins.js";
+import { cliEnv, readAgentState, runCli, tempWorkspaces } from "./helpers/workspace.js";
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) removeWorkspace(d);
-});
+const workspace = tempWorkspaces();
 
 describe("offline planners", () => {
   it("--planner optuna runs 3 iterations end to end", async () => {
-    const dir = makeWorkspace();
-    dirs.push(dir);
-    const res = await runCli(["run", "--system-dir", dir, "--planner", "optuna", "--seed", "7", "--baseline-seeds", "1", "--max-iterations", "3", "--json"]);
+    const dir = workspace();
+    const env = cliEnv({ NAS_PYTHON: fakeTrainingPython(dir, { hash_default: true }) });
+    const res = await runCli(["run", "--system-dir", dir, "--planner", "optuna", "--seed", "7", "--baseline-seeds", "1", "--max-iterations", "3", "--json"], { env });
     expect(res.code, res.stderr).toBe(0);
     const state = readAgentState(dir);
     expect(state.runs).toHaveLength(3);
@@ -36,8 +36,7 @@ describe("offline planners", () => {
 
 describe("model families", () => {
   it("--planner random switches model families; each run trains its family's keys only", async () => {
-    const dir = makeWorkspace();
-    dirs.push(dir);
+    const dir = workspace(); // the real train.py: every family must train
     const res = await runCli(["run", "--system-dir", dir, "--planner", "random", "--seed", "1", "--baseline-seeds", "1", "--max-iterations", "3", "--json"]);
     expect(res.code, res.stderr).toBe(0);
     const state = readAgentState(dir);
@@ -67,8 +66,7 @@ describe("LLM failure fallback", () => {
   });
 
   it("keeps searching with TPE when the LLM answers garbage and 500s, and records the fallback", async () => {
-    const dir = makeWorkspace();
-    dirs.push(dir);
+    const dir = workspace();
     // garbage, then nothing scripted: the fake server answers 500 to every further request
     fake.enqueue({ toolText: "this is not json" }, { text: "no tool call either" });
     const env = cliEnv({
@@ -76,6 +74,7 @@ describe("LLM failure fallback", () => {
       NAS_LLM_BASE_URL: fake.baseURL,
       NAS_LLM_MAX_RETRIES: "0",
       NAS_LLM_BACKOFF_MS: "0",
+      NAS_PYTHON: fakeTrainingPython(dir, { default: 0.3 }), // no proposal beats the baseline: no repeat asked
     });
     const res = await runCli(["run", "--system-dir", dir, "--planner", "llm", "--evaluator", "rules", "--baseline-seeds", "1", "--max-iterations", "3", "--json"], { env });
     expect(res.code, res.stderr).toBe(0);

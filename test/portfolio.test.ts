@@ -1,17 +1,16 @@
 /**
  * The literature portfolio, through the real CLI: after the baseline, each model family with a
  * published recipe is proposed first (counted as trainings, judged by the same rule), once per
- * fidelity; `--portfolio off` skips it; the recipe is what the switch writes.
+ * fidelity; `--portfolio off` skips it; the recipe is what the switch writes. The portfolio is
+ * under test, not the training: trainings run the torch-free stand-in (test/helpers/fake_train.py).
  */
 import fs from "node:fs";
 import path from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
-import { LR_DECISION, makeWorkspace, readAgentState, REPO, removeWorkspace, runCli, writeMockScript } from "./helpers/workspace.js";
+import { describe, expect, it } from "vitest";
+import { fakeTrainingPython } from "./helpers/stand-ins.js";
+import { cliEnv, LR_DECISION, readAgentState, REPO, runCli, tempWorkspaces, writeMockScript } from "./helpers/workspace.js";
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) removeWorkspace(d);
-});
+const tempWorkspace = tempWorkspaces();
 
 const RECIPE = {
   "training.optimizer_class": "optim.Adam",
@@ -23,8 +22,7 @@ const RECIPE = {
 
 /** The tiny workspace, with recipes for the two linear families. */
 function workspace(): string {
-  const dir = makeWorkspace();
-  dirs.push(dir);
+  const dir = tempWorkspace();
   const file = path.join(dir, "search_space.json");
   const space = JSON.parse(fs.readFileSync(file, "utf8"));
   space.recipes = { // listed nlinear first: the portfolio follows the file's order
@@ -35,6 +33,9 @@ function workspace(): string {
   return dir;
 }
 
+/** The CLI's environment: trainings by the stand-in, every config scoring apart. */
+const standIn = (dir: string) => cliEnv({ NAS_PYTHON: fakeTrainingPython(dir, { hash_default: true }) });
+
 function decisions(dir: string): Array<{ run_id: string; planner: string; kind: string }> {
   return fs.readFileSync(path.join(dir, ".nas-graph", "decisions.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
 }
@@ -43,7 +44,7 @@ describe("the literature portfolio", () => {
   it("proposes each family at its recipe right after the baseline, once per fidelity, then the planner", async () => {
     const dir = workspace();
     const mock = writeMockScript(dir, [LR_DECISION, LR_DECISION]);
-    const res = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", mock, "--baseline-seeds", "1", "--max-iterations", "4", "--max-repeats", "0"]);
+    const res = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", mock, "--baseline-seeds", "1", "--max-iterations", "4", "--max-repeats", "0"], { env: standIn(dir) });
     expect(res.code, res.stderr).toBe(0);
     expect(decisions(dir).map((d) => d.planner), res.stderr).toEqual(["baseline", "portfolio", "portfolio", "mock"]);
     const state = readAgentState(dir);
@@ -54,7 +55,7 @@ describe("the literature portfolio", () => {
     expect(fs.readFileSync(path.join(dir, "runs", "run_0002", "config_used.py"), "utf8")).toContain('"patience": 3');
     expect(res.stderr).toMatch(/planner portfolio/);
     // a second search at the same fidelity does not train the portfolio again
-    const again = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", writeMockScript(dir, [{ ...LR_DECISION, config_changes: [{ key: "training.optimizer_params.lr", value: 0.002 }] }]), "--max-iterations", "1"]);
+    const again = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", writeMockScript(dir, [{ ...LR_DECISION, config_changes: [{ key: "training.optimizer_params.lr", value: 0.002 }] }]), "--max-iterations", "1"], { env: standIn(dir) });
     expect(again.code, again.stderr).toBe(0);
     expect(decisions(dir).at(-1)!.planner).toBe("mock");
   });
@@ -71,12 +72,12 @@ describe("the literature portfolio", () => {
   it("is skipped with --portfolio off, and the option is recorded for resume", async () => {
     const dir = workspace();
     const mock = writeMockScript(dir, [LR_DECISION]);
-    const res = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", mock, "--baseline-seeds", "1", "--max-iterations", "2", "--portfolio", "off"]);
+    const res = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", mock, "--baseline-seeds", "1", "--max-iterations", "2", "--portfolio", "off"], { env: standIn(dir) });
     expect(res.code, res.stderr).toBe(0);
     expect(decisions(dir).map((d) => d.planner)).toEqual(["baseline", "mock"]);
     const search = JSON.parse(fs.readFileSync(path.join(dir, ".nas-graph", "search.json"), "utf8"));
     expect(search.options.portfolio).toBe(false);
-    const bad = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", mock, "--portfolio", "maybe"]);
+    const bad = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", mock, "--portfolio", "maybe"], { env: standIn(dir) });
     expect(bad.code).toBe(2);
     expect(bad.stderr.trim()).toBe("error: unknown --portfolio 'maybe'; use on or off");
   });

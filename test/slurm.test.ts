@@ -1,24 +1,36 @@
 /**
  * `--executor slurm` against a real one-node Slurm (scripts/slurm-up.sh; CI brings it up).
- * Real trials on the tiny config: two jobs at once through the executor, a job that fails
- * with exit code 3, a job cancelled mid-run (by scancel, and by Ctrl-C), and a SIGKILL of the
- * CLI while its job runs, then `resume`: the job is re-adopted, never submitted twice.
- * Option checks that need no cluster run everywhere.
+ * The jobs are under test, not the training: each job runs the torch-free train.py stand-in
+ * (test/helpers/fake_train.py, train.py's contract in milliseconds). Two jobs at once through
+ * the executor, a job that fails with exit code 3, a job cancelled mid-run (by scancel, and by
+ * Ctrl-C), and a SIGKILL of the CLI while its job runs, then `resume`: the job is re-adopted,
+ * never submitted twice. Option checks that need no cluster run everywhere.
  */
 import fs from "node:fs";
 import path from "node:path";
 import { execFileSync } from "node:child_process";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { SlurmExecutor, jobName } from "../src/executors/slurm.js";
 import type { TrialJob } from "../src/executors/types.js";
 import { workspacePaths } from "../src/workspace.js";
-import { cliEnv, makeWorkspace, readAgentState, REPO, removeWorkspace, runCli, startCli } from "./helpers/workspace.js";
+import { cliEnv, readAgentState, runCli, startCli, tempWorkspaces } from "./helpers/workspace.js";
 import { SLURM, jobsNamed, scontrol, slurmEnv } from "./helpers/slurm.js";
+import { fakeTrainingPython, type FakeTraining } from "./helpers/stand-ins.js";
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) removeWorkspace(d);
-});
+const workspace = tempWorkspaces();
+/** A workspace whose trainings (jobs included) run the stand-in, and the CLI's environment for it. */
+function standIn(spec: FakeTraining = {}, edit?: (config: string) => string): { dir: string; env: NodeJS.ProcessEnv; python: string } {
+  const dir = workspace(edit);
+  const python = fakeTrainingPython(dir, spec);
+  return { dir, env: cliEnv({ ...slurmEnv(), NAS_PYTHON: python }), python };
+}
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Waits until the stand-in's first training of this run hangs (spec hang_first): the job runs. */
+async function hanging(dir: string, runId: string): Promise<void> {
+  for (const end = Date.now() + 120_000; !fs.existsSync(path.join(dir, `.fake-hung-${runId}`)); await sleep(100)) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${runId}'s job to run`);
+  }
+}
 
 const POLL = ["--slurm-poll", "0.5"];
 const fourEpochs = (c: string) => c.replace('"max_epochs": 2,', '"max_epochs": 4,').replace('"patience": 2,', '"patience": 4,');
@@ -33,8 +45,7 @@ function searchId(dir: string): string {
 
 describe("--executor slurm: options checked up front", () => {
   it("names the missing client command when Slurm is not on PATH", async () => {
-    const dir = makeWorkspace();
-    dirs.push(dir);
+    const dir = workspace();
     const empty = fs.mkdtempSync(path.join(dir, "bin-")); // a PATH without any Slurm command (node and python are absolute)
     const env = cliEnv({ PATH: empty });
     const res = await runCli(["run", "--system-dir", dir, "--executor", "slurm", "--planner", "optuna", "--max-iterations", "1"], { env });
@@ -46,8 +57,7 @@ describe("--executor slurm: options checked up front", () => {
   });
 
   it("rejects a malformed time limit and options that nas-graph sets itself", async () => {
-    const dir = makeWorkspace();
-    dirs.push(dir);
+    const dir = workspace();
     const bad = await runCli(["run", "--system-dir", dir, "--executor", "slurm", "--slurm-time", "two hours", "--planner", "optuna"]);
     expect(bad.code).toBe(2);
     expect(bad.stderr.trim().split("\n").pop()).toMatch(/^error: Slurm time limit 'two hours' is not a Slurm time .*fix --slurm-time \/ NAS_SLURM_TIME$/);
@@ -61,12 +71,9 @@ describe("--executor slurm: options checked up front", () => {
 });
 
 describe.skipIf(!SLURM.conf)("--executor slurm on a real one-node Slurm", () => {
-  const env = () => cliEnv(slurmEnv());
-
   it("rejects options that Slurm refuses before any training (sbatch --test-only)", async () => {
-    const dir = makeWorkspace();
-    dirs.push(dir);
-    const res = await runCli(["run", "--system-dir", dir, "--executor", "slurm", "--slurm-partition", "nope", "--planner", "optuna"], { env: env() });
+    const { dir, env } = standIn();
+    const res = await runCli(["run", "--system-dir", dir, "--executor", "slurm", "--slurm-partition", "nope", "--planner", "optuna"], { env });
     expect(res.code).toBe(2);
     expect(res.stderr.trim().split("\n").pop()).toBe(
       "error: Slurm rejects the job options (sbatch: error: invalid partition specified: nope); fix --slurm-partition/--slurm-gres/--slurm-time/--slurm-args or NAS_SLURM_*",
@@ -74,12 +81,11 @@ describe.skipIf(!SLURM.conf)("--executor slurm on a real one-node Slurm", () => 
   });
 
   it("runs two trials at once (K=2) through the executor, each one job", async () => {
-    const dir = makeWorkspace();
-    dirs.push(dir);
+    const { dir, env } = standIn({ epoch_s: 1.5 }); // each job runs 3 s: long enough to overlap
     // the second trial: its own config file outside config.py, with another learning rate
     fs.mkdirSync(path.join(dir, "trials"));
     fs.writeFileSync(path.join(dir, "trials", "b.py"), fs.readFileSync(path.join(dir, "config.py"), "utf8").replace('"lr": 5e-05', '"lr": 0.001'));
-    const ex = new SlurmExecutor({ ws: workspacePaths(dir), env: env() }, { partition: null, gres: null, time: null, args: [], pollS: 0.5 });
+    const ex = new SlurmExecutor({ ws: workspacePaths(dir), env }, { partition: null, gres: null, time: null, args: [], pollS: 0.5 });
     const job = (runId: string, configPath: string, slot: number): TrialJob => ({
       runId, searchId: "k2", configPath, seed: 7, maxEpochs: null, timeoutS: null, slot, parallel: 2,
     });
@@ -91,7 +97,7 @@ describe.skipIf(!SLURM.conf)("--executor slurm on a real one-node Slurm", () => 
       expect(out, lines[id].join("\n")).toMatchObject({ exitCode: 0, timedOut: false, canceled: false });
       const metrics = JSON.parse(fs.readFileSync(path.join(dir, "runs", id, "metrics.json"), "utf8"));
       expect(metrics).toMatchObject({ status: "ok", seed: 7 });
-      expect(lines[id].some((l) => l.startsWith(`done ${id}`))).toBe(true); // the job's output, streamed
+      expect(lines[id].some((l) => l.startsWith("epoch 2/2 "))).toBe(true); // the job's output, streamed
       expect(jobRecord(dir, id)).toMatchObject({ job_id: out.jobId, job_name: `nas-k2-${id}`, state: "COMPLETED", exit_code: 0 });
     }
     expect(a.jobId).not.toBe(b.jobId);
@@ -102,9 +108,8 @@ describe.skipIf(!SLURM.conf)("--executor slurm on a real one-node Slurm", () => 
   });
 
   it("a diverging trial's job fails with exit code 3 and is recorded as diverged", async () => {
-    const dir = makeWorkspace((c) => c.replace("optim.AdamW", "optim.SGD").replace('{"lr": 5e-05, "weight_decay": 0.0001}', '{"lr": 1e30}'));
-    dirs.push(dir);
-    const res = await runCli(["run", "--system-dir", dir, "--executor", "slurm", ...POLL, "--planner", "optuna", "--max-iterations", "1", "--json"], { env: env() });
+    const { dir, env } = standIn({ diverge: true });
+    const res = await runCli(["run", "--system-dir", dir, "--executor", "slurm", ...POLL, "--planner", "optuna", "--max-iterations", "1", "--json"], { env });
     expect(res.code, res.stderr).toBe(0);
     expect(res.stderr).toMatch(/submitted run_0000 as Slurm job \d+/);
     expect(res.stderr).toMatch(/\[run_0000\] diverged: /); // the job's own output, streamed
@@ -117,32 +122,30 @@ describe.skipIf(!SLURM.conf)("--executor slurm on a real one-node Slurm", () => 
   });
 
   it("a job cancelled mid-run (scancel) is a stopped run, and the search goes on", async () => {
-    const dir = makeWorkspace(fourEpochs);
-    dirs.push(dir);
-    const cli = startCli(["run", "--system-dir", dir, "--executor", "slurm", ...POLL, "--planner", "optuna", "--max-iterations", "1", "--json"], { env: env() });
-    await cli.waitFor(/run_0000 epoch 1\/4 · /);
+    const { dir, env } = standIn({ hang_first: true });
+    const cli = startCli(["run", "--system-dir", dir, "--executor", "slurm", ...POLL, "--planner", "optuna", "--max-iterations", "1", "--json"], { env });
+    await hanging(dir, "run_0000");
     const id = jobRecord(dir, "run_0000").job_id;
-    execFileSync("scancel", [id], { env: env() });
+    execFileSync("scancel", [id], { env });
     const res = await cli.done;
     expect(res.code, res.stderr).toBe(0);
     expect(scontrol(id)?.JobState).toBe("CANCELLED");
     const run = readAgentState(dir).runs[0];
     expect(run).toMatchObject({ run_id: "run_0000", status: "interrupted", accepted: false });
-    expect(String(run.error)).toMatch(/interrupted by a signal/); // train.py's failure.json: it got Slurm's SIGTERM
+    expect(String(run.error)).toMatch(/interrupted by a signal/); // the training's failure.json: it got Slurm's SIGTERM
   });
 
   it("Ctrl-C cancels the job (scancel); resume submits the trial again and finishes it", async () => {
-    const dir = makeWorkspace(fourEpochs);
-    dirs.push(dir);
-    const cli = startCli(["run", "--system-dir", dir, "--executor", "slurm", ...POLL, "--planner", "optuna", "--max-iterations", "1"], { env: env() });
-    await cli.waitFor(/run_0000 epoch 1\/4 · /);
+    const { dir, env } = standIn({ hang_first: true });
+    const cli = startCli(["run", "--system-dir", dir, "--executor", "slurm", ...POLL, "--planner", "optuna", "--max-iterations", "1"], { env });
+    await hanging(dir, "run_0000");
     const first = jobRecord(dir, "run_0000").job_id;
     process.kill(-cli.child.pid!, "SIGINT");
     const stopped = await cli.done;
     expect(stopped.code, stopped.stderr).toBe(130);
     expect(scontrol(first)?.JobState).toBe("CANCELLED");
 
-    const res = await runCli(["resume", "--system-dir", dir, "--json"], { env: env() });
+    const res = await runCli(["resume", "--system-dir", dir, "--json"], { env });
     expect(res.code, res.stderr).toBe(0);
     const second = jobRecord(dir, "run_0000");
     expect(second.job_id).not.toBe(first);
@@ -151,33 +154,30 @@ describe.skipIf(!SLURM.conf)("--executor slurm on a real one-node Slurm", () => 
   });
 
   it("--run-timeout cancels the job (scancel) and records a timeout", async () => {
-    const dir = makeWorkspace(fourEpochs);
-    dirs.push(dir);
+    const { dir, env } = standIn({ hang_first: true });
     const res = await runCli(
       ["run", "--system-dir", dir, "--executor", "slurm", ...POLL, "--run-timeout", "3", "--planner", "optuna", "--max-iterations", "1"],
-      { env: env() },
+      { env },
     );
     expect(res.code, res.stderr).toBe(0);
     const rec = jobRecord(dir, "run_0000");
     expect(scontrol(rec.job_id)?.JobState).toBe("CANCELLED");
     const run = readAgentState(dir).runs[0];
     expect(run).toMatchObject({ run_id: "run_0000", status: "timeout" });
-    // the cause, or train.py's failure.json when the SIGTERM reached its training loop
+    // the cause, or the training's failure.json when the SIGTERM reached its training loop
     expect(String(run.error)).toMatch(/^(training exceeded --run-timeout 3s|interrupted by a signal)/);
   });
 
   it("adopts a job of this trial found by name (submitted, then the CLI died before recording it)", async () => {
-    const dir = makeWorkspace();
-    dirs.push(dir);
+    const { dir, env, python } = standIn();
     const ws = workspacePaths(dir);
     const name = jobName({ searchId: "lost", runId: "run_0000" });
-    const python = path.join(REPO, ".venv", "bin", "python");
     const id = execFileSync(
       "sbatch",
       ["--parsable", "--chdir", dir, "--output", path.join(dir, "%x-%j.log"), "--job-name", name, "--wrap", `exec ${python} -u train.py --config config.py --tag run_0000`],
-      { env: env(), encoding: "utf8" },
+      { env, encoding: "utf8" },
     ).trim();
-    const ex = new SlurmExecutor({ ws, env: env() }, { partition: null, gres: null, time: null, args: [], pollS: 0.5 });
+    const ex = new SlurmExecutor({ ws, env }, { partition: null, gres: null, time: null, args: [], pollS: 0.5 });
     const job: TrialJob = { runId: "run_0000", searchId: "lost", configPath: "config.py", seed: null, maxEpochs: null, timeoutS: null, slot: 0, parallel: 1 };
     const notices: string[] = [];
     expect(await ex.prepare(job, { notice: (m) => notices.push(m) })).toEqual({ adopt: id, stale: false });
@@ -192,9 +192,7 @@ describe.skipIf(!SLURM.conf)("--executor slurm on a real one-node Slurm", () => 
   it("a job that hits its time limit is submitted once more, its stopped attempt set aside", async () => {
     // The first attempt hangs before training (a launcher that waits on first use); Slurm's
     // shortest limit is one minute, checked every half minute: this test takes about 100 s.
-    const dir = makeWorkspace();
-    dirs.push(dir);
-    const python = path.join(REPO, ".venv", "bin", "python");
+    const { dir, python } = standIn();
     const launcher = path.join(dir, "python-hangs-once");
     const hang = `case "$*" in *train.py*--tag*) if [ ! -e hung ]; then touch hung; mkdir -p runs/run_0000; exec sleep 300; fi;; esac`;
     fs.writeFileSync(launcher, `#!/bin/sh\n${hang}\nexec "${python}" "$@"\n`, { mode: 0o755 });
@@ -214,16 +212,15 @@ describe.skipIf(!SLURM.conf)("--executor slurm on a real one-node Slurm", () => 
   }, 300_000);
 
   it("SIGKILL of the CLI while its job runs: resume re-adopts the job, no duplicate, no lost run", async () => {
-    const dir = makeWorkspace(fourEpochs);
-    dirs.push(dir);
-    const cli = startCli(["run", "--system-dir", dir, "--executor", "slurm", ...POLL, "--planner", "optuna", "--max-iterations", "1"], { env: env() });
+    const { dir, env } = standIn({ epoch_s: 3 }, fourEpochs); // the job runs 12 s
+    const cli = startCli(["run", "--system-dir", dir, "--executor", "slurm", ...POLL, "--planner", "optuna", "--max-iterations", "1"], { env });
     await cli.waitFor(/submitted run_0000 as Slurm job \d+/);
     const { job_id: id, job_name: name } = jobRecord(dir, "run_0000");
     process.kill(-cli.child.pid!, "SIGKILL");
     expect((await cli.done).signal).toBe("SIGKILL");
     expect(["PENDING", "CONFIGURING", "RUNNING"]).toContain(scontrol(id)?.JobState); // the job lives on
 
-    const res = await runCli(["resume", "--system-dir", dir, "--json"], { env: env() });
+    const res = await runCli(["resume", "--system-dir", dir, "--json"], { env });
     expect(res.code, res.stderr).toBe(0);
     expect(res.stderr).toMatch(new RegExp(`Slurm job ${id} of an earlier attempt of run_0000 is still queued or running; waiting for it`));
     expect(res.stderr).not.toMatch(/submitted run_0000/);
@@ -235,17 +232,16 @@ describe.skipIf(!SLURM.conf)("--executor slurm on a real one-node Slurm", () => 
   });
 
   it("--parallel 2: SIGKILL of the CLI with 2 jobs in flight, then resume: each trial one job, no lost run", async () => {
-    const dir = makeWorkspace(fourEpochs);
-    dirs.push(dir);
+    const { dir, env } = standIn({ epoch_s: 3 }, fourEpochs);
     const args = ["run", "--system-dir", dir, "--executor", "slurm", ...POLL, "--planner", "optuna", "--parallel", "2", "--baseline-seeds", "2", "--max-iterations", "2"];
-    const cli = startCli(args, { env: env() });
+    const cli = startCli(args, { env });
     await cli.waitFor(/submitted run_0000 as Slurm job \d+/);
     await cli.waitFor(/submitted run_0001 as Slurm job \d+/);
     const ids = ["run_0000", "run_0001"].map((r) => jobRecord(dir, r));
     process.kill(-cli.child.pid!, "SIGKILL");
     expect((await cli.done).signal).toBe("SIGKILL");
 
-    const res = await runCli(["resume", "--system-dir", dir, "--json"], { env: env() });
+    const res = await runCli(["resume", "--system-dir", dir, "--json"], { env });
     expect(res.code, res.stderr).toBe(0);
     expect(res.stderr).not.toMatch(/submitted run_000[01]/); // re-adopted, never submitted again
     for (const rec of ids) expect(jobsNamed(rec.job_name)).toEqual([rec.job_id]);

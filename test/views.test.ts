@@ -79,6 +79,34 @@ describe("one fidelity per view", () => {
     expect(bad.stderr.trim()).toMatch(/^error: --fidelity '7' matches no recorded fidelity: pass an epoch cap \(e\.g\. --fidelity 3\) or one of/);
   });
 
+  it("status: totals say which fidelity they cover (this one's own, then all fidelities')", async () => {
+    const d = recorded();
+    // each run's share of its round's LLM usage, as update_state logs it; the 3-epoch search cost $0.03, the 1-epoch one $0.004
+    const share = (run_id: string, search_id: string, cost_usd: number, train_s: number) => ({ search_id, run_id, timings: { train_s }, usage_run: { calls: 1, input_tokens: 10, output_tokens: 2, cost_usd }, usage_total: {} });
+    const log = [share("run_0000", "s3", 0.01, 20), share("run_0001", "s3", 0.02, 20), share("run_0002", "s1", 0.001, 5), share("run_0003", "s1", 0.001, 5), share("run_0004", "s1", 0.001, 5), share("run_0005", "s1", 0.001, 5)];
+    log[1].usage_total = { calls: 2, input_tokens: 20, output_tokens: 4, cost_usd: 0.03 };
+    log[5].usage_total = { calls: 4, input_tokens: 40, output_tokens: 8, cost_usd: 0.004 };
+    fs.mkdirSync(path.join(d, ".nas-graph"), { recursive: true });
+    fs.writeFileSync(path.join(d, ".nas-graph", "decisions.jsonl"), log.map((e) => JSON.stringify(e) + "\n").join(""));
+    const status = async (...args: string[]) => {
+      const res = await runCli(["status", "--system-dir", d, ...args], { env: cliEnv() });
+      expect(res.code, res.stderr).toBe(0);
+      return res.stdout;
+    };
+    const json = JSON.parse(await status("--json"));
+    expect(json.totals).toMatchObject({ trainings: 6, failed: 0, training_time_s: 60, llm_calls: 6, cost_usd: 0.034 });
+    expect(json.fidelity_totals).toMatchObject({ fidelity: ONE, trainings: 4, failed: 0, training_time_s: 20 });
+    expect(json.fidelity_totals.usage.cost_usd).toBeCloseTo(0.004, 10);
+    const text = await status();
+    expect(text).toContain("totals at this fidelity: 4 trainings (0 failed), 0m20s training; $0.0040 of LLM cost (its rounds' share)");
+    expect(text).toContain("totals over all fidelities: 6 trainings (0 failed), 1m00s training; 6 LLM calls, 60 in / 12 out tokens, $0.0340");
+    expect(await status("--fidelity", "3")).toContain("totals at this fidelity: 2 trainings (0 failed), 0m40s training; $0.0300 of LLM cost (its rounds' share)");
+    // the report's summary says the same of its fidelity
+    const rep = await runCli(["report", "--json", "--fidelity", "1", "--system-dir", d], { env: cliEnv() });
+    expect(rep.code, rep.stderr).toBe(0);
+    expect(fs.readFileSync(path.join(d, "runs", "report.md"), "utf8")).toContain("LLM cost of these trainings: $0.0040 (all fidelities: $0.0340).");
+  });
+
   it("report: one fidelity, the same labels, a naive-baselines table of forecasts only", async () => {
     await cli("report", "--json", "--fidelity", "1");
     const md = fs.readFileSync(path.join(dir, "runs", "report.md"), "utf8");

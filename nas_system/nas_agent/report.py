@@ -350,7 +350,10 @@ def build_report(ws: Path, state: AgentState, space: SearchSpace | None, decisio
     else:
         lines.append("No accepted run yet.")
     costs = iteration_costs(decisions)
-    if costs:
+    if costs and others:  # the shown trainings' share, and what it covers
+        own = sum(costs.get(r.run_id, 0.0) for r in runs)
+        lines.append(f"LLM cost of these trainings: ${own:.4f} (all fidelities: ${sum(costs.values()):.4f}).")
+    elif costs:
         lines.append(f"LLM cost: ${sum(costs.values()):.4f}.")
     if _finite(target):
         lines.append(f"Target val_mse: {target:g}.")

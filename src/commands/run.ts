@@ -11,13 +11,17 @@ import {
   acquireLock,
   newSearchId,
   openWorkspace,
+  readAgentState,
   readSearch,
   startConfigPath,
   writeSearch,
   type SearchOptions,
   type SearchRecord,
+  type Workspace,
 } from "../workspace.js";
 import { driveSearch, type SearchSummary } from "../graph/session.js";
+import { baselineSeedsOf } from "../graph/nodes/update-state.js";
+import type { RepeatRequest } from "../graph/state.js";
 import { printSummary } from "./resume.js";
 import { searchOptions, type RunOptions } from "./search-options.js";
 
@@ -72,10 +76,28 @@ export async function startSearch(opts: RunOptions, env: NodeJS.ProcessEnv = pro
     writeSearch(ws, rec);
     ui.notice(`search ${threadId}: up to ${options.maxIterations} trainings in ${ws.dir} (fidelity ${begin.fidelity})`);
     announce(begin, resolved);
-    return await driveSearch(ws, rec, { start: initialState(rec, begin), runIds: begin.next_run_ids }, env, space);
+    const unmeasured = unmeasuredSeeds(ws, begin, resolved.baselineSeeds);
+    if (unmeasured.length > 0) {
+      ui.notice(`the incumbent ${begin.incumbent!.root_run_id} was the first successful run (the baseline's seeds failed) and has no measured noise: ${unmeasured.length} more seed${unmeasured.length === 1 ? "" : "s"} of it train first, as a baseline's`);
+    }
+    return await driveSearch(ws, rec, { start: { ...initialState(rec, begin), repeat_queue: unmeasured }, runIds: begin.next_run_ids }, env, space);
   } finally {
     release();
   }
+}
+
+/**
+ * A search that continues from an incumbent that was the first successful run of its fidelity
+ * (a proposal accepted with nothing to compare it with, as every baseline seed failed) and whose
+ * seeds an earlier search's budget did not train: its missing seeds, up to --baseline-seeds, go first.
+ */
+function unmeasuredSeeds(ws: Workspace, begin: SearchStart, seeds: number): RepeatRequest[] {
+  const inc = begin.incumbent;
+  if (begin.baseline_needed || !inc || begin.noise) return [];
+  const root = readAgentState(ws).runs.find((r) => r.run_id === inc.root_run_id);
+  if (root?.kind !== "proposal" || root.evaluation_source !== "baseline") return [];
+  const missing = seeds - inc.run_ids.length;
+  return missing > 0 ? baselineSeedsOf(inc, missing, seeds) : [];
 }
 
 /** 3 seeds measure the noise; 1 when it is already measured at this fidelity or the rules are fixed. */

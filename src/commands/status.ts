@@ -2,7 +2,7 @@
  * `nas-graph status`: one fidelity at a time (the current one, or `--fidelity`: a recorded key or
  * an epoch cap): the runs table (val MSE as mean ± sd over a config's seeds, held-out test MSE,
  * Δ against the best, the verdict, the plan), the best config, totals (trainings, training time,
- * tokens, cost), the naive baselines and the measured noise when recorded. `--json` gives the
+ * tokens, cost: the shown fidelity's, and over all fidelities when there are several), the naive baselines and the measured noise when recorded. `--json` gives the
  * same data. The verdict labels, the fidelity's incumbent and persistence come from the helper
  * (`nas_agent standing`); this file only prints them. Δ has the verdicts' sign: the gain over the
  * best config's mean, + when lower. Fields that an older agent_state.json lacks are left out,
@@ -79,7 +79,13 @@ export interface StatusData {
     test_mse: number | null;
     config: string;
   } | null;
-  totals: { trainings: number; failed: number; training_time_s: number; llm_calls: number; input_tokens: number; output_tokens: number; cost_usd: number };
+  /** Over every fidelity (all the workspace's runs and searches). */
+  totals: Totals;
+  /**
+   * The shown fidelity's own, when runs of other fidelities exist: its runs, and the LLM usage of
+   * the rounds that trained them (each run's share, decisions.jsonl `usage_run`; null for a log without it).
+   */
+  fidelity_totals?: Omit<Totals, "llm_calls" | "input_tokens" | "output_tokens" | "cost_usd"> & { fidelity: string | null; usage: LlmUsage | null };
   usage: LlmUsage | null;
   baselines?: unknown;
   noise?: unknown;
@@ -89,6 +95,8 @@ export interface StatusData {
   study?: { path: string; trials: number | null; error: string | null };
   search: { search_id: string; status: string; started_at: string; options: unknown } | null;
 }
+
+export interface Totals { trainings: number; failed: number; training_time_s: number; llm_calls: number; input_tokens: number; output_tokens: number; cost_usd: number }
 
 export async function statusCommand(opts: StatusOptions, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const ws = openWorkspace(opts.systemDir);
@@ -124,6 +132,10 @@ export function statusData(ws: Workspace, standing: Standing): StatusData {
     usage,
     search: search ? { search_id: search.thread_id, status: search.status, started_at: search.started_at, options: search.options } : null,
   };
+  if (data.other_fidelities.length > 0) {
+    const { trainings, failed, training_time_s } = totals(shown, decisions, null);
+    data.fidelity_totals = { fidelity: standing.fidelity, trainings, failed, training_time_s, usage: runsUsage(decisions, shown) };
+  }
   const some = (x: unknown) => x !== undefined && x !== null && (typeof x !== "object" || Object.keys(x as object).length > 0);
   const task = standing.fidelity?.replace(/ @[^ ]+ep$/, "") ?? null;
   const baselines = task && state.baselines?.[task] ? { [task]: state.baselines[task] } : standing.fidelity ? null : state.baselines;
@@ -214,6 +226,23 @@ function totals(runs: RunInfo[], decisions: DecisionEntry[], usage: LlmUsage | n
   };
 }
 
+/** The LLM usage of these runs' rounds: the sum of each run's share; null unless every run that trained has one logged. */
+function runsUsage(decisions: DecisionEntry[], runs: RunInfo[]): LlmUsage | null {
+  const share = new Map<string, Record<string, number>>();
+  for (const d of decisions) if (d.run_id && d.usage_run) share.set(d.run_id, d.usage_run);
+  const trained = runs.filter((r) => r.status !== "invalid");
+  if (trained.length === 0 || trained.some((r) => !share.has(r.run_id))) return null;
+  const total: LlmUsage = { calls: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0 };
+  for (const r of trained) {
+    const u = share.get(r.run_id)!;
+    total.calls += u.calls ?? 0;
+    total.input_tokens += u.input_tokens ?? 0;
+    total.output_tokens += u.output_tokens ?? 0;
+    total.cost_usd += u.cost_usd ?? 0;
+  }
+  return total;
+}
+
 /** Totals over all searches: the last running total logged by each search. */
 function usageTotals(decisions: DecisionEntry[]): LlmUsage | null {
   const last = new Map<string, Record<string, number>>();
@@ -255,7 +284,14 @@ export function renderStatus(d: StatusData, c: Colors): string {
   if (d.ensemble) out.push(`${ensembleLine(d.ensemble)} (nas-graph ensemble --forecast-csv PATH writes its test forecast)`);
   const t = d.totals;
   const llm = t.llm_calls > 0 ? `${t.llm_calls} LLM calls, ${t.input_tokens} in / ${t.output_tokens} out tokens, $${t.cost_usd.toFixed(4)}` : "no LLM calls";
-  out.push(`totals: ${t.trainings} trainings (${t.failed} failed), ${duration(t.training_time_s)} training; ${llm}`);
+  const f = d.fidelity_totals;
+  if (f) {
+    // runs of several fidelities: this one's own totals, then the workspace's, each saying what it covers
+    const u = f.usage;
+    const share = u === null ? "LLM share not logged" : u.cost_usd > 0 || u.calls > 0 ? `$${u.cost_usd.toFixed(4)} of LLM cost (its rounds' share)` : "no LLM calls";
+    out.push(`totals at this fidelity: ${f.trainings} trainings (${f.failed} failed), ${duration(f.training_time_s)} training; ${share}`);
+    out.push(`totals over all fidelities: ${t.trainings} trainings (${t.failed} failed), ${duration(t.training_time_s)} training; ${llm}`);
+  } else out.push(`totals: ${t.trainings} trainings (${t.failed} failed), ${duration(t.training_time_s)} training; ${llm}`);
   out.push(...noiseLines(d.noise), ...baselineLines(d.baselines));
   if (d.study) {
     const s = d.study;

@@ -139,13 +139,16 @@ function result(accept: boolean, reason: string, feedback: string, source: strin
 }
 
 function fromRules(rules: RulesVerdict): EvaluationResult {
-  return result(rules.accept === true, rules.reason, feedbackFor(rules), rules.source, rules);
+  const res = result(rules.accept === true, rules.reason, feedbackFor(rules), rules.source, rules);
+  return rules.baselineSeeds ? { ...res, baseline_seeds: rules.baselineSeeds } : res;
 }
 
 /** Deterministic advice for the next plan, matching the rule that decided. */
 function feedbackFor(rules: RulesVerdict): string {
   const r = rules.reason;
-  if (rules.source === "baseline") return "Baseline established; tune from this config.";
+  if (rules.source === "baseline") {
+    return rules.baselineSeeds ? "Baseline established; its seed noise is being measured before the next verdict." : "Baseline established; tune from this config.";
+  }
   if (rules.source === "seed") return "Another seed of the incumbent: the seed noise is being measured.";
   if (rules.source === "failure") return "The training failed; avoid this change or make it safer (lower lr, gradient clipping, smaller model).";
   if (r.startsWith("significant")) return "This change helped; refine around it with small steps.";

@@ -15,7 +15,11 @@
  * minBestEpoch cannot reach that epoch, so it must not be rejected for it.
  * Cases the seed does not cover: a failed training is rejected with its cause, a successful
  * run with no incumbent is accepted as the baseline, and another seed of the incumbent's own
- * config is kept (it measures the noise; the config's verdict stands).
+ * config is kept (it measures the noise; the config's verdict stands). When that first successful
+ * run is a proposal (every seed of the planned baseline failed: an OOM, a --run-timeout), it is
+ * measured like a baseline: its missing seeds, up to --baseline-seeds, train next (baselineSeeds;
+ * with --parallel they go to the round's incumbent, should a config of the same round beat it),
+ * so that the incumbent has a measured mean and noise before other configs are judged against it.
  */
 import type { EvaluationInput } from "../contracts.js";
 
@@ -39,12 +43,14 @@ export interface RulesVerdict {
   /** rules | baseline | failure | seed */
   source: "rules" | "baseline" | "failure" | "seed";
   improvementPct: number | null;
+  /** A baseline from a proposal: further seeds to train before other verdicts. */
+  baselineSeeds?: number;
 }
 
 const pct = (x: number) => `${x >= 0 ? "+" : ""}${x.toFixed(1)}%`;
 
 /** Failures, baselines and seeds of the incumbent: decided the same way in every mode; null otherwise. */
-export function settledCases(input: Pick<EvaluationInput, "metrics" | "failure" | "incumbent" | "candidate">): RulesVerdict | null {
+export function settledCases(input: Pick<EvaluationInput, "metrics" | "failure" | "incumbent" | "candidate" | "baselineSeedsLeft">): RulesVerdict | null {
   const { metrics, incumbent } = input;
   if (input.failure !== null || metrics === null) {
     return { accept: false, reason: `training failed: ${input.failure ?? "no metrics"}`, source: "failure", improvementPct: null };
@@ -54,7 +60,9 @@ export function settledCases(input: Pick<EvaluationInput, "metrics" | "failure" 
     return { accept: false, reason: `training failed: val_mse is ${val}`, source: "failure", improvementPct: null };
   }
   if (incumbent === null || !Number.isFinite(incumbent.val_mean) || incumbent.val_mean <= 0) {
-    return { accept: true, reason: `baseline: first successful run (val_mse ${val.toFixed(4)})`, source: "baseline", improvementPct: null };
+    const seeds = Math.max(0, input.baselineSeedsLeft ?? 0);
+    const measured = seeds > 0 ? `; measured like a baseline: ${seeds} more seed${seeds === 1 ? "" : "s"} of it train next, before anything is judged against it` : "";
+    return { accept: true, reason: `baseline: first successful run (val_mse ${val.toFixed(4)})${measured}`, source: "baseline", improvementPct: null, baselineSeeds: seeds };
   }
   if (input.candidate && input.candidate.root_run_id === incumbent.root_run_id) {
     const n = input.candidate.n;
@@ -64,7 +72,7 @@ export function settledCases(input: Pick<EvaluationInput, "metrics" | "failure" 
 }
 
 export function applyRules(
-  input: Pick<EvaluationInput, "metrics" | "failure" | "incumbent" | "candidate" | "curve">,
+  input: Pick<EvaluationInput, "metrics" | "failure" | "incumbent" | "candidate" | "curve" | "baselineSeedsLeft">,
   t: Thresholds = DEFAULT_THRESHOLDS,
 ): RulesVerdict {
   const settled = settledCases(input);

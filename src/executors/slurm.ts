@@ -6,7 +6,8 @@
  *   --job-name nas-<search>-<run_id> [--partition --gres --time ...extra] --wrap "exec python -u train.py ..."`;
  *   the job id goes into the job record before the wait.
  * - Wait: poll `scontrol show job -o ID` every pollS seconds (sacct needs slurmdbd), and
- *   stream the job's output file as it grows.
+ *   stream the job's output file as it grows. A failing sbatch, squeue or scontrol is tried
+ *   again after 1, 2 and 4 s, then stops the search with one line (`resume` goes on).
  * - End states: COMPLETED / FAILED follow train.py's exit code; TIMEOUT, PREEMPTED, NODE_FAIL
  *   and BOOT_FAIL are submitted once more (the same trial and run id: one unit of the budget,
  *   the attempt count kept in the job record across a resume); CANCELLED is a stopped run; a job
@@ -264,13 +265,23 @@ export class SlurmExecutor implements Executor {
     return { code: res.exitCode, stdout: String(res.stdout ?? ""), stderr: String(res.stderr ?? "") };
   }
 
-  /** The job's fields, or null once scontrol no longer knows it. A failing scontrol (controller down) is retried by the caller's next poll. */
-  async show(jobId: string): Promise<JobInfo | null | "unknown"> {
-    const res = await this.cmd("scontrol", ["show", "job", "-o", jobId]);
-    if (res.code === 0 && res.stdout.trim()) return parseJobLine(res.stdout.split("\n")[0]);
-    if (/invalid job id/i.test(res.stderr)) return null;
-    logger.warn({ jobId, stderr: res.stderr }, "scontrol failed; will retry");
-    return "unknown";
+  /**
+   * The job's fields, or null once scontrol no longer knows it. A failing scontrol (a busy or
+   * restarting controller) is tried again after 1, 2 and 4 s; one that keeps failing stops the
+   * search with one line, the job left as it is: `resume` re-adopts it from its record.
+   */
+  async show(jobId: string): Promise<JobInfo | null> {
+    for (let tries = 0; ; tries++) {
+      const res = await this.cmd("scontrol", ["show", "job", "-o", jobId]);
+      if (res.code === 0 && res.stdout.trim()) return parseJobLine(res.stdout.split("\n")[0]);
+      if (/invalid job id/i.test(res.stderr)) return null;
+      if (tries >= TRANSIENT_DELAYS_MS.length) {
+        const why = lastLine(res.stderr) || lastLine(res.stdout) || `exit code ${res.code}`;
+        throw new UserError(`scontrol failed (${why}); check that the Slurm controller is up, then 'nas-graph resume'`);
+      }
+      logger.warn({ jobId, stderr: res.stderr }, "scontrol failed; will retry");
+      await sleep(TRANSIENT_DELAYS_MS[tries]);
+    }
   }
 
   /** Queued or running jobs of this user with this name (ids, oldest first). */
@@ -311,7 +322,7 @@ export class SlurmExecutor implements Executor {
       const rec = readJobRecord(this.ctx.ws, f.slice(0, -5));
       if (rec?.executor !== "slurm" || rec.ended_at || rec.search_id === searchId) continue;
       const info = await this.show(rec.job_id);
-      const active = info === "unknown" || (info !== null && ACTIVE.has((info.JobState ?? "").split(/[ +]/)[0]));
+      const active = info !== null && ACTIVE.has((info.JobState ?? "").split(/[ +]/)[0]);
       if (active) {
         await this.cancel(rec.job_id);
         notice(`cancelled Slurm job ${rec.job_id} (${rec.run_id}) of the earlier search ${rec.search_id}: a new search does not adopt it`);
@@ -334,7 +345,7 @@ export class SlurmExecutor implements Executor {
     const rec = this.recordOf(job);
     if (rec && !rec.ended_at) {
       const info = await this.show(rec.job_id);
-      if (info === "unknown" || (info && ACTIVE.has(info.JobState ?? ""))) return rec.job_id;
+      if (info && ACTIVE.has(info.JobState ?? "")) return rec.job_id;
     }
     const found = await this.findByName(jobName(job));
     return found[0] ?? null;
@@ -492,29 +503,27 @@ export class SlurmExecutor implements Executor {
         progress.read(onEvent, true);
         return { kind: "vanished", byUs };
       }
-      if (info !== "unknown") {
-        const state = (info.JobState ?? "").split(/[ +]/)[0];
-        const startMs = state === "RUNNING" || runTimeS(info.RunTime) > 0 ? Date.parse(info.StartTime ?? "") : NaN;
-        if (!startSeen && Number.isFinite(startMs)) {
-          startSeen = true; // the job left the queue: its run starts here, not at sbatch
-          hooks.onStart?.(startMs);
-        }
-        if (!ACTIVE.has(state)) {
-          await sleep(Math.min(pollMs, 500)); // let the file system show the last lines
-          log.read(onLine, true);
-          err.read(onErr, true);
-          progress.read(onEvent, true);
-          return { kind: "state", state, info, byUs };
-        }
-        if (!byUs && job.timeoutS && state === "RUNNING" && runTimeS(info.RunTime) > job.timeoutS) {
-          byUs = "timeout";
-          await this.cancel(jobId);
-          cancelAt = performance.now();
-        }
-        if (byUs && performance.now() - cancelAt > 120_000) {
-          // scancel did not take: report instead of waiting forever
-          throw new UserError(`Slurm job ${jobId} did not stop within 120 s of scancel; check it with 'scontrol show job ${jobId}'`);
-        }
+      const state = (info.JobState ?? "").split(/[ +]/)[0];
+      const startMs = state === "RUNNING" || runTimeS(info.RunTime) > 0 ? Date.parse(info.StartTime ?? "") : NaN;
+      if (!startSeen && Number.isFinite(startMs)) {
+        startSeen = true; // the job left the queue: its run starts here, not at sbatch
+        hooks.onStart?.(startMs);
+      }
+      if (!ACTIVE.has(state)) {
+        await sleep(Math.min(pollMs, 500)); // let the file system show the last lines
+        log.read(onLine, true);
+        err.read(onErr, true);
+        progress.read(onEvent, true);
+        return { kind: "state", state, info, byUs };
+      }
+      if (!byUs && job.timeoutS && state === "RUNNING" && runTimeS(info.RunTime) > job.timeoutS) {
+        byUs = "timeout";
+        await this.cancel(jobId);
+        cancelAt = performance.now();
+      }
+      if (byUs && performance.now() - cancelAt > 120_000) {
+        // scancel did not take: report instead of waiting forever
+        throw new UserError(`Slurm job ${jobId} did not stop within 120 s of scancel; check it with 'scontrol show job ${jobId}'`);
       }
       await sleep(byUs ? Math.min(pollMs, 1000) : pollMs, byUs ? undefined : hooks.signal);
     }

@@ -110,6 +110,8 @@ export interface Verdict {
   repeat: boolean;
   /** Inside the noise, unconfirmed: recorded as promising, never the incumbent. */
   promising?: boolean;
+  /** A proposal became the first incumbent: this many more seeds of it train next, as a baseline's. */
+  baseline_seeds?: number;
   reason: string;
   feedback: string;
   source: string;

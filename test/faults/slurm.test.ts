@@ -2,7 +2,9 @@
  * Slurm faults (issue 18, family 6) against the one-node Slurm of scripts/slurm-up.sh, with the
  * contract-honouring stand-in trainer (test/helpers/stand-ins.ts): the faults are about jobs,
  * not training. Regression tests of three defects: a new `run` never adopts a killed search's
- * jobs; queue time is never run time; NODE_FAIL is submitted once more, within the budget.
+ * jobs; queue time is never run time; NODE_FAIL is submitted once more, within the budget. And
+ * a controller that stops answering (sbatch, squeue or scontrol failing for good) stops the
+ * search with one line instead of polling forever.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -117,6 +119,32 @@ describe.skipIf(!SLURM.conf)("Slurm faults", () => {
     expect(runs.map((r) => [r.run_id, r.status])).toEqual([["run_0000", "ok"]]);
     record({ name: "slurm/squeue-failing", survived: true, runsLost: 1 - runs.length, executed: 0 });
     record({ name: "slurm/squeue-missing", survived: true, runsLost: 0, executed: 0 });
+  });
+
+  it("scontrol failing for good with 2 jobs in flight: one line, bounded; resume adopts both jobs, none submitted twice", async () => {
+    const { dir, env } = workspace();
+    const down = slurmShims(dir, { scontrol: -1 });
+    const t0 = Date.now();
+    const res = await runCli(["run", "--system-dir", dir, "--executor", "slurm", ...POLL, "--planner", "optuna", "--parallel", "2", "--max-iterations", "2"],
+      { env: { ...env, PATH: `${down}:${env.PATH}` } });
+    expect(res.code, res.stderr).toBe(2);
+    expect(Date.now() - t0).toBeLessThan(120_000); // tried again after 1, 2 and 4 s, then stopped: never a poll forever
+    const errors = res.stderr.split("\n").filter((l) => l.startsWith("error:"));
+    expect(errors).toEqual([
+      "error: scontrol failed (scontrol: error: Unable to contact slurm controller (connect failure)); check that the Slurm controller is up, then 'nas-graph resume'",
+    ]);
+    expect(res.stderr).not.toMatch(/Traceback|\n\s+at /);
+    expect(Number(fs.readFileSync(path.join(down, "scontrol.calls"), "utf8"))).toBeGreaterThanOrEqual(4);
+    const jobs = ["run_0000", "run_0001"].map((r) => jobRecord(dir, r));
+    expect(jobs.map((j) => [j.search_id, j.ended_at])).toEqual([[searchId(dir), null], [searchId(dir), null]]); // left for resume, not judged
+
+    const ok = await runCli(["resume", "--system-dir", dir, "--json"], { env });
+    expect(ok.code, ok.stderr).toBe(0);
+    for (const j of jobs) expect(jobsNamed(j.job_name)).toEqual([j.job_id]); // adopted, never resubmitted
+    const runs = readAgentState(dir).runs;
+    expect(runs.map((r) => [r.run_id, r.status])).toEqual([["run_0000", "ok"], ["run_0001", "ok"]]);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ status: "finished", n_runs: 2 });
+    record({ name: "slurm/scontrol-failing-for-good", survived: true, runsLost: 2 - runs.length, executed: 0 });
   });
 
   it("a new run after a search killed with a job pending: the job is cancelled, never adopted; run ids are not reused", async () => {

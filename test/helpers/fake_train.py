@@ -14,8 +14,16 @@ What it "learns" is scripted by fake-train.json in the workspace (cwd):
    "hang_first": true,                    the first training of each run id hangs until SIGTERM or its
                                           launcher's death (NAS_PARENT_PID), then failure.json
                                           "interrupted" and exit 130, as train.py; the next one trains
-   "sigkill_seed": 43}                    the training of this seed kills itself (SIGKILL), as the OOM
+   "sigkill_seed": 43,                    the training of this seed kills itself (SIGKILL), as the OOM
                                           killer would
+   "diverge": true,                       every training's loss becomes nan in epoch 1: failure.json
+                                          "diverged" and exit 3, as train.py
+   "epoch_s": 1.0,                        seconds each epoch takes (a sleep: no CPU), so that a
+                                          training is still running when a test looks
+   "crash_by_lr": ["5e-05"],              a config with one of these learning rates (str of the float)
+                                          writes its snapshot, then dies as an OOM would (exit 1)
+   "hang_by_lr": ["5e-05"]}               a config with one of these learning rates hangs on every seed,
+                                          as "hang_first" does (a --run-timeout stops it)
 """
 from __future__ import annotations
 
@@ -72,11 +80,12 @@ shutil.copyfile(args.config, run_dir / "config_used.py")
 
 def interrupted(*_):
     (run_dir / "failure.json").write_text(json.dumps({"status": "interrupted", "reason": "interrupted by a signal (fake)"}))
+    print("interrupted in epoch 1", file=sys.stderr, flush=True)  # train.py's last words
     sys.exit(130)
 
 
 marker = Path(f".fake-hung-{args.tag}")
-if spec.get("hang_first") and not marker.exists():
+if (spec.get("hang_first") and not marker.exists()) or str(lr) in [str(x) for x in spec.get("hang_by_lr", [])]:
     marker.touch()
     signal.signal(signal.SIGTERM, interrupted)
     parent = int(os.environ.get("NAS_PARENT_PID") or 0)
@@ -85,12 +94,24 @@ if spec.get("hang_first") and not marker.exists():
         time.sleep(0.2)
         if parent and os.getppid() != parent:
             interrupted()
+if str(lr) in [str(x) for x in spec.get("crash_by_lr", [])]:
+    print("RuntimeError: CUDA out of memory (fake)", file=sys.stderr, flush=True)
+    sys.exit(1)
 if spec.get("sigkill_seed") is not None and str(spec["sigkill_seed"]) == str(seed):
     os.kill(os.getpid(), signal.SIGKILL)
 emit = Progress(args.progress, args.tag).emit
 emit("start", max_epochs=epochs, batches=1, n_params=1, device="cpu", seed=seed)
+if spec.get("diverge"):
+    reason = "training loss became nan in epoch 1"
+    (run_dir / "failure.json").write_text(json.dumps({"status": "diverged", "reason": reason, "epoch": 1}))
+    emit("end", status="diverged", reason=reason)
+    print(f"diverged: {reason}; lower the learning rate or enable grad_clip", file=sys.stderr, flush=True)
+    sys.exit(3)
+signal.signal(signal.SIGTERM, interrupted)  # as train.py: a SIGTERM or Ctrl-C mid-training is "interrupted"
+signal.signal(signal.SIGINT, interrupted)
 history = []
 for e, (v, t) in enumerate(zip(vals, train), start=1):
+    time.sleep(float(spec.get("epoch_s", 0)))
     history.append({"epoch": e, "train_mse": t, "val_mse": v, "val_mae": v, "lr": lr, "seconds": 0.01,
                     "train_seconds": 0.01, "train_loss": t})
     emit("epoch", epoch=e, max_epochs=epochs, train_mse=t, val_mse=v, best_val_mse=min(vals[:e]),

@@ -32,6 +32,14 @@ export interface FakeTraining {
   hang_first?: boolean;
   /** The training of this seed kills itself with SIGKILL (the OOM killer's way). */
   sigkill_seed?: number;
+  /** Every training diverges in epoch 1 (failure.json "diverged", exit 3). */
+  diverge?: boolean;
+  /** Seconds each epoch sleeps, so that a training is still running when a test looks. */
+  epoch_s?: number;
+  /** Configs with one of these learning rates (str of the float, e.g. "5e-05") write their snapshot, then die as an OOM would. */
+  crash_by_lr?: string[];
+  /** Configs with one of these learning rates hang on every seed, as `hang_first` (a --run-timeout stops them). */
+  hang_by_lr?: string[];
 }
 
 /**

@@ -4,7 +4,9 @@
  * baseline's seeds, then repeats, then proposals, each by run id. Every run is judged as part
  * of its config (all the config's seeds so far) against the incumbent at the start of the
  * round, or the baseline this round established; several candidates may be accepted, and the
- * one with the lowest mean becomes the incumbent (agent_state derives it).
+ * one with the lowest mean becomes the incumbent (agent_state derives it). The incumbent is
+ * taken as the helper recorded it with each run: its seeds and its noise estimate pooled over
+ * every config measured so far (never the figures of the round that made it the incumbent).
  */
 import path from "node:path";
 import { evidenceOf, type ConfigEvidence, type ConfigRecord, type CurveSignals, type EvaluationInput, type NaiveBaselines, type RunMetrics } from "../../contracts.js";
@@ -27,9 +29,11 @@ export async function evaluatorNode(state: GraphState, deps: GraphDeps): Promise
   for (const _ of trials) killPoint("evaluator"); // the fault suite: before the round's runs are recorded
   // one request for the round: each run recorded in this order, each answer sees the runs before it
   const recorded = await recordPending(state, deps, trials);
+  const incumbents = new Map<string, ConfigRecord | null>();
   for (const [i, t] of trials.entries()) {
     const rec = recorded[i];
     records.set(t.run_id, rec.config);
+    incumbents.set(t.run_id, rec.incumbent ?? null);
     persistence.set(t.run_id, rec.baselines?.persistence?.val_mse ?? null);
     curves.set(t.run_id, rec.curve ?? null);
     summaries.set(t.run_id, rec.run?.history_summary ?? "");
@@ -44,13 +48,17 @@ export async function evaluatorNode(state: GraphState, deps: GraphDeps): Promise
   for (const t of trials) {
     const record = records.get(t.run_id) ?? null;
     const candidate = evidenceOf(record);
+    incumbent = current(incumbent, incumbents.get(t.run_id) ?? null);
     const input = evaluationInput(state, deps, t, candidate, incumbent, repeatsLeft(state, record, budget), persistence.get(t.run_id) ?? null, curves.get(t.run_id) ?? null, summaries.get(t.run_id));
+    input.baselineSeedsLeft = baselineSeedsLeft(state, t, record, budget);
     const asked = performance.now();
     const res = await deps.evaluate(input);
     if (res.usage.calls > 0 || (res.transcript?.length ?? 0) > 0) llmS += (performance.now() - asked) / 1000;
     usage = addUsage(usage, res.usage);
     maxCall = largestCall(res.transcript, maxCall);
     if (res.repeat) budget -= 1;
+    const seeds = res.accept ? (res.baseline_seeds ?? 0) : 0;
+    budget -= seeds;
     // The baseline this round established is what later trials of the round are judged against.
     if (res.accept && incumbent === null && candidate) incumbent = latest(records, candidate.root_run_id) ?? candidate;
     verdicts.push({
@@ -58,6 +66,7 @@ export async function evaluatorNode(state: GraphState, deps: GraphDeps): Promise
       accept: res.accept,
       repeat: Boolean(res.repeat),
       promising: Boolean(res.promising),
+      ...(seeds > 0 ? { baseline_seeds: seeds } : {}),
       reason: res.reason,
       feedback: res.feedback,
       source: res.source,
@@ -83,6 +92,8 @@ interface Pending {
   baselines: NaiveBaselines | null;
   /** The run's val curve read by the helper's overfitting rule (nas_agent/curve.py); null without one. */
   curve?: CurveSignals | null;
+  /** The incumbent as of this record: its seeds and its noise pooled over the runs recorded so far. */
+  incumbent?: ConfigRecord | null;
 }
 
 /**
@@ -121,6 +132,22 @@ function latest(records: Map<string, ConfigRecord | null>, root: string): Config
   let found: ConfigRecord | null = null;
   for (const rec of records.values()) if (rec?.root_run_id === root && (!found || rec.n >= found.n)) found = rec;
   return evidenceOf(found);
+}
+
+/** The incumbent's evidence as recorded with this run (more seeds, a larger noise pool), when it is the same config. */
+function current(incumbent: ConfigEvidence | null, recorded: ConfigRecord | null): ConfigEvidence | null {
+  if (incumbent === null || recorded?.root_run_id !== incumbent.root_run_id) return incumbent;
+  return evidenceOf(recorded) ?? incumbent;
+}
+
+/**
+ * Seeds a proposal lacks to be measured like a baseline (--baseline-seeds minus the seeds it has
+ * tried, within the budget left), should it become the first incumbent; the planned baseline's
+ * own seeds are planned already.
+ */
+function baselineSeedsLeft(state: GraphState, t: Trial, record: ConfigRecord | null, budget: number): number {
+  if (t.kind === "baseline" || !record) return 0;
+  return Math.max(0, Math.min(state.options.baseline_seeds - record.run_ids.length, budget));
 }
 
 /** Further seeds the config may get: --max-repeats minus the repeats it had, within the budget left. */

@@ -3,7 +3,8 @@
  * run's config), queue another seed for a config whose verdict waits on the noise, put config.py
  * on the incumbent when the incumbent changed and sync the Optuna study (all in one helper
  * request), log one decision line per trial, and print the verdicts and the running best (a
- * mean over the incumbent's seeds).
+ * mean over the incumbent's seeds). A run that timed out drops its config's queued seeds (its
+ * baseline's further seeds, say): any seed of that config would run as long.
  */
 import path from "node:path";
 import { evidenceOf, type ConfigRecord, type LlmUsage } from "../../contracts.js";
@@ -51,6 +52,19 @@ export async function updateStateNode(state: GraphState, deps: GraphDeps): Promi
     const config = end.records[i]?.config;
     if (v.repeat && config) queue.push(repeatOf(config, v));
   }
+  // a config that ran past --run-timeout would on any seed: its queued seeds are dropped
+  const slow = new Set(state.verdicts.filter((v) => state.results[v.run_id]?.run_status === "timeout").map((v) => byId.get(v.run_id)?.repeat_of ?? v.run_id));
+  const dropped = queue.filter((r) => slow.has(r.root_run_id));
+  if (dropped.length > 0) {
+    queue.splice(0, queue.length, ...queue.filter((r) => !slow.has(r.root_run_id)));
+    deps.ui.notice(`${[...new Set(dropped.map((r) => r.root_run_id))].join(", ")} ran past --run-timeout: its ${dropped.length} queued seed${dropped.length === 1 ? "" : "s"} would too, and are not trained`);
+  }
+  // a proposal became the first incumbent: the round's incumbent (it, or a config of the same
+  // round that beat it) gets its missing baseline seeds first
+  const wanted = Math.max(0, ...state.verdicts.map((v) => (v.accept ? (v.baseline_seeds ?? 0) : 0)));
+  const first = end.records.at(-1)?.incumbent;
+  const missing = first ? Math.min(wanted, state.options.baseline_seeds - first.run_ids.length) : 0;
+  if (first && missing > 0) queue.unshift(...baselineSeedsOf(first, missing, state.options.baseline_seeds));
   if (deps.runIds) deps.runIds.next = end.next_run_ids;
   if (end.restore_warning) deps.ui.warn(end.restore_warning);
   if (end.study_error) deps.ui.warn(studyWarning(end.study_error));
@@ -151,6 +165,18 @@ function repeatOf(config: ConfigRecord, v: Verdict): RepeatRequest {
     kind: "repeat",
     plan: `Repeat ${config.root_run_id}'s config with seed ${seed} (seed ${config.run_ids.length + 1}): its gain over the incumbent is inside the seed noise (from ${v.run_id})`,
   };
+}
+
+/** `count` more seeds of a config that became the first incumbent, as a baseline's: each one past the highest seed it trained. */
+export function baselineSeedsOf(config: ConfigRecord, count: number, total: number): RepeatRequest[] {
+  const seeds = config.seeds.filter((s): s is number => typeof s === "number");
+  const next = seeds.length > 0 ? Math.max(...seeds) + 1 : config.run_ids.length;
+  return Array.from({ length: count }, (_, i) => ({
+    root_run_id: config.root_run_id,
+    seed: next + i,
+    kind: "baseline",
+    plan: `Baseline seed ${config.run_ids.length + i + 1} of ${total} for ${config.root_run_id} (the first successful run, as every seed of the planned baseline failed): measure the seed noise`,
+  }));
 }
 
 /** The Optuna study (.nas-graph/optuna.db, for optuna-dashboard) is a mirror: agent_state.json stays the source of truth, a failed sync warns. */

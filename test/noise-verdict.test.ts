@@ -1,17 +1,17 @@
 /**
- * Trustworthy verdicts through the real CLI on the tiny config: the baseline's seeds measure the
- * noise, a candidate inside the noise margin is trained again with new seeds before its verdict
- * (repeats count against the budget), and fidelities never mix.
+ * Noise-aware verdicts through the real CLI: the baseline's seeds measure the noise, a candidate
+ * inside the noise margin is trained again with new seeds before its verdict (repeats count
+ * against the budget), one far outside it is accepted at once. The verdicts are under test, not
+ * the training: trainings run the torch-free stand-in (test/helpers/fake_train.py) with scripted
+ * val_mse and seed noise.
  */
 import fs from "node:fs";
 import path from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
-import { LR_DECISION, makeWorkspace, readAgentState, removeWorkspace, runCli, writeMockScript } from "./helpers/workspace.js";
+import { describe, expect, it } from "vitest";
+import { fakeTrainingPython } from "./helpers/stand-ins.js";
+import { cliEnv, LR_DECISION, readAgentState, runCli, tempWorkspaces, writeMockScript } from "./helpers/workspace.js";
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) removeWorkspace(d);
-});
+const workspace = tempWorkspaces();
 
 function decisions(dir: string): Array<Record<string, unknown>> {
   return fs.readFileSync(path.join(dir, ".nas-graph", "decisions.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
@@ -19,12 +19,13 @@ function decisions(dir: string): Array<Record<string, unknown>> {
 
 describe("noise-aware verdicts", () => {
   it("measures the noise on the baseline's seeds and repeats a candidate inside the margin before its verdict", async () => {
-    const dir = makeWorkspace();
-    dirs.push(dir);
+    const dir = workspace();
+    // baseline 0.3, the candidate's lr 0.001 3% better, 1% seed noise (seeds 42 to 44)
+    const env = cliEnv({ NAS_PYTHON: fakeTrainingPython(dir, { default: 0.3, by_lr: { "0.001": 0.291 }, rel: { "43": 0.01, "44": -0.01 } }) });
     const mock = writeMockScript(dir, [LR_DECISION]);
     // a false-accept rate so small that the candidate's gain stays inside the margin: repeats, then the case is open
     const args = ["--baseline-seeds", "2", "--max-repeats", "2", "--alpha", "1e-9", "--max-iterations", "5", "--json"];
-    const res = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", mock, ...args]);
+    const res = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", mock, ...args], { env });
     expect(res.code, res.stderr).toBe(0);
     expect(res.stderr).toContain("acceptance: means over seeds; the baseline's 2 seeds measure the seed noise");
 
@@ -43,7 +44,7 @@ describe("noise-aware verdicts", () => {
     expect(runs.slice(2).every((r) => r.accepted === false)).toBe(true);
     // inside the noise after every repeat: recorded as promising, unconfirmed, and shown as such
     expect(p2.promising).toBe(true);
-    const status = await runCli(["status", "--system-dir", dir, "--json"]);
+    const status = await runCli(["status", "--system-dir", dir, "--json"], { env });
     expect(JSON.parse(status.stdout).runs.find((r: { run_id: string }) => r.run_id === p2.run_id).verdict).toBe("promising");
     expect(state.best_run_id).toBe(b0.run_id);
     // agent_state.json holds the per-config statistics and the measured noise
@@ -64,10 +65,11 @@ describe("noise-aware verdicts", () => {
   });
 
   it("accepts a candidate far outside the noise at once, and later searches reuse the measured noise", async () => {
-    const dir = makeWorkspace();
-    dirs.push(dir);
+    const dir = workspace();
+    // the candidate's lr 0.001 is 30% better than the baseline, whose 2 seeds differ by 1%
+    const env = cliEnv({ NAS_PYTHON: fakeTrainingPython(dir, { default: 0.3, by_lr: { "0.001": 0.21 }, rel: { "43": 0.01 } }) });
     const mock = writeMockScript(dir, [LR_DECISION]);
-    const res = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", mock, "--baseline-seeds", "2", "--alpha", "0.45", "--max-repeats", "0", "--max-iterations", "3", "--json"]);
+    const res = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", mock, "--baseline-seeds", "2", "--alpha", "0.45", "--max-repeats", "0", "--max-iterations", "3", "--json"], { env });
     expect(res.code, res.stderr).toBe(0);
     const state = readAgentState(dir);
     expect(state.runs.map((r) => r.accepted)).toEqual([true, true, true]);
@@ -75,41 +77,10 @@ describe("noise-aware verdicts", () => {
     expect(String(state.runs[2].evaluation_reason)).toMatch(/beyond the noise margin [\d.]+% \(t [\d.]+ on 1 dof, look 1 of 1;/); // the baseline's 2 seeds: a t test on 1 dof
     expect(fs.readFileSync(path.join(dir, "config.py"), "utf8")).toBe(fs.readFileSync(path.join(dir, "runs", state.runs[2].run_id, "config_used.py"), "utf8"));
     // a second search at the same fidelity: config.py is the incumbent, the noise is reused, no baseline
-    const again = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", writeMockScript(dir, []), "--max-iterations", "1", "--json"]);
+    const again = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", writeMockScript(dir, []), "--max-iterations", "1", "--json"], { env });
     expect(again.code, again.stderr).toBe(0);
     expect(again.stderr).toMatch(/continuing from the incumbent run_0002/);
     expect(again.stderr).toMatch(/seed noise at this fidelity sd [\d.]+ .*reused/);
     expect(readAgentState(dir).runs).toHaveLength(3);
-  });
-});
-
-describe("comparable histories", () => {
-  it("never makes a 1-epoch run the incumbent of a 2-epoch search, and trains a user's edited config.py as a new baseline", async () => {
-    const dir = makeWorkspace();
-    dirs.push(dir);
-    const empty = writeMockScript(dir, []);
-    const one = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", empty, "--max-epochs", "1", "--baseline-seeds", "1", "--max-iterations", "1"]);
-    expect(one.code, one.stderr).toBe(0);
-    const two = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", empty, "--baseline-seeds", "1", "--max-iterations", "1", "--json"]);
-    expect(two.code, two.stderr).toBe(0);
-    expect(two.stderr).toMatch(/baseline: no accepted run at this fidelity yet/);
-    let state = readAgentState(dir);
-    const fid = state.runs.map((r) => String(r.fidelity));
-    expect(fid[0]).toMatch(/@1ep$/);
-    expect(fid[1]).toMatch(/@2ep$/);
-    expect(state.best_run_id).toBe(state.runs[1].run_id);
-    expect(JSON.parse(two.stdout).best_run_id).toBe(state.runs[1].run_id);
-
-    // the user edits config.py by hand: the next search says so and trains it, never overwrites it
-    const edited = fs.readFileSync(path.join(dir, "config.py"), "utf8").replace('"dropout": 0.25', '"dropout": 0.1');
-    expect(edited).not.toBe(fs.readFileSync(path.join(dir, "config.py"), "utf8"));
-    fs.writeFileSync(path.join(dir, "config.py"), edited);
-    const three = await runCli(["run", "--system-dir", dir, "--planner", "mock", "--mock-file", empty, "--baseline-seeds", "1", "--max-iterations", "1"]);
-    expect(three.code, three.stderr).toBe(0);
-    expect(three.stderr).toMatch(/baseline: config.py differs from the incumbent run_0001's config/);
-    state = readAgentState(dir);
-    expect(state.runs[2]).toMatchObject({ kind: "baseline", accepted: true });
-    expect(state.best_run_id).toBe(state.runs[2].run_id); // the search continues from the user's config
-    expect(fs.readFileSync(path.join(dir, "config.py"), "utf8")).toBe(edited);
   });
 });
