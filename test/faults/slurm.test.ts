@@ -2,7 +2,7 @@
  * Slurm faults (issue 18, family 6) against the one-node Slurm of scripts/slurm-up.sh, with the
  * contract-honouring stand-in trainer (test/helpers/stand-ins.ts): the faults are about jobs,
  * not training. Regression tests of three defects: a new `run` never adopts a killed search's
- * jobs; queue time is never run time; NODE_FAIL is submitted once more, within the budget. And
+ * jobs; queue time is never run time; NODE_FAIL and BOOT_FAIL are submitted once more, within the budget. And
  * a controller that stops answering (sbatch, squeue or scontrol failing for good) stops the
  * search with one line instead of polling forever.
  */
@@ -216,7 +216,10 @@ describe.skipIf(!SLURM.conf)("Slurm faults", () => {
     }
   });
 
-  it("a job whose node fails (NODE_FAIL): submitted once more, the same run id, one unit of the budget", async () => {
+  it.each([
+    ["NODE_FAIL", "NodeFail", "slurm/node-fail"],
+    ["BOOT_FAIL", "BootFail", "slurm/boot-fail"],
+  ])("a job whose node fails (%s): submitted once more, the same run id, one unit of the budget", async (state, reason, ledger) => {
     // The one node is shared with the main suite's Slurm tests, which may run at the same time: it
     // is not set DOWN here. The job is ended for real (scancel) and an scontrol shim reports that
     // job in the state a node failure leaves it in.
@@ -227,7 +230,7 @@ describe.skipIf(!SLURM.conf)("Slurm faults", () => {
     const real = execFileSync("sh", ["-c", "command -v scontrol"], { encoding: "utf8" }).trim();
     fs.writeFileSync(path.join(bin, "scontrol"), `#!/bin/sh
 id=$(cat "${failed}" 2>/dev/null)
-case " $* " in *" show job -o $id "*) [ -n "$id" ] && { "${real}" "$@" | sed -e 's/JobState=[A-Z_]*/JobState=NODE_FAIL/' -e 's/Reason=[^ ]*/Reason=NodeFail/'; exit 0; };; esac
+case " $* " in *" show job -o $id "*) [ -n "$id" ] && { "${real}" "$@" | sed -e 's/JobState=[A-Z_]*/JobState=${state}/' -e 's/Reason=[^ ]*/Reason=${reason}/'; exit 0; };; esac
 exec "${real}" "$@"
 `, { mode: 0o755 });
     const cli = startCli(["run", "--system-dir", dir, "--executor", "slurm", ...POLL, "--planner", "optuna", "--max-iterations", "1", "--json"],
@@ -239,11 +242,11 @@ exec "${real}" "$@"
     slurm("scancel", [first]);
     const res = await cli.done;
     expect(res.code, res.stderr).toBe(0);
-    expect(res.stderr).toContain(`Slurm job ${first} of run_0000 ended in NODE_FAIL; submitting it once more`);
+    expect(res.stderr).toContain(`Slurm job ${first} of run_0000 ended in ${state}; submitting it once more`);
     expect(jobRecord(dir, "run_0000")).toMatchObject({ attempt: 2, state: "COMPLETED" });
     const runs = readAgentState(dir).runs;
     expect(runs.map((r) => [r.run_id, r.status])).toEqual([["run_0000", "ok"]]); // --max-iterations 1: one trial, two jobs
     expect(JSON.parse(res.stdout)).toMatchObject({ status: "finished", iterations: 1, n_runs: 1 });
-    record({ name: "slurm/node-fail", survived: true, runsLost: 1 - runs.length, executed: 0 });
+    record({ name: ledger, survived: true, runsLost: 1 - runs.length, executed: 0 });
   });
 });
