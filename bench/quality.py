@@ -144,28 +144,6 @@ def plain_optuna(ws: Path, seed: int, iterations: int, max_epochs: int, log, env
     return curve
 
 
-def fresh_seeds_at_once(ws: Path, n: int, max_epochs: int, env: dict, at_once: int) -> tuple[list[float], list[float], dict]:
-    """search_families.fresh_seeds, with up to `at_once` retrainings in flight (as the search had)."""
-    if at_once <= 1:
-        return fresh_seeds(ws, n, max_epochs, env)
-    state = json.loads((ws / "agent_state.json").read_text())
-    best = next(r for r in state["runs"] if r["run_id"] == state["best_run_id"])
-    config = ws / "runs" / best["run_id"] / "config_used.py"
-
-    def one(k: int) -> dict:
-        tag = f"fresh_{k}"
-        proc = subprocess.run([sys.executable, "-u", "train.py", "--config", str(config), "--tag", tag,
-                               "--seed", str(1000 + k), "--max-epochs", str(max_epochs)],
-                              cwd=ws, env=env, capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise SystemExit(f"fresh seed {k} of {ws.name} failed: {proc.stderr.strip()[-300:]}")
-        return json.loads((ws / "runs" / tag / "metrics.json").read_text())
-
-    with concurrent.futures.ThreadPoolExecutor(max_workers=at_once) as pool:
-        metrics = list(pool.map(one, range(n)))
-    return [m["val_mse"] for m in metrics], [m["test_mse"] for m in metrics], best.get("params", {})
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--iterations", type=int, default=20, help="trainings per search (the baseline included)")
@@ -227,7 +205,7 @@ def main() -> None:
                                      args.run_timeout, args.parallel)
                     curve, _ = best_so_far(ws, args.iterations)
                     naive = naive or next(iter(json.loads((ws / "agent_state.json").read_text()).get("baselines", {}).values()), None)
-            vals, tests, params = fresh_seeds_at_once(ws, args.fresh_seeds, args.max_epochs, env, args.parallel)
+            vals, tests, params = fresh_seeds(ws, args.fresh_seeds, args.max_epochs, env, args.parallel)
             params = {FAMILY_KEY: args.start_family or "informer", **params}  # the start config's point is {}
             results[job] = {"curve": curve, "vals": vals, "tests": tests, "params": params, "ensemble": ens,
                             "wall": time.perf_counter() - started}

@@ -61,23 +61,24 @@ def search(ws: Path, seed: int, iterations: int, max_epochs: int, log, env: dict
         raise SystemExit(f"search in {ws.name} failed (exit {proc.returncode}); see {log.name}")
 
 
-def fresh_seeds(ws: Path, n: int, max_epochs: int, env: dict) -> tuple[list[float], list[float], dict]:
-    """Retrain the search's best config with n fresh seeds: val and test MSE, and its params."""
+def fresh_seeds(ws: Path, n: int, max_epochs: int, env: dict, at_once: int = 1) -> tuple[list[float], list[float], dict]:
+    """Retrain the search's best config with n fresh seeds, up to `at_once` at a time: val and test MSE, and its params."""
     state = json.loads((ws / "agent_state.json").read_text())
     best = next(r for r in state["runs"] if r["run_id"] == state["best_run_id"])
     config = ws / "runs" / best["run_id"] / "config_used.py"
-    vals, tests = [], []
-    for k in range(n):
+
+    def one(k: int) -> dict:
         tag = f"fresh_{k}"
         proc = subprocess.run([sys.executable, "-u", "train.py", "--config", str(config), "--tag", tag,
                                "--seed", str(1000 + k), "--max-epochs", str(max_epochs)],
                               cwd=ws, env=env, capture_output=True, text=True)
         if proc.returncode != 0:
             raise SystemExit(f"fresh seed {k} of {ws.name} failed: {proc.stderr.strip()[-300:]}")
-        m = json.loads((ws / "runs" / tag / "metrics.json").read_text())
-        vals.append(m["val_mse"])
-        tests.append(m["test_mse"])
-    return vals, tests, best.get("params", {})
+        return json.loads((ws / "runs" / tag / "metrics.json").read_text())
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, at_once)) as pool:
+        metrics = list(pool.map(one, range(n)))
+    return [m["val_mse"] for m in metrics], [m["test_mse"] for m in metrics], best.get("params", {})
 
 
 def main() -> None:
