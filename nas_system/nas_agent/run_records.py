@@ -107,7 +107,10 @@ def build_run(ws: Workspace, run_id: str, info: dict, existing: st.RunInfo | Non
             raise CliError(f"--info: {exc}") from None
     data.update({k: v for k, v in info.items() if k != "run_id"})
     status = info.get("status") or (existing.status if existing else None)
-    data.update(_run_files(run_dir, run_id, status, ws.space, max_rise))
+    files = _run_files(run_dir, run_id, status, ws.space, max_rise)
+    if status == "timeout" and data.get("error"):
+        files["error"] = data["error"]  # the executor stopped it at --run-timeout; failure.json saw only the signal
+    data.update(files)
     data.update(_identity(run_dir, data, info, current_fidelity))
     status = data.get("status")
     if status not in st.STATUSES:

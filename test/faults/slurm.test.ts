@@ -219,7 +219,8 @@ describe.skipIf(!SLURM.conf)("Slurm faults", () => {
   it.each([
     ["NODE_FAIL", "NodeFail", "slurm/node-fail"],
     ["BOOT_FAIL", "BootFail", "slurm/boot-fail"],
-  ])("a job whose node fails (%s): submitted once more, the same run id, one unit of the budget", async (state, reason, ledger) => {
+    ["TIMEOUT", "TimeLimit", "slurm/time-limit-budget"], // its resubmission costs one unit, as the node failures'
+  ])("a job whose node fails or hits its limit (%s): submitted once more, the same run id, one unit of the budget", async (state, reason, ledger) => {
     // The one node is shared with the main suite's Slurm tests, which may run at the same time: it
     // is not set DOWN here. The job is ended for real (scancel) and an scontrol shim reports that
     // job in the state a node failure leaves it in.
