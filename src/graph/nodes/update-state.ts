@@ -155,10 +155,15 @@ function verdictInfo(v: Verdict, ok: boolean): Record<string, unknown> {
   };
 }
 
-/** Another seed of the verdict's config: one past the highest seed it trained. */
-function repeatOf(config: ConfigRecord, v: Verdict): RepeatRequest {
+/** The next seed a config gets: one past the highest seed it trained (a config never gets a seed it has). */
+function nextSeed(config: ConfigRecord): number {
   const seeds = config.seeds.filter((s): s is number => typeof s === "number");
-  const seed = seeds.length > 0 ? Math.max(...seeds) + 1 : config.run_ids.length;
+  return seeds.length > 0 ? Math.max(...seeds) + 1 : config.run_ids.length;
+}
+
+/** Another seed of the verdict's config. */
+function repeatOf(config: ConfigRecord, v: Verdict): RepeatRequest {
+  const seed = nextSeed(config);
   return {
     root_run_id: config.root_run_id,
     seed,
@@ -169,8 +174,7 @@ function repeatOf(config: ConfigRecord, v: Verdict): RepeatRequest {
 
 /** `count` more seeds of a config that became the first incumbent, as a baseline's: each one past the highest seed it trained. */
 export function baselineSeedsOf(config: ConfigRecord, count: number, total: number): RepeatRequest[] {
-  const seeds = config.seeds.filter((s): s is number => typeof s === "number");
-  const next = seeds.length > 0 ? Math.max(...seeds) + 1 : config.run_ids.length;
+  const next = nextSeed(config);
   return Array.from({ length: count }, (_, i) => ({
     root_run_id: config.root_run_id,
     seed: next + i,
