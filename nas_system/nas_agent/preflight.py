@@ -10,7 +10,7 @@ from __future__ import annotations
 import signal
 import subprocess
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from .agent_state import AgentStateError, load_agent_state
 from .config_edit import ConfigEditError, read_values
@@ -21,9 +21,10 @@ TRAIN_CHECK_TIMEOUT_S = 300
 
 
 def preflight(workspace: Path, space_override: str | None, config: Path, *, python: str | None,
-              parse_config: bool) -> dict[str, Any]:
+              parse_config: bool, while_checking: Callable[[], Any] | None = None) -> dict[str, Any]:
     """``{ok, env, state_error?, space?, space_path?, space_error?, config_error?, train_check?}``: later checks
-    are skipped once one fails (a missing package makes every later error misleading)."""
+    are skipped once one fails (a missing package makes every later error misleading).
+    ``while_checking`` is called as train.py --check starts (the helper's warm-up, warm_up.py)."""
     out: dict[str, Any] = {"ok": False, "env": check_env()}
     if out["env"]["missing"] or out["env"]["outdated"]:
         return out
@@ -43,6 +44,8 @@ def preflight(workspace: Path, space_override: str | None, config: Path, *, pyth
         except (ConfigEditError, SpaceError) as exc:
             return {**out, "config_error": str(exc)}
     if python:
+        if while_checking is not None:
+            while_checking()
         out["train_check"] = train_check(workspace, python)
         check = out["train_check"]
         if check.get("exit") != 0 or not str(check.get("stdout", "")).strip().startswith("config ok:"):

@@ -76,7 +76,6 @@ def _seed(config_path: Path) -> int | None:
 
 def preflight_of(ws: Workspace, python: str | None, parse_config: bool) -> dict:
     """The pre-flight checks (preflight.py) on this workspace's config.py and search space; with a
-    train check (a search starts) the long-lived helper warms up meanwhile (warm_up.py)."""
-    if python:
-        warm_up.start(ws)
-    return preflight(ws.dir, ws.space_override, ws.config(None), python=python, parse_config=parse_config)
+    train check (a search starts) the long-lived helper warms up while it runs (warm_up.py)."""
+    return preflight(ws.dir, ws.space_override, ws.config(None), python=python, parse_config=parse_config,
+                     while_checking=lambda: warm_up.start(ws))

@@ -99,12 +99,15 @@ before = [m for m in ("optuna", "torch") if m in sys.modules]
 pf = ["--system-dir", ws, "preflight", "--python", ok]
 code, _ = cli.execute(pf)  # a one-shot command never warms up
 one_shot = [t.name for t in threading.enumerate() if t.name == "nas-agent-warm-up"]
+from nas_agent import warm_up
+cli.serve(io.StringIO(json.dumps({"id": 0, "argv": pf[:2] + ["--space", "missing.json"] + pf[2:]}) + "\n"), io.StringIO())
+early = sorted(warm_up._started)  # a pre-flight that fails before train.py --check does not warm up
 answers = io.StringIO()
 cli.serve(io.StringIO(json.dumps({"id": 1, "argv": pf}) + "\n"), answers)
 for t in threading.enumerate():
     if t.name == "nas-agent-warm-up":
         t.join()
-sys.__stdout__.write(json.dumps({"before": before, "one_shot": [code, one_shot], "answer": json.loads(answers.getvalue()),
+sys.__stdout__.write(json.dumps({"before": before, "one_shot": [code, one_shot], "early": early, "answer": json.loads(answers.getvalue()),
                                  "after": [m for m in ("optuna", "torch") if m in sys.modules]}))
 """
 
@@ -112,7 +115,7 @@ sys.__stdout__.write(json.dumps({"before": before, "one_shot": [code, one_shot],
 def test_a_searchs_preflight_warms_the_long_lived_helper_up_and_writes_nothing(ws):
     """While the pre-flight's train.py --check runs, serve imports what a search's first rounds need
     (warm_up.py): optuna always; torch (data.py, the naive baselines) only when config.py's task has
-    none on file. A one-shot command does not; nothing is written."""
+    none on file. A one-shot command, or a pre-flight failing before the check, does not; nothing is written."""
     from argparse import Namespace
 
     from nas_agent import baselines, warm_up
@@ -133,7 +136,7 @@ def test_a_searchs_preflight_warms_the_long_lived_helper_up_and_writes_nothing(w
                           env=ENV, timeout=120)
     assert proc.returncode == 0, proc.stderr
     got = json.loads(proc.stdout)
-    assert got["before"] == [] and got["one_shot"] == [0, []]
+    assert got["before"] == [] and got["one_shot"] == [0, []] and got["early"] == []
     assert got["answer"]["exit"] == 0 and got["answer"]["result"]["preflight"]["ok"] is True
     assert got["after"] == ["optuna"]  # warmed up; torch not needed: the task's baselines are on file
     assert sorted(p.name for p in ws.iterdir()) == files and json.loads((ws / "agent_state.json").read_text()) == state
