@@ -16,6 +16,7 @@ from .workspace import Workspace
 
 enabled = False  # set by serve.serve: only a long-lived helper warms up
 _started: set[str] = set()
+_threads: list[threading.Thread] = []
 
 
 def start(ws: Workspace) -> threading.Thread | None:
@@ -26,7 +27,14 @@ def start(ws: Workspace) -> threading.Thread | None:
     _started.add(key)
     thread = threading.Thread(target=_warm, args=(ws,), name="nas-agent-warm-up", daemon=True)
     thread.start()
+    _threads.append(thread)
     return thread
+
+
+def wait() -> None:
+    """Until no warm-up runs (before a fork with preexec_fn, which is unsafe while a thread runs)."""
+    while _threads:
+        _threads.pop().join()
 
 
 def modules(ws: Workspace) -> list[str]:
