@@ -1,7 +1,7 @@
 """The long-lived helper's warm-up: while the pre-flight's ``train.py --check`` runs (and then the
 first training), a background thread imports what the search's first requests will import:
-torch and pandas (the workspace's data.py, for the task's naive baselines; only when agent_state.json
-has none for config.py's task yet) and optuna with what its SQLite storage loads (alembic's
+numpy and pandas (the workspace's data.py, for the task's naive baselines; only when
+agent_state.json has none for config.py's task yet) and optuna with what its SQLite storage loads (alembic's
 migration scripts, on a throw-away in-memory database: the study sync of every round). Those were
 most of the first record-runs and finish-round (seconds; once per search). Nothing is read but
 config.py and agent_state.json, nothing is written; a module that cannot be imported here is
@@ -38,7 +38,7 @@ def wait() -> None:
 
 
 def modules(ws: Workspace) -> list[str]:
-    """What to import: numpy, pandas and torch when config.py's task has no naive baselines on file, then optuna."""
+    """What to import: numpy and pandas when config.py's task has no naive baselines on file, then optuna."""
     from . import agent_state as st
     from . import baselines as naive
 
@@ -46,7 +46,7 @@ def modules(ws: Workspace) -> list[str]:
         needs_baselines = naive.key_of(ws.config(None)) not in st.load_agent_state(ws.state_path).baselines
     except Exception:  # noqa: BLE001 - a bad config or state is the pre-flight's to report
         needs_baselines = False
-    return (["numpy", "pandas", "torch"] if needs_baselines else []) + ["optuna", "nas_agent.study"]
+    return (["numpy", "pandas"] if needs_baselines else []) + ["optuna", "nas_agent.study"]
 
 
 def _warm(ws: Workspace) -> None:

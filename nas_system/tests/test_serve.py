@@ -114,8 +114,8 @@ sys.__stdout__.write(json.dumps({"before": before, "one_shot": [code, one_shot],
 
 def test_a_searchs_preflight_warms_the_long_lived_helper_up_and_writes_nothing(ws):
     """While the pre-flight's train.py --check runs, serve imports what a search's first rounds need
-    (warm_up.py): optuna always; torch (data.py, the naive baselines) only when config.py's task has
-    none on file. A one-shot command, or a pre-flight failing before the check, does not; nothing is written."""
+    (warm_up.py): optuna always; numpy and pandas (data.py, the naive baselines) only when config.py's
+    task has none on file. A one-shot command, or a pre-flight failing before the check, does not; nothing is written."""
     from argparse import Namespace
 
     from nas_agent import baselines, warm_up
@@ -124,10 +124,10 @@ def test_a_searchs_preflight_warms_the_long_lived_helper_up_and_writes_nothing(w
     def workspace(d):
         return Workspace(Namespace(system_dir=str(d), space=None))
 
-    assert warm_up.modules(workspace(ws))[:3] == ["numpy", "pandas", "torch"]  # no baselines on file yet
+    assert warm_up.modules(workspace(ws))[:2] == ["numpy", "pandas"]  # no baselines on file yet (data.py: no torch)
     state = {"runs": [], "baselines": {baselines.key_of(ws / "config.py"): {"period": 24}}}
     (ws / "agent_state.json").write_text(json.dumps(state))
-    assert "torch" not in warm_up.modules(workspace(ws)) and "optuna" in warm_up.modules(workspace(ws))
+    assert "pandas" not in warm_up.modules(workspace(ws)) and "optuna" in warm_up.modules(workspace(ws))
     ok = ws / "ok-python"
     ok.write_text('#!/bin/sh\necho "config ok: informer, data at $PWD"\n')
     ok.chmod(0o755)
@@ -138,5 +138,5 @@ def test_a_searchs_preflight_warms_the_long_lived_helper_up_and_writes_nothing(w
     got = json.loads(proc.stdout)
     assert got["before"] == [] and got["one_shot"] == [0, []] and got["early"] == []
     assert got["answer"]["exit"] == 0 and got["answer"]["result"]["preflight"]["ok"] is True
-    assert got["after"] == ["optuna"]  # warmed up; torch not needed: the task's baselines are on file
+    assert got["after"] == ["optuna"]  # warmed up; never torch (the helper trains nothing)
     assert sorted(p.name for p in ws.iterdir()) == files and json.loads((ws / "agent_state.json").read_text()) == state
