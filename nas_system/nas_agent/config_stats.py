@@ -49,6 +49,7 @@ class ConfigStats:
     noise_sd: float | None = None
     noise_source: str | None = None
     noise_dof: int | None = None  # degrees of freedom of the pooled sd behind noise_sd (the t test's)
+    noise_pool: str | None = None  # "family": its family's runs alone; "all": every family's (pools overlap)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -122,12 +123,13 @@ def noise_table(configs: list[ConfigStats]) -> dict[str, dict[str, Any]]:
                 # the family's relative sd at this config's level (the evaluator tests on the log scale)
                 sd = fam["rel_sd"] * c.val_mean if fam["rel_sd"] and c.val_mean else fam["sd"]
                 c.noise_sd, c.noise_source, c.noise_dof = sd, f"{c.family} runs ({fam['dof']} dof)", fam["dof"]
+                c.noise_pool = "family"
             elif overall and overall["dof"] >= 1 and overall["rel_sd"] and c.val_mean:
                 # even 1 dof is used: the t test on its dof prices in how little it says
                 # another family's spread, scaled to this config's level: an Informer's sd of 0.015
                 # at val 0.22 says nothing absolute about a DLinear at 0.05, but 7% of its mean may
                 rel = overall["rel_sd"]
-                c.noise_sd, c.noise_dof = rel * c.val_mean, overall["dof"]
+                c.noise_sd, c.noise_dof, c.noise_pool = rel * c.val_mean, overall["dof"], "all"
                 c.noise_source = f"{rel:.1%} of its mean, the relative sd measured over all families ({overall['dof']} dof)"
     return out
 

@@ -34,6 +34,8 @@ def test_noise_is_pooled_over_configs_with_its_degrees_of_freedom_and_relative_a
     # a family with no seeds of its own gets the measured relative sd at its own level, with its dof
     assert b.noise_dof == 2 and b.noise_sd == pytest.approx(noise["rel_sd"] * 0.050)
     assert "relative sd" in b.noise_source
+    # which runs each sd pools, for the evaluator's dof: its family's alone, or all (overlapping a's)
+    assert a.noise_pool == "family" and b.noise_pool == "all"
 
 
 def test_one_dof_is_used_and_no_spread_means_no_estimate():
