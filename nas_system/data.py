@@ -22,7 +22,10 @@ from urllib.parse import urlparse
 
 import numpy as np
 import pandas as pd
-import torch
+
+# torch is imported where windows are built (WindowSet), not here: the helper reads a task's rows
+# through this file for the naive baselines and the ensemble (numpy and pandas only), and a torch
+# import there cost seconds once per search.
 
 KNOWN_SHA256 = {
     "ETTh1.csv": "f18de3ad269cef59bb07b5438d79bb3042d3be49bdeecf01c1cd6d29695ee066",
@@ -177,6 +180,8 @@ class WindowSet:
 
     def __init__(self, values: np.ndarray, marks: np.ndarray, seq_len: int, label_len: int,
                  pred_len: int, n_out: int):
+        import torch
+
         self.values = torch.from_numpy(np.ascontiguousarray(values, dtype=np.float32))  # [N, C]
         self.marks = torch.from_numpy(np.ascontiguousarray(marks, dtype=np.float32))    # [N, 4]
         self.seq_len, self.label_len, self.pred_len = seq_len, label_len, pred_len
@@ -194,6 +199,8 @@ class WindowSet:
 
     def batch(self, starts: torch.Tensor) -> Batch:
         """Gather the windows starting at `starts` [B] in one indexing op."""
+        import torch
+
         rows = starts[:, None] + self.offsets[None, :]        # [B, W], W = seq_len + pred_len
         window, marks = self.values[rows], self.marks[rows]    # [B, W, C], [B, W, 4]
         s, l, p = self.seq_len, self.label_len, self.pred_len
@@ -204,6 +211,8 @@ class WindowSet:
 
     def batches(self, batch_size: int, shuffle: bool = False, generator: torch.Generator | None = None):
         """Yield Batch objects covering every window once (last batch may be smaller)."""
+        import torch
+
         n = len(self)
         order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
         order = order.to(self.values.device)

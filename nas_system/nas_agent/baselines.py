@@ -8,7 +8,8 @@ Both are scored exactly like train.py scores a model: the data file, columns, sp
 the scaler (fitted on the train rows) come from the workspace's own data.py; the windows are
 the val and test windows train.py forecasts (their targets do not depend on seq_len: the splits
 start seq_len rows early), and the MSE is over the forecast target columns on scaled data.
-Only numpy does the arithmetic; reading the data goes through data.py (which imports torch).
+Only numpy does the arithmetic; reading the data goes through data.py (numpy and pandas; torch
+only where it builds training windows).
 numpy is imported lazily, so importing this module stays light for the CLI's other commands.
 """
 from __future__ import annotations

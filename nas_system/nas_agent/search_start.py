@@ -6,6 +6,7 @@ from pathlib import Path
 
 from . import agent_state as st
 from . import fidelity as fid
+from . import warm_up
 from .config_edit import literal_at, restore
 from .config_id import config_id
 from .incumbent_config import is_workspace_config, note_written, tool_wrote
@@ -74,5 +75,8 @@ def _seed(config_path: Path) -> int | None:
 
 
 def preflight_of(ws: Workspace, python: str | None, parse_config: bool) -> dict:
-    """The pre-flight checks (preflight.py) on this workspace's config.py and search space."""
-    return preflight(ws.dir, ws.space_override, ws.config(None), python=python, parse_config=parse_config)
+    """The pre-flight checks (preflight.py) on this workspace's config.py and search space; with a
+    train check (a search starts) the long-lived helper warms up while it runs (warm_up.py)."""
+    warm_up.wait()  # an earlier pre-flight's: no thread may run at train.py --check's fork (preexec_fn)
+    return preflight(ws.dir, ws.space_override, ws.config(None), python=python, parse_config=parse_config,
+                     while_checking=lambda: warm_up.start(ws))

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from . import agent_state as st
+from . import warm_up
 from .helper_errors import one_line
 
 
@@ -20,6 +21,7 @@ def serve(requests, answers, execute) -> int:
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    warm_up.enabled = True  # a search's pre-flight starts importing what its first rounds need
     sys.stdout = sys.stderr
     for line in requests:
         if not line.strip():

@@ -120,9 +120,8 @@ def sync_study(system_dir: str | Path, state: AgentState, space: SearchSpace) ->
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # experimental-feature warnings of create_trial/add_trials
         trials = [study_trial(r, space) for r in state.runs]
-        storage = _storage(system_dir)
-        study, rebuilt = _open(storage), False
-        have = [t.user_attrs.get("digest") for t in study.get_trials(deepcopy=False)]
+        storage, study, have = _opened(system_dir)
+        rebuilt = False
         want = [t.user_attrs["digest"] for t in trials]
         if want[:len(have)] != have:
             optuna.delete_study(study_name=STUDY_NAME, storage=storage)
@@ -130,14 +129,16 @@ def sync_study(system_dir: str | Path, state: AgentState, space: SearchSpace) ->
         new = trials[len(have):]
         if new:
             study.add_trials(new)
-    _storages[storage_url(system_dir)] = (_fingerprint(path), storage)  # as this sync left the file
+    # as this sync left the file: its trials are ``want``'s
+    _storages[storage_url(system_dir)] = (_fingerprint(path), storage, study, want)
     return {"path": str(path), "trials": len(trials), "added": len(new), "rebuilt": rebuilt, "created": created}
 
 
 # The long-lived helper opens each study file once per process: opening one checks its schema
-# against optuna's migration scripts (~0.5 s, most of a round's sync). Reused only while the file
-# is exactly as this process's last sync left it; removed, replaced or written by anyone else: opened again.
-_storages: dict[str, tuple[tuple | None, Any]] = {}
+# against optuna's migration scripts (~0.5 s, most of a round's sync), and reading its trials back
+# is another ~40-80 ms. Reused, with the digests of its trials, only while the file is exactly as
+# this process's last sync left it; removed, replaced or written by anyone else: opened again.
+_storages: dict[str, tuple[tuple | None, Any, Any, list]] = {}
 
 
 def _fingerprint(path: Path) -> tuple | None:
@@ -148,15 +149,18 @@ def _fingerprint(path: Path) -> tuple | None:
     return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
 
-def _storage(system_dir: str | Path):
+def _opened(system_dir: str | Path) -> tuple[Any, optuna.Study, list]:
+    """(storage, study, the digests of its trials): as this process's last sync left them, else read afresh."""
     url = storage_url(system_dir)
     known = _storages.pop(url, None)
     if known is not None:
-        fingerprint, storage = known
+        fingerprint, storage, study, digests = known
         if fingerprint is not None and fingerprint == _fingerprint(study_path(system_dir)):
-            return storage
+            return storage, study, digests
         storage.engine.dispose()  # its pooled connections may hold the old file open
-    return optuna.storages.RDBStorage(url)
+    storage = optuna.storages.RDBStorage(url)
+    study = _open(storage)
+    return storage, study, [t.user_attrs.get("digest") for t in study.get_trials(deepcopy=False)]
 
 
 def _open(storage) -> optuna.Study:

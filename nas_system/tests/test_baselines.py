@@ -92,3 +92,20 @@ def test_a_missing_data_file_is_a_one_line_user_error(tmp_path):
         **tiny_sections()["data"], "data_path": "nowhere.csv"}}))
     code, out = cli(tmp_path, "baselines", "--no-store")
     assert code == 2 and "nowhere.csv" in out["error"] and not (tmp_path / "agent_state.json").exists()
+
+
+def test_the_helper_reads_a_tasks_rows_without_importing_torch(tmp_path, data_dir):
+    """data.py imports torch only where it builds training windows: the naive baselines (a search's
+    first record, the ensemble's actuals) cost the long-lived helper no torch import (seconds)."""
+    import os
+    import subprocess
+    import sys
+
+    shutil.copy(NAS_SYSTEM / "config.py", tmp_path / "config.py")
+    probe = ("import sys; from nas_agent.baselines import compute; out = compute(sys.argv[1], sys.argv[2]); "
+             "assert out['persistence']['val_mse'] > 0; print(sorted(m for m in ('torch', 'pandas') if m in sys.modules))")
+    env = {**os.environ, "NAS_DATA_DIR": str(data_dir), "PYTHONPATH": str(NAS_SYSTEM)}
+    proc = subprocess.run([sys.executable, "-c", probe, str(tmp_path / "config.py"), str(tmp_path)],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["['pandas']"]

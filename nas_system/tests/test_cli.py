@@ -426,3 +426,16 @@ def test_a_lost_corrupt_or_empty_state_is_the_helpers_one_line(ws):
     _, out = cli(ws, "preflight", check=0)
     assert "space" not in out["preflight"] and "is corrupt" in out["preflight"]["state_error"]
     assert f"nas-graph rebuild --system-dir {ws}" in out["preflight"]["state_error"]
+
+
+def test_a_train_check_past_its_timeout_is_stopped_and_named(ws, monkeypatch):
+    from nas_agent import preflight
+
+    slow = _fake_python(ws, "slow-python", f"echo $$ > {ws / 'pid'}; exec sleep 60")
+    monkeypatch.setattr(preflight, "TRAIN_CHECK_TIMEOUT_S", 1)
+    started = []
+    assert preflight.train_check(ws, slow, lambda: started.append(1)) == {"exit": None, "error": "timed out after 1 s"}
+    assert started == [1]  # the warm-up hook ran while the check ran
+    pid = int((ws / "pid").read_text())
+    with pytest.raises(ProcessLookupError):  # killed and reaped, not left running
+        os.kill(pid, 0)

@@ -89,3 +89,54 @@ def test_bad_lines_get_an_error_answer_and_stdout_stays_json(ws):
     assert "usage: python -m nas_agent" in stderr
     assert answers[3]["exit"] == 2 and "serve takes no request" in answers[3]["result"]["error"]
     assert answers[4]["result"]["run_id"] == "run_0000"
+
+
+WARM_UP_PROBE = r"""
+import io, json, sys, threading
+from nas_agent import cli
+ws, ok = sys.argv[1], sys.argv[2]
+before = [m for m in ("optuna", "torch") if m in sys.modules]
+pf = ["--system-dir", ws, "preflight", "--python", ok]
+code, _ = cli.execute(pf)  # a one-shot command never warms up
+one_shot = [t.name for t in threading.enumerate() if t.name == "nas-agent-warm-up"]
+from nas_agent import warm_up
+cli.serve(io.StringIO(json.dumps({"id": 0, "argv": pf[:2] + ["--space", "missing.json"] + pf[2:]}) + "\n"), io.StringIO())
+early = sorted(warm_up._started)  # a pre-flight that fails before train.py --check does not warm up
+answers = io.StringIO()
+cli.serve(io.StringIO(json.dumps({"id": 1, "argv": pf}) + "\n"), answers)
+for t in threading.enumerate():
+    if t.name == "nas-agent-warm-up":
+        t.join()
+sys.__stdout__.write(json.dumps({"before": before, "one_shot": [code, one_shot], "early": early, "answer": json.loads(answers.getvalue()),
+                                 "after": [m for m in ("optuna", "torch") if m in sys.modules]}))
+"""
+
+
+def test_a_searchs_preflight_warms_the_long_lived_helper_up_and_writes_nothing(ws):
+    """While the pre-flight's train.py --check runs, serve imports what a search's first rounds need
+    (warm_up.py): optuna always; numpy and pandas (data.py, the naive baselines) only when config.py's
+    task has none on file. A one-shot command, or a pre-flight failing before the check, does not; nothing is written."""
+    from argparse import Namespace
+
+    from nas_agent import baselines, warm_up
+    from nas_agent.workspace import Workspace
+
+    def workspace(d):
+        return Workspace(Namespace(system_dir=str(d), space=None))
+
+    assert warm_up.modules(workspace(ws))[:2] == ["numpy", "pandas"]  # no baselines on file yet (data.py: no torch)
+    state = {"runs": [], "baselines": {baselines.key_of(ws / "config.py"): {"period": 24}}}
+    (ws / "agent_state.json").write_text(json.dumps(state))
+    assert "pandas" not in warm_up.modules(workspace(ws)) and "optuna" in warm_up.modules(workspace(ws))
+    ok = ws / "ok-python"
+    ok.write_text('#!/bin/sh\necho "config ok: informer, data at $PWD"\n')
+    ok.chmod(0o755)
+    files = sorted(p.name for p in ws.iterdir())
+    proc = subprocess.run([sys.executable, "-c", WARM_UP_PROBE, str(ws), str(ok)], capture_output=True, text=True,
+                          env=ENV, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    got = json.loads(proc.stdout)
+    assert got["before"] == [] and got["one_shot"] == [0, []] and got["early"] == []
+    assert got["answer"]["exit"] == 0 and got["answer"]["result"]["preflight"]["ok"] is True
+    assert got["after"] == ["optuna"]  # warmed up; never torch (the helper trains nothing)
+    assert sorted(p.name for p in ws.iterdir()) == files and json.loads((ws / "agent_state.json").read_text()) == state
