@@ -102,6 +102,10 @@ export interface ConfigRecord {
   noise_source: string | null;
   /** Degrees of freedom of the pooled sd behind noise_sd (absent in older states). */
   noise_dof?: number | null;
+  /** The seed its next run trains: one past the largest seed any of its runs used (the helper's rule, config_stats.next_seed). */
+  next_seed: number;
+  /** With the search's --baseline-seeds in the request: the seeds it lacks to be measured like a baseline (that many minus the seeds it tried). */
+  baseline_seeds_left?: number;
 }
 
 /** The seed-to-seed spread of val_mse at one fidelity (agent_state.json `noise`). */
