@@ -106,6 +106,8 @@ export interface ConfigRecord {
   next_seed: number;
   /** With the search's --baseline-seeds in the request: the seeds it lacks to be measured like a baseline (that many minus the seeds it tried). */
   baseline_seeds_left?: number;
+  /** With the search's --max-repeats in the request: the further seeds it allows (that many minus the config's runs after its first). */
+  repeats_left?: number;
 }
 
 /** The seed-to-seed spread of val_mse at one fidelity (agent_state.json `noise`). */

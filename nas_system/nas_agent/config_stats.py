@@ -70,6 +70,25 @@ def next_seed(seeds: Iterable[Any], default: Any) -> Any:
     return max(used) + 1 if used else default
 
 
+@dataclass(frozen=True)
+class SeedLimits:
+    """The search's --baseline-seeds and --max-repeats as a request carries them (None: not asked):
+    what each config record then says it has left of them."""
+    baseline_seeds: int | None = None
+    max_repeats: int | None = None
+
+    def left(self, c: ConfigStats) -> dict[str, int]:
+        """``baseline_seeds_left``: the seeds the config lacks to be measured like a baseline
+        (--baseline-seeds minus the seeds it tried); ``repeats_left``: the further seeds
+        --max-repeats still allows it (minus its repeats so far: its runs after the first)."""
+        out = {}
+        if self.baseline_seeds is not None:
+            out["baseline_seeds_left"] = max(0, self.baseline_seeds - len(c.run_ids))
+        if self.max_repeats is not None:
+            out["repeats_left"] = max(0, self.max_repeats - (len(c.run_ids) - 1))
+        return out
+
+
 def group_key(run) -> tuple[str | None, str]:
     return run.fidelity, run.config_id or f"run:{run.run_id}"
 

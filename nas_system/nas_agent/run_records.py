@@ -11,7 +11,7 @@ from . import agent_state as st
 from . import baselines as naive
 from . import fidelity as fid
 from .config_check import DEFAULT_FAMILY
-from .config_stats import ConfigStats
+from .config_stats import ConfigStats, SeedLimits
 from .config_edit import ConfigEditError, literal_at, read_values
 from .config_id import config_id
 from .curve import MAX_RISE_PCT, curve_view
@@ -22,9 +22,9 @@ from .workspace import Workspace, json_arg, read_json
 
 
 def record_run(ws: Workspace, state: st.AgentState, run_id: str, info: Any, flag: str, max_rise: float,
-               baseline_seeds: int | None = None) -> dict:
+               limits: SeedLimits | None = None) -> dict:
     """Record one run into ``state`` (the caller saves it): record-run's answer, less previous_best_run_id
-    (with ``baseline_seeds``, the search's --baseline-seeds, each config says how many it lacks)."""
+    (with ``limits``, the search's --baseline-seeds / --max-repeats, each config says what it has left)."""
     if not isinstance(info, dict):
         raise CliError(f"{flag} must be a JSON object")
     run = build_run(ws, run_id, info, state.find(run_id), state.fidelity, max_rise)
@@ -40,7 +40,7 @@ def record_run(ws: Workspace, state: st.AgentState, run_id: str, info: Any, flag
             out["baselines_error"] = str(exc)
     # the naive baselines of the run's task (persistence: a model worse than it is not useful)
     task_baselines = state.baselines.get(fid.task_key(run.task)) if run.task else None
-    return {**out, **standing_of(state, run.run_id, baseline_seeds), "baselines": task_baselines}
+    return {**out, **standing_of(state, run.run_id, limits), "baselines": task_baselines}
 
 
 def round_runs(ws: Workspace, text: str) -> tuple[st.AgentState, list[dict]]:
@@ -52,13 +52,13 @@ def round_runs(ws: Workspace, text: str) -> tuple[st.AgentState, list[dict]]:
 
 
 def record_all(ws: Workspace, state: st.AgentState, runs: list[dict], max_rise: float,
-               baseline_seeds: int | None = None) -> list[dict]:
+               limits: SeedLimits | None = None) -> list[dict]:
     """Record each run in order (each answer sees the runs before it) and save the state once;
     a run that cannot be recorded stops there, the runs before it stay recorded."""
     records: list[dict] = []
     try:
         for r in runs:
-            records.append(record_run(ws, state, r["run_id"], r.get("info", {}), "--runs info", max_rise, baseline_seeds))
+            records.append(record_run(ws, state, r["run_id"], r.get("info", {}), "--runs info", max_rise, limits))
     finally:
         if records:
             st.save_agent_state(state, ws.state_path)
@@ -75,26 +75,23 @@ def ensure_baselines(ws: Workspace, state: st.AgentState, config: Path, recomput
     return key, state.baselines[key], True
 
 
-def standing_of(state: st.AgentState, run_id: str | None = None, baseline_seeds: int | None = None) -> dict[str, Any]:
+def standing_of(state: st.AgentState, run_id: str | None = None, limits: SeedLimits | None = None) -> dict[str, Any]:
     """The run's config statistics, the incumbent's, and the noise at the current fidelity. With
-    ``baseline_seeds`` (the search's --baseline-seeds) each config also says how many seeds it
-    lacks to be measured like a baseline (``baseline_seeds_left``: that many minus the seeds it tried)."""
+    ``limits`` (the search's --baseline-seeds / --max-repeats) each config also says what it has
+    left of them (``baseline_seeds_left``, ``repeats_left``: SeedLimits.left)."""
     table, noise_by_fidelity = state.stats()
     config = state.config_of(run_id, table) if run_id else None
     incumbent = state.incumbent(table)
     current = state.current_fidelity()
     noise = noise_by_fidelity.get(current) if current else None
-    return {"config": _record(config, baseline_seeds), "incumbent": _record(incumbent, baseline_seeds),
+    return {"config": _record(config, limits), "incumbent": _record(incumbent, limits),
             "noise": noise, "n_runs": len(state.runs)}
 
 
-def _record(config: ConfigStats | None, baseline_seeds: int | None) -> dict[str, Any] | None:
+def _record(config: ConfigStats | None, limits: SeedLimits | None) -> dict[str, Any] | None:
     if config is None:
         return None
-    out = config.to_dict()
-    if baseline_seeds is not None:
-        out["baseline_seeds_left"] = max(0, baseline_seeds - len(config.run_ids))
-    return out
+    return {**config.to_dict(), **(limits.left(config) if limits else {})}
 
 
 def _curve(run_dir: Path, max_rise: float) -> dict[str, Any] | None:

@@ -7,7 +7,7 @@ from pathlib import Path
 from . import agent_state as st
 from . import fidelity as fid
 from .config_edit import literal_at, restore
-from .config_stats import next_seed
+from .config_stats import SeedLimits, next_seed
 from .config_id import config_id
 from .incumbent_config import is_workspace_config, note_written, tool_wrote
 from .preflight import preflight
@@ -17,7 +17,7 @@ from .workspace import Workspace
 
 
 def begin_search(ws: Workspace, config_arg: str | None, max_epochs_cap: int | None, reserve: int,
-                 preflight: bool = False, python: str | None = None, baseline_seeds: int | None = None) -> dict:
+                 preflight: bool = False, python: str | None = None, limits: SeedLimits | None = None) -> dict:
     """Make the config's fidelity the current one, and say whether the config must be trained
     as a baseline: when no incumbent exists at this fidelity, or config.py differs from it
     because the user changed it by hand (the search continues from the user's file, never over
@@ -52,7 +52,7 @@ def begin_search(ws: Workspace, config_arg: str | None, max_epochs_cap: int | No
     else:
         why = None
     st.save_agent_state(state, ws.state_path)
-    standing = standing_of(state, None, baseline_seeds)
+    standing = standing_of(state, None, limits)
     missing = None if why is not None else _missing_seeds(state, standing)
     return {"fidelity": key, "task": task, "task_key": fid.task_key(task), "config_id": cid,
             "seed": _start_seed(_seed(config), state.runs, cid, key),

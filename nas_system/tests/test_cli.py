@@ -337,9 +337,9 @@ def test_a_first_success_says_its_next_seed_and_the_baseline_seeds_it_lacks_and_
     cli(ws, "begin-search", check=0)
     runs = [{"run_id": "run_0000", "info": {"kind": "baseline", "status": "crashed", "seed": 42}},
             {"run_id": "run_0001", "info": {"kind": "proposal", "accepted": True, "evaluation_source": "baseline"}}]
-    _, out = cli(ws, "record-runs", "--runs", json.dumps(runs), "--baseline-seeds", "3", check=0)
+    _, out = cli(ws, "record-runs", "--runs", json.dumps(runs), "--baseline-seeds", "3", "--max-repeats", "1", check=0)
     first = out["records"][1]
-    assert (first["config"]["next_seed"], first["config"]["baseline_seeds_left"]) == (43, 2)
+    assert (first["config"]["next_seed"], first["config"]["baseline_seeds_left"], first["config"]["repeats_left"]) == (43, 2, 1)
     assert first["incumbent"]["baseline_seeds_left"] == 2 and out["records"][0]["config"]["next_seed"] == 43
     shutil.copy(ws / "runs" / "run_0001" / "config_used.py", ws / "config.py")  # config.py follows the incumbent
     _, out = cli(ws, "begin-search", "--baseline-seeds", "3", check=0)

@@ -49,7 +49,7 @@ export async function evaluatorNode(state: GraphState, deps: GraphDeps): Promise
     const record = records.get(t.run_id) ?? null;
     const candidate = evidenceOf(record);
     incumbent = current(incumbent, incumbents.get(t.run_id) ?? null);
-    const input = evaluationInput(state, deps, t, candidate, incumbent, repeatsLeft(state, record, budget), persistence.get(t.run_id) ?? null, curves.get(t.run_id) ?? null, summaries.get(t.run_id));
+    const input = evaluationInput(state, deps, t, candidate, incumbent, repeatsLeft(record, budget), persistence.get(t.run_id) ?? null, curves.get(t.run_id) ?? null, summaries.get(t.run_id));
     input.baselineSeedsLeft = baselineSeedsLeft(t, record, budget);
     const asked = performance.now();
     const res = await deps.evaluate(input);
@@ -124,7 +124,8 @@ async function recordPending(state: GraphState, deps: GraphDeps, trials: Trial[]
     return { run_id: t.run_id, info };
   });
   if (runs.length === 0) return [];
-  const args: HelperArgs = ["record-runs", "--runs", JSON.stringify(runs), "--baseline-seeds", String(state.options.baseline_seeds), ...maxRiseArgs(deps)];
+  const limits = ["--baseline-seeds", String(state.options.baseline_seeds), "--max-repeats", String(state.options.max_repeats)];
+  const args: HelperArgs = ["record-runs", "--runs", JSON.stringify(runs), ...limits, ...maxRiseArgs(deps)];
   return (await agent<{ records: Pending[] }>(deps.py, args)).records;
 }
 
@@ -151,11 +152,10 @@ function baselineSeedsLeft(t: Trial, record: ConfigRecord | null, budget: number
   return Math.max(0, Math.min(record.baseline_seeds_left ?? 0, budget));
 }
 
-/** Further seeds the config may get: --max-repeats minus the repeats it had, within the budget left. */
-function repeatsLeft(state: GraphState, record: ConfigRecord | null, budget: number): number {
+/** Further seeds the config may get: its record's repeats_left (the helper counts its repeats against --max-repeats), within the budget left. */
+function repeatsLeft(record: ConfigRecord | null, budget: number): number {
   if (!record) return 0;
-  const done = record.run_ids.length - 1;
-  return Math.max(0, Math.min(state.options.max_repeats - done, budget));
+  return Math.max(0, Math.min(record.repeats_left ?? 0, budget));
 }
 
 function evaluationInput(
