@@ -104,6 +104,12 @@ export interface ConfigRecord {
   noise_dof?: number | null;
   /** Whose runs that sd pools: "family" (its family's alone) or "all" (every family's). */
   noise_pool?: "family" | "all" | null;
+  /** The seed its next run trains: one past the largest seed any of its runs used (the helper's rule, config_stats.next_seed). */
+  next_seed: number;
+  /** With the search's --baseline-seeds in the request: the seeds it lacks to be measured like a baseline (that many minus the seeds it tried). */
+  baseline_seeds_left?: number;
+  /** With the search's --max-repeats in the request: the further seeds it allows (that many minus the config's runs after its first). */
+  repeats_left?: number;
 }
 
 /** The seed-to-seed spread of val_mse at one fidelity (agent_state.json `noise`). */
