@@ -8,7 +8,9 @@
 // says "repeat" and repeats are left. "open" (promising, unconfirmed) is not an accept.
 // The Python side is called once per look over all trials of a case (batched), so a case of
 // N verdicts costs at most 1 + max_repeats Python calls.
-// Usage: npm run build && node bench/verdicts.mjs [N=20000] [fa|all] [lognormal|normal] > bench/results/verdicts.txt
+// Usage: npm run build && node bench/verdicts.mjs [N=20000] [fa|all] [lognormal|normal] [same|cross] > bench/results/verdicts.txt
+// ("cross": the candidate is of another model family than the incumbent, so each has its own
+// noise pool, e.g. an NLinear proposal against a DLinear incumbent, as a portfolio makes them)
 // ("fa": only the false-accept cases, gain 0 with the defaults; about 1.5 min per case of 20,000
 // on the loaded 2-core dev machine, so the full table of 24 cases takes ~35 min at N=20000)
 import { execFileSync } from "node:child_process";
@@ -24,6 +26,7 @@ const INC_MEAN = 0.9; // level does not matter to a relative rule; ETTh1-like
 
 const STATS = `
 import json, sys
+CAND_FAMILY = sys.argv[1]
 from types import SimpleNamespace as R
 from nas_agent.config_stats import config_table, noise_table
 out = []
@@ -31,14 +34,14 @@ for inc, cand in json.load(sys.stdin):
     runs = [R(run_id=f"i{k}", config_id="inc", fidelity="f", family="informer", status="ok", val_mse=v,
               test_mse=None, seed=k, accepted=True, kind="baseline", repeat_of=None if k == 0 else "i0", step_type="baseline")
             for k, v in enumerate(inc)]
-    runs += [R(run_id=f"c{k}", config_id="cand", fidelity="f", family="informer", status="ok", val_mse=v,
+    runs += [R(run_id=f"c{k}", config_id="cand", fidelity="f", family=CAND_FAMILY, status="ok", val_mse=v,
                test_mse=None, seed=100 + k, accepted=False, kind="proposal" if k == 0 else "repeat",
                repeat_of=None if k == 0 else "c0", step_type="small") for k, v in enumerate(cand)]
     table = config_table(runs)
     noise_table(table)
     out.append([{"root_run_id": c.root_run_id, "val_values": c.val_values, "n": c.n, "val_mean": c.val_mean,
                  "val_sd": c.val_sd, "noise_sd": c.noise_sd, "noise_source": c.noise_source,
-                 "noise_dof": c.noise_dof, "family": c.family} for c in table])
+                 "noise_dof": c.noise_dof, "noise_pool": c.noise_pool, "family": c.family} for c in table])
 json.dump(out, sys.stdout)
 `;
 
@@ -47,6 +50,7 @@ let s = 12345;
 const rand = () => { s |= 0; s = (s + 0x6d2b79f5) | 0; let t = Math.imul(s ^ (s >>> 15), 1 | s); t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t; return ((t ^ (t >>> 14)) >>> 0) / 4294967296; };
 const normal = () => Math.sqrt(-2 * Math.log(rand() || 1e-300)) * Math.cos(2 * Math.PI * rand());
 const DIST = process.argv[4] ?? "lognormal";
+const CROSS = process.argv[5] === "cross";
 if (DIST !== "lognormal" && DIST !== "normal") throw new Error(`unknown noise distribution ${DIST}: use lognormal or normal`);
 // lognormal with the given relative sd and the given mean: sigma^2 = ln(1 + rel^2), mu = -sigma^2 / 2
 const draw = (mean, rel) => {
@@ -56,7 +60,7 @@ const draw = (mean, rel) => {
 };
 
 function stats(batch) {
-  const out = execFileSync(PY, ["-c", STATS], {
+  const out = execFileSync(PY, ["-c", STATS, CROSS ? "dlinear" : "informer"], {
     input: JSON.stringify(batch), maxBuffer: 1 << 30, env: { ...process.env, PYTHONPATH: path.join(REPO, "nas_system") },
   });
   return JSON.parse(out.toString());
@@ -86,7 +90,7 @@ function runCase(rel, gain, maxRepeats) {
 }
 
 const started = Date.now();
-console.log(`verdicts: ${N} verdicts per case; ${DIST} seed noise; incumbent 3 seeds; alpha ${DEFAULT_NOISE.alpha}; candidate trainings per verdict`);
+console.log(`verdicts: ${N} verdicts per case; ${DIST} seed noise; ${CROSS ? "candidate of another family (its own noise pool)" : "one family"}; incumbent 3 seeds; alpha ${DEFAULT_NOISE.alpha}; candidate trainings per verdict`);
 console.log("max_repeats  noise  gain   accepted  promising  trainings");
 for (const maxRepeats of FA_ONLY ? [2] : [2, 0]) {
   for (const rel of [0.1, 0.2, 0.3]) {

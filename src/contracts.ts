@@ -102,6 +102,14 @@ export interface ConfigRecord {
   noise_source: string | null;
   /** Degrees of freedom of the pooled sd behind noise_sd (absent in older states). */
   noise_dof?: number | null;
+  /** Whose runs that sd pools: "family" (its family's alone) or "all" (every family's). */
+  noise_pool?: "family" | "all" | null;
+  /** The seed its next run trains: one past the largest seed any of its runs used (the helper's rule, config_stats.next_seed). */
+  next_seed: number;
+  /** With the search's --baseline-seeds in the request: the seeds it lacks to be measured like a baseline (that many minus the seeds it tried). */
+  baseline_seeds_left?: number;
+  /** With the search's --max-repeats in the request: the further seeds it allows (that many minus the config's runs after its first). */
+  repeats_left?: number;
 }
 
 /** The seed-to-seed spread of val_mse at one fidelity (agent_state.json `noise`). */
@@ -172,6 +180,7 @@ export function evidenceOf(rec: ConfigRecord | null | undefined): ConfigEvidence
     noise_sd: rec.noise_sd,
     noise_source: rec.noise_source,
     noise_dof: rec.noise_dof ?? null,
+    noise_pool: rec.noise_pool ?? null,
     family: rec.family,
   };
 }
@@ -303,6 +312,8 @@ export interface ConfigEvidence {
   noise_source: string | null;
   /** Degrees of freedom of that estimate: the t quantile's (null: unmeasured or unknown). */
   noise_dof?: number | null;
+  /** "family": the sd pools its family's runs alone; "all": every family's (so it overlaps any family's). */
+  noise_pool?: "family" | "all" | null;
   family?: string;
 }
 

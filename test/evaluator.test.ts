@@ -157,6 +157,24 @@ describe("noise-aware acceptance: means over seeds against a noise margin", () =
     expect(noiseVerdict(rel("run_0004", [0.06, 0.061, 0.059]), inc, o, 0, []).decision).toBe("accept"); // gain 67.9%
   });
 
+  it("two families measured apart: Welch's dof; pools that overlap keep the smaller dof", () => {
+    // the CPU quality benchmark's case (bench/quality.py, default arm, seed 0): an NLinear of 3 seeds
+    // against the DLinear incumbent of 3 seeds, each family's sd from its own 3 seeds (2 dof)
+    const own = (root: string, family: string, values: number[], sd: number): ConfigEvidence => ({
+      ...config(root, values, 1), family, noise_sd: sd, noise_dof: 2, noise_pool: "family", noise_source: `${family} runs (2 dof)`,
+    });
+    const dlinear = own("run_0001", "dlinear", [0.09289, 0.0927, 0.0920], 0.0004427);
+    const nlinear = own("run_0013", "nlinear", [0.0913, 0.0910, 0.0916], 0.0002965);
+    const v = noiseVerdict(nlinear, dlinear, o, 0, []);
+    // no run in common: Welch-Satterthwaite, 3.5 dof (not 2): t 3.75, margin 1.2% (2.0% on 2 dof); gain 1.3%
+    expect(v.decision).toBe("accept");
+    expect(v.reason).toMatch(/beyond the noise margin 1\.2% \(t 3\.75 on 3\.5 dof, look 3 of 3;/);
+    // the candidate's sd from the pool over all families, which holds the incumbent's runs too: 2 dof
+    const overlapping = noiseVerdict({ ...nlinear, noise_pool: "all", noise_source: "0.4% of its mean, over all families (2 dof)" }, dlinear, o, 0, []);
+    expect(overlapping.decision).toBe("open");
+    expect(overlapping.reason).toMatch(/t 6\.21 on 2 dof/);
+  });
+
   it("falls back to the stated default relative sd when no spread was measured, and says so", () => {
     const v = noiseVerdict(config("run_0004", [0.155], null), config("run_0000", [0.2], null), o, 1, []);
     // an assumed sd has no dof: the normal quantile, z 2.64 at alpha/6; SE = 0.1 * sqrt(1 + 1) = 0.141;

@@ -6,16 +6,15 @@ import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { fakeTrainingPython } from "./helpers/stand-ins.js";
-import { cliEnv, readAgentState, runCli, tempWorkspaces, writeMockScript } from "./helpers/workspace.js";
+import { cliEnv, DROPOUT_DECISION, readAgentState, runCli, tempWorkspaces, writeMockScript } from "./helpers/workspace.js";
 
 const workspace = tempWorkspaces();
 const lastLine = (s: string) => s.trim().split("\n").pop() ?? "";
-const DROPOUT = { step_type: "small", plan: "Less dropout", reason: "underfits", config_changes: [{ key: "model.dropout", value: 0.1 }] };
 
 describe("the workspace lock", () => {
   it("lets only one of two processes take over the same stale lock", async () => {
     const dir = workspace();
-    const mock = writeMockScript(dir, [DROPOUT]);
+    const mock = writeMockScript(dir, [DROPOUT_DECISION]);
     fs.mkdirSync(path.join(dir, ".nas-graph"));
     fs.writeFileSync(path.join(dir, ".nas-graph", "lock"), JSON.stringify({ pid: 2 ** 22 + 4321, started_at: "then", command: "run" }));
     // both takers find the stale lock, then pause before taking it: the race window, held open

@@ -13,6 +13,12 @@ import { cliEnv, readAgentState, runCli, startCli, tempWorkspaces } from "./help
 const workspace = tempWorkspaces();
 const read = (f: string) => fs.readFileSync(f, "utf8");
 
+async function until(ok: () => boolean, ms = 60_000): Promise<void> {
+  for (const end = Date.now() + ms; !ok(); await new Promise((r) => setTimeout(r, 100))) {
+    if (Date.now() > end) throw new Error("timed out waiting");
+  }
+}
+
 describe("a timed-out training on resume", () => {
   it("never retrains a run that timed out, even when the CLI died before recording it", async () => {
     // the stand-in's training hangs until the timeout's SIGTERM, then writes failure.json
@@ -33,5 +39,25 @@ describe("a timed-out training on resume", () => {
     expect(res.stderr).not.toMatch(/moved the incomplete|\] epoch 1\/|hanging/);
     expect(readAgentState(dir).runs).toMatchObject([{ run_id: "run_0000", status: "timeout", accepted: false }]);
     expect(fs.existsSync(path.join(dir, ".nas-graph", "aborted"))).toBe(false);
+  });
+
+  it("retrains a run a Ctrl-C stopped, even when its failure.json came after the deadline", async () => {
+    // the Ctrl-C comes well before the --run-timeout deadline, but the training takes its time to
+    // stop (a loaded node, a slow scancel): its "interrupted" is written after the deadline
+    const dir = workspace();
+    const env = cliEnv({ NAS_PYTHON: fakeTrainingPython(dir, { hang_first: true, interrupt_delay_s: 4 }) });
+    const cli = startCli(["run", "--system-dir", dir, "--planner", "optuna", "--max-iterations", "1", "--run-timeout", "3"], { env });
+    await until(() => fs.existsSync(path.join(dir, ".fake-hung-run_0000"))); // the training hangs
+    process.kill(-cli.child.pid!, "SIGINT");
+    expect((await cli.done).code).toBe(130);
+    const attempt = JSON.parse(read(path.join(dir, ".nas-graph", "attempts", "run_0000.json")));
+    const failure = path.join(dir, "runs", "run_0000", "failure.json");
+    expect(JSON.parse(read(failure)).status).toBe("interrupted");
+    expect(fs.statSync(failure).mtimeMs).toBeGreaterThan(attempt.started_at_ms + 3000); // after the deadline
+
+    const res = await runCli(["resume", "--system-dir", dir, "--json"], { env });
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stderr).toMatch(/moved the incomplete run_0000 from an interrupted attempt to .*; retraining it/);
+    expect(readAgentState(dir).runs).toMatchObject([{ run_id: "run_0000", status: "ok" }]);
   });
 });

@@ -22,6 +22,7 @@ from . import rebuild as rb
 from . import standing
 from .config_edit import apply_changes, read_values
 from .config_id import config_id
+from .config_stats import SeedLimits
 from .curve import MAX_RISE_PCT
 from .helper_errors import USER_ERRORS, CliError, missing_package, one_line
 from .incumbent_config import follow_incumbent
@@ -63,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--reserve", type=int, default=1, help="how many next free run ids to return (the first round's)")
     b.add_argument("--preflight", action="store_true", help="first the pre-flight checks (as preflight); on a failure nothing is written")
     b.add_argument("--python", help="with --preflight: the interpreter that runs train.py --check (the trainings')")
+    b.add_argument("--baseline-seeds", type=int, default=None, help="the search's --baseline-seeds: each config record says how many it lacks (baseline_seeds_left)")
     pf = sub.add_parser("preflight", help="before a search records anything: packages, search space, config, train.py --check")
     pf.add_argument("--python", help="the interpreter that runs train.py --check (the trainings'); none: not run")
     pf.add_argument("--parse-config", action="store_true", help="also check that config.py parses")
@@ -74,6 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("--run-id", required=True)
     rec.add_argument("--info", default="{}", help="JSON object of decision fields")
     rec.add_argument("--max-rise", type=float, default=MAX_RISE_PCT, help="overfitting: val_mse rose more than this %% after its best epoch")
+    rec.add_argument("--baseline-seeds", type=int, default=None, help="the search's --baseline-seeds: each config record says how many it lacks (baseline_seeds_left)")
+    rec.add_argument("--max-repeats", type=int, default=None, help="the search's --max-repeats: each config record says how many further seeds it allows (repeats_left)")
     s = sub.add_parser("set-accept", help="manually accept or reject a run")
     s.add_argument("--run-id", required=True)
     grp = s.add_mutually_exclusive_group(required=True)
@@ -85,6 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     rr = sub.add_parser("record-runs", help="record a round's runs in one request (record-run each, in order)")
     rr.add_argument("--runs", required=True, help='JSON list [{"run_id": ..., "info": {...}}]')
     rr.add_argument("--max-rise", type=float, default=MAX_RISE_PCT, help="overfitting: val_mse rose more than this %% after its best epoch")
+    rr.add_argument("--baseline-seeds", type=int, default=None, help="the search's --baseline-seeds: each config record says how many it lacks (baseline_seeds_left)")
+    rr.add_argument("--max-repeats", type=int, default=None, help="the search's --max-repeats: each config record says how many further seeds it allows (repeats_left)")
     fr = sub.add_parser("finish-round", help="record a round's verdicts, put config.py on the incumbent, sync the study")
     fr.add_argument("--runs", required=True, help='JSON list [{"run_id": ..., "info": {...}}]')
     fr.add_argument("--max-rise", type=float, default=MAX_RISE_PCT, help="overfitting: val_mse rose more than this %% after its best epoch")
@@ -92,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     fr.add_argument("--fallback", help="config restored when no incumbent is left (the search's start snapshot)")
     fr.add_argument("--reserve", type=int, default=1, help="how many next free run ids to return (the next round's)")
     fr.add_argument("--close", action="store_true", help="the search's last round: also its standing and its ensemble (closing)")
+    fr.add_argument("--baseline-seeds", type=int, default=None, help="the search's --baseline-seeds: each config record says how many it lacks (baseline_seeds_left)")
     b = sub.add_parser("baselines", help="naive baselines (persistence, seasonal naive) of a config's task")
     b.add_argument("--config", help="config whose task is scored (default: DIR/config.py)")
     b.add_argument("--no-store", action="store_true", help="compute a missing entry without saving it")
@@ -151,7 +158,7 @@ def cmd_record_run(ws: Workspace, args) -> dict:
     info = json_arg(args.info, "--info")
     state = st.load_agent_state(ws.state_path)
     previous = state.best_run_id
-    out = record_run(ws, state, args.run_id, info, "--info", args.max_rise)
+    out = record_run(ws, state, args.run_id, info, "--info", args.max_rise, _limits(args))
     st.save_agent_state(state, ws.state_path)
     return {**out, "previous_best_run_id": previous}
 
@@ -160,13 +167,14 @@ def cmd_record_runs(ws: Workspace, args) -> dict:
     """A round's runs, recorded in order as record-run would, in one request."""
     state, runs = round_runs(ws, args.runs)
     previous = state.best_run_id
-    records = record_all(ws, state, runs, args.max_rise)
+    records = record_all(ws, state, runs, args.max_rise, _limits(args))
     return {"records": records, "best_run_id": state.best_run_id, "previous_best_run_id": previous,
             "n_runs": len(state.runs)}
 
 
 def cmd_finish_round(ws: Workspace, args) -> dict:
-    return finish_round(ws, args.runs, args.max_rise, args.known_best, args.fallback, args.reserve, args.close)
+    return finish_round(ws, args.runs, args.max_rise, args.known_best, args.fallback, args.reserve, args.close,
+                        _limits(args))
 
 
 def cmd_baselines(ws: Workspace, args) -> dict:
@@ -179,7 +187,13 @@ def cmd_baselines(ws: Workspace, args) -> dict:
 
 
 def cmd_begin_search(ws: Workspace, args) -> dict:
-    return begin_search(ws, args.config, args.max_epochs_cap, args.reserve, args.preflight, args.python)
+    return begin_search(ws, args.config, args.max_epochs_cap, args.reserve, args.preflight, args.python,
+                        _limits(args))
+
+
+def _limits(args) -> SeedLimits:
+    """The search's --baseline-seeds / --max-repeats a request carries (what each config record then says it has left)."""
+    return SeedLimits(args.baseline_seeds, getattr(args, "max_repeats", None))
 
 
 def cmd_standing(ws: Workspace, args) -> dict:

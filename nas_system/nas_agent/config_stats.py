@@ -5,6 +5,10 @@ config.py; see config_id.py and fidelity.py). A run recorded without a config_id
 workspace, or a change that never produced a config file) is a config of its own.
 
 - ``val_mean`` / ``val_sd``: mean and sample sd (ddof 1) of the val_mse of the config's ok runs.
+- ``next_seed``: the seed its next run trains (a repeat, a baseline's further seed, resume's
+  repeat of a promising config): one past the largest seed any of its runs used, failed ones
+  included; a config never gets a seed it has (CPU training is deterministic, so a reused seed
+  would enter the noise pool as an independent one).
 - Seed noise: the pooled within-config sd, sqrt(sum (n_i - 1) s_i^2 / sum (n_i - 1)), over the
   configs of a fidelity with two or more ok seeds (the baseline first; repeats add to it),
   overall and per model family. A config's own noise estimate is its family's pool when that
@@ -49,9 +53,41 @@ class ConfigStats:
     noise_sd: float | None = None
     noise_source: str | None = None
     noise_dof: int | None = None  # degrees of freedom of the pooled sd behind noise_sd (the t test's)
+    noise_pool: str | None = None  # "family": its family's runs alone; "all": every family's (pools overlap)
+    next_seed: int = 0  # the seed its next run trains (next_seed)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _int(x: Any) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+def next_seed(seeds: Iterable[Any], default: Any) -> Any:
+    """One past the largest integer seed in ``seeds`` (the seeds a config's runs used, failed ones
+    included), ``default`` when there is none."""
+    used = [s for s in seeds if _int(s)]
+    return max(used) + 1 if used else default
+
+
+@dataclass(frozen=True)
+class SeedLimits:
+    """The search's --baseline-seeds and --max-repeats as a request carries them (None: not asked):
+    what each config record then says it has left of them."""
+    baseline_seeds: int | None = None
+    max_repeats: int | None = None
+
+    def left(self, c: ConfigStats) -> dict[str, int]:
+        """``baseline_seeds_left``: the seeds the config lacks to be measured like a baseline
+        (--baseline-seeds minus the seeds it tried); ``repeats_left``: the further seeds
+        --max-repeats still allows it (minus its repeats so far: its runs after the first)."""
+        out = {}
+        if self.baseline_seeds is not None:
+            out["baseline_seeds_left"] = max(0, self.baseline_seeds - len(c.run_ids))
+        if self.max_repeats is not None:
+            out["repeats_left"] = max(0, self.max_repeats - (len(c.run_ids) - 1))
+        return out
 
 
 def group_key(run) -> tuple[str | None, str]:
@@ -66,7 +102,9 @@ def is_baseline_root(run) -> bool:
 def config_table(runs: Iterable) -> list[ConfigStats]:
     """One ConfigStats per (fidelity, config), in the order of their first run."""
     table: dict[tuple, ConfigStats] = {}
+    used: dict[str, Any] = {}  # run id -> the seed it trained (failed runs too)
     for run in runs:
+        used[run.run_id] = run.seed
         key = group_key(run)
         c = table.get(key)
         if c is None:
@@ -79,6 +117,7 @@ def config_table(runs: Iterable) -> list[ConfigStats]:
                 c.test_values.append(float(run.test_mse))
             c.accepted = c.accepted or bool(run.accepted)
     for c in table.values():
+        c.next_seed = next_seed((used[r] for r in c.run_ids), len(c.run_ids))
         c.n = len(c.val_values)
         if c.n:
             c.val_mean = statistics.fmean(c.val_values)
@@ -122,12 +161,13 @@ def noise_table(configs: list[ConfigStats]) -> dict[str, dict[str, Any]]:
                 # the family's relative sd at this config's level (the evaluator tests on the log scale)
                 sd = fam["rel_sd"] * c.val_mean if fam["rel_sd"] and c.val_mean else fam["sd"]
                 c.noise_sd, c.noise_source, c.noise_dof = sd, f"{c.family} runs ({fam['dof']} dof)", fam["dof"]
+                c.noise_pool = "family"
             elif overall and overall["dof"] >= 1 and overall["rel_sd"] and c.val_mean:
                 # even 1 dof is used: the t test on its dof prices in how little it says
                 # another family's spread, scaled to this config's level: an Informer's sd of 0.015
                 # at val 0.22 says nothing absolute about a DLinear at 0.05, but 7% of its mean may
                 rel = overall["rel_sd"]
-                c.noise_sd, c.noise_dof = rel * c.val_mean, overall["dof"]
+                c.noise_sd, c.noise_dof, c.noise_pool = rel * c.val_mean, overall["dof"], "all"
                 c.noise_source = f"{rel:.1%} of its mean, the relative sd measured over all families ({overall['dof']} dof)"
     return out
 

@@ -7,6 +7,7 @@ from typing import Any
 from . import agent_state as st
 from . import ensemble
 from . import standing
+from .config_stats import SeedLimits
 from .helper_errors import USER_ERRORS, CliError, missing_package, one_line
 from .incumbent_config import follow_incumbent
 from .run_numbering import next_run_ids
@@ -15,13 +16,13 @@ from .workspace import Workspace
 
 
 def finish_round(ws: Workspace, runs_arg: str, max_rise: float, known_best: str, fallback: str | None,
-                 reserve: int, close: bool) -> dict:
+                 reserve: int, close: bool, limits: SeedLimits | None = None) -> dict:
     """The end of a round in one request: record the verdicts, put config.py on the incumbent when
     it changed (from what the caller knows), bring the Optuna study up to date (a failure is
     returned as study_error, never fatal), and reserve the next round's run ids."""
     state, runs = round_runs(ws, runs_arg)
     previous = state.best_run_id
-    records = record_all(ws, state, runs, max_rise)
+    records = record_all(ws, state, runs, max_rise, limits)
     known = known_best or None
     follow = follow_incumbent(ws, state.best_run_id, fallback) if runs and state.best_run_id != known else {}
     out = {"records": records, "best_run_id": state.best_run_id, "previous_best_run_id": previous,

@@ -11,6 +11,7 @@ from . import agent_state as st
 from . import baselines as naive
 from . import fidelity as fid
 from .config_check import DEFAULT_FAMILY
+from .config_stats import ConfigStats, SeedLimits
 from .config_edit import ConfigEditError, literal_at, read_values
 from .config_id import config_id
 from .curve import MAX_RISE_PCT, curve_view
@@ -20,8 +21,10 @@ from .search_space import SpaceError
 from .workspace import Workspace, json_arg, read_json
 
 
-def record_run(ws: Workspace, state: st.AgentState, run_id: str, info: Any, flag: str, max_rise: float) -> dict:
-    """Record one run into ``state`` (the caller saves it): record-run's answer, less previous_best_run_id."""
+def record_run(ws: Workspace, state: st.AgentState, run_id: str, info: Any, flag: str, max_rise: float,
+               limits: SeedLimits | None = None) -> dict:
+    """Record one run into ``state`` (the caller saves it): record-run's answer, less previous_best_run_id
+    (with ``limits``, the search's --baseline-seeds / --max-repeats, each config says what it has left)."""
     if not isinstance(info, dict):
         raise CliError(f"{flag} must be a JSON object")
     run = build_run(ws, run_id, info, state.find(run_id), state.fidelity, max_rise)
@@ -37,7 +40,7 @@ def record_run(ws: Workspace, state: st.AgentState, run_id: str, info: Any, flag
             out["baselines_error"] = str(exc)
     # the naive baselines of the run's task (persistence: a model worse than it is not useful)
     task_baselines = state.baselines.get(fid.task_key(run.task)) if run.task else None
-    return {**out, **standing_of(state, run.run_id), "baselines": task_baselines}
+    return {**out, **standing_of(state, run.run_id, limits), "baselines": task_baselines}
 
 
 def round_runs(ws: Workspace, text: str) -> tuple[st.AgentState, list[dict]]:
@@ -48,13 +51,14 @@ def round_runs(ws: Workspace, text: str) -> tuple[st.AgentState, list[dict]]:
     return st.load_agent_state(ws.state_path), runs
 
 
-def record_all(ws: Workspace, state: st.AgentState, runs: list[dict], max_rise: float) -> list[dict]:
+def record_all(ws: Workspace, state: st.AgentState, runs: list[dict], max_rise: float,
+               limits: SeedLimits | None = None) -> list[dict]:
     """Record each run in order (each answer sees the runs before it) and save the state once;
     a run that cannot be recorded stops there, the runs before it stay recorded."""
     records: list[dict] = []
     try:
         for r in runs:
-            records.append(record_run(ws, state, r["run_id"], r.get("info", {}), "--runs info", max_rise))
+            records.append(record_run(ws, state, r["run_id"], r.get("info", {}), "--runs info", max_rise, limits))
     finally:
         if records:
             st.save_agent_state(state, ws.state_path)
@@ -71,15 +75,23 @@ def ensure_baselines(ws: Workspace, state: st.AgentState, config: Path, recomput
     return key, state.baselines[key], True
 
 
-def standing_of(state: st.AgentState, run_id: str | None = None) -> dict[str, Any]:
-    """The run's config statistics, the incumbent's, and the noise at the current fidelity."""
+def standing_of(state: st.AgentState, run_id: str | None = None, limits: SeedLimits | None = None) -> dict[str, Any]:
+    """The run's config statistics, the incumbent's, and the noise at the current fidelity. With
+    ``limits`` (the search's --baseline-seeds / --max-repeats) each config also says what it has
+    left of them (``baseline_seeds_left``, ``repeats_left``: SeedLimits.left)."""
     table, noise_by_fidelity = state.stats()
     config = state.config_of(run_id, table) if run_id else None
     incumbent = state.incumbent(table)
     current = state.current_fidelity()
     noise = noise_by_fidelity.get(current) if current else None
-    return {"config": config.to_dict() if config else None,
-            "incumbent": incumbent.to_dict() if incumbent else None, "noise": noise, "n_runs": len(state.runs)}
+    return {"config": _record(config, limits), "incumbent": _record(incumbent, limits),
+            "noise": noise, "n_runs": len(state.runs)}
+
+
+def _record(config: ConfigStats | None, limits: SeedLimits | None) -> dict[str, Any] | None:
+    if config is None:
+        return None
+    return {**config.to_dict(), **(limits.left(config) if limits else {})}
 
 
 def _curve(run_dir: Path, max_rise: float) -> dict[str, Any] | None:
@@ -107,10 +119,7 @@ def build_run(ws: Workspace, run_id: str, info: dict, existing: st.RunInfo | Non
             raise CliError(f"--info: {exc}") from None
     data.update({k: v for k, v in info.items() if k != "run_id"})
     status = info.get("status") or (existing.status if existing else None)
-    files = _run_files(run_dir, run_id, status, ws.space, max_rise)
-    if status == "timeout" and data.get("error"):
-        files["error"] = data["error"]  # the executor stopped it at --run-timeout; failure.json saw only the signal
-    data.update(files)
+    data.update(_run_files(run_dir, run_id, status, ws.space, max_rise, data.get("error")))
     data.update(_identity(run_dir, data, info, current_fidelity))
     status = data.get("status")
     if status not in st.STATUSES:
@@ -126,11 +135,15 @@ def build_run(ws: Workspace, run_id: str, info: dict, existing: st.RunInfo | Non
 
 
 def _run_files(run_dir: Path, run_id: str, info_status: str | None, load_space_fn,
-               max_rise: float = MAX_RISE_PCT) -> dict[str, Any]:
+               max_rise: float = MAX_RISE_PCT, info_error: str | None = None) -> dict[str, Any]:
     """Fields read from metrics.json / failure.json, history.json and config_used.py.
 
     Only the outcome files are required; a damaged history or config snapshot is noted in
-    the run (history_summary / params_error) so that a finished run is never lost."""
+    the run (history_summary / params_error) so that a finished run is never lost. When the
+    caller records a failed status other than failure.json's own, the caller saw more than the
+    training did (the executor stopped it at --run-timeout, or Slurm killed it for its memory,
+    and failure.json says only "interrupted by a signal"): the caller's reason (``info_error``)
+    stands."""
     out: dict[str, Any] = {}
     metrics_path, failure_path = run_dir / "metrics.json", run_dir / "failure.json"
     metrics: dict[str, Any] = {}
@@ -149,6 +162,8 @@ def _run_files(run_dir: Path, run_id: str, info_status: str | None, load_space_f
         reason = str(failure.get("reason", "no reason given"))
         if failure.get("epoch") is not None:
             reason += f" (epoch {failure['epoch']})"
+        if info_status and info_status not in ("ok", status) and info_error:
+            reason = info_error
         out.update({"status": info_status if info_status and info_status != "ok" else status,
                     "error": reason, "val_mse": None, "test_mse": None})
     elif info_status and info_status != "ok":  # the caller knows the run failed before writing files

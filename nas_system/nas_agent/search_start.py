@@ -8,6 +8,7 @@ from . import agent_state as st
 from . import fidelity as fid
 from . import warm_up
 from .config_edit import literal_at, restore
+from .config_stats import SeedLimits, next_seed
 from .config_id import config_id
 from .incumbent_config import is_workspace_config, note_written, tool_wrote
 from .preflight import preflight
@@ -17,14 +18,16 @@ from .workspace import Workspace
 
 
 def begin_search(ws: Workspace, config_arg: str | None, max_epochs_cap: int | None, reserve: int,
-                 preflight: bool = False, python: str | None = None) -> dict:
+                 preflight: bool = False, python: str | None = None, limits: SeedLimits | None = None) -> dict:
     """Make the config's fidelity the current one, and say whether the config must be trained
     as a baseline: when no incumbent exists at this fidelity, or config.py differs from it
     because the user changed it by hand (the search continues from the user's file, never over
     it). A config.py the tool itself wrote (the incumbent of a search at another fidelity,
     ``config_written``) is no user edit: it is put back on this fidelity's incumbent, which
     survives searches at other fidelities (``config_restored_from``). With ``--preflight`` the
-    pre-flight checks come first (``preflight`` in the answer): on a failure nothing is written."""
+    pre-flight checks come first (``preflight`` in the answer): on a failure nothing is written.
+    With ``--baseline-seeds`` the answer says which seeds of the incumbent still train first
+    (``incumbent_missing_seeds``)."""
     checks = {}
     if preflight:
         checks = {"preflight": preflight_of(ws, python, True)}
@@ -50,10 +53,29 @@ def begin_search(ws: Workspace, config_arg: str | None, max_epochs_cap: int | No
     else:
         why = None
     st.save_agent_state(state, ws.state_path)
+    standing = standing_of(state, None, limits)
+    missing = None if why is not None else _missing_seeds(state, standing)
     return {"fidelity": key, "task": task, "task_key": fid.task_key(task), "config_id": cid,
             "seed": _start_seed(_seed(config), state.runs, cid, key),
             "baseline_needed": why is not None, "baseline_reason": why, "config_restored_from": restored,
-            **standing_of(state), "next_run_ids": next_run_ids(ws, state, reserve, "--reserve"), **checks, "begun": True}
+            **standing, "incumbent_missing_seeds": missing,
+            "next_run_ids": next_run_ids(ws, state, reserve, "--reserve"), **checks, "begun": True}
+
+
+def _missing_seeds(state: st.AgentState, standing: dict) -> dict | None:
+    """An incumbent that was the first successful run of its fidelity (a proposal accepted with
+    nothing to compare it with, as every baseline seed failed) whose seeds an earlier search's
+    budget did not train, while no noise is measured at this fidelity: its missing seeds, up to
+    --baseline-seeds, train first, as a baseline's ({root_run_id, config_id, seeds}; else None)."""
+    inc = standing["incumbent"]
+    if inc is None or standing["noise"] or not inc.get("baseline_seeds_left"):
+        return None
+    root = state.find(inc["root_run_id"])
+    if root is None or root.kind != "proposal" or root.extra.get("evaluation_source") != "baseline":
+        return None
+    first = inc["next_seed"]
+    return {"root_run_id": inc["root_run_id"], "config_id": inc["config_id"],
+            "seeds": list(range(first, first + inc["baseline_seeds_left"]))}
 
 
 def _start_seed(own: int | None, runs, cid: str, fidelity: str) -> int | None:
@@ -61,11 +83,9 @@ def _start_seed(own: int | None, runs, cid: str, fidelity: str) -> int | None:
     already trained some seed, then one past the largest it used. A config never gets a seed it
     already has: CPU training is deterministic, so a reused seed would enter the noise pool as an
     independent one and shrink the standard error."""
-    used = [r.seed for r in runs if r.config_id == cid and r.fidelity == fidelity
-            and isinstance(r.seed, int) and not isinstance(r.seed, bool)]
-    if not used:
-        return own
-    return max(max(used) + 1, own if own is not None else 0)
+    used = [r.seed for r in runs if r.config_id == cid and r.fidelity == fidelity]
+    after = next_seed(used, own)  # own when the config trained no seed yet
+    return after if own is None else max(after, own)
 
 
 def _seed(config_path: Path) -> int | None:

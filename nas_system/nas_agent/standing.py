@@ -15,7 +15,7 @@ import math
 from typing import Any
 
 from .agent_state import AgentState, RunInfo
-from .config_stats import ConfigStats, group_key
+from .config_stats import ConfigStats, SeedLimits, group_key
 
 
 def _ok(run: RunInfo) -> bool:
@@ -48,17 +48,17 @@ def run_verdicts(state: AgentState) -> dict[str, str]:
 
 def confirmable(state: AgentState, table: list[ConfigStats], max_repeats: int) -> list[dict[str, Any]]:
     """The promising configs of the current fidelity that may get another seed: fewer than
-    ``max_repeats`` repeats so far (as the evaluator counts them: runs after the first).
-    Each: root_run_id, run_ids, seeds, next_seed (one past the largest it used), val_mean."""
-    keys, current = promising_keys(state), state.current_fidelity()
+    ``max_repeats`` repeats so far (SeedLimits.left: the repeats_left every record says).
+    Each: root_run_id, run_ids, seeds, next_seed (the config's, config_stats), val_mean."""
+    keys, current, limits = promising_keys(state), state.current_fidelity(), SeedLimits(max_repeats=max_repeats)
     out = []
     for c in table:
         key = (c.fidelity, c.config_id or f"run:{c.root_run_id}")
-        if c.fidelity != current or key not in keys or c.accepted or len(c.run_ids) - 1 >= max_repeats:
+        if c.fidelity != current or key not in keys or c.accepted or limits.left(c)["repeats_left"] == 0:
             continue
         seeds = [r.seed for r in state.runs if r.run_id in c.run_ids and isinstance(r.seed, int) and not isinstance(r.seed, bool)]
         out.append({"root_run_id": c.root_run_id, "run_ids": c.run_ids, "seeds": seeds,
-                    "next_seed": max(seeds) + 1 if seeds else len(c.run_ids), "val_mean": c.val_mean, "n": c.n})
+                    "next_seed": c.next_seed, "val_mean": c.val_mean, "n": c.n})
     return out
 
 

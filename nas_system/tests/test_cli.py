@@ -156,6 +156,22 @@ def test_record_failed_incomplete_and_timeout(ws):
     assert out["run"]["status"] == "crashed" and out["run"]["error"] == "exit 1"
     _, out = cli(ws, "record-run", "--run-id", "run_0005", "--info", '{"status": "ok"}', check=2)
     assert "is incomplete" in out["error"]
+    # the caller's status differs from failure.json's: the caller saw more than the training's signal handler
+    signal = {"status": "interrupted", "reason": "interrupted by a signal"}
+    make_run(ws, "run_0006", history=False, failure=signal)
+    oom = "Slurm job 7 ran out of memory; ask for more with --slurm-args '--mem=...'"
+    _, out = cli(ws, "record-run", "--run-id", "run_0006", "--info", json.dumps({"status": "crashed", "error": oom}), check=0)
+    assert (out["run"]["status"], out["run"]["error"]) == ("crashed", oom)
+    _, out = cli(ws, "record-run", "--run-id", "run_0006", "--info", '{"accepted": false}', check=0)  # the verdict's record
+    assert (out["run"]["status"], out["run"]["error"]) == ("crashed", oom)
+    make_run(ws, "run_0007", history=False, failure=signal)
+    stopped = "training exceeded --run-timeout 5s"
+    _, out = cli(ws, "record-run", "--run-id", "run_0007", "--info", json.dumps({"status": "timeout", "error": stopped}), check=0)
+    assert (out["run"]["status"], out["run"]["error"]) == ("timeout", stopped)
+    # the same status: failure.json's own reason, the more precise, stands
+    make_run(ws, "run_0008", history=False, failure={"status": "crashed", "reason": "RuntimeError: boom"})
+    _, out = cli(ws, "record-run", "--run-id", "run_0008", "--info", '{"status": "crashed", "error": "training failed"}', check=0)
+    assert out["run"]["error"] == "RuntimeError: boom"
     _, out = cli(ws, "record-run", "--run-id", "run_0000", "--info", '{"accepted": true}', check=2)
     assert "cannot accept run_0000" in out["error"]
     _, out = cli(ws, "record-run", "--run-id", "../etc", "--info", '{"status": "failed"}', check=2)
@@ -310,6 +326,28 @@ def test_seed_repeats_pool_into_one_config_and_best_is_the_lowest_mean(ws):
     assert state["best_run_id"] == "run_0000"
     assert {r["config_id"] for r in state["runs"][:3]} != {r["config_id"] for r in state["runs"][3:]}
     assert [c["n"] for c in state["configs"]] == [3, 2]
+
+
+def test_a_first_success_says_its_next_seed_and_the_baseline_seeds_it_lacks_and_the_next_search_trains_them(ws):
+    """Every baseline seed failed and a proposal was accepted as the first successful run: its record
+    names its next seed (past every seed its runs used) and the seeds it lacks against the search's
+    --baseline-seeds; a later search's begin-search names the seeds that train first."""
+    make_run(ws, "run_0000", history=False, failure={"status": "crashed", "reason": "out of memory"})
+    make_run(ws, "run_0001", val=0.30, lr=1e-4, seed=42)
+    cli(ws, "begin-search", check=0)
+    runs = [{"run_id": "run_0000", "info": {"kind": "baseline", "status": "crashed", "seed": 42}},
+            {"run_id": "run_0001", "info": {"kind": "proposal", "accepted": True, "evaluation_source": "baseline"}}]
+    _, out = cli(ws, "record-runs", "--runs", json.dumps(runs), "--baseline-seeds", "3", "--max-repeats", "1", check=0)
+    first = out["records"][1]
+    assert (first["config"]["next_seed"], first["config"]["baseline_seeds_left"], first["config"]["repeats_left"]) == (43, 2, 1)
+    assert first["incumbent"]["baseline_seeds_left"] == 2 and out["records"][0]["config"]["next_seed"] == 43
+    shutil.copy(ws / "runs" / "run_0001" / "config_used.py", ws / "config.py")  # config.py follows the incumbent
+    _, out = cli(ws, "begin-search", "--baseline-seeds", "3", check=0)
+    assert out["baseline_needed"] is False and out["noise"] is None
+    assert out["incumbent_missing_seeds"] == {"root_run_id": "run_0001", "config_id": first["config"]["config_id"],
+                                              "seeds": [43, 44]}
+    _, out = cli(ws, "begin-search", "--baseline-seeds", "1", check=0)  # one seed is all the search asks
+    assert out["incumbent_missing_seeds"] is None
 
 
 def test_a_family_without_its_own_seeds_gets_the_measured_relative_noise_at_its_own_level(ws):

@@ -4,7 +4,7 @@ import math
 import pytest
 
 from nas_agent.agent_state import RunInfo
-from nas_agent.config_stats import config_table, incumbent, noise_table
+from nas_agent.config_stats import SeedLimits, config_table, incumbent, next_seed, noise_table
 
 FID = "ETTh1.csv MS OT->96 8640/2880/2880 @3ep"
 
@@ -23,6 +23,20 @@ def test_seeds_of_one_config_are_one_row_with_mean_and_sd_over_ok_runs_only():
     assert c.accepted  # the crashed seed takes nothing away
 
 
+def test_the_next_seed_is_past_every_seed_the_config_used_failed_ones_included():
+    runs = [run(0, "a", 0.20, kind="baseline"), run(1, "a", None, status="crashed", accepted=False, repeat_of="run_0000")]
+    [c] = config_table(runs)
+    assert (c.seeds, c.next_seed) == ([42], 44)  # seed 43 crashed: it is used all the same
+    assert next_seed([None, True], 3) == 3  # no integer seed recorded: the default
+
+
+def test_what_a_config_has_left_of_the_searchs_baseline_seeds_and_repeats():
+    [c] = config_table([run(0, "a", 0.20, kind="proposal"), run(1, "a", None, status="crashed", repeat_of="run_0000")])
+    assert SeedLimits(3, 2).left(c) == {"baseline_seeds_left": 1, "repeats_left": 1}  # the crashed seed counts as tried
+    assert SeedLimits(1, 0).left(c) == {"baseline_seeds_left": 0, "repeats_left": 0}
+    assert SeedLimits().left(c) == {}  # not asked: not said
+
+
 def test_noise_is_pooled_over_configs_with_its_degrees_of_freedom_and_relative_at_each_level():
     runs = [run(0, "a", 0.20, kind="baseline"), run(1, "a", 0.24), run(2, "a", 0.22),  # informer, 2 dof
             run(3, "b", 0.050, family="dlinear", accepted=False)]
@@ -34,6 +48,8 @@ def test_noise_is_pooled_over_configs_with_its_degrees_of_freedom_and_relative_a
     # a family with no seeds of its own gets the measured relative sd at its own level, with its dof
     assert b.noise_dof == 2 and b.noise_sd == pytest.approx(noise["rel_sd"] * 0.050)
     assert "relative sd" in b.noise_source
+    # which runs each sd pools, for the evaluator's dof: its family's alone, or all (overlapping a's)
+    assert a.noise_pool == "family" and b.noise_pool == "all"
 
 
 def test_one_dof_is_used_and_no_spread_means_no_estimate():

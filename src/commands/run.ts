@@ -11,17 +11,14 @@ import {
   acquireLock,
   newSearchId,
   openWorkspace,
-  readAgentState,
   readSearch,
   startConfigPath,
   writeSearch,
   type SearchOptions,
   type SearchRecord,
-  type Workspace,
 } from "../workspace.js";
 import { driveSearch, type SearchSummary } from "../graph/session.js";
 import { baselineSeedsOf } from "../graph/nodes/update-state.js";
-import type { RepeatRequest } from "../graph/state.js";
 import { printSummary } from "./resume.js";
 import { searchOptions, type RunOptions } from "./search-options.js";
 
@@ -37,6 +34,11 @@ interface SearchStart {
   config_restored_from?: string | null;
   incumbent: ConfigRecord | null;
   noise: NoiseRecord | null;
+  /**
+   * The incumbent was the first successful run of its fidelity (a proposal accepted with nothing to
+   * compare it with) and an earlier search's budget left out its baseline seeds: they train first.
+   */
+  incumbent_missing_seeds: { root_run_id: string; config_id: string | null; seeds: number[] } | null;
   /** The first round's free run ids (--reserve K, K = --parallel). */
   next_run_ids: string[];
   /** The pre-flight's checks, sent first in the same request (--preflight). */
@@ -62,7 +64,9 @@ export async function startSearch(opts: RunOptions, env: NodeJS.ProcessEnv = pro
     // one request: the pre-flight (packages, search space, config.py parses, train.py --check: config,
     // model and data as a training sees them), then, when all pass, the search's start; a failed check writes nothing
     const cap = options.maxEpochs ? ["--max-epochs-cap", String(options.maxEpochs)] : [];
-    const begin = await agent<SearchStart>({ ws, env }, ["begin-search", "--preflight", "--python", pythonBin(env), "--reserve", String(options.parallel), ...cap]);
+    // the incumbent's missing seeds are only asked for while no noise is measured: count them against that case's --baseline-seeds
+    const seeds = ["--baseline-seeds", String(baselineSeeds(options, null))];
+    const begin = await agent<SearchStart>({ ws, env }, ["begin-search", "--preflight", "--python", pythonBin(env), "--reserve", String(options.parallel), ...cap, ...seeds]);
     const space = checkPreflight({ ws, env }, begin.preflight);
     const threadId = newSearchId();
     // the jobs a killed search left queued or running are not this search's: never adopted, cancelled
@@ -71,14 +75,15 @@ export async function startSearch(opts: RunOptions, env: NodeJS.ProcessEnv = pro
     fs.mkdirSync(path.dirname(start), { recursive: true });
     fs.copyFileSync(ws.config, start); // after begin-search: config.py may have been put back on this fidelity's incumbent
     const now = new Date().toISOString();
-    const resolved = { ...options, baselineSeeds: baselineSeeds(options, begin) };
+    const resolved = { ...options, baselineSeeds: baselineSeeds(options, begin.noise) };
     const rec: SearchRecord = { thread_id: threadId, started_at: now, updated_at: now, status: "running", options: resolved };
     writeSearch(ws, rec);
     ui.notice(`search ${threadId}: up to ${options.maxIterations} trainings in ${ws.dir} (fidelity ${begin.fidelity})`);
     announce(begin, resolved);
-    const unmeasured = unmeasuredSeeds(ws, begin, resolved.baselineSeeds);
+    const missing = begin.incumbent_missing_seeds;
+    const unmeasured = missing && begin.incumbent ? baselineSeedsOf(begin.incumbent, missing.seeds, resolved.baselineSeeds) : [];
     if (unmeasured.length > 0) {
-      ui.notice(`the incumbent ${begin.incumbent!.root_run_id} was the first successful run (the baseline's seeds failed) and has no measured noise: ${unmeasured.length} more seed${unmeasured.length === 1 ? "" : "s"} of it train first, as a baseline's`);
+      ui.notice(`the incumbent ${missing!.root_run_id} was the first successful run (the baseline's seeds failed) and has no measured noise: ${unmeasured.length} more seed${unmeasured.length === 1 ? "" : "s"} of it train first, as a baseline's`);
     }
     return await driveSearch(ws, rec, { start: { ...initialState(rec, begin), repeat_queue: unmeasured }, runIds: begin.next_run_ids }, env, space);
   } finally {
@@ -86,24 +91,10 @@ export async function startSearch(opts: RunOptions, env: NodeJS.ProcessEnv = pro
   }
 }
 
-/**
- * A search that continues from an incumbent that was the first successful run of its fidelity
- * (a proposal accepted with nothing to compare it with, as every baseline seed failed) and whose
- * seeds an earlier search's budget did not train: its missing seeds, up to --baseline-seeds, go first.
- */
-function unmeasuredSeeds(ws: Workspace, begin: SearchStart, seeds: number): RepeatRequest[] {
-  const inc = begin.incumbent;
-  if (begin.baseline_needed || !inc || begin.noise) return [];
-  const root = readAgentState(ws).runs.find((r) => r.run_id === inc.root_run_id);
-  if (root?.kind !== "proposal" || root.evaluation_source !== "baseline") return [];
-  const missing = seeds - inc.run_ids.length;
-  return missing > 0 ? baselineSeedsOf(inc, missing, seeds) : [];
-}
-
 /** 3 seeds measure the noise; 1 when it is already measured at this fidelity or the rules are fixed. */
-function baselineSeeds(o: SearchOptions, begin: SearchStart): number {
+function baselineSeeds(o: SearchOptions, noise: NoiseRecord | null): number {
   if (o.baselineSeeds !== null) return o.baselineSeeds;
-  return o.acceptance === "fixed" || begin.noise ? 1 : 3;
+  return o.acceptance === "fixed" || noise ? 1 : 3;
 }
 
 /** One line each: why the search starts where it does, and what its verdicts rest on. */

@@ -80,8 +80,14 @@ export function noiseVerdict(
   const sC = configSd(cand, o);
   // on the log scale: seed noise of an MSE is relative (an sd proportional to the level), so the
   // difference of log means has SE sqrt(rel_I^2 / n_I + rel_C^2 / n_C) whatever the two levels
-  const se = Math.sqrt((sI.sd / inc.val_mean) ** 2 / inc.n + (sC.sd / cand.val_mean) ** 2 / cand.n);
-  const dof = Math.min(sI.dof, sC.dof);
+  const vI = (sI.sd / inc.val_mean) ** 2 / inc.n;
+  const vC = (sC.sd / cand.val_mean) ** 2 / cand.n;
+  const se = Math.sqrt(vI + vC);
+  // one pool: its dof. Two families' own pools (no run in common): Welch-Satterthwaite; the
+  // smaller dof was over-cautious there (bench/verdicts.mjs ... cross). Pools that overlap (one
+  // of them over all families): the smaller dof.
+  const apart = inc.noise_pool === "family" && cand.noise_pool === "family" && inc.family !== cand.family;
+  const dof = sC.source === sI.source ? sI.dof : apart ? welchDof(vI, sI.dof, vC, sC.dof) : Math.min(sI.dof, sC.dof);
   const look = Math.min(cand.n, o.maxLooks);
   const q = tQuantile(1 - lookAlpha(o.alpha, look, o.maxLooks), dof);
   const delta = Math.log(inc.val_mean / cand.val_mean);
@@ -90,7 +96,7 @@ export function noiseVerdict(
   const noise = sC.source === sI.source ? sC.source : `candidate ${sC.source}; incumbent ${sI.source}`;
   const head = `mean val_mse ${describeConfig(cand)} vs ${inc.root_run_id}'s ${describeConfig(inc)}`;
   const gain = `${deltaPct >= 0 ? "+" : ""}${deltaPct.toFixed(1)}%`;
-  const test = Number.isFinite(dof) ? `t ${q.toFixed(2)} on ${dof} dof` : `z ${q.toFixed(2)}`;
+  const test = Number.isFinite(dof) ? `t ${q.toFixed(2)} on ${Number(dof.toFixed(1))} dof` : `z ${q.toFixed(2)}`;
   const margin = `the noise margin ${marginPct.toFixed(1)}% (${test}, look ${look} of ${o.maxLooks}; ${noise})`;
   const verdict = (decision: NoiseDecision, reason: string): NoiseVerdict => ({ decision, reason, deltaPct, marginPct, noise });
   if (delta > q * se) return verdict("accept", `${head}: ${gain}, beyond ${margin}`);
@@ -98,6 +104,12 @@ export function noiseVerdict(
   if (flags.length > 0) return verdict("reject", `${head}: ${gain}, inside ${margin}, and ${flags.join("; ")}: not worth a repeat`);
   if (repeatsLeft > 0) return verdict("repeat", `${head}: ${gain}, inside ${margin}: train it again with a new seed`);
   return verdict("open", `${head}: ${gain}, inside ${margin}, and no repeat left`);
+}
+
+/** Welch-Satterthwaite degrees of freedom of v1 + v2, each estimated on its own dof (Infinity: known). */
+function welchDof(v1: number, dof1: number, v2: number, dof2: number): number {
+  const parts = (Number.isFinite(dof1) ? v1 ** 2 / dof1 : 0) + (Number.isFinite(dof2) ? v2 ** 2 / dof2 : 0);
+  return parts > 0 ? (v1 + v2) ** 2 / parts : Infinity;
 }
 
 function fmt(x: number): string {

@@ -257,7 +257,9 @@ export class SlurmExecutor implements Executor {
   private async cmd(bin: string, args: string[]): Promise<{ code: number | undefined; stdout: string; stderr: string }> {
     const env = pythonEnv(this.ctx.env);
     delete env.NAS_PARENT_PID; // a job has no parent to die with
-    const res = await execa(bin, args, { env, extendEnv: false, reject: false, timeout: 120_000 });
+    // its own process group: a terminal's Ctrl-C (SIGINT to the whole foreground group) must not
+    // kill a poll in flight; our SIGINT handler answers it, with scancel
+    const res = await execa(bin, args, { env, extendEnv: false, reject: false, timeout: 120_000, detached: true });
     if (res.failed && res.exitCode === undefined && !res.timedOut) {
       throw new UserError(`cannot run ${bin} (${oneLine(res.shortMessage)}); run on a Slurm login node or add the Slurm client commands to PATH`);
     }

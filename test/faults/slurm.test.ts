@@ -216,6 +216,35 @@ describe.skipIf(!SLURM.conf)("Slurm faults", () => {
     }
   });
 
+  it("a Ctrl-C while a poll is in flight cancels the job: the terminal's SIGINT reaches the whole group, scontrol included", async () => {
+    // A slow controller: every scontrol takes a second, so the terminal's SIGINT (sent to the whole
+    // process group, as a shell does) lands while a poll is in flight. The search must still
+    // scancel its job, never leave it training for nobody.
+    const { dir, env } = workspace();
+    fakeTrainingPython(dir, { hash_default: true, hang_first: true });
+    const bin = fs.mkdtempSync(path.join(dir, "shim-"));
+    const real = execFileSync("sh", ["-c", "command -v scontrol"], { encoding: "utf8" }).trim();
+    const inFlight = path.join(bin, "in-flight");
+    fs.writeFileSync(path.join(bin, "scontrol"), `#!/bin/sh\ntouch "${inFlight}"\nsleep 1\nrm -f "${inFlight}"\nexec "${real}" "$@"\n`, { mode: 0o755 });
+    const cli = startCli(["run", "--system-dir", dir, "--executor", "slurm", ...POLL, "--planner", "optuna", "--max-iterations", "1"],
+      { env: { ...env, PATH: `${bin}:${env.PATH}` } });
+    await cli.waitFor(/submitted run_0000 as Slurm job \d+/);
+    const id = jobRecord(dir, "run_0000").job_id;
+    await until("the training to run", () => (fs.existsSync(path.join(dir, ".fake-hung-run_0000")) ? true : null));
+    fs.rmSync(inFlight, { force: true });
+    await until("a poll in flight", () => (fs.existsSync(inFlight) ? true : null));
+    process.kill(-cli.child.pid!, "SIGINT");
+    const stopped = await cli.done;
+    try {
+      expect(stopped.code, stopped.stderr).toBe(130);
+      expect(stopped.stderr).not.toMatch(/cannot run scontrol/);
+      expect(scontrol(id)?.JobState ?? "CANCELLED").toMatch(/^CANCELLED/); // the search waited for its scancel to take
+    } finally {
+      slurm("scancel", [id]); // never leave a hung job on the node the other tests share
+    }
+    record({ name: "slurm/ctrl-c-during-poll", survived: true, runsLost: 0, executed: 0 });
+  });
+
   it.each([
     ["NODE_FAIL", "NodeFail", "slurm/node-fail"],
     ["BOOT_FAIL", "BootFail", "slurm/boot-fail"],

@@ -22,8 +22,10 @@ What it "learns" is scripted by fake-train.json in the workspace (cwd):
                                           training is still running when a test looks
    "crash_by_lr": ["5e-05"],              a config with one of these learning rates (str of the float)
                                           writes its snapshot, then dies as an OOM would (exit 1)
-   "hang_by_lr": ["5e-05"]}               a config with one of these learning rates hangs on every seed,
+   "hang_by_lr": ["5e-05"],               a config with one of these learning rates hangs on every seed,
                                           as "hang_first" does (a --run-timeout stops it)
+   "interrupt_delay_s": 3}                seconds between the stopping signal and failure.json
+                                          "interrupted" (a slow stop)
 """
 from __future__ import annotations
 
@@ -79,6 +81,9 @@ shutil.copyfile(args.config, run_dir / "config_used.py")
 
 
 def interrupted(*_):
+    if spec.get("interrupt_delay_s"):  # a slow stop (a loaded node): later signals wait their turn
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        time.sleep(float(spec["interrupt_delay_s"]))
     (run_dir / "failure.json").write_text(json.dumps({"status": "interrupted", "reason": "interrupted by a signal (fake)"}))
     print("interrupted in epoch 1", file=sys.stderr, flush=True)  # train.py's last words
     sys.exit(130)

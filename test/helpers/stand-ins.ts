@@ -40,6 +40,8 @@ export interface FakeTraining {
   crash_by_lr?: string[];
   /** Configs with one of these learning rates hang on every seed, as `hang_first` (a --run-timeout stops them). */
   hang_by_lr?: string[];
+  /** Seconds between the stopping signal and failure.json "interrupted" (a slow stop). */
+  interrupt_delay_s?: number;
 }
 
 /**

@@ -118,6 +118,12 @@ export function writeMockScript(dir: string, decisions: unknown[]): string {
   return file;
 }
 
+/** A file's text. */
+export const readText = (file: string): string => fs.readFileSync(file, "utf8");
+
+/** A mock planner decision: less dropout (a small step every config accepts). */
+export const DROPOUT_DECISION = { step_type: "small", plan: "Less dropout", reason: "underfits", config_changes: [{ key: "model.dropout", value: 0.1 }] };
+
 export const LR_DECISION = {
   step_type: "small",
   plan: "Raise the learning rate",

@@ -11,7 +11,7 @@
 import path from "node:path";
 import { evidenceOf, type ConfigEvidence, type ConfigRecord, type CurveSignals, type EvaluationInput, type NaiveBaselines, type RunMetrics } from "../../contracts.js";
 import { largestCall } from "../../llm/budget.js";
-import { agent } from "../../python.js";
+import { agent, type HelperArgs } from "../../python.js";
 import { readJson, runDir } from "../../workspace.js";
 import { addUsage, ZERO_USAGE, type GraphState, type GraphUpdate, type Trial, type Verdict } from "../state.js";
 import { maxRiseArgs, type GraphDeps } from "../deps.js";
@@ -49,8 +49,8 @@ export async function evaluatorNode(state: GraphState, deps: GraphDeps): Promise
     const record = records.get(t.run_id) ?? null;
     const candidate = evidenceOf(record);
     incumbent = current(incumbent, incumbents.get(t.run_id) ?? null);
-    const input = evaluationInput(state, deps, t, candidate, incumbent, repeatsLeft(state, record, budget), persistence.get(t.run_id) ?? null, curves.get(t.run_id) ?? null, summaries.get(t.run_id));
-    input.baselineSeedsLeft = baselineSeedsLeft(state, t, record, budget);
+    const input = evaluationInput(state, deps, t, candidate, incumbent, repeatsLeft(record, budget), persistence.get(t.run_id) ?? null, curves.get(t.run_id) ?? null, summaries.get(t.run_id));
+    input.baselineSeedsLeft = baselineSeedsLeft(t, record, budget);
     const asked = performance.now();
     const res = await deps.evaluate(input);
     if (res.usage.calls > 0 || (res.transcript?.length ?? 0) > 0) llmS += (performance.now() - asked) / 1000;
@@ -124,7 +124,9 @@ async function recordPending(state: GraphState, deps: GraphDeps, trials: Trial[]
     return { run_id: t.run_id, info };
   });
   if (runs.length === 0) return [];
-  return (await agent<{ records: Pending[] }>(deps.py, ["record-runs", "--runs", JSON.stringify(runs), ...maxRiseArgs(deps)])).records;
+  const limits = ["--baseline-seeds", String(state.options.baseline_seeds), "--max-repeats", String(state.options.max_repeats)];
+  const args: HelperArgs = ["record-runs", "--runs", JSON.stringify(runs), ...limits, ...maxRiseArgs(deps)];
+  return (await agent<{ records: Pending[] }>(deps.py, args)).records;
 }
 
 /** The last record of a config in this round (it holds all the seeds recorded so far). */
@@ -141,20 +143,19 @@ function current(incumbent: ConfigEvidence | null, recorded: ConfigRecord | null
 }
 
 /**
- * Seeds a proposal lacks to be measured like a baseline (--baseline-seeds minus the seeds it has
- * tried, within the budget left), should it become the first incumbent; the planned baseline's
- * own seeds are planned already.
+ * Seeds a proposal lacks to be measured like a baseline (its record's baseline_seeds_left: the
+ * helper counts them against --baseline-seeds), within the budget left, should it become the
+ * first incumbent; the planned baseline's own seeds are planned already.
  */
-function baselineSeedsLeft(state: GraphState, t: Trial, record: ConfigRecord | null, budget: number): number {
+function baselineSeedsLeft(t: Trial, record: ConfigRecord | null, budget: number): number {
   if (t.kind === "baseline" || !record) return 0;
-  return Math.max(0, Math.min(state.options.baseline_seeds - record.run_ids.length, budget));
+  return Math.max(0, Math.min(record.baseline_seeds_left ?? 0, budget));
 }
 
-/** Further seeds the config may get: --max-repeats minus the repeats it had, within the budget left. */
-function repeatsLeft(state: GraphState, record: ConfigRecord | null, budget: number): number {
+/** Further seeds the config may get: its record's repeats_left (the helper counts its repeats against --max-repeats), within the budget left. */
+function repeatsLeft(record: ConfigRecord | null, budget: number): number {
   if (!record) return 0;
-  const done = record.run_ids.length - 1;
-  return Math.max(0, Math.min(state.options.max_repeats - done, budget));
+  return Math.max(0, Math.min(record.repeats_left ?? 0, budget));
 }
 
 function evaluationInput(

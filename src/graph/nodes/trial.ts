@@ -65,12 +65,20 @@ export async function trialNode(input: TrialInput, deps: GraphDeps): Promise<Gra
   const attempt: AttemptRecord = { run_id: runId, started_at_ms: null, timeout_s: options.run_timeout_s };
   writeJsonAtomic(attemptPath(deps, runId), attempt);
   killPoint("trial"); // the fault suite: config written, training not started
+  // a Ctrl-C is recorded when it comes: the training it stops may write its "interrupted"
+  // failure.json only after the deadline (a slow scancel), and that is still no timeout
+  const onAbort = () => {
+    attempt.interrupted_at_ms = Date.now();
+    writeJsonAtomic(attemptPath(deps, runId), attempt);
+  };
+  deps.signal.addEventListener("abort", onAbort, { once: true });
   let out: TrainOutcome;
   try {
     out = await deps.executor.run(job, {
       signal: deps.signal,
       onStart: (ms) => {
-        writeJsonAtomic(attemptPath(deps, runId), { ...attempt, started_at_ms: ms });
+        attempt.started_at_ms = ms;
+        writeJsonAtomic(attemptPath(deps, runId), attempt);
         killPoint("training"); // the fault suite: the training in flight
       },
       // after Ctrl-C, the child's last words (a KeyboardInterrupt) are not news: one line says it
@@ -79,6 +87,7 @@ export async function trialNode(input: TrialInput, deps: GraphDeps): Promise<Gra
       notice: deps.ui.notice,
     });
   } finally {
+    deps.signal.removeEventListener("abort", onAbort);
     view.end();
   }
   if (deps.signal.aborted) {
@@ -99,6 +108,8 @@ interface AttemptRecord {
   /** null until the training started (a Slurm job still in the queue). */
   started_at_ms: number | null;
   timeout_s: number | null;
+  /** when a Ctrl-C stopped this attempt (absent: it was not stopped by one). */
+  interrupted_at_ms?: number;
 }
 
 function attemptPath(deps: GraphDeps, runId: string): string {
@@ -111,7 +122,8 @@ const CLOCK_SLACK_MS = 1000;
 /**
  * metrics.json, or a failure of any kind, means this run already finished. An "interrupted"
  * failure written at or after the attempt's --run-timeout deadline is that timeout (final);
- * one written before it was a Ctrl-C or a killed CLI (retrained). `stale`: the attempt was cut
+ * one written before it, or after a Ctrl-C that came before it, was a Ctrl-C or a killed CLI
+ * (retrained). `stale`: the attempt was cut
  * off with the orchestrator (its child stopped or died with it), so a failure.json it left is
  * not the run's outcome.
  */
@@ -122,7 +134,8 @@ function finishedAttempt(dir: string, attempt: AttemptRecord | null, stale: bool
   if (!failure) return null;
   if (failure.status === "interrupted" && attempt?.timeout_s != null && attempt.started_at_ms != null) {
     const deadline = attempt.started_at_ms + attempt.timeout_s * 1000;
-    if (fs.statSync(failurePath).mtimeMs >= deadline - CLOCK_SLACK_MS) return failed("timeout", timeoutError(attempt.timeout_s));
+    const ctrlC = attempt.interrupted_at_ms != null && attempt.interrupted_at_ms < deadline;
+    if (!ctrlC && fs.statSync(failurePath).mtimeMs >= deadline - CLOCK_SLACK_MS) return failed("timeout", timeoutError(attempt.timeout_s));
   }
   if (stale || failure.status === "interrupted") return null;
   return failed(failure.status ?? "crashed", failure.reason ?? "training failed");

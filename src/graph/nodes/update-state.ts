@@ -44,6 +44,7 @@ export async function updateStateNode(state: GraphState, deps: GraphDeps): Promi
   const runs = state.verdicts.map((v) => ({ run_id: v.run_id, info: verdictInfo(v, state.results[v.run_id]?.run_status === "ok") }));
   const args: HelperArgs = ["finish-round", "--runs", JSON.stringify(runs), "--known-best", state.best_run_id ?? "", ...maxRiseArgs(deps)];
   args.push("--fallback", path.join(deps.py.ws.dir, startConfigRel(state.search_id)), "--reserve", String(state.options.parallel));
+  args.push("--baseline-seeds", String(state.options.baseline_seeds));
   const closes = deps.closing !== undefined && lastRound(state, queue);
   if (closes) args.push("--close");
   const end = await agent<RoundEnd>(deps.py, args);
@@ -63,8 +64,11 @@ export async function updateStateNode(state: GraphState, deps: GraphDeps): Promi
   // round that beat it) gets its missing baseline seeds first
   const wanted = Math.max(0, ...state.verdicts.map((v) => (v.accept ? (v.baseline_seeds ?? 0) : 0)));
   const first = end.records.at(-1)?.incumbent;
-  const missing = first ? Math.min(wanted, state.options.baseline_seeds - first.run_ids.length) : 0;
-  if (first && missing > 0) queue.unshift(...baselineSeedsOf(first, missing, state.options.baseline_seeds));
+  const missing = first ? Math.min(wanted, first.baseline_seeds_left ?? 0) : 0;
+  if (first && missing > 0) {
+    const seeds = Array.from({ length: missing }, (_, i) => first.next_seed + i);
+    queue.unshift(...baselineSeedsOf(first, seeds, state.options.baseline_seeds));
+  }
   if (deps.runIds) deps.runIds.next = end.next_run_ids;
   if (end.restore_warning) deps.ui.warn(end.restore_warning);
   if (end.study_error) deps.ui.warn(studyWarning(end.study_error));
@@ -155,15 +159,9 @@ function verdictInfo(v: Verdict, ok: boolean): Record<string, unknown> {
   };
 }
 
-/** The next seed a config gets: one past the highest seed it trained (a config never gets a seed it has). */
-function nextSeed(config: ConfigRecord): number {
-  const seeds = config.seeds.filter((s): s is number => typeof s === "number");
-  return seeds.length > 0 ? Math.max(...seeds) + 1 : config.run_ids.length;
-}
-
-/** Another seed of the verdict's config. */
+/** Another seed of the verdict's config: the one its record names (the helper's rule: a config never gets a seed it has). */
 function repeatOf(config: ConfigRecord, v: Verdict): RepeatRequest {
-  const seed = nextSeed(config);
+  const seed = config.next_seed;
   return {
     root_run_id: config.root_run_id,
     seed,
@@ -172,12 +170,11 @@ function repeatOf(config: ConfigRecord, v: Verdict): RepeatRequest {
   };
 }
 
-/** `count` more seeds of a config that became the first incumbent, as a baseline's: each one past the highest seed it trained. */
-export function baselineSeedsOf(config: ConfigRecord, count: number, total: number): RepeatRequest[] {
-  const next = nextSeed(config);
-  return Array.from({ length: count }, (_, i) => ({
+/** Further seeds (the helper's) of a config that became the first incumbent, queued as a baseline's. */
+export function baselineSeedsOf(config: Pick<ConfigRecord, "root_run_id" | "run_ids">, seeds: number[], total: number): RepeatRequest[] {
+  return seeds.map((seed, i) => ({
     root_run_id: config.root_run_id,
-    seed: next + i,
+    seed,
     kind: "baseline",
     plan: `Baseline seed ${config.run_ids.length + i + 1} of ${total} for ${config.root_run_id} (the first successful run, as every seed of the planned baseline failed): measure the seed noise`,
   }));
