@@ -40,14 +40,32 @@ class ParsedConfig:
         return start, end
 
 
+_parsed: dict[tuple[str, bytes], ParsedConfig] = {}
+_PARSED_KEPT = 16
+
+
 def parse_config(path: str | Path, source: bytes | None = None) -> ParsedConfig:
-    """Parse a config file (or given bytes); SyntaxError becomes a one-line ConfigEditError."""
+    """Parse a config file (or given bytes); SyntaxError becomes a one-line ConfigEditError.
+
+    The file is read on every call; the parse of the same path and bytes is reused (the long-lived
+    helper records a run by reading its config_used.py five ways; nothing changes a ParsedConfig)."""
     path = str(path)
     if source is None:
         try:
             source = Path(path).read_bytes()
         except OSError as exc:
             raise ConfigEditError(f"cannot read config {path}: {exc.strerror}") from None
+    key = (path, bytes(source))
+    if key in _parsed:
+        return _parsed[key]
+    cfg = _parse(path, key[1])
+    if len(_parsed) >= _PARSED_KEPT:
+        _parsed.pop(next(iter(_parsed)))
+    _parsed[key] = cfg
+    return cfg
+
+
+def _parse(path: str, source: bytes) -> ParsedConfig:
     try:
         tree = ast.parse(source, filename=path)
     except (SyntaxError, ValueError) as exc:

@@ -297,3 +297,20 @@ def test_single_quoted_config_keeps_its_quote_style(tmp_path):
     assert path.read_text() == (
         "from torch import nn, optim\nmodel = {'attn': 'full', 'd_model': 16, 'activation': 'relu'}\n"
         "training = {'optimizer_class': optim.SGD, 'optimizer_params': {'momentum': 0.9, 'lr': 0.001}}\n")
+
+
+def test_a_parse_is_reused_only_for_the_same_path_and_bytes(tmp_path):
+    """The helper reads a run's config_used.py five ways per record: the file is read each time, the
+    parse reused while its bytes are the same; a changed file is parsed afresh."""
+    from nas_agent.config_read import parse_config
+
+    path = tmp_path / "c.py"
+    path.write_text("seed = 1\n")
+    first = parse_config(path)
+    assert parse_config(path) is first and parse_config(str(path)) is first
+    path.write_text("seed = 2\n")
+    changed = parse_config(path)
+    assert changed is not first and changed.roots["seed"].value == 2
+    other = tmp_path / "d.py"
+    other.write_text("seed = 1\n")
+    assert parse_config(other) is not first and parse_config(other).path == str(other)
