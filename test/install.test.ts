@@ -20,6 +20,9 @@ afterAll(() => {
 
 describe("install the CLI on the PATH", () => {
   it("npm install -g . puts a nas-graph that runs from another folder", () => {
+    // the build leaves the CLI executable: a bin link made before a rebuild (npm link, npx's cache
+    // of this checkout) runs the rebuilt file, which tsc alone writes without the x bit
+    expect(fs.statSync(path.join(REPO, "dist", "cli.js")).mode & 0o111).not.toBe(0);
     execFileSync("npm", ["install", "-g", "--prefix", prefix, "--offline", "--no-audit", "--no-fund", "."], { cwd: REPO, stdio: "pipe" });
     const bin = path.join(prefix, "bin", "nas-graph");
     expect(fs.existsSync(bin)).toBe(true);
