@@ -83,11 +83,11 @@ export function noiseVerdict(
   const vI = (sI.sd / inc.val_mean) ** 2 / inc.n;
   const vC = (sC.sd / cand.val_mean) ** 2 / cand.n;
   const se = Math.sqrt(vI + vC);
-  // one pool: its dof. Two families' own pools (no run in common): Welch-Satterthwaite; the
-  // smaller dof was over-cautious there (bench/verdicts.mjs ... cross). Pools that overlap (one
-  // of them over all families): the smaller dof.
+  // Two families' own pools (no run in common): Welch-Satterthwaite; the smaller dof was
+  // over-cautious there (bench/verdicts.mjs ... cross). One pool, or pools that overlap (one of
+  // them over all families): the smaller dof (one pool's dof, when it is one).
   const apart = inc.noise_pool === "family" && cand.noise_pool === "family" && inc.family !== cand.family;
-  const dof = sC.source === sI.source ? sI.dof : apart ? welchDof(vI, sI.dof, vC, sC.dof) : Math.min(sI.dof, sC.dof);
+  const dof = apart ? welchDof(vI, sI.dof, vC, sC.dof) : Math.min(sI.dof, sC.dof);
   const look = Math.min(cand.n, o.maxLooks);
   const q = tQuantile(1 - lookAlpha(o.alpha, look, o.maxLooks), dof);
   const delta = Math.log(inc.val_mean / cand.val_mean);
