@@ -62,13 +62,11 @@ export async function updateStateNode(state: GraphState, deps: GraphDeps): Promi
   }
   // a proposal became the first incumbent: the round's incumbent (it, or a config of the same
   // round that beat it) gets its missing baseline seeds first
+  // (the seeds are the helper's, its record's missing_seeds; the loop only caps how many, by the budget the verdict saw)
   const wanted = Math.max(0, ...state.verdicts.map((v) => (v.accept ? (v.baseline_seeds ?? 0) : 0)));
   const first = end.records.at(-1)?.incumbent;
-  const missing = first ? Math.min(wanted, first.baseline_seeds_left ?? 0) : 0;
-  if (first && missing > 0) {
-    const seeds = Array.from({ length: missing }, (_, i) => first.next_seed + i);
-    queue.unshift(...baselineSeedsOf(first, seeds, state.options.baseline_seeds));
-  }
+  const seeds = first && wanted > 0 ? (first.missing_seeds ?? []).slice(0, wanted) : [];
+  if (first && seeds.length > 0) queue.unshift(...baselineSeedsOf(first, seeds, state.options.baseline_seeds));
   if (deps.runIds) deps.runIds.next = end.next_run_ids;
   if (end.restore_warning) deps.ui.warn(end.restore_warning);
   if (end.study_error) deps.ui.warn(studyWarning(end.study_error));
