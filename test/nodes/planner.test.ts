@@ -49,6 +49,28 @@ describe("planner node", () => {
     expect(of("iteration").map(([h]) => (h as { n: number; runId: string }).n)).toEqual([1, 2]);
   });
 
+  it("with room to spare, trains all the baseline's seeds at once and fills the rest with proposals on the start config", async () => {
+    const ws = workspace();
+    const { py, calls } = fakeHelper(ws, { "next-run-id": (a) => ({ run_ids: ids(Number(opt(a, "--count"))) }) });
+    const { planner, asked } = fakePlanner((ctx) => ({
+      proposals: [{ decision: { step_type: "small", plan: "idea", reason: "r", config_changes: [{ key: "lr", value: 0.01 }] }, planner: "mock" }],
+      usage: usage(0),
+      attempts: 1,
+    }));
+    const out = await update(plannerNode(graphState({ options: { parallel: 4, baseline_seeds: 3, portfolio: false } }), fakeDeps(py, silentUi().ui, { planner })));
+    expect(asked.map((c) => [c.batchSize, c.incumbent, c.configText])).toEqual([[1, null, "seed = 41\nlr = 0.001\n"]]);
+    expect(opt(calls[0].args, "--count")).toBe("4");
+    // ids go to the drafts first (the baseline, then the proposals), then to the seeds listed after their root
+    expect(out.trials!.map((t) => [t.run_id, t.kind, t.seed, t.base])).toEqual([
+      ["run_0001", "baseline", 41, startConfigRel(SEARCH_ID)],
+      ["run_0003", "baseline", 42, startConfigRel(SEARCH_ID)],
+      ["run_0004", "baseline", 43, startConfigRel(SEARCH_ID)],
+      ["run_0002", "proposal", null, startConfigRel(SEARCH_ID)],
+    ]);
+    expect(out.repeat_queue).toEqual([]);
+    expect(out.planner_call).toBe(1);
+  });
+
   it("takes the run ids the last helper answer reported, once, instead of asking", async () => {
     const ws = workspace();
     const { py, calls } = fakeHelper(ws, {});
