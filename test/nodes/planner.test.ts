@@ -2,12 +2,11 @@
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import type { PlannerResult, SearchSpace } from "../../src/contracts.js";
+import { evidenceOf, type PlannerResult, type SearchSpace } from "../../src/contracts.js";
 import { BASELINE_PLAN, plannerNode } from "../../src/graph/nodes/planner.js";
 import { LlmFailuresStop } from "../../src/llm/errors.js";
 import { runConfigRel, startConfigRel } from "../../src/workspace-paths.js";
-import { configRecord, fakeDeps, update, fakeHelper, fakePlanner, graphState, opt, refusal, SEARCH_ID, silentUi, tempWorkspaces } from "./fakes.js";
-import { evidenceOf } from "../../src/contracts.js";
+import { configRecord, fakeDeps, fakeHelper, fakePlanner, graphState, opt, refusal, SEARCH_ID, silentUi, tempWorkspaces, update } from "./fakes.js";
 
 const workspace = tempWorkspaces();
 const usage = (calls: number, cost_usd = 0) => ({ calls, input_tokens: 10 * calls, output_tokens: calls, cost_usd });
@@ -52,7 +51,7 @@ describe("planner node", () => {
   it("with room to spare, trains all the baseline's seeds at once and fills the rest with proposals on the start config", async () => {
     const ws = workspace();
     const { py, calls } = fakeHelper(ws, { "next-run-id": (a) => ({ run_ids: ids(Number(opt(a, "--count"))) }) });
-    const { planner, asked } = fakePlanner((ctx) => ({
+    const { planner, asked } = fakePlanner(() => ({
       proposals: [{ decision: { step_type: "small", plan: "idea", reason: "r", config_changes: [{ key: "lr", value: 0.01 }] }, planner: "mock" }],
       usage: usage(0),
       attempts: 1,

@@ -4,11 +4,9 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { UserError } from "../../src/errors.js";
 import { trialNode } from "../../src/graph/nodes/trial.js";
-import type { TrialInput, TrialResult } from "../../src/graph/state.js";
-import { runConfigRel, trialConfigRel, writeJsonAtomic } from "../../src/workspace-paths.js";
-import { DEFAULT_GRAPH_OPTIONS, type Trial } from "../../src/graph/state.js";
+import { DEFAULT_GRAPH_OPTIONS, type Trial, type TrialInput, type TrialResult } from "../../src/graph/state.js";
+import { runConfigRel, trialConfigRel, writeJsonAtomic, type Workspace } from "../../src/workspace-paths.js";
 import { fakeDeps, fakeExecutor, fakeHelper, opt, refusal, SEARCH_ID, silentUi, START_CONFIG, tempWorkspaces, trial, update, type Training } from "./fakes.js";
-import type { Workspace } from "../../src/workspace-paths.js";
 
 const workspace = tempWorkspaces();
 

@@ -2,7 +2,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { evidenceOf, type ConfigRecord } from "../../src/contracts.js";
+import { evidenceOf } from "../../src/contracts.js";
 import type { SearchClosing } from "../../src/graph/deps.js";
 import { updateStateNode, type RoundEnd } from "../../src/graph/nodes/update-state.js";
 import type { GraphState, RepeatRequest, Trial, Verdict } from "../../src/graph/state.js";
