@@ -26,6 +26,7 @@ import argparse
 import concurrent.futures
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -156,6 +157,9 @@ def main() -> None:
     ap.add_argument("--start-family", default=None,
                     help="start from the CPU-sized config switched to this family at its recipe (the AST helper); "
                          "default: the CPU-sized Informer")
+    ap.add_argument("--start-epochs", type=int, default=None,
+                    help="training.max_epochs of the CPU-sized start config, which is the search's fidelity "
+                         "(default: bench/search_config.py's 3; 10 is the linear families' recipe epochs)")
     ap.add_argument("--users", action="store_true",
                     help="start from the users' own nas_system/config.py on its own search space (on a GPU machine)")
     ap.add_argument("--deadline", type=float, default=None,
@@ -179,6 +183,12 @@ def main() -> None:
         env.setdefault("OMP_NUM_THREADS", "1")
     space = json.loads((ROOT / "nas_system" / "search_space.json").read_text()) if args.users else bench_space()
     start_text = (ROOT / "nas_system" / "config.py").read_text() if args.users else users_task_config()
+    if args.start_epochs is not None:
+        if args.users:
+            raise SystemExit("--start-epochs applies to the CPU-sized start config; --users keeps the users' own epochs")
+        start_text, n = re.subn(r'"max_epochs": \d+', f'"max_epochs": {args.start_epochs}', start_text)
+        if n != 1:
+            raise SystemExit("--start-epochs: bench/search_config.py has no single \"max_epochs\": N entry")
     begun = time.perf_counter()
     results: dict[tuple[str, int], dict] = {}
     naive: dict | None = None
@@ -239,6 +249,8 @@ def summarise(args, arms: list[str], results: dict, naive: dict | None) -> None:
         start = f"the CPU-sized config switched to {args.start_family} at its recipe"
     else:
         start = "a CPU-sized Informer"
+    if args.start_epochs is not None:
+        start += f" at {args.start_epochs} epochs (the search's fidelity)"
     lines = [f"ETTh1 MS OT 336->96 from {start}; {args.iterations} trainings per search"
              + (f" ({args.parallel} in flight)" if args.parallel > 1 else "") + f", <= {args.max_epochs} epochs each" + (f" (run timeout {args.run_timeout} s)" if args.run_timeout else "")
              + f", {args.seeds} search seed(s), final config on {args.fresh_seeds} fresh seed(s)"

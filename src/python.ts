@@ -6,7 +6,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { agentServer, type HelperCommand } from "./agent-server.js";
+import { agentServer, type AgentAnswer, type HelperCommand } from "./agent-server.js";
 import { UserError } from "./errors.js";
 import { logger } from "./log.js";
 import { parseProgressLine, type ProgressEvent } from "./progress.js";
@@ -46,6 +46,12 @@ export class AgentError extends UserError {
 export interface PyContext {
   ws: Workspace;
   env: NodeJS.ProcessEnv;
+  /**
+   * Sends one helper request (argv as for `python -m nas_agent`) in place of the long-lived helper
+   * of `env`; unset (always, outside tests), agent() asks that helper. The seam the node tests
+   * (test/nodes/) answer with canned JSON through; agent() reads the answer the same way.
+   */
+  request?: (argv: string[], command: HelperCommand) => Promise<AgentAnswer>;
 }
 
 /** Start the helper of this environment ahead of its first request (run/resume call it before their heavy imports). */
@@ -61,7 +67,8 @@ export async function agent<T = Record<string, unknown>>(ctx: PyContext, args: H
   const python = pythonBin(ctx.env);
   const started = performance.now();
   const cmd = args[0];
-  const res = await agentServer(python, pythonEnv(ctx.env)).request(["--system-dir", ctx.ws.dir, ...args], cmd);
+  const argv = ["--system-dir", ctx.ws.dir, ...args];
+  const res = await (ctx.request ? ctx.request(argv, cmd) : agentServer(python, pythonEnv(ctx.env)).request(argv, cmd));
   logger.debug({ cmd, exitCode: res.exit, ms: Math.round(performance.now() - started) }, "nas_agent call");
   const parsed = res.result;
   if (parsed.ok === true) return parsed as T;

@@ -1,7 +1,7 @@
 /**
  * What the graph's nodes get besides their state: the planner, the evaluator, the Python bridge,
  * the executor and the UI. A node imports this and its state (./state.ts), never the graph
- * that wires it (./graph.ts), so a node can be run alone with fake collaborators.
+ * that wires it (./graph.ts), so a node can be run alone with fake collaborators (test/nodes/).
  */
 import type { EnsembleRecord, EvaluationInput, EvaluationResult, Planner, SearchSpace } from "../contracts.js";
 import type { Executor } from "../executors/types.js";
