@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { PlannerDecisionSchema } from "../src/contracts.js";
+import { PlannerDecisionSchema, type PlannerDecision } from "../src/contracts.js";
 import { UserError } from "../src/errors.js";
 import { LlmAnswerError, LlmUnavailableError } from "../src/llm/errors.js";
 import { DEFAULT_BASE_URL, DEFAULT_MODEL, llmConfigured, readLlmSettings, type LlmSettings } from "../src/llm/settings.js";
-import { askStructured } from "../src/llm/structured.js";
+import { askStructured, type AskOptions } from "../src/llm/structured.js";
 import { addUsage, emptyUsage, usageOfMessage } from "../src/llm/usage.js";
 import { lastUserText, startFakeOpenAI, type FakeOpenAI } from "./helpers/fake-openai.js";
 
@@ -37,8 +37,8 @@ beforeEach(() => {
   );
 });
 
-const ask = (extra: Partial<Parameters<typeof askStructured>[0]> = {}) =>
-  askStructured({ settings, schema: PlannerDecisionSchema, toolName: "planner_decision", prompt: "PLAN NOW", ...extra });
+const ask = (extra: Partial<AskOptions<PlannerDecision>> = {}) =>
+  askStructured<PlannerDecision>({ settings, schema: PlannerDecisionSchema, toolName: "planner_decision", prompt: "PLAN NOW", ...extra });
 
 describe("settings", () => {
   it("reads defaults and overrides from env", () => {

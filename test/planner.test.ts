@@ -208,8 +208,8 @@ describe("batches (--parallel K)", () => {
     const res = await createPlanner("llm", { env })(context({ batchSize: 2 }).ctx);
     expect(res.proposals.map((p) => p.decision)).toEqual([LR, other]);
     expect(res.attempts).toBe(3);
-    const body = fake.requests[0].body as { tools: Array<{ function: { parameters: { properties: Record<string, unknown> } } }> };
-    expect(Object.keys(body.tools[0].function.parameters.properties)).toEqual(["proposals"]);
+    const tool = fake.requests[0].body.tools?.[0];
+    expect(Object.keys(tool?.function.parameters?.properties ?? {})).toEqual(["proposals"]);
     expect(lastUserText(fake.requests[0])).toContain("This round trains 2 configs at once");
     expect(lastUserText(fake.requests[1])).toContain("the same config as proposal 1; make every proposal different");
     expect(lastUserText(fake.requests[2])).toContain("give exactly 2 proposals (got 1)");

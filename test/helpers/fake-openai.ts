@@ -30,7 +30,7 @@ export interface RecordedRequest {
   body: {
     model?: string;
     messages: Array<{ role: string; content: unknown }>;
-    tools?: Array<{ function: { name: string } }>;
+    tools?: Array<{ function: { name: string; parameters?: { properties?: Record<string, unknown> } } }>;
     [k: string]: unknown;
   };
   headers: http.IncomingHttpHeaders;

@@ -104,9 +104,24 @@ export async function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.
   return startCli(args, opts).done;
 }
 
+export interface AgentStateRun {
+  run_id: string;
+  accepted: boolean;
+  status?: string;
+  val_mse: number | null;
+  params?: Record<string, unknown>;
+  config_changes?: Record<string, unknown>;
+  step_type?: string;
+  history_summary?: string;
+  evaluation_reason?: string;
+  error?: string | null;
+  [field: string]: unknown;
+}
+
 export function readAgentState(dir: string): {
   best_run_id: string | null;
-  runs: Array<Record<string, unknown> & { run_id: string; accepted: boolean; status?: string; val_mse: number | null }>;
+  /** agent_state.json's runs as written (docs/contracts.md); the fields tests read most are typed. */
+  runs: Array<AgentStateRun>;
 } {
   return JSON.parse(fs.readFileSync(path.join(dir, "agent_state.json"), "utf8"));
 }
