@@ -108,6 +108,8 @@ export interface ConfigRecord {
   next_seed: number;
   /** With the search's --baseline-seeds in the request: the seeds it lacks to be measured like a baseline (that many minus the seeds it tried). */
   baseline_seeds_left?: number;
+  /** With --baseline-seeds: those missing seeds themselves, in the order they train (the helper's rule, config_stats.missing_seeds). */
+  missing_seeds?: number[];
   /** With the search's --max-repeats in the request: the further seeds it allows (that many minus the config's runs after its first). */
   repeats_left?: number;
 }

@@ -39,4 +39,14 @@ describe("import cycles", () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it("a command imports no graph node's code (what both need lives in src/graph/, beside the nodes)", () => {
+    const dir = path.join(REPO, "src", "commands");
+    const reaching = fs.readdirSync(dir).filter((f) => f.endsWith(".ts")).flatMap((f) => {
+      const text = fs.readFileSync(path.join(dir, f), "utf8");
+      // a value import (type-only ones name a node's contract, as the review's interrupt payload)
+      return [...text.matchAll(/^import\s+(?!type\s)[^;]*?from\s*["'](\.\.\/graph\/nodes\/[^"']+)["']/gm)].map((m) => `${f} -> ${m[1]}`);
+    });
+    expect(reaching).toEqual([]);
+  });
 });

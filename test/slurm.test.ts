@@ -166,6 +166,9 @@ describe.skipIf(!SLURM.conf)("--executor slurm on a real one-node Slurm", () => 
     expect(run).toMatchObject({ run_id: "run_0000", status: "timeout" });
     // the cause, or the training's failure.json when the SIGTERM reached its training loop
     expect(String(run.error)).toMatch(/^(training exceeded --run-timeout 3s|interrupted by a signal)/);
+    // the executor's verdict, written before its scancel: what a resume would read
+    const attempt = JSON.parse(fs.readFileSync(path.join(dir, ".nas-graph", "attempts", "run_0000.json"), "utf8"));
+    expect(attempt.stopped.verdict).toBe("timeout");
   });
 
   it("adopts a job of this trial found by name (submitted, then the CLI died before recording it)", async () => {

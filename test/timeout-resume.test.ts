@@ -1,10 +1,12 @@
 /**
  * A timed-out training is final (issue 9.8), through the real CLI: when the CLI dies after the
  * timeout stopped the training but before the result was checkpointed, `resume` reuses the
- * result (the attempt's start time and timeout tell the timeout from a Ctrl-C) and never
+ * result (the executor wrote its verdict, "timeout" or "interrupted", into the attempt record when
+ * it stopped the training, before the training could write its failure.json) and never
  * retrains it. The training runs the torch-free stand-in.
  */
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { fakeTrainingPython } from "./helpers/stand-ins.js";
@@ -31,6 +33,22 @@ describe("a timed-out training on resume", () => {
     await cli.done;
     const failure = JSON.parse(read(path.join(dir, "runs", "run_0000", "failure.json")));
     expect(failure.status).toBe("interrupted");
+    const attempt = JSON.parse(read(path.join(dir, ".nas-graph", "attempts", "run_0000.json")));
+    expect(attempt.stopped.verdict).toBe("timeout"); // written before the SIGTERM: failure.json says only "interrupted"
+
+    // the same workspace with an attempt record of an older version (no verdict): that run is retrained
+    const older = fs.mkdtempSync(path.join(os.tmpdir(), "nas-graph-older-attempt-"));
+    try {
+      fs.cpSync(dir, older, { recursive: true });
+      const { stopped: _, ...before } = attempt;
+      fs.writeFileSync(path.join(older, ".nas-graph", "attempts", "run_0000.json"), JSON.stringify(before));
+      const again = await runCli(["resume", "--system-dir", older, "--json"], { env });
+      expect(again.code, again.stderr).toBe(0);
+      expect(again.stderr).toMatch(/moved the incomplete run_0000 from an interrupted attempt to .*; retraining it/);
+      expect(readAgentState(older).runs).toMatchObject([{ run_id: "run_0000", status: "ok" }]);
+    } finally {
+      fs.rmSync(older, { recursive: true, force: true });
+    }
 
     const res = await runCli(["resume", "--system-dir", dir, "--json"], { env });
     expect(res.code, res.stderr).toBe(0);
@@ -54,6 +72,7 @@ describe("a timed-out training on resume", () => {
     const failure = path.join(dir, "runs", "run_0000", "failure.json");
     expect(JSON.parse(read(failure)).status).toBe("interrupted");
     expect(fs.statSync(failure).mtimeMs).toBeGreaterThan(attempt.started_at_ms + 3000); // after the deadline
+    expect(attempt.stopped.verdict).toBe("interrupted"); // the Ctrl-C's verdict stands; the deadline passing after it is none
 
     const res = await runCli(["resume", "--system-dir", dir, "--json"], { env });
     expect(res.code, res.stderr).toBe(0);

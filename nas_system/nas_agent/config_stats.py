@@ -71,6 +71,13 @@ def next_seed(seeds: Iterable[Any], default: Any) -> Any:
     return max(used) + 1 if used else default
 
 
+def missing_seeds(c: ConfigStats, n: int) -> list[int]:
+    """The ``n`` seeds a config trains next, in order: from its next_seed on (the one rule for
+    which seeds come next: a first incumbent's missing baseline seeds, at a round's end or at the
+    start of the next search)."""
+    return list(range(c.next_seed, c.next_seed + n))
+
+
 @dataclass(frozen=True)
 class SeedLimits:
     """The search's --baseline-seeds and --max-repeats as a request carries them (None: not asked):
@@ -78,13 +85,15 @@ class SeedLimits:
     baseline_seeds: int | None = None
     max_repeats: int | None = None
 
-    def left(self, c: ConfigStats) -> dict[str, int]:
+    def left(self, c: ConfigStats) -> dict[str, Any]:
         """``baseline_seeds_left``: the seeds the config lacks to be measured like a baseline
-        (--baseline-seeds minus the seeds it tried); ``repeats_left``: the further seeds
-        --max-repeats still allows it (minus its repeats so far: its runs after the first)."""
-        out = {}
+        (--baseline-seeds minus the seeds it tried), and ``missing_seeds``: those seeds, in the
+        order they train (missing_seeds); ``repeats_left``: the further seeds --max-repeats still
+        allows it (minus its repeats so far: its runs after the first)."""
+        out: dict[str, Any] = {}
         if self.baseline_seeds is not None:
-            out["baseline_seeds_left"] = max(0, self.baseline_seeds - len(c.run_ids))
+            n = max(0, self.baseline_seeds - len(c.run_ids))
+            out["baseline_seeds_left"], out["missing_seeds"] = n, missing_seeds(c, n)
         if self.max_repeats is not None:
             out["repeats_left"] = max(0, self.max_repeats - (len(c.run_ids) - 1))
         return out

@@ -73,9 +73,7 @@ def _missing_seeds(state: st.AgentState, standing: dict) -> dict | None:
     root = state.find(inc["root_run_id"])
     if root is None or root.kind != "proposal" or root.extra.get("evaluation_source") != "baseline":
         return None
-    first = inc["next_seed"]
-    return {"root_run_id": inc["root_run_id"], "config_id": inc["config_id"],
-            "seeds": list(range(first, first + inc["baseline_seeds_left"]))}
+    return {"root_run_id": inc["root_run_id"], "config_id": inc["config_id"], "seeds": inc["missing_seeds"]}
 
 
 def _start_seed(own: int | None, runs, cid: str, fidelity: str) -> int | None:

@@ -32,9 +32,17 @@ def test_the_next_seed_is_past_every_seed_the_config_used_failed_ones_included()
 
 def test_what_a_config_has_left_of_the_searchs_baseline_seeds_and_repeats():
     [c] = config_table([run(0, "a", 0.20, kind="proposal"), run(1, "a", None, status="crashed", repeat_of="run_0000")])
-    assert SeedLimits(3, 2).left(c) == {"baseline_seeds_left": 1, "repeats_left": 1}  # the crashed seed counts as tried
-    assert SeedLimits(1, 0).left(c) == {"baseline_seeds_left": 0, "repeats_left": 0}
+    assert SeedLimits(3, 2).left(c) == {"baseline_seeds_left": 1, "missing_seeds": [44], "repeats_left": 1}  # the crashed seed counts as tried
+    assert SeedLimits(1, 0).left(c) == {"baseline_seeds_left": 0, "missing_seeds": [], "repeats_left": 0}
     assert SeedLimits().left(c) == {}  # not asked: not said
+
+
+def test_the_missing_baseline_seeds_follow_the_largest_seed_the_config_used():
+    # seeds 42 (ok), 50 (crashed): the missing ones start past 50, never reuse 43..49 or a used one
+    runs = [run(0, "a", 0.20, kind="proposal"), run(8, "a", None, status="crashed", repeat_of="run_0000")]
+    [c] = config_table(runs)
+    assert SeedLimits(5).left(c) == {"baseline_seeds_left": 3, "missing_seeds": [51, 52, 53]}
+    assert SeedLimits(2).left(c)["missing_seeds"] == []
 
 
 def test_noise_is_pooled_over_configs_with_its_degrees_of_freedom_and_relative_at_each_level():

@@ -3,7 +3,7 @@ import path from "node:path";
 import { UserError } from "../errors.js";
 import { agent, type HelperArgs } from "../python.js";
 import { ui } from "../ui.js";
-import { studyWarning } from "../graph/nodes/update-state.js";
+import { studyWarning } from "../graph/study.js";
 import { acquireLock, openWorkspace, readSearch, startConfigRel } from "../workspace.js";
 
 /** set-accept --follow's answer. */

@@ -4,7 +4,7 @@
  * the order the search recorded them, with their verdicts; the file it replaces is moved aside.
  */
 import { ensembleLine, selectEnsemble, type EnsembleResult } from "../ensemble.js";
-import { mirrorStudy } from "../graph/nodes/update-state.js";
+import { mirrorStudy } from "../graph/study.js";
 import { agent, AgentError } from "../python.js";
 import { ui } from "../ui.js";
 import { acquireLock, openWorkspace } from "../workspace.js";

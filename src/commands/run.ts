@@ -18,7 +18,7 @@ import {
   type SearchRecord,
 } from "../workspace.js";
 import { driveSearch, type SearchSummary } from "../graph/session.js";
-import { baselineSeedsOf } from "../graph/nodes/update-state.js";
+import { baselineSeedsOf } from "../graph/seeds.js";
 import { printSummary } from "./resume.js";
 import { searchOptions, type RunOptions } from "./search-options.js";
 

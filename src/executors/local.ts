@@ -8,6 +8,8 @@
  * - A child never outlives this process: it runs in its own process group, train.py asks
  *   Linux for a parent-death signal (NAS_PARENT_PID, see train.py), and the job record
  *   (pid + start time) lets a later attempt of the same trial stop a survivor first.
+ * - --run-timeout and Ctrl-C: the verdict ("timeout" / "interrupted") is told first
+ *   (hooks.onStop), then the child gets SIGTERM (SIGKILL 5 s later).
  */
 import os from "node:os";
 import { execa } from "execa";
@@ -24,7 +26,7 @@ import {
   writeJobRecord,
   type LocalJobRecord,
 } from "./job-record.js";
-import { pushTail, type Executor, type PrepareResult, type RunHooks, type TrainOutcome, type TrialJob } from "./types.js";
+import { pushTail, type Executor, type PrepareResult, type RunHooks, type StopVerdict, type TrainOutcome, type TrialJob } from "./types.js";
 
 export interface LocalOptions {
   /** GPU ids from --gpus (null: read CUDA_VISIBLE_DEVICES). */
@@ -94,6 +96,17 @@ export class LocalExecutor implements Executor {
     // progress events on fd 3, a pipe apart from the human log (train.py --progress)
     const args = trainArgs(job, "/dev/fd/3");
     const started = performance.now();
+    // the executor's own stops: its verdict goes out (hooks.onStop) before its signal does
+    let stopped: StopVerdict["verdict"] | null = null;
+    const stop = (verdict: StopVerdict["verdict"]): boolean => {
+      if (stopped) return false;
+      stopped = verdict;
+      hooks.onStop?.({ verdict, at_ms: Date.now() });
+      return true;
+    };
+    const onAbort = () => stop("interrupted"); // before execa's own listener (cancelSignal) stops the child
+    if (hooks.signal.aborted) onAbort();
+    else hooks.signal.addEventListener("abort", onAbort, { once: true });
     const sub = execa(python, args, {
       cwd: this.ctx.ws.dir,
       env: this.childEnv(job),
@@ -101,7 +114,6 @@ export class LocalExecutor implements Executor {
       reject: false,
       stdio: ["ignore", "pipe", "pipe", "pipe"],
       detached: true,
-      timeout: job.timeoutS ? job.timeoutS * 1000 : undefined,
       cancelSignal: hooks.signal,
       forceKillAfterDelay: 5000,
       buffer: false,
@@ -122,6 +134,12 @@ export class LocalExecutor implements Executor {
       writeJobRecord(this.ctx.ws, rec); // before the wait: a later process can find and stop it
     }
     hooks.onStart?.(Date.now());
+    // --run-timeout: SIGTERM (then SIGKILL after forceKillAfterDelay) once the verdict is told
+    const deadline = job.timeoutS
+      ? setTimeout(() => {
+          if (sub.exitCode === null && sub.signalCode === null && stop("timeout")) sub.kill();
+        }, job.timeoutS * 1000)
+      : undefined;
     const tail: string[] = [];
     const lines = async (from: "stdout" | "stderr") => {
       for await (const line of sub.iterable({ from })) {
@@ -136,19 +154,26 @@ export class LocalExecutor implements Executor {
         if (ev) hooks.onProgress?.(ev);
       }
     };
-    await Promise.all([lines("stdout"), lines("stderr"), events()]);
-    const res = await sub;
+    let res;
+    try {
+      await Promise.all([lines("stdout"), lines("stderr"), events()]);
+      res = await sub;
+    } finally {
+      clearTimeout(deadline);
+      hooks.signal.removeEventListener("abort", onAbort);
+    }
+    const timedOut = stopped === "timeout";
     if (sub.pid !== undefined) this.live.delete(sub.pid);
     if (rec) writeJobRecord(this.ctx.ws, { ...rec, ended_at: new Date().toISOString(), exit_code: res.exitCode ?? null });
-    logger.debug({ runId: job.runId, exitCode: res.exitCode, timedOut: res.timedOut, canceled: res.isCanceled }, "train.py finished");
-    if (res.failed && res.exitCode === undefined && !res.isCanceled && !res.timedOut && !res.signal) {
+    logger.debug({ runId: job.runId, exitCode: res.exitCode, timedOut, canceled: res.isCanceled }, "train.py finished");
+    if (res.failed && res.exitCode === undefined && !res.isCanceled && !timedOut && !res.signal) {
       throw new UserError(`cannot start training: ${oneLine(res.shortMessage)}; set NAS_PYTHON to a Python with the nas_system requirements`);
     }
     // killed by a signal nobody here sent (the OOM killer, a kill by hand): say so, not its last line
-    const killed = res.signal && !res.isCanceled && !res.timedOut ? res.signal : null;
+    const killed = res.signal && !res.isCanceled && !timedOut ? res.signal : null;
     return {
       exitCode: res.exitCode ?? null,
-      timedOut: Boolean(res.timedOut),
+      timedOut,
       canceled: Boolean(res.isCanceled),
       wallS: (performance.now() - started) / 1000,
       tail,

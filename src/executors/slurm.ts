@@ -18,7 +18,8 @@
  *   cancels the jobs the search before it left queued or running (cancelAbandoned).
  * - Queue time is not run time: the trial's start is the job's StartTime (hooks.onStart), and
  *   its train_s the jobs' RunTime.
- * - Ctrl-C (the AbortSignal) and --run-timeout (counted on the job's RunTime) use scancel.
+ * - Ctrl-C (the AbortSignal) and --run-timeout (counted on the job's RunTime) use scancel, the
+ *   verdict told first (hooks.onStop: "interrupted" or "timeout").
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -492,6 +493,7 @@ export class SlurmExecutor implements Executor {
     for (;;) {
       if (hooks.signal.aborted && byUs !== "abort" && byUs !== "timeout") {
         byUs = "abort";
+        hooks.onStop?.({ verdict: "interrupted", at_ms: Date.now() }); // the verdict first, then scancel
         await this.cancel(jobId);
         cancelAt = performance.now();
       }
@@ -518,8 +520,10 @@ export class SlurmExecutor implements Executor {
         progress.read(onEvent, true);
         return { kind: "state", state, info, byUs };
       }
-      if (!byUs && job.timeoutS && state === "RUNNING" && runTimeS(info.RunTime) > job.timeoutS) {
+      // (a Ctrl-C that came during this poll stands: the next turn cancels for it)
+      if (!byUs && !hooks.signal.aborted && job.timeoutS && state === "RUNNING" && runTimeS(info.RunTime) > job.timeoutS) {
         byUs = "timeout";
+        hooks.onStop?.({ verdict: "timeout", at_ms: Date.now() });
         await this.cancel(jobId);
         cancelAt = performance.now();
       }

@@ -45,6 +45,12 @@ export interface TrainOutcome {
   error?: string | null;
 }
 
+/** Why the executor stopped a training, and when (epoch ms): the attempt record's `stopped`. */
+export interface StopVerdict {
+  verdict: "timeout" | "interrupted";
+  at_ms: number;
+}
+
 export interface PrepareResult {
   /**
    * A job of an earlier attempt of this trial is still queued or running, and run() will
@@ -70,6 +76,13 @@ export interface RunHooks {
    * once it left the queue (queue time is not run time). Called again for a resubmitted job.
    */
   onStart?: (startedAtMs: number) => void;
+  /**
+   * The executor stops the training itself: its --run-timeout deadline passed ("timeout"), or a
+   * Ctrl-C came ("interrupted"; the first of the two stands). Called synchronously at that moment,
+   * before the stop signal reaches the training (whose failure.json then only says "interrupted"),
+   * so that the caller's record holds the verdict even if this process dies before the training ends.
+   */
+  onStop?: (stop: StopVerdict) => void;
   /** One-line notices (orphan stopped, job adopted, job submitted, retry). */
   notice?: (msg: string) => void;
 }

@@ -198,6 +198,7 @@ describe.skipIf(!SLURM.conf)("Slurm faults", () => {
       expect(stopped.code, stopped.stderr).toBe(130);
       expect(started).toBeGreaterThanOrEqual(released - 1500); // the job's StartTime (whole seconds), not the sbatch time
       expect(started).toBe(Date.parse(scontrol(id)!.StartTime));
+      expect(readJson<{ stopped?: { verdict: string } }>(attemptFile).stopped?.verdict).toBe("interrupted"); // the executor's, before its scancel
 
       const res = await runCli(["resume", "--system-dir", dir, "--json"], { env });
       expect(res.code, res.stderr).toBe(0);

@@ -125,9 +125,13 @@ export function fakeExecutor(ws: Workspace, plan: (job: TrialJob) => Training, p
         fs.writeFileSync(path.join(dir, "metrics.json"), JSON.stringify(metrics(how.ok)));
         return { ...base, exitCode: 0 };
       }
-      if ("timeout" in how) return { ...base, exitCode: null, timedOut: true };
+      if ("timeout" in how) {
+        hooks.onStop?.({ verdict: "timeout", at_ms: Date.now() }); // the executor's verdict, then its SIGTERM
+        return { ...base, exitCode: null, timedOut: true };
+      }
       if ("ctrlC" in how) {
-        how.ctrlC.abort(); // Ctrl-C while it trains: train.py writes "interrupted" and stops
+        how.ctrlC.abort(); // Ctrl-C while it trains: the executor's verdict, then train.py writes "interrupted" and stops
+        hooks.onStop?.({ verdict: "interrupted", at_ms: Date.now() });
         fs.writeFileSync(path.join(dir, "failure.json"), JSON.stringify({ status: "interrupted", reason: "KeyboardInterrupt" }));
         return { ...base, exitCode: 130, canceled: true };
       }

@@ -102,16 +102,16 @@ describe("trial node", () => {
     const { result, jobs } = await runTrial(ws, trial("run_0002", { rendered: { text: "x = 1\n", diff: "" } }), { timeout: true }, { timeout: 5 });
     expect(jobs[0].timeoutS).toBe(5);
     expect(result).toMatchObject({ run_status: "timeout", run_error: "training exceeded --run-timeout 5s", training_success: false });
-    expect(attempt(ws, "run_0002").timeout_s).toBe(5);
+    expect(attempt(ws, "run_0002")).toMatchObject({ timeout_s: 5, stopped: { verdict: "timeout", at_ms: expect.any(Number) } });
   });
 
-  it("Ctrl-C during training fails the node with exit code 130 and records when it came", async () => {
+  it("Ctrl-C during training fails the node with exit code 130 and records the executor's verdict", async () => {
     const ws = workspace();
     const ctrlC = new AbortController();
     const run = runTrial(ws, trial("run_0002", { rendered: { text: "x = 1\n", diff: "" } }), { ctrlC }, { signal: ctrlC.signal });
     await expect(run).rejects.toBeInstanceOf(UserError);
     await expect(run).rejects.toMatchObject({ exitCode: 130, message: expect.stringMatching(/interrupted during training.*resume/) });
-    expect(attempt(ws, "run_0002").interrupted_at_ms).toEqual(expect.any(Number));
+    expect(attempt(ws, "run_0002").stopped).toMatchObject({ verdict: "interrupted", at_ms: expect.any(Number) });
   });
 
   it("reuses a run an interrupted attempt finished, without training it again", async () => {
@@ -125,14 +125,21 @@ describe("trial node", () => {
     expect(of("notice")[0][0]).toMatch(/run_0002 already finished/);
   });
 
-  it("finds the timeout of an earlier attempt from its record: the failure.json came at the deadline", async () => {
+  it("finds the timeout of an earlier attempt from the executor's verdict in its record; an older record without one retrains", async () => {
     const ws = workspace();
-    fs.mkdirSync(path.join(ws.runs, "run_0002"), { recursive: true });
-    writeJsonAtomic(path.join(ws.meta, "attempts", "run_0002.json"), { run_id: "run_0002", started_at_ms: Date.now() - 10_000, timeout_s: 5 });
-    fs.writeFileSync(path.join(ws.runs, "run_0002", "failure.json"), JSON.stringify({ status: "interrupted", reason: "SIGTERM" }));
-    const { result, jobs } = await runTrial(ws, trial("run_0002"), { ok: 0.1 });
-    expect(jobs).toEqual([]);
-    expect(result).toMatchObject({ run_status: "timeout", run_error: "training exceeded --run-timeout 5s" });
+    for (const runId of ["run_0002", "run_0003"]) {
+      fs.mkdirSync(path.join(ws.runs, runId), { recursive: true });
+      fs.writeFileSync(path.join(ws.runs, runId, "failure.json"), JSON.stringify({ status: "interrupted", reason: "SIGTERM" }));
+    }
+    const started = Date.now() - 10_000; // failure.json long after the deadline: its time decides nothing
+    writeJsonAtomic(path.join(ws.meta, "attempts", "run_0002.json"), { run_id: "run_0002", started_at_ms: started, timeout_s: 5, stopped: { verdict: "timeout", at_ms: started + 5000 } });
+    writeJsonAtomic(path.join(ws.meta, "attempts", "run_0003.json"), { run_id: "run_0003", started_at_ms: started, timeout_s: 5 });
+    const timedOut = await runTrial(ws, trial("run_0002"), { ok: 0.1 });
+    expect(timedOut.jobs).toEqual([]);
+    expect(timedOut.result).toMatchObject({ run_status: "timeout", run_error: "training exceeded --run-timeout 5s" });
+    const older = await runTrial(ws, trial("run_0003", { rendered: { text: "x = 1\n", diff: "" } }), { ok: 0.1 });
+    expect(older.jobs).toHaveLength(1);
+    expect(older.result.run_status).toBe("ok");
   });
 
   it("sets aside an incomplete run dir (or a stale attempt's failure) and trains the run again", async () => {

@@ -97,7 +97,7 @@ describe("update_state node", () => {
       verdict("run_0001", { source: "failure" }),
       verdict("run_0002", { accept: true, baseline_seeds: 2 }),
     ], { run_0001: "crashed" });
-    const rec2 = configRecord("run_0002", [0.3], { accepted: true, baseline_seeds_left: 2, next_seed: 42 });
+    const rec2 = configRecord("run_0002", [0.3], { accepted: true, baseline_seeds_left: 2, missing_seeds: [42, 43], next_seed: 42 });
     const { py } = finishRound(ws, { records: [{ config: configRecord("run_0001", []), incumbent: null }, { config: rec2, incumbent: rec2 }], best_run_id: "run_0002", n_runs: 2 });
     const out = await update(updateStateNode(state, fakeDeps(py, silentUi().ui)));
     expect(out.repeat_queue!.map((r) => [r.root_run_id, r.seed, r.kind])).toEqual([

@@ -4,15 +4,16 @@
  * planning, else through the Python helper; a repeat or baseline seed copies its config as is,
  * a plain file copy), then train it through the search's executor (local or
  * Slurm, src/executors/). config.py is never touched here. A finished attempt of this same run
- * (crash after training) is reused, a failure of any kind included; an interrupted one is set
- * aside and retrained under the same id; a Slurm job of an earlier attempt that is still
+ * (crash after training) is reused, a failure of any kind included, and so is a timeout (the
+ * executor's verdict in the attempt record); an interrupted one is set aside and retrained under
+ * the same id; a Slurm job of an earlier attempt that is still
  * queued or running is waited for, never submitted twice. A failed training is a result,
  * never an exception.
  */
 import fs from "node:fs";
 import path from "node:path";
 import { UserError, oneLine } from "../../errors.js";
-import type { TrainOutcome, TrialJob } from "../../executors/types.js";
+import type { StopVerdict, TrainOutcome, TrialJob } from "../../executors/types.js";
 import { agent, AgentError, type HelperArgs } from "../../python.js";
 import { readJson, runDir, trialConfigRel, writeJsonAtomic } from "../../workspace.js";
 import type { GraphUpdate, RenderedConfig, Trial, TrialInput, TrialResult } from "../state.js";
@@ -59,19 +60,13 @@ export async function trialNode(input: TrialInput, deps: GraphDeps): Promise<Gra
   }
   deps.ui.diff(written.diff);
   const view = await deps.ui.training(runId);
-  // Before training: its timeout, and once the executor says so, when it started (a Slurm job:
-  // when it left the queue), so that a resume after a crash can tell a timeout (train.py also
-  // writes failure.json "interrupted" when the timeout stops it) from a Ctrl-C.
+  // Before training: its timeout; once the executor says so, when it started (a Slurm job: when
+  // it left the queue); and when the executor stops it itself, its verdict, written before the
+  // stop signal goes out: a resume after a crash reads a timeout (final: train.py's failure.json
+  // only says "interrupted") apart from a Ctrl-C (retrained) there, never from file times.
   const attempt: AttemptRecord = { run_id: runId, started_at_ms: null, timeout_s: options.run_timeout_s };
   writeJsonAtomic(attemptPath(deps, runId), attempt);
   killPoint("trial"); // the fault suite: config written, training not started
-  // a Ctrl-C is recorded when it comes: the training it stops may write its "interrupted"
-  // failure.json only after the deadline (a slow scancel), and that is still no timeout
-  const onAbort = () => {
-    attempt.interrupted_at_ms = Date.now();
-    writeJsonAtomic(attemptPath(deps, runId), attempt);
-  };
-  deps.signal.addEventListener("abort", onAbort, { once: true });
   let out: TrainOutcome;
   try {
     out = await deps.executor.run(job, {
@@ -81,13 +76,16 @@ export async function trialNode(input: TrialInput, deps: GraphDeps): Promise<Gra
         writeJsonAtomic(attemptPath(deps, runId), attempt);
         killPoint("training"); // the fault suite: the training in flight
       },
+      onStop: (stop) => {
+        attempt.stopped = stop;
+        writeJsonAtomic(attemptPath(deps, runId), attempt);
+      },
       // after Ctrl-C, the child's last words (a KeyboardInterrupt) are not news: one line says it
       onLine: (line, stream) => deps.signal.aborted || view.line(line, stream),
       onProgress: view.event,
       notice: deps.ui.notice,
     });
   } finally {
-    deps.signal.removeEventListener("abort", onAbort);
     view.end();
   }
   if (deps.signal.aborted) {
@@ -108,36 +106,27 @@ interface AttemptRecord {
   /** null until the training started (a Slurm job still in the queue). */
   started_at_ms: number | null;
   timeout_s: number | null;
-  /** when a Ctrl-C stopped this attempt (absent: it was not stopped by one). */
-  interrupted_at_ms?: number;
+  /** The executor's verdict when it stopped the training itself (absent: it did not, or an older record). */
+  stopped?: StopVerdict;
 }
 
 function attemptPath(deps: GraphDeps, runId: string): string {
   return path.join(deps.py.ws.meta, "attempts", `${runId}.json`);
 }
 
-/** Slack for file-system timestamp granularity when comparing failure.json's time with the deadline. */
-const CLOCK_SLACK_MS = 1000;
-
 /**
- * metrics.json, or a failure of any kind, means this run already finished. An "interrupted"
- * failure written at or after the attempt's --run-timeout deadline is that timeout (final);
- * one written before it, or after a Ctrl-C that came before it, was a Ctrl-C or a killed CLI
- * (retrained). `stale`: the attempt was cut
- * off with the orchestrator (its child stopped or died with it), so a failure.json it left is
- * not the run's outcome.
+ * metrics.json, or a failure of any kind, means this run already finished. The executor's
+ * verdict "timeout" (it stopped the training at the --run-timeout deadline) is final, whatever
+ * the training had time to write; an "interrupted" failure otherwise (a Ctrl-C, a killed CLI;
+ * also an older attempt record without a verdict, whose timeout then trains once more) is
+ * retrained. `stale`: the attempt was cut off with the orchestrator (its child stopped or died
+ * with it), so a failure.json it left is not the run's outcome.
  */
 function finishedAttempt(dir: string, attempt: AttemptRecord | null, stale: boolean): Outcome | null {
   if (fs.existsSync(path.join(dir, "metrics.json"))) return { run_status: "ok", run_error: null, training_success: true };
-  const failurePath = path.join(dir, "failure.json");
-  const failure = readJson<Failure>(failurePath);
-  if (!failure) return null;
-  if (failure.status === "interrupted" && attempt?.timeout_s != null && attempt.started_at_ms != null) {
-    const deadline = attempt.started_at_ms + attempt.timeout_s * 1000;
-    const ctrlC = attempt.interrupted_at_ms != null && attempt.interrupted_at_ms < deadline;
-    if (!ctrlC && fs.statSync(failurePath).mtimeMs >= deadline - CLOCK_SLACK_MS) return failed("timeout", timeoutError(attempt.timeout_s));
-  }
-  if (stale || failure.status === "interrupted") return null;
+  if (attempt?.stopped?.verdict === "timeout") return failed("timeout", timeoutError(attempt.timeout_s));
+  const failure = readJson<Failure>(path.join(dir, "failure.json"));
+  if (!failure || stale || failure.status === "interrupted") return null;
   return failed(failure.status ?? "crashed", failure.reason ?? "training failed");
 }
 

@@ -9,12 +9,14 @@
 import path from "node:path";
 import { evidenceOf, type ConfigRecord, type LlmUsage } from "../../contracts.js";
 import { appendDecision } from "../../decision-log.js";
-import { agent, AgentError, type HelperArgs } from "../../python.js";
+import { agent, type HelperArgs } from "../../python.js";
 import { startConfigRel } from "../../workspace.js";
 import { ZERO_USAGE, type GraphState, type GraphUpdate, type RepeatRequest, type Trial, type Verdict } from "../state.js";
 import { maxRiseArgs, type GraphDeps, type SearchClosing } from "../deps.js";
 import { END } from "@langchain/langgraph";
 import { baselineRejected, shouldContinue } from "../should-continue.js";
+import { baselineSeedsOf } from "../seeds.js";
+import { studyWarning } from "../study.js";
 import { killPoint } from "../../test-hooks.js";
 
 interface Recorded {
@@ -62,13 +64,11 @@ export async function updateStateNode(state: GraphState, deps: GraphDeps): Promi
   }
   // a proposal became the first incumbent: the round's incumbent (it, or a config of the same
   // round that beat it) gets its missing baseline seeds first
+  // (the seeds are the helper's, its record's missing_seeds; the loop only caps how many, by the budget the verdict saw)
   const wanted = Math.max(0, ...state.verdicts.map((v) => (v.accept ? (v.baseline_seeds ?? 0) : 0)));
   const first = end.records.at(-1)?.incumbent;
-  const missing = first ? Math.min(wanted, first.baseline_seeds_left ?? 0) : 0;
-  if (first && missing > 0) {
-    const seeds = Array.from({ length: missing }, (_, i) => first.next_seed + i);
-    queue.unshift(...baselineSeedsOf(first, seeds, state.options.baseline_seeds));
-  }
+  const seeds = first && wanted > 0 ? (first.missing_seeds ?? []).slice(0, wanted) : [];
+  if (first && seeds.length > 0) queue.unshift(...baselineSeedsOf(first, seeds, state.options.baseline_seeds));
   if (deps.runIds) deps.runIds.next = end.next_run_ids;
   if (end.restore_warning) deps.ui.warn(end.restore_warning);
   if (end.study_error) deps.ui.warn(studyWarning(end.study_error));
@@ -168,29 +168,4 @@ function repeatOf(config: ConfigRecord, v: Verdict): RepeatRequest {
     kind: "repeat",
     plan: `Repeat ${config.root_run_id}'s config with seed ${seed} (seed ${config.run_ids.length + 1}): its gain over the incumbent is inside the seed noise (from ${v.run_id})`,
   };
-}
-
-/** Further seeds (the helper's) of a config that became the first incumbent, queued as a baseline's. */
-export function baselineSeedsOf(config: Pick<ConfigRecord, "root_run_id" | "run_ids">, seeds: number[], total: number): RepeatRequest[] {
-  return seeds.map((seed, i) => ({
-    root_run_id: config.root_run_id,
-    seed,
-    kind: "baseline",
-    plan: `Baseline seed ${config.run_ids.length + i + 1} of ${total} for ${config.root_run_id} (the first successful run, as every seed of the planned baseline failed): measure the seed noise`,
-  }));
-}
-
-/** The Optuna study (.nas-graph/optuna.db, for optuna-dashboard) is a mirror: agent_state.json stays the source of truth, a failed sync warns. */
-export function studyWarning(error: string): string {
-  return `the Optuna study (.nas-graph/optuna.db) was not updated: ${error}`;
-}
-
-/** The study brought up to date on its own (`rebuild`; a round and `override` sync it in their own request). */
-export async function mirrorStudy(deps: Pick<GraphDeps, "py" | "ui">): Promise<void> {
-  try {
-    await agent(deps.py, ["study"]);
-  } catch (err) {
-    if (!(err instanceof AgentError)) throw err;
-    deps.ui.warn(studyWarning(err.message));
-  }
 }
