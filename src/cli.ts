@@ -6,6 +6,7 @@
  */
 import { Command, InvalidArgumentError } from "commander";
 import dotenv from "dotenv";
+import { RUN_DEFAULTS } from "./run-defaults.js";
 import { UserError, oneLine } from "./errors.js";
 
 const DEFAULT_DIR = "./nas_system";
@@ -47,7 +48,7 @@ function program(): Command {
   p.command("run")
     .description("start a new search")
     .option("--system-dir <dir>", "workspace with config.py and train.py", DEFAULT_DIR)
-    .option("--max-iterations <n>", "trainings in this search, baseline seeds and repeats included", int("--max-iterations"), 20)
+    .option("--max-iterations <n>", "trainings in this search, baseline seeds and repeats included", int("--max-iterations"), RUN_DEFAULTS.maxIterations)
     .option("--planner <name>", "llm | mock | optuna | random | llm+optuna (default: llm with OPENROUTER_API_KEY, else optuna)")
     .option("--mock-file <file>", "JSON list of planner decisions for --planner mock")
     .option("--evaluator <mode>", "llm | rules (default: llm with OPENROUTER_API_KEY, else rules)")
@@ -58,24 +59,24 @@ function program(): Command {
     .option("--seed <n>", "seed for the optuna/random planners", seedArg)
     .option("--max-cost-usd <x>", "stop (resumable) before an LLM call that could pass this total cost", num("--max-cost-usd"))
     .option("--max-llm-failures <n>", "stop (resumable) after this many LLM planner rounds in a row without an answer (each falls back to optuna) (default 3)", int("--max-llm-failures"))
-    .option("--parallel <k>", "trainings in flight at once (a round trains up to K trials)", int("--parallel"), 1)
-    .option("--executor <kind>", "where trainings run: local (train.py children) | slurm (one sbatch job each)", "local")
+    .option("--parallel <k>", "trainings in flight at once (a round trains up to K trials)", int("--parallel"), RUN_DEFAULTS.parallel)
+    .option("--executor <kind>", "where trainings run: local (train.py children) | slurm (one sbatch job each)", RUN_DEFAULTS.executor)
     .option("--gpus <ids>", "local: GPUs to spread trainings over, e.g. 0,1 (default: CUDA_VISIBLE_DEVICES)")
     .option("--slurm-partition <name>", "slurm: sbatch --partition (default: NAS_SLURM_PARTITION)")
     .option("--slurm-gres <gres>", "slurm: sbatch --gres, e.g. gpu:1 (default: NAS_SLURM_GRES)")
     .option("--slurm-time <limit>", "slurm: sbatch --time, e.g. 2:00:00 (default: NAS_SLURM_TIME)")
     .option("--slurm-args <args>", "slurm: extra sbatch arguments (default: NAS_SLURM_ARGS)")
     .option("--slurm-poll <seconds>", "slurm: seconds between job polls (default: NAS_SLURM_POLL_S, else 5)", num("--slurm-poll"))
-    .option("--acceptance <rule>", "noise: means over seeds against the measured seed noise; fixed: the seed's percent rules on single runs", "noise")
+    .option("--acceptance <rule>", "noise: means over seeds against the measured seed noise; fixed: the seed's percent rules on single runs", RUN_DEFAULTS.acceptance)
     .option("--baseline-seeds <n>", "seeds of the baseline config, to measure the seed noise (default 3; 1 when the noise is already measured, or with --acceptance fixed)", int("--baseline-seeds"))
-    .option("--max-repeats <n>", "extra seeds a candidate inside the noise margin may get before its verdict", int("--max-repeats"), 2)
-    .option("--portfolio <on|off>", "after the baseline, first propose each model family at its published recipe (search_space.json recipes)", "on")
-    .option("--alpha <a>", "false-accept rate of the noise test: how often a config no better than the incumbent may be accepted, over all its repeats (a one-sided t test on the pooled seed noise)", num("--alpha"), 0.025)
-    .option("--default-rel-sd <x>", "relative sd of val_mse assumed when no seed spread was measured", num("--default-rel-sd"), 0.1)
-    .option("--max-rise <pct>", "flag (noise) or reject (fixed) a run whose val_mse rose more than this % after its best epoch", num("--max-rise"), 25)
-    .option("--accept-above <pct>", "fixed rules: accept when val_mse improves by more than this %", num("--accept-above"), 2)
-    .option("--reject-below <pct>", "fixed rules: reject when val_mse changes by less than this % (a regression)", num("--reject-below"), -0.5)
-    .option("--min-best-epoch <n>", "fixed rules: reject when the best epoch is below this", int("--min-best-epoch"), 3)
+    .option("--max-repeats <n>", "extra seeds a candidate inside the noise margin may get before its verdict", int("--max-repeats"), RUN_DEFAULTS.maxRepeats)
+    .option("--portfolio <on|off>", "after the baseline, first propose each model family at its published recipe (search_space.json recipes)", RUN_DEFAULTS.portfolio)
+    .option("--alpha <a>", "false-accept rate of the noise test: how often a config no better than the incumbent may be accepted, over all its repeats (a one-sided t test on the pooled seed noise)", num("--alpha"), RUN_DEFAULTS.alpha)
+    .option("--default-rel-sd <x>", "relative sd of val_mse assumed when no seed spread was measured", num("--default-rel-sd"), RUN_DEFAULTS.defaultRelSd)
+    .option("--max-rise <pct>", "flag (noise) or reject (fixed) a run whose val_mse rose more than this % after its best epoch", num("--max-rise"), RUN_DEFAULTS.maxRise)
+    .option("--accept-above <pct>", "fixed rules: accept when val_mse improves by more than this %", num("--accept-above"), RUN_DEFAULTS.acceptAbove)
+    .option("--reject-below <pct>", "fixed rules: reject when val_mse changes by less than this % (a regression)", num("--reject-below"), RUN_DEFAULTS.rejectBelow)
+    .option("--min-best-epoch <n>", "fixed rules: reject when the best epoch is below this", int("--min-best-epoch"), RUN_DEFAULTS.minBestEpoch)
     .option("--json", "print a final JSON summary on stdout")
     .action(async (opts) => {
       (await import("./python.js")).warmAgent(process.env); // the helper starts while the graph modules load

@@ -152,7 +152,11 @@ function lockReleaser(file: string, claim: string | null): () => void {
 
 // ---------------------------------------------------------------- search metadata
 
-/** Options of a search, recorded so that `resume` continues with the same ones (executor, gpus, slurm: see src/executors/). */
+/**
+ * Options of a search, recorded so that `resume` continues with the same ones (executor, gpus,
+ * slurm: see src/executors/). The one shape of each option from the CLI's check
+ * (src/commands/search-options.ts) to the graph's nodes (GraphDeps.options).
+ */
 export interface SearchOptions extends ExecutorOptions {
   maxIterations: number;
   planner: string;
@@ -166,11 +170,11 @@ export interface SearchOptions extends ExecutorOptions {
   /** Trainings in flight at once. */
   parallel: number;
   acceptance: "noise" | "fixed";
-  /** null: decided at start (3, or 1 when the seed noise is already measured or acceptance is fixed). */
-  baselineSeeds: number | null;
+  /** Seeds of the baseline config: --baseline-seeds, else decided at start (3, or 1 when the seed noise is already measured or acceptance is fixed). */
+  baselineSeeds: number;
   maxRepeats: number;
-  /** --portfolio on|off: each family at its recipe first (absent in older records: on). */
-  portfolio?: boolean;
+  /** --portfolio on|off: each family at its recipe first. */
+  portfolio: boolean;
   /** False-accept rate of the noise test over a candidate's looks (--alpha); older records had marginZ: 0.025 then. */
   alpha?: number;
   defaultRelSd: number;
@@ -181,7 +185,7 @@ export interface SearchOptions extends ExecutorOptions {
   thresholds: Thresholds;
 }
 
-/** The evaluator's thresholds under one name and unit from the CLI to the rules (percent; --accept-above -> acceptAbovePct). */
+/** The evaluator's thresholds under one name and unit from the CLI to the rules (percent; --accept-above -> acceptAbove). */
 export type { Thresholds } from "./evaluation/rules.js";
 
 export interface SearchRecord {
@@ -194,16 +198,22 @@ export interface SearchRecord {
 
 export function readSearch(ws: Workspace): SearchRecord | null {
   const rec = readJson<SearchRecord>(ws.searchFile);
-  if (rec?.options?.thresholds) rec.options.thresholds = thresholdsOf(rec.options.thresholds as unknown as Record<string, number>);
+  if (rec?.options) {
+    // a search.json of an older version reads the same
+    const o = rec.options as Partial<SearchOptions>;
+    if (o.thresholds) o.thresholds = thresholdsOf(o.thresholds as unknown as Record<string, number>);
+    o.baselineSeeds ??= 1;
+    o.portfolio ??= true;
+  }
   return rec;
 }
 
-/** A search.json written before the thresholds took the evaluator's names (acceptAbove -> acceptAbovePct, ...) reads the same. */
+/** A search.json written while the thresholds were named acceptAbovePct, ... (their flags' names now) reads the same. */
 function thresholdsOf(t: Record<string, number>): Thresholds {
   return {
-    acceptAbovePct: t.acceptAbovePct ?? t.acceptAbove,
-    rejectBelowPct: t.rejectBelowPct ?? t.rejectBelow,
-    maxRisePct: t.maxRisePct ?? t.maxRise,
+    acceptAbove: t.acceptAbove ?? t.acceptAbovePct,
+    rejectBelow: t.rejectBelow ?? t.rejectBelowPct,
+    maxRise: t.maxRise ?? t.maxRisePct,
     minBestEpoch: t.minBestEpoch,
   };
 }

@@ -100,7 +100,7 @@ describe("deterministic rules", () => {
   });
 
   it("uses configured thresholds", () => {
-    const strict = { ...DEFAULT_THRESHOLDS, acceptAbovePct: 10, minBestEpoch: 6 };
+    const strict = { ...DEFAULT_THRESHOLDS, acceptAbove: 10, minBestEpoch: 6 };
     expect(applyRules(input(), strict).reason).toMatch(/converged too quickly: best epoch 5 < 6/);
     expect(applyRules(input({ metrics: metrics({ best_epoch: 7 }) }), strict).accept).toBeNull();
   });
@@ -297,7 +297,7 @@ describe("createEvaluator", () => {
     expect(better.reason).toBe("borderline +0.8%: small improvement vs run_0001; no LLM evaluator configured: kept the lower val_mse");
     const same = await evaluate(input({ metrics: metrics({ val_mse: 0.2 }) }));
     expect(same).toMatchObject({ accept: false, source: "rules (no LLM)" });
-    const thresholds = await createEvaluator({ mode: "rules", acceptance: "fixed", thresholds: { acceptAbovePct: 0.1 } })(
+    const thresholds = await createEvaluator({ mode: "rules", acceptance: "fixed", thresholds: { acceptAbove: 0.1 } })(
       input({ metrics: metrics({ val_mse: 0.199 }) }),
     );
     expect(thresholds.source).toBe("rules");
@@ -305,10 +305,10 @@ describe("createEvaluator", () => {
   });
 
   it("checks thresholds at creation (undefined means default)", () => {
-    expect(() => createEvaluator({ mode: "rules", thresholds: { acceptAbovePct: undefined, minBestEpoch: 2 } })).not.toThrow();
-    expect(() => createEvaluator({ mode: "rules", thresholds: { acceptAbovePct: Number.NaN } })).toThrow(/acceptAbovePct must be a number/);
-    expect(() => createEvaluator({ mode: "rules", thresholds: { acceptAbove: 3 } as never })).toThrow(/unknown evaluator threshold "acceptAbove"/);
-    expect(() => createEvaluator({ mode: "rules", thresholds: { acceptAbovePct: -1, rejectBelowPct: 0 } })).toThrow(/below the reject threshold/);
+    expect(() => createEvaluator({ mode: "rules", thresholds: { acceptAbove: undefined, minBestEpoch: 2 } })).not.toThrow();
+    expect(() => createEvaluator({ mode: "rules", thresholds: { acceptAbove: Number.NaN } })).toThrow(/acceptAbove must be a number/);
+    expect(() => createEvaluator({ mode: "rules", thresholds: { acceptAbovePct: 3 } as never })).toThrow(/unknown evaluator threshold "acceptAbovePct"/);
+    expect(() => createEvaluator({ mode: "rules", thresholds: { acceptAbove: -1, rejectBelow: 0 } })).toThrow(/below the reject threshold/);
     expect(() => createEvaluator({ mode: "rules", noise: { defaultRelSd: 2 } })).toThrow(/--default-rel-sd must be a fraction/);
   });
 

@@ -17,8 +17,8 @@ afterEach(() => {
   for (const d of dirs.splice(0)) removeWorkspace(d);
 });
 
-const job = (runId: string, configPath: string, slot: number, parallel: number): TrialJob => ({
-  runId, searchId: "k2", configPath, seed: null, maxEpochs: 1, timeoutS: null, slot, parallel,
+const job = (runId: string, configPath: string, slot: number): TrialJob => ({
+  runId, searchId: "k2", configPath, seed: null, maxEpochs: 1, timeoutS: null, slot,
 });
 
 /** The environment of a live process. */
@@ -33,7 +33,7 @@ describe("local executor, K = 2", () => {
     dirs.push(dir);
     fs.writeFileSync(path.join(dir, "b.py"), fs.readFileSync(path.join(dir, "config.py"), "utf8").replace('"lr": 5e-05', '"lr": 0.001'));
     const env = cliEnv({ OMP_NUM_THREADS: undefined });
-    const ex = new LocalExecutor({ ws: workspacePaths(dir), env }, { gpus: ["3", "5"] });
+    const ex = new LocalExecutor({ ws: workspacePaths(dir), env }, { gpus: ["3", "5"], parallel: 2 });
     const seen: Record<string, Record<string, string>> = {};
     const run = (j: TrialJob) =>
       ex.run(j, {
@@ -44,7 +44,7 @@ describe("local executor, K = 2", () => {
           seen[j.runId] = environ(rec.pid); // the child is alive while it prints
         },
       });
-    const [a, b] = await Promise.all([run(job("run_0000", "config.py", 0, 2)), run(job("run_0001", "b.py", 1, 2))]);
+    const [a, b] = await Promise.all([run(job("run_0000", "config.py", 0)), run(job("run_0001", "b.py", 1))]);
     expect(a, a.tail.join("\n")).toMatchObject({ exitCode: 0, timedOut: false, canceled: false });
     expect(b, b.tail.join("\n")).toMatchObject({ exitCode: 0 });
     const threads = String(Math.max(1, Math.floor(os.availableParallelism() / 2)));
@@ -58,11 +58,11 @@ describe("local executor, K = 2", () => {
 
   it("wraps round the GPU list, keeps the user's thread count, and leaves K = 1 as it was", () => {
     const ws = workspacePaths(os.tmpdir());
-    const ex = new LocalExecutor({ ws, env: { OMP_NUM_THREADS: "3", CUDA_VISIBLE_DEVICES: "0,1" } }, { gpus: null });
-    expect(ex.childEnv(job("run_0002", "config.py", 2, 3))).toMatchObject({ CUDA_VISIBLE_DEVICES: "0", OMP_NUM_THREADS: "3" });
-    expect(ex.childEnv(job("run_0003", "config.py", 1, 3)).CUDA_VISIBLE_DEVICES).toBe("1");
+    const ex = new LocalExecutor({ ws, env: { OMP_NUM_THREADS: "3", CUDA_VISIBLE_DEVICES: "0,1" } }, { gpus: null, parallel: 3 });
+    expect(ex.childEnv(job("run_0002", "config.py", 2))).toMatchObject({ CUDA_VISIBLE_DEVICES: "0", OMP_NUM_THREADS: "3" });
+    expect(ex.childEnv(job("run_0003", "config.py", 1)).CUDA_VISIBLE_DEVICES).toBe("1");
     // one training at a time without --gpus: the child sees what the user set, no thread override
-    const one = new LocalExecutor({ ws, env: { CUDA_VISIBLE_DEVICES: "0,1" } }, { gpus: null }).childEnv(job("run_0004", "config.py", 0, 1));
+    const one = new LocalExecutor({ ws, env: { CUDA_VISIBLE_DEVICES: "0,1" } }, { gpus: null, parallel: 1 }).childEnv(job("run_0004", "config.py", 0));
     expect(one.CUDA_VISIBLE_DEVICES).toBe("0,1");
     expect(one.OMP_NUM_THREADS).toBeUndefined();
   });

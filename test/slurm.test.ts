@@ -87,7 +87,7 @@ describe.skipIf(!SLURM.conf)("--executor slurm on a real one-node Slurm", () => 
     fs.writeFileSync(path.join(dir, "trials", "b.py"), fs.readFileSync(path.join(dir, "config.py"), "utf8").replace('"lr": 5e-05', '"lr": 0.001'));
     const ex = new SlurmExecutor({ ws: workspacePaths(dir), env }, { partition: null, gres: null, time: null, args: [], pollS: 0.5 });
     const job = (runId: string, configPath: string, slot: number): TrialJob => ({
-      runId, searchId: "k2", configPath, seed: 7, maxEpochs: null, timeoutS: null, slot, parallel: 2,
+      runId, searchId: "k2", configPath, seed: 7, maxEpochs: null, timeoutS: null, slot,
     });
     const lines: Record<string, string[]> = { run_0000: [], run_0001: [] };
     const run = (j: TrialJob) =>
@@ -181,7 +181,7 @@ describe.skipIf(!SLURM.conf)("--executor slurm on a real one-node Slurm", () => 
       { env, encoding: "utf8" },
     ).trim();
     const ex = new SlurmExecutor({ ws, env }, { partition: null, gres: null, time: null, args: [], pollS: 0.5 });
-    const job: TrialJob = { runId: "run_0000", searchId: "lost", configPath: "config.py", seed: null, maxEpochs: null, timeoutS: null, slot: 0, parallel: 1 };
+    const job: TrialJob = { runId: "run_0000", searchId: "lost", configPath: "config.py", seed: null, maxEpochs: null, timeoutS: null, slot: 0 };
     const notices: string[] = [];
     expect(await ex.prepare(job, { notice: (m) => notices.push(m) })).toEqual({ adopt: id, stale: false });
     const out = await ex.run(job, { signal: new AbortController().signal, onLine: () => {}, notice: (m) => notices.push(m) });

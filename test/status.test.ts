@@ -142,13 +142,13 @@ describe("status", () => {
     expect(text).not.toMatch(/noise|naive baselines|±/);
   });
 
-  it("reads an older search.json's thresholds under the evaluator's names (one name and unit from the CLI to the rules)", async () => {
+  it("reads an older search.json's thresholds under their flags' names (one name and unit from the CLI to the rules)", async () => {
     const dir = recorded({ max_runs: 50, best_run_id: null, runs: [] });
-    const old = { acceptAbove: 2.5, rejectBelow: -1, maxRise: 30, minBestEpoch: 2 };
+    const old = { acceptAbovePct: 2.5, rejectBelowPct: -1, maxRisePct: 30, minBestEpoch: 2 };
     const search = { thread_id: "search-old", started_at: "2026-01-01T00:00:00Z", updated_at: "2026-01-01T00:00:00Z", status: "finished", options: { maxIterations: 3, thresholds: old } };
     fs.writeFileSync(path.join(dir, ".nas-graph", "search.json"), JSON.stringify(search));
     const res = await runCli(["status", "--system-dir", dir, "--json"], { env: cliEnv() });
     expect(res.code, res.stderr).toBe(0);
-    expect(JSON.parse(res.stdout).search.options.thresholds).toEqual({ acceptAbovePct: 2.5, rejectBelowPct: -1, maxRisePct: 30, minBestEpoch: 2 });
+    expect(JSON.parse(res.stdout).search.options.thresholds).toEqual({ acceptAbove: 2.5, rejectBelow: -1, maxRise: 30, minBestEpoch: 2 });
   });
 });

@@ -20,7 +20,7 @@ import {
 import { driveSearch, type SearchSummary } from "../graph/session.js";
 import { baselineSeedsOf } from "../graph/seeds.js";
 import { printSummary } from "./resume.js";
-import { searchOptions, type RunOptions } from "./search-options.js";
+import { searchOptions, type RequestedOptions, type RunOptions } from "./search-options.js";
 
 export type { RunOptions } from "./search-options.js";
 
@@ -75,7 +75,7 @@ export async function startSearch(opts: RunOptions, env: NodeJS.ProcessEnv = pro
     fs.mkdirSync(path.dirname(start), { recursive: true });
     fs.copyFileSync(ws.config, start); // after begin-search: config.py may have been put back on this fidelity's incumbent
     const now = new Date().toISOString();
-    const resolved = { ...options, baselineSeeds: baselineSeeds(options, begin.noise) };
+    const resolved: SearchOptions = { ...options, baselineSeeds: baselineSeeds(options, begin.noise) };
     const rec: SearchRecord = { thread_id: threadId, started_at: now, updated_at: now, status: "running", options: resolved };
     writeSearch(ws, rec);
     ui.notice(`search ${threadId}: up to ${options.maxIterations} trainings in ${ws.dir} (fidelity ${begin.fidelity})`);
@@ -92,7 +92,7 @@ export async function startSearch(opts: RunOptions, env: NodeJS.ProcessEnv = pro
 }
 
 /** 3 seeds measure the noise; 1 when it is already measured at this fidelity or the rules are fixed. */
-function baselineSeeds(o: SearchOptions, noise: NoiseRecord | null): number {
+function baselineSeeds(o: RequestedOptions, noise: NoiseRecord | null): number {
   if (o.baselineSeeds !== null) return o.baselineSeeds;
   return o.acceptance === "fixed" || noise ? 1 : 3;
 }
@@ -113,7 +113,7 @@ function announce(begin: SearchStart, o: SearchOptions): void {
   } else if (begin.noise) {
     const n = begin.noise;
     ui.notice(`acceptance: means over seeds; seed noise at this fidelity sd ${n.sd.toFixed(4)}${n.rel_sd != null ? ` (${(n.rel_sd * 100).toFixed(1)}%)` : ""} over ${n.n} runs, reused`);
-  } else if ((o.baselineSeeds ?? 1) < 2) {
+  } else if (o.baselineSeeds < 2) {
     ui.notice(`acceptance: means over seeds; no seed noise measured (--baseline-seeds 1): using the default relative sd ${(o.defaultRelSd * 100).toFixed(0)}% until repeats measure it`);
   } else {
     ui.notice(`acceptance: means over seeds; the baseline's ${o.baselineSeeds} seeds measure the seed noise`);
@@ -132,16 +132,5 @@ export function initialState(rec: SearchRecord, begin: SearchStart) {
     baseline_needed: begin.baseline_needed,
     incumbent,
     best_run_id: incumbent?.root_run_id ?? null,
-    options: {
-      target_val_mse: o.targetValMse,
-      max_epochs: o.maxEpochs,
-      run_timeout_s: o.runTimeoutS,
-      review: o.review,
-      seed: o.seed,
-      parallel: o.parallel,
-      baseline_seeds: o.baselineSeeds ?? 1,
-      max_repeats: o.maxRepeats,
-      portfolio: o.portfolio ?? true,
-    },
   };
 }

@@ -51,8 +51,11 @@ export interface RunOptions {
   json?: boolean;
 }
 
+/** The options as checked before the search begins: the baseline's seed count is decided then (null: not given). */
+export type RequestedOptions = Omit<SearchOptions, "baselineSeeds"> & { baselineSeeds: number | null };
+
 /** Resolve defaults (announced in one line each) and check the option values. */
-export function searchOptions(opts: RunOptions, env: NodeJS.ProcessEnv): SearchOptions {
+export function searchOptions(opts: RunOptions, env: NodeJS.ProcessEnv): RequestedOptions {
   const hasKey = llmConfigured(env);
   const planner = opts.planner ?? (hasKey ? "llm" : "optuna");
   if (!(PLANNERS as readonly string[]).includes(planner)) {
@@ -87,7 +90,7 @@ function checkUsage(opts: RunOptions): void {
   }
 }
 
-function resolved(opts: RunOptions, env: NodeJS.ProcessEnv, planner: string, evaluator: "llm" | "rules"): SearchOptions {
+function resolved(opts: RunOptions, env: NodeJS.ProcessEnv, planner: string, evaluator: "llm" | "rules"): RequestedOptions {
   return {
     maxIterations: opts.maxIterations,
     planner,
@@ -109,9 +112,9 @@ function resolved(opts: RunOptions, env: NodeJS.ProcessEnv, planner: string, eva
     maxLlmFailures: opts.maxLlmFailures ?? null,
     ...executorOptions(opts, env),
     thresholds: {
-      acceptAbovePct: opts.acceptAbove,
-      rejectBelowPct: opts.rejectBelow,
-      maxRisePct: opts.maxRise,
+      acceptAbove: opts.acceptAbove,
+      rejectBelow: opts.rejectBelow,
+      maxRise: opts.maxRise,
       minBestEpoch: opts.minBestEpoch,
     },
   };

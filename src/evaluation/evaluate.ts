@@ -118,9 +118,9 @@ export function checkThresholds(t: Record<string, unknown>): Thresholds {
     if (typeof value !== "number" || !Number.isFinite(value)) throw new UserError(`evaluator threshold ${key} must be a number (got ${String(value)})`);
   }
   const th = t as unknown as Thresholds;
-  if (th.maxRisePct < 0) throw new UserError(`--max-rise must be >= 0 (got ${th.maxRisePct})`);
-  if (th.acceptAbovePct < th.rejectBelowPct) {
-    throw new UserError(`the accept threshold (${th.acceptAbovePct}%) is below the reject threshold (${th.rejectBelowPct}%); raise it or lower the other`);
+  if (th.maxRise < 0) throw new UserError(`--max-rise must be >= 0 (got ${th.maxRise})`);
+  if (th.acceptAbove < th.rejectBelow) {
+    throw new UserError(`the accept threshold (${th.acceptAbove}%) is below the reject threshold (${th.rejectBelow}%); raise it or lower the other`);
   }
   return th;
 }

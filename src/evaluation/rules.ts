@@ -2,9 +2,9 @@
  * What every verdict starts with (failures, baselines, seeds of the incumbent), and the seed's
  * fixed-percent rules (`--acceptance fixed`), applied in the seed's order to the new run's
  * val_mse against the incumbent's mean:
- *   1. improvement > acceptAbovePct           -> accept
- *   2. improvement < rejectBelowPct           -> reject (degraded)
- *   3. val rose > maxRisePct after its best    -> reject (overfitting; read from the val curve,
+ *   1. improvement > acceptAbove           -> accept
+ *   2. improvement < rejectBelow           -> reject (degraded)
+ *   3. val rose > maxRise after its best    -> reject (overfitting; read from the val curve,
  *                                                 nas_agent/curve.py; not the train/val gap)
  *   4. best_epoch < min(minBestEpoch, max_epochs) -> reject (converged too quickly)
  *   5. otherwise (rejectBelow..acceptAbove)   -> undecided: borderline, needs a judge
@@ -22,19 +22,21 @@
  * so that the incumbent has a measured mean and noise before other configs are judged against it.
  */
 import type { EvaluationInput } from "../contracts.js";
+import { RUN_DEFAULTS } from "../run-defaults.js";
 
 export interface Thresholds {
   /** Accept outright above this improvement (percent). */
-  acceptAbovePct: number;
+  acceptAbove: number;
   /** Reject outright below this improvement (percent, negative = regression). */
-  rejectBelowPct: number;
+  rejectBelow: number;
   /** Flag (noise mode) or reject (fixed mode) when val_mse rose more than this after its best epoch (percent). */
-  maxRisePct: number;
+  maxRise: number;
   /** Reject when the best epoch is earlier than this (capped by max_epochs); fixed mode only. */
   minBestEpoch: number;
 }
 
-export const DEFAULT_THRESHOLDS: Thresholds = { acceptAbovePct: 2, rejectBelowPct: -0.5, maxRisePct: 25, minBestEpoch: 3 };
+/** `nas-graph run`'s defaults (src/run-defaults.ts). */
+export const DEFAULT_THRESHOLDS: Thresholds = (({ acceptAbove, rejectBelow, maxRise, minBestEpoch }) => ({ acceptAbove, rejectBelow, maxRise, minBestEpoch }))(RUN_DEFAULTS);
 
 export interface RulesVerdict {
   /** true accept, false reject, null borderline (needs the LLM or the tie-break). */
@@ -85,8 +87,8 @@ export function applyRules(
   const verdict = (accept: boolean | null, reason: string): RulesVerdict => ({ accept, reason, source: "rules", improvementPct: improvement });
   const vs = best.root_run_id;
 
-  if (improvement > t.acceptAbovePct) return verdict(true, `significant improvement: ${pct(improvement)} val_mse over ${vs}`);
-  if (improvement < t.rejectBelowPct) return verdict(false, `performance degraded: ${pct(improvement)} val_mse vs ${vs}`);
+  if (improvement > t.acceptAbove) return verdict(true, `significant improvement: ${pct(improvement)} val_mse over ${vs}`);
+  if (improvement < t.rejectBelow) return verdict(false, `performance degraded: ${pct(improvement)} val_mse vs ${vs}`);
   // the helper's rule (nas_agent/curve.py), with the search's --max-rise
   if (input.curve?.overfitting) return verdict(false, `overfitting: ${input.curve.overfitting}`);
   const minEpoch = Math.min(t.minBestEpoch, metrics.max_epochs);

@@ -25,10 +25,10 @@ export function parseGpus(text: string): string[] {
   return ids;
 }
 
-/** The executor for a search; Slurm is checked first (client commands, options accepted by sbatch --test-only). */
-export async function openExecutor(ctx: PyContext, o: ExecutorOptions): Promise<Executor> {
+/** The executor for a search (--parallel: trainings in flight); Slurm is checked first (client commands, options accepted by sbatch --test-only). */
+export async function openExecutor(ctx: PyContext, o: ExecutorOptions & { parallel: number }): Promise<Executor> {
   const kind = o.executor ?? "local";
-  if (kind === "local") return new LocalExecutor(ctx, { gpus: o.gpus ?? null });
+  if (kind === "local") return new LocalExecutor(ctx, { gpus: o.gpus ?? null, parallel: o.parallel });
   if (kind === "slurm") {
     if (!o.slurm) throw new UserError("this search records --executor slurm without its Slurm options; start a new search with 'nas-graph run --executor slurm'");
     await checkSlurm(o.slurm, ctx.env);

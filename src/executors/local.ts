@@ -31,6 +31,8 @@ import { pushTail, type Executor, type PrepareResult, type RunHooks, type StopVe
 export interface LocalOptions {
   /** GPU ids from --gpus (null: read CUDA_VISIBLE_DEVICES). */
   gpus: string[] | null;
+  /** Trainings in flight at once (--parallel K): each child gets one GPU of the list, and 1/K of the CPU threads. */
+  parallel: number;
 }
 
 /** train.py's command line (after the interpreter). */
@@ -55,7 +57,7 @@ export class LocalExecutor implements Executor {
 
   constructor(
     private readonly ctx: PyContext,
-    private readonly opts: LocalOptions = { gpus: null },
+    private readonly opts: LocalOptions = { gpus: null, parallel: 1 },
   ) {
     // Children run in their own process group; take them down on any exit of ours
     // (Linux also has the parent-death signal, which covers kill -9 too).
@@ -70,9 +72,10 @@ export class LocalExecutor implements Executor {
     env.NAS_PARENT_PID = String(process.pid);
     const gpus = gpuList(this.opts.gpus, this.ctx.env);
     // K = 1 without --gpus keeps today's environment exactly (the child sees every listed GPU)
-    if (gpus && (job.parallel > 1 || this.opts.gpus)) env.CUDA_VISIBLE_DEVICES = gpus[job.slot % gpus.length];
-    if (job.parallel > 1 && this.ctx.env.OMP_NUM_THREADS === undefined) {
-      env.OMP_NUM_THREADS = String(Math.max(1, Math.floor(os.availableParallelism() / job.parallel)));
+    const k = this.opts.parallel;
+    if (gpus && (k > 1 || this.opts.gpus)) env.CUDA_VISIBLE_DEVICES = gpus[job.slot % gpus.length];
+    if (k > 1 && this.ctx.env.OMP_NUM_THREADS === undefined) {
+      env.OMP_NUM_THREADS = String(Math.max(1, Math.floor(os.availableParallelism() / k)));
     }
     return env;
   }

@@ -24,8 +24,6 @@ export interface TrialJob {
   timeoutS: number | null;
   /** 0-based index of this trial among those in flight (GPU round-robin, thread split). */
   slot: number;
-  /** How many trials may be in flight at once (K). */
-  parallel: number;
 }
 
 export interface TrainOutcome {

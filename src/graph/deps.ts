@@ -8,15 +8,16 @@ import type { Executor } from "../executors/types.js";
 import type { CostBudget } from "../llm/budget.js";
 import type { PyContext } from "../python.js";
 import type { Ui } from "../ui.js";
+import type { SearchOptions } from "../workspace.js";
 
 export interface GraphDeps {
+  /** The search's options as search.json records them (the CLI's, checked and resolved; resume may change some). */
+  options: SearchOptions;
   py: PyContext;
   planner: Planner;
   evaluate: (input: EvaluationInput) => Promise<EvaluationResult>;
   /** Only the LLM evaluator reads the run's history summary (saves a helper call per trial). */
   evaluatorUsesHistory: boolean;
-  /** --max-rise: the helper's overfitting rule (nas_agent/curve.py) for verdicts and history summaries (default 25). */
-  maxRisePct?: number;
   /** Trains a trial: local train.py children or Slurm jobs (--executor). */
   executor: Executor;
   ui: Ui;
@@ -26,8 +27,6 @@ export interface GraphDeps {
   searchSpace: () => Promise<SearchSpace>;
   /** The LLM cost cap (--max-cost-usd), shown in the iteration header; the LLM callers enforce it. */
   budget?: CostBudget | null;
-  /** --max-llm-failures: LLM planner rounds in a row that may fall back to the optimizer before the search stops (default 3). */
-  maxLlmFailures?: number;
   /**
    * The next free run ids as the helper last reported them (begin-search, finish-round), so the
    * planner need not ask; held for one invoke only, under the workspace lock, and used once.
@@ -48,7 +47,7 @@ export interface SearchClosing {
   ensemble_error?: string;
 }
 
-/** The helper's --max-rise argument (its own default, 25, when the search sets none). */
-export function maxRiseArgs(deps: Pick<GraphDeps, "maxRisePct">): string[] {
-  return deps.maxRisePct === undefined ? [] : ["--max-rise", String(deps.maxRisePct)];
+/** --max-rise, the helper's overfitting rule (nas_agent/curve.py) for verdicts and history summaries. */
+export function maxRiseArgs(deps: Pick<GraphDeps, "options">): string[] {
+  return ["--max-rise", String(deps.options.thresholds.maxRise)];
 }

@@ -35,13 +35,13 @@ export function recursionLimitFor(maxIterations: number): number {
 export function routeAfterPlanner(state: GraphState): Send[] | typeof END {
   if (state.trials.length === 0) return END;
   return state.trials.map(
-    (trial, slot) => new Send("trial", { trial, search_id: state.search_id, options: state.options, slot } satisfies TrialInput),
+    (trial, slot) => new Send("trial", { trial, search_id: state.search_id, slot } satisfies TrialInput),
   );
 }
 
 /** After evaluation: pause for a human only with --review. */
-export function routeAfterEvaluator(state: GraphState): "review" | "update_state" {
-  return state.options.review ? "review" : "update_state";
+export function routeAfterEvaluator(deps: Pick<GraphDeps, "options">): "review" | "update_state" {
+  return deps.options.review ? "review" : "update_state";
 }
 
 /** The compiled graph; without a checkpointer for LangGraph Studio, which brings its own. */
@@ -55,9 +55,9 @@ export function buildGraph(deps: GraphDeps, checkpointer?: BaseCheckpointSaver) 
     .addEdge(START, "planner")
     .addConditionalEdges("planner", routeAfterPlanner, ["trial", END])
     .addEdge("trial", "evaluator")
-    .addConditionalEdges("evaluator", routeAfterEvaluator, ["review", "update_state"])
+    .addConditionalEdges("evaluator", () => routeAfterEvaluator(deps), ["review", "update_state"])
     .addEdge("review", "update_state")
-    .addConditionalEdges("update_state", shouldContinue, ["planner", END])
+    .addConditionalEdges("update_state", (s: GraphState) => shouldContinue(s, deps.options), ["planner", END])
     .compile({ checkpointer });
 }
 
@@ -67,5 +67,10 @@ export type SearchGraph = ReturnType<typeof buildGraph>;
 export function inertDeps(py: PyContext, ui: Ui): GraphDeps {
   const inert = () => Promise.reject(new Error("inspection only"));
   const executor: Executor = { kind: "local", prepare: inert, run: inert };
-  return { py, planner: inert, evaluate: inert, evaluatorUsesHistory: false, executor, ui, signal: new AbortController().signal, searchSpace: inert };
+  return {
+    get options(): GraphDeps["options"] {
+      throw new Error("inspection only");
+    },
+    py, planner: inert, evaluate: inert, evaluatorUsesHistory: false, executor, ui, signal: new AbortController().signal, searchSpace: inert,
+  };
 }

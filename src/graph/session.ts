@@ -168,6 +168,7 @@ function buildSearchGraph(
   let space: Promise<SearchSpace> | null = known ? Promise.resolve(known) : null;
   return buildGraph(
     {
+      options: o,
       py,
       planner: createPlanner(o.planner as Parameters<typeof createPlanner>[0], { env, mockFile: o.mockFile ?? undefined, budget }),
       evaluate: createEvaluator({
@@ -179,13 +180,11 @@ function buildSearchGraph(
         budget,
       }),
       evaluatorUsesHistory: o.evaluator === "llm",
-      maxRisePct: o.thresholds.maxRisePct,
       executor,
       ui,
       signal,
       searchSpace: () => (space ??= agent<{ space: SearchSpace }>(py, ["space"]).then((r) => r.space)),
       budget,
-      maxLlmFailures: o.maxLlmFailures ?? undefined,
       ...held,
     },
     saver,

@@ -11,7 +11,6 @@
  * | ------------------ | ------------- | ------- |
  * | search_id          | run command   | thread id of this search (also recorded per run) |
  * | max_iterations     | run command   | the budget: trainings in this search, baseline seeds and repeats included |
- * | options            | run command   | see GraphOptions |
  * | fidelity           | run command   | the comparability key of this search's runs (nas_agent begin-search) |
  * | start_seed         | run command   | config.py's seed; baseline seed i trains start_seed + i |
  * | baseline_needed    | run command   | config.py is not the incumbent at this fidelity: train it first |
@@ -31,37 +30,13 @@
  * | llm_fallbacks      | planner       | planner rounds of this search that fell back to the optimizer because the LLM failed |
  * | llm_failures_in_row | planner      | such rounds in a row (reset by an LLM answer); --max-llm-failures stops the search |
  * | timings            | each node     | seconds spent per node in the current round |
+ *
+ * The search's options are not state: they are search.json's (SearchOptions, src/workspace.ts),
+ * the one shape from the CLI to the nodes, which read them from GraphDeps.options (./deps.ts).
+ * A checkpoint of an older version holds an `options` channel of its own: it is ignored.
  */
 import { Annotation } from "@langchain/langgraph";
 import type { ConfigChange, ConfigEvidence, LlmUsage } from "../contracts.js";
-
-export interface GraphOptions {
-  target_val_mse: number | null;
-  max_epochs: number | null;
-  run_timeout_s: number | null;
-  review: boolean;
-  seed: number | null;
-  /** Trials in flight at once (--parallel). */
-  parallel: number;
-  /** Seeds of the baseline config (--baseline-seeds). */
-  baseline_seeds: number;
-  /** Extra seeds a candidate may get before its verdict (--max-repeats). */
-  max_repeats: number;
-  /** After the baseline, propose each model family at its published recipe first (--portfolio). */
-  portfolio: boolean;
-}
-
-export const DEFAULT_GRAPH_OPTIONS: GraphOptions = {
-  target_val_mse: null,
-  max_epochs: null,
-  run_timeout_s: null,
-  review: false,
-  seed: null,
-  parallel: 1,
-  baseline_seeds: 3,
-  max_repeats: 2,
-  portfolio: true,
-};
 
 export type TrialKind = "baseline" | "proposal" | "repeat";
 
@@ -159,7 +134,6 @@ function field<T>(init: () => T) {
 export const GraphStateAnnotation = Annotation.Root({
   search_id: field<string>(() => ""),
   max_iterations: field<number>(() => 20),
-  options: field<GraphOptions>(() => ({ ...DEFAULT_GRAPH_OPTIONS })),
   fidelity: field<string | null>(() => null),
   start_seed: field<number | null>(() => null),
   baseline_needed: field<boolean>(() => true),
@@ -193,7 +167,6 @@ export type GraphUpdate = typeof GraphStateAnnotation.Update;
 export interface TrialInput {
   trial: Trial;
   search_id: string;
-  options: GraphOptions;
   /** 0-based index among the round's trials (GPU round-robin, thread split). */
   slot: number;
 }

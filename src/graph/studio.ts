@@ -4,6 +4,7 @@
  * its own), with its collaborators chosen as the CLI's defaults from the environment:
  * - NAS_SYSTEM_DIR: the workspace (default <repo>/nas_system);
  * - planner and evaluator: llm with OPENROUTER_API_KEY, else optuna and rules;
+ * - the other search options: `nas-graph run`'s defaults (src/run-defaults.ts), 3 baseline seeds;
  * - .env in the current directory is read, as the CLI does (langgraph.json names no env file,
  *   so the server starts without one).
  * Studio shows the graph and its state; a search with the lock, the start snapshot and
@@ -15,6 +16,8 @@ import dotenv from "dotenv";
 import { createEvaluator } from "../evaluation/evaluate.js";
 import { llmConfigured } from "../llm/settings.js";
 import { createPlanner } from "../planners/index.js";
+import { RUN_DEFAULTS } from "../run-defaults.js";
+import { searchOptions } from "../commands/search-options.js";
 import { LocalExecutor } from "../executors/local.js";
 import { agent, REPO_ROOT } from "../python.js";
 import type { SearchSpace } from "../contracts.js";
@@ -23,15 +26,18 @@ import { workspacePaths } from "../workspace.js";
 import { buildGraph } from "./graph.js";
 
 function studioGraph(env: NodeJS.ProcessEnv) {
-  const py = { ws: workspacePaths(path.resolve(env.NAS_SYSTEM_DIR || path.join(REPO_ROOT, "nas_system"))), env };
+  const systemDir = path.resolve(env.NAS_SYSTEM_DIR || path.join(REPO_ROOT, "nas_system"));
+  const py = { ws: workspacePaths(systemDir), env };
   const llm = llmConfigured(env);
+  const options = { ...searchOptions({ ...RUN_DEFAULTS, systemDir, planner: llm ? "llm" : "optuna", evaluator: llm ? "llm" : "rules" }, env), baselineSeeds: 3 };
   let space: Promise<SearchSpace> | null = null;
   return buildGraph({
+    options,
     py,
     planner: createPlanner(llm ? "llm" : "optuna", { env }),
     evaluate: createEvaluator({ mode: llm ? "llm" : "rules", env }),
     evaluatorUsesHistory: llm,
-    executor: new LocalExecutor(py, { gpus: null }),
+    executor: new LocalExecutor(py, { gpus: null, parallel: options.parallel }),
     ui,
     signal: new AbortController().signal,
     searchSpace: () => (space ??= agent<{ space: SearchSpace }>(py, ["space"]).then((r) => r.space)),

@@ -6,7 +6,7 @@ import { evidenceOf, type ConfigRecord } from "../../src/contracts.js";
 import { evaluatorNode } from "../../src/graph/nodes/evaluator.js";
 import type { GraphState, Trial, TrialResult } from "../../src/graph/state.js";
 import type { Workspace } from "../../src/workspace-paths.js";
-import { configRecord, fakeDeps, fakeEvaluate, fakeHelper, graphState, metrics, opt, silentUi, tempWorkspaces, trial, update } from "./fakes.js";
+import { configRecord, fakeDeps, fakeEvaluate, fakeHelper, graphState, searchOpts, metrics, opt, silentUi, tempWorkspaces, trial, update } from "./fakes.js";
 
 const workspace = tempWorkspaces();
 
@@ -63,7 +63,7 @@ describe("evaluator node", () => {
       run_0006: { accept: true, reason: "beats it", improvement_pct: 16.7, usage: { calls: 1, input_tokens: 100, output_tokens: 10, cost_usd: 0.01 }, transcript: [{ raw: "{}", error: null, usage: { calls: 1, input_tokens: 100, output_tokens: 10, cost_usd: 0.01 } }] },
       run_0007: { accept: false, reason: "run crashed", source: "failure" },
     });
-    const out = await update(evaluatorNode(state, fakeDeps(py, silentUi().ui, { evaluate, maxRisePct: 30 })));
+    const out = await update(evaluatorNode(state, fakeDeps(py, silentUi().ui, { evaluate, options: { thresholds: { ...searchOpts().thresholds, maxRise: 30 } } })));
 
     expect(calls.map((c) => c.command)).toEqual(["record-runs"]);
     const args = calls[0].args;

@@ -12,9 +12,12 @@ import type { AgentAnswer, HelperCommand } from "../../src/agent-server.js";
 import type { ConfigRecord, EvaluationInput, EvaluationResult, Planner, PlannerContext, PlannerResult, SearchSpace } from "../../src/contracts.js";
 import type { PrepareResult, RunHooks, TrainOutcome, TrialJob, Executor } from "../../src/executors/types.js";
 import type { GraphDeps } from "../../src/graph/deps.js";
-import { DEFAULT_GRAPH_OPTIONS, ZERO_USAGE, type GraphOptions, type GraphState, type GraphUpdate, type Trial } from "../../src/graph/state.js";
+import { RUN_DEFAULTS } from "../../src/run-defaults.js";
+import { searchOptions } from "../../src/commands/search-options.js";
+import { GraphStateAnnotation, ZERO_USAGE, type GraphState, type GraphUpdate, type Trial } from "../../src/graph/state.js";
 import type { PyContext } from "../../src/python.js";
 import type { Ui } from "../../src/ui.js";
+import type { SearchOptions } from "../../src/workspace.js";
 import { runDir, startConfigRel, workspacePaths, type Workspace } from "../../src/workspace-paths.js";
 
 export const SEARCH_ID = "s-test";
@@ -177,9 +180,17 @@ export function fakeEvaluate(byRun: Record<string, Partial<EvaluationResult>>) {
 
 export const SPACE: SearchSpace = { params: {}, class_defaults: {}, constraints: [] };
 
-/** GraphDeps of fakes; each test overrides what it drives. */
-export function fakeDeps(py: PyContext, ui: Ui, over: Partial<GraphDeps> = {}): GraphDeps {
+/** The options `nas-graph run` checks and records by default (optuna, rules, 3 baseline seeds), then `over`. */
+export function searchOpts(over: Partial<SearchOptions> = {}): SearchOptions {
+  const cli = searchOptions({ ...RUN_DEFAULTS, systemDir: ".", planner: "optuna", evaluator: "rules" }, {});
+  return { ...cli, baselineSeeds: 3, ...over };
+}
+
+/** GraphDeps of fakes; each test overrides what it drives (`options`: over run's defaults). */
+export function fakeDeps(py: PyContext, ui: Ui, over: Omit<Partial<GraphDeps>, "options"> & { options?: Partial<SearchOptions> } = {}): GraphDeps {
+  const { options, ...rest } = over;
   return {
+    options: searchOpts(options),
     py,
     planner: NO_PLANNER,
     evaluate: NO_EVALUATE,
@@ -190,7 +201,7 @@ export function fakeDeps(py: PyContext, ui: Ui, over: Partial<GraphDeps> = {}): 
     ui,
     signal: new AbortController().signal,
     searchSpace: async () => SPACE,
-    ...over,
+    ...rest,
   };
 }
 
@@ -199,35 +210,10 @@ export async function update(pending: Promise<GraphUpdate>): Promise<Partial<Gra
   return (await pending) as Partial<GraphState>;
 }
 
-/** A hand-built GraphState: the annotation's defaults, then `over`. */
-export function graphState(over: Partial<Omit<GraphState, "options">> & { options?: Partial<GraphOptions> } = {}): GraphState {
-  const { options, ...rest } = over;
-  return {
-    search_id: SEARCH_ID,
-    max_iterations: 20,
-    fidelity: "fid-1",
-    start_seed: 41,
-    baseline_needed: true,
-    iteration: 0,
-    round: 0,
-    planner_call: 0,
-    baseline_done: false,
-    trials: [],
-    stop_requested: false,
-    repeat_queue: [],
-    results: {},
-    verdicts: [],
-    incumbent: null,
-    best_run_id: null,
-    n_runs: 0,
-    usage: { ...ZERO_USAGE },
-    llm_max_call_usd: 0,
-    llm_fallbacks: 0,
-    llm_failures_in_row: 0,
-    timings: {},
-    ...rest,
-    options: { ...DEFAULT_GRAPH_OPTIONS, ...options },
-  };
+/** A hand-built GraphState: the annotation's own defaults, this file's search (id, fidelity, config seed), then `over`. */
+export function graphState(over: Partial<GraphState> = {}): GraphState {
+  const defaults = Object.fromEntries(Object.entries(GraphStateAnnotation.spec).map(([k, channel]) => [k, channel.fromCheckpoint().get()]));
+  return { ...(defaults as GraphState), search_id: SEARCH_ID, fidelity: "fid-1", start_seed: 41, ...over };
 }
 
 /** A trial of a round (a proposal on the start config unless `over` says otherwise). */

@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { evidenceOf, type PlannerResult, type SearchSpace } from "../../src/contracts.js";
 import { BASELINE_PLAN, plannerNode } from "../../src/graph/nodes/planner.js";
 import { LlmFailuresStop } from "../../src/llm/errors.js";
+import type { SearchOptions } from "../../src/workspace.js";
 import { runConfigRel, startConfigRel } from "../../src/workspace-paths.js";
 import { configRecord, fakeDeps, fakeHelper, fakePlanner, graphState, opt, refusal, SEARCH_ID, silentUi, tempWorkspaces, update } from "./fakes.js";
 
@@ -24,9 +25,10 @@ function withIncumbent() {
     baseline_done: true,
     incumbent: evidenceOf(configRecord("run_0001", [0.3, 0.31, 0.29])),
     best_run_id: "run_0001",
-    options: { portfolio: false, parallel: 2 },
   });
-  return { ws, state };
+  // the search's options (GraphDeps.options), as a test may change them before planning
+  const options: Partial<SearchOptions> = { portfolio: false, parallel: 2 };
+  return { ws, state, options };
 }
 
 describe("planner node", () => {
@@ -34,7 +36,7 @@ describe("planner node", () => {
     const ws = workspace();
     const { py, calls } = fakeHelper(ws, { "next-run-id": (a) => ({ run_ids: ids(Number(opt(a, "--count"))) }) });
     const { ui, of } = silentUi();
-    const out = await update(plannerNode(graphState({ options: { parallel: 2, baseline_seeds: 3 } }), fakeDeps(py, ui)));
+    const out = await update(plannerNode(graphState(), fakeDeps(py, ui, { options: { parallel: 2, baselineSeeds: 3 } })));
 
     expect(calls).toEqual([{ command: "next-run-id", args: ["--count", "2"] }]);
     expect(out.trials!.map((t) => [t.run_id, t.kind, t.repeat_of, t.seed, t.base])).toEqual([
@@ -56,7 +58,7 @@ describe("planner node", () => {
       usage: usage(0),
       attempts: 1,
     }));
-    const out = await update(plannerNode(graphState({ options: { parallel: 4, baseline_seeds: 3, portfolio: false } }), fakeDeps(py, silentUi().ui, { planner })));
+    const out = await update(plannerNode(graphState(), fakeDeps(py, silentUi().ui, { planner, options: { parallel: 4, baselineSeeds: 3, portfolio: false } })));
     expect(asked.map((c) => [c.batchSize, c.incumbent, c.configText])).toEqual([[1, null, "seed = 41\nlr = 0.001\n"]]);
     expect(opt(calls[0].args, "--count")).toBe("4");
     // ids go to the drafts first (the baseline, then the proposals), then to the seeds listed after their root
@@ -74,15 +76,15 @@ describe("planner node", () => {
     const ws = workspace();
     const { py, calls } = fakeHelper(ws, {});
     const runIds = { next: ["run_0007", "run_0008"] };
-    const out = await update(plannerNode(graphState({ options: { parallel: 1 } }), fakeDeps(py, silentUi().ui, { runIds })));
+    const out = await update(plannerNode(graphState(), fakeDeps(py, silentUi().ui, { runIds, options: { parallel: 1 } })));
     expect(calls).toEqual([]);
     expect(out.trials!.map((t) => t.run_id)).toEqual(["run_0007"]);
     expect(runIds.next).toBeNull();
   });
 
   it("fills the round with queued repeats first, then the planner's proposals on the incumbent's config", async () => {
-    const { ws, state } = withIncumbent();
-    state.options.parallel = 3;
+    const { ws, state, options } = withIncumbent();
+    options.parallel = 3;
     state.repeat_queue = [{ root_run_id: "run_0003", seed: 44, kind: "repeat", plan: "repeat run_0003" }];
     const { py, calls } = fakeHelper(ws, {
       "next-run-id": (a) => ({ run_ids: ids(Number(opt(a, "--count")), 5) }),
@@ -94,7 +96,7 @@ describe("planner node", () => {
       usage: usage(0),
       attempts: 0,
     }));
-    const out = await update(plannerNode(state, fakeDeps(py, silentUi().ui, { planner })));
+    const out = await update(plannerNode(state, fakeDeps(py, silentUi().ui, { options, planner })));
 
     expect(asked).toHaveLength(1);
     expect(asked[0]).toMatchObject({ batchSize: 2, iteration: 4, plannerCall: 5, incumbent: state.incumbent, configText: "seed = 41\nlr = 0.003\n" });
@@ -114,8 +116,8 @@ describe("planner node", () => {
   });
 
   it("puts the portfolio's untried families before the planner's proposals; a family the helper refuses is skipped", async () => {
-    const { ws, state } = withIncumbent();
-    state.options.portfolio = true;
+    const { ws, state, options } = withIncumbent();
+    options.portfolio = true;
     const space: SearchSpace = {
       params: { "model.family": { type: "str", choices: ["informer", "dlinear", "patchtst"], step: "radical" } },
       class_defaults: {},
@@ -137,7 +139,7 @@ describe("planner node", () => {
       attempts: 1,
       transcript: [{ raw: "{}", error: null, usage: usage(1, 0.002) }],
     }));
-    const out = await update(plannerNode(state, fakeDeps(py, silentUi().ui, { planner, searchSpace: async () => space })));
+    const out = await update(plannerNode(state, fakeDeps(py, silentUi().ui, { options, planner, searchSpace: async () => space })));
 
     expect(calls.filter((c) => c.command === "config-apply").every((c) => c.args[0] === "--dry-run" && opt(c.args, "--base") === path.join(ws.dir, runConfigRel("run_0001")))).toBe(true);
     expect(asked[0].batchSize).toBe(1);
@@ -154,7 +156,7 @@ describe("planner node", () => {
   });
 
   it("a stop answer plans nothing, reserves no id and asks to end the search", async () => {
-    const { ws, state } = withIncumbent();
+    const { ws, state, options } = withIncumbent();
     const { py, calls } = fakeHelper(ws, {});
     const { planner } = fakePlanner(() => ({
       proposals: [{ decision: { step_type: "stop", plan: "done", reason: "converged", config_changes: [] }, planner: "llm" }],
@@ -162,14 +164,14 @@ describe("planner node", () => {
       attempts: 1,
     }));
     const { ui, of } = silentUi();
-    const out = await update(plannerNode(state, fakeDeps(py, ui, { planner })));
+    const out = await update(plannerNode(state, fakeDeps(py, ui, { options, planner })));
     expect(calls).toEqual([]);
     expect(out).toMatchObject({ trials: [], stop_requested: true, planner_call: 5 });
     expect(of("plan")).toEqual([["stop", "done", "converged", "llm", null]]);
   });
 
   it("a planner round that fell back to the optimizer is counted, said once, and resets on the next LLM answer", async () => {
-    const { ws, state } = withIncumbent();
+    const { ws, state, options } = withIncumbent();
     state.llm_fallbacks = 1;
     state.llm_failures_in_row = 1;
     const { py } = fakeHelper(ws, { "next-run-id": { run_ids: ["run_0005", "run_0006"] } });
@@ -180,37 +182,37 @@ describe("planner node", () => {
       llm_failure: "the LLM timed out",
     };
     const { ui, of } = silentUi();
-    const out = await update(plannerNode(state, fakeDeps(py, ui, { planner: fakePlanner(() => fallback).planner })));
+    const out = await update(plannerNode(state, fakeDeps(py, ui, { options, planner: fakePlanner(() => fallback).planner })));
     expect(out).toMatchObject({ llm_fallbacks: 2, llm_failures_in_row: 2 });
     expect(of("llmFallback")).toEqual([["the LLM timed out", 2, 3]]);
     expect(out.trials!.map((t) => t.fallback)).toEqual(["timeout", "timeout"]);
 
     const answered: PlannerResult = { ...fallback, usage: usage(1), llm_failure: null };
-    const next = await update(plannerNode({ ...state, llm_fallbacks: 2, llm_failures_in_row: 2 }, fakeDeps(py, silentUi().ui, { planner: fakePlanner(() => answered).planner, runIds: { next: ["run_0007", "run_0008"] } })));
+    const next = await update(plannerNode({ ...state, llm_fallbacks: 2, llm_failures_in_row: 2 }, fakeDeps(py, silentUi().ui, { options, planner: fakePlanner(() => answered).planner, runIds: { next: ["run_0007", "run_0008"] } })));
     expect(next).toMatchObject({ llm_fallbacks: 2, llm_failures_in_row: 0 });
   });
 
   it("stops the search at --max-llm-failures fallback rounds in a row, before reserving any id", async () => {
-    const { ws, state } = withIncumbent();
+    const { ws, state, options } = withIncumbent();
     state.llm_failures_in_row = 1;
     const { py, calls } = fakeHelper(ws, {});
     const planner = fakePlanner(() => ({ proposals: [], usage: usage(0), attempts: 1, llm_failure: "401 unauthorized" })).planner;
-    const run = update(plannerNode(state, fakeDeps(py, silentUi().ui, { planner, maxLlmFailures: 2 })));
+    const run = update(plannerNode(state, fakeDeps(py, silentUi().ui, { planner, options: { ...options, maxLlmFailures: 2 } })));
     await expect(run).rejects.toBeInstanceOf(LlmFailuresStop);
     await expect(run).rejects.toThrow(/2 LLM planner rounds in a row.*401 unauthorized/);
     expect(calls).toEqual([]);
   });
 
   it("a planner that fails fails the node, with no run id reserved", async () => {
-    const { ws, state } = withIncumbent();
+    const { ws, state, options } = withIncumbent();
     const { py, calls } = fakeHelper(ws, {});
     const planner = fakePlanner(() => Promise.reject(new Error("planner exploded"))).planner;
-    await expect(plannerNode(state, fakeDeps(py, silentUi().ui, { planner }))).rejects.toThrow("planner exploded");
+    await expect(plannerNode(state, fakeDeps(py, silentUi().ui, { options, planner }))).rejects.toThrow("planner exploded");
     expect(calls).toEqual([]);
   });
 
   it("plans no more trials than the training budget has left", async () => {
-    const { ws, state } = withIncumbent();
+    const { ws, state, options } = withIncumbent();
     state.max_iterations = 4; // iteration 3: one training left though --parallel 2
     const { py, calls } = fakeHelper(ws, { "next-run-id": { run_ids: ["run_0005"] } });
     const { planner, asked } = fakePlanner((ctx) => ({
@@ -218,7 +220,7 @@ describe("planner node", () => {
       usage: usage(0),
       attempts: 1,
     }));
-    const out = await update(plannerNode(state, fakeDeps(py, silentUi().ui, { planner })));
+    const out = await update(plannerNode(state, fakeDeps(py, silentUi().ui, { options, planner })));
     expect(asked[0].batchSize).toBe(1);
     expect(opt(calls[0].args, "--count")).toBe("1");
     expect(out.trials).toHaveLength(1);

@@ -48,7 +48,6 @@ function round(over: Partial<GraphState>, runs: Array<{ id: string; val: number 
   }
   const state = graphState({
     ...over,
-    options: { review: true },
     trials: runs.map((r) => trial(r.id)),
     results: Object.fromEntries(runs.map((r) => [r.id, { run_id: r.id, run_status: r.val === null ? "crashed" : "ok", run_error: r.val === null ? "OOM" : null, training_success: r.val !== null, diff: "", train_s: 1, trial_s: 1 }])),
     verdicts: runs.map((r) => r.verdict),

@@ -5,7 +5,7 @@ import { evidenceOf } from "../../src/contracts.js";
 import { routeAfterEvaluator, routeAfterPlanner } from "../../src/graph/graph.js";
 import { baselineRejected, shouldContinue } from "../../src/graph/should-continue.js";
 import type { GraphState, TrialResult } from "../../src/graph/state.js";
-import { configRecord, graphState, trial } from "./fakes.js";
+import { configRecord, graphState, searchOpts, trial } from "./fakes.js";
 
 /** A state after update_state: `iteration` trainings of 10 done, the incumbent at this mean. */
 function after(over: Partial<GraphState> & { best?: number; target?: number | null; baseline?: string } = {}): GraphState {
@@ -18,47 +18,51 @@ function after(over: Partial<GraphState> & { best?: number; target?: number | nu
     incumbent: best === undefined ? null : evidenceOf(configRecord("run_0001", [best])),
     trials: [root],
     results,
-    options: { target_val_mse: target ?? null },
     ...rest,
   });
 }
 
+/** should_continue as the graph routes it: with the search's --target-val-mse. */
+function shouldContinueAt(over: Parameters<typeof after>[0] = {}): ReturnType<typeof shouldContinue> {
+  return shouldContinue(after(over), { targetValMse: over.target ?? null });
+}
+
 describe("should_continue", () => {
   it("plans the next round while the budget lasts and the target is not met", () => {
-    expect(shouldContinue(after())).toBe("planner");
-    expect(shouldContinue(after({ best: 0.3, target: 0.25 }))).toBe("planner");
-    expect(shouldContinue(after({ iteration: 9 }))).toBe("planner");
+    expect(shouldContinueAt()).toBe("planner");
+    expect(shouldContinueAt({ best: 0.3, target: 0.25 })).toBe("planner");
+    expect(shouldContinueAt({ iteration: 9 })).toBe("planner");
   });
 
   it("ends when the planner asked to stop", () => {
-    expect(shouldContinue(after({ stop_requested: true }))).toBe(END);
+    expect(shouldContinueAt({ stop_requested: true })).toBe(END);
   });
 
   it("ends when the training budget is spent", () => {
-    expect(shouldContinue(after({ iteration: 10 }))).toBe(END);
-    expect(shouldContinue(after({ iteration: 11 }))).toBe(END);
+    expect(shouldContinueAt({ iteration: 10 })).toBe(END);
+    expect(shouldContinueAt({ iteration: 11 })).toBe(END);
   });
 
   it("ends when the incumbent's mean beats --target-val-mse, not at it", () => {
-    expect(shouldContinue(after({ best: 0.24, target: 0.25 }))).toBe(END);
-    expect(shouldContinue(after({ best: 0.25, target: 0.25 }))).toBe("planner");
-    expect(shouldContinue(after({ target: 0.25 }))).toBe("planner"); // no incumbent yet
+    expect(shouldContinueAt({ best: 0.24, target: 0.25 })).toBe(END);
+    expect(shouldContinueAt({ best: 0.25, target: 0.25 })).toBe("planner");
+    expect(shouldContinueAt({ target: 0.25 })).toBe("planner"); // no incumbent yet
   });
 
   it("ends when train.py rejected the starting config (an invalid baseline), not when it crashed", () => {
     expect(baselineRejected(after({ baseline: "invalid" }))).toBe(true);
-    expect(shouldContinue(after({ baseline: "invalid" }))).toBe(END);
+    expect(shouldContinueAt({ baseline: "invalid" })).toBe(END);
     expect(baselineRejected(after({ baseline: "crashed" }))).toBe(false);
-    expect(shouldContinue(after({ baseline: "crashed" }))).toBe("planner");
+    expect(shouldContinueAt({ baseline: "crashed" })).toBe("planner");
     // a baseline seed (repeat_of set) that was invalid is no rejected start
     const seed = after({ trials: [trial("run_0002", { kind: "baseline", repeat_of: "run_0001" })] });
-    expect(shouldContinue({ ...seed, results: { run_0002: { ...after({ baseline: "invalid" }).results.run_0001, run_id: "run_0002" } } })).toBe("planner");
+    expect(shouldContinue({ ...seed, results: { run_0002: { ...after({ baseline: "invalid" }).results.run_0001, run_id: "run_0002" } } }, { targetValMse: null })).toBe("planner");
   });
 });
 
 describe("the routes after planner and evaluator", () => {
   it("sends one trial task per planned trial, with its slot, or ends when nothing was planned", () => {
-    const state = graphState({ trials: [trial("run_0005"), trial("run_0006")], options: { parallel: 2 } });
+    const state = graphState({ trials: [trial("run_0005"), trial("run_0006")] });
     const sends = routeAfterPlanner(state) as Send[];
     expect(sends.map((s) => [s.node, s.args.trial.run_id, s.args.slot, s.args.search_id])).toEqual([
       ["trial", "run_0005", 0, state.search_id],
@@ -68,7 +72,7 @@ describe("the routes after planner and evaluator", () => {
   });
 
   it("pauses for a human only with --review", () => {
-    expect(routeAfterEvaluator(graphState({ options: { review: true } }))).toBe("review");
-    expect(routeAfterEvaluator(graphState())).toBe("update_state");
+    expect(routeAfterEvaluator({ options: searchOpts({ review: true }) })).toBe("review");
+    expect(routeAfterEvaluator({ options: searchOpts() })).toBe("update_state");
   });
 });

@@ -4,15 +4,18 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { UserError } from "../../src/errors.js";
 import { trialNode } from "../../src/graph/nodes/trial.js";
-import { DEFAULT_GRAPH_OPTIONS, type Trial, type TrialInput, type TrialResult } from "../../src/graph/state.js";
+import { type Trial, type TrialInput, type TrialResult } from "../../src/graph/state.js";
 import { runConfigRel, trialConfigRel, writeJsonAtomic, type Workspace } from "../../src/workspace-paths.js";
 import { fakeDeps, fakeExecutor, fakeHelper, opt, refusal, SEARCH_ID, silentUi, START_CONFIG, tempWorkspaces, trial, update, type Training } from "./fakes.js";
 
 const workspace = tempWorkspaces();
 
-function input(t: Trial, timeout: number | null = null): TrialInput {
-  return { trial: t, search_id: SEARCH_ID, options: { ...DEFAULT_GRAPH_OPTIONS, max_epochs: 3, run_timeout_s: timeout, parallel: 2 }, slot: 1 };
+function input(t: Trial): TrialInput {
+  return { trial: t, search_id: SEARCH_ID, slot: 1 };
 }
+
+/** The search's options the trial reads (GraphDeps.options): --max-epochs 3, --run-timeout, --parallel 2. */
+const options = (timeout: number | null = null) => ({ maxEpochs: 3, runTimeoutS: timeout, parallel: 2 });
 
 /** Run the node on one trial with an executor that trains as `training` says. */
 async function runTrial(ws: Workspace, t: Trial, training: Training, opts: { timeout?: number | null; stale?: boolean; signal?: AbortSignal } = {}) {
@@ -24,8 +27,8 @@ async function runTrial(ws: Workspace, t: Trial, training: Training, opts: { tim
   });
   const { ui, of } = silentUi();
   const exec = fakeExecutor(ws, () => training, { adopt: null, stale: opts.stale ?? false });
-  const deps = fakeDeps(py, ui, { executor: exec.executor, ...(opts.signal ? { signal: opts.signal } : {}) });
-  const out = await update(trialNode(input(t, opts.timeout ?? null), deps));
+  const deps = fakeDeps(py, ui, { options: options(opts.timeout ?? null), executor: exec.executor, ...(opts.signal ? { signal: opts.signal } : {}) });
+  const out = await update(trialNode(input(t), deps));
   const result = out.results![t.run_id] as TrialResult;
   return { result, calls, jobs: exec.jobs, of };
 }
@@ -40,7 +43,7 @@ describe("trial node", () => {
 
     expect(calls).toEqual([]);
     expect(fs.readFileSync(path.join(ws.dir, trialConfigRel("run_0002")), "utf8")).toBe("lr = 0.002\n");
-    expect(jobs).toEqual([{ runId: "run_0002", searchId: SEARCH_ID, configPath: trialConfigRel("run_0002"), seed: 7, maxEpochs: 3, timeoutS: null, slot: 1, parallel: 2 }]);
+    expect(jobs).toEqual([{ runId: "run_0002", searchId: SEARCH_ID, configPath: trialConfigRel("run_0002"), seed: 7, maxEpochs: 3, timeoutS: null, slot: 1 }]);
     expect(result).toMatchObject({ run_id: "run_0002", run_status: "ok", run_error: null, training_success: true, diff: "+lr = 0.002", train_s: 1.5 });
     expect(of("diff")).toEqual([["+lr = 0.002"]]);
     expect(of("training-end")).toEqual([["run_0002"]]);
@@ -63,7 +66,7 @@ describe("trial node", () => {
     const { py, calls } = fakeHelper(ws, { "config-apply": refusal("lr out of range", ["training.optimizer_params.lr: 5 > 0.1"]) });
     const { ui, of } = silentUi();
     const exec = fakeExecutor(ws, () => ({ ok: 0.2 }));
-    const out = await update(trialNode(input(trial("run_0003")), fakeDeps(py, ui, { executor: exec.executor })));
+    const out = await update(trialNode(input(trial("run_0003")), fakeDeps(py, ui, { options: options(), executor: exec.executor })));
     expect(calls).toHaveLength(1);
     expect(exec.jobs).toEqual([]);
     expect(out.results!.run_0003).toMatchObject({ run_status: "invalid", training_success: false, run_error: "lr out of range; training.optimizer_params.lr: 5 > 0.1" });

@@ -7,7 +7,7 @@ import type { SearchClosing } from "../../src/graph/deps.js";
 import { updateStateNode, type RoundEnd } from "../../src/graph/nodes/update-state.js";
 import type { GraphState, RepeatRequest, Trial, Verdict } from "../../src/graph/state.js";
 import { startConfigRel, type Workspace } from "../../src/workspace-paths.js";
-import { configRecord, fakeDeps, fakeHelper, graphState, opt, SEARCH_ID, silentUi, tempWorkspaces, trial, update } from "./fakes.js";
+import { configRecord, fakeDeps, fakeHelper, graphState, searchOpts, opt, SEARCH_ID, silentUi, tempWorkspaces, trial, update } from "./fakes.js";
 
 const workspace = tempWorkspaces();
 
@@ -53,7 +53,7 @@ describe("update_state node", () => {
     ]);
     expect([opt(args, "--known-best"), opt(args, "--fallback"), opt(args, "--reserve"), opt(args, "--baseline-seeds")]).toEqual(["run_0001", path.join(ws.dir, startConfigRel(SEARCH_ID)), "1", "3"]);
     expect(args).not.toContain("--close");
-    expect(args).not.toContain("--max-rise");
+    expect(opt(args, "--max-rise")).toBe("25"); // the search's --max-rise (its default)
 
     expect(out).toMatchObject({ iteration: 5, incumbent: evidenceOf(rec4), best_run_id: "run_0004", n_runs: 5, repeat_queue: [] });
     expect(runIds.next).toEqual(["run_0006"]);
@@ -81,7 +81,7 @@ describe("update_state node", () => {
     const state = round({ iteration: 4, incumbent: evidenceOf(INCUMBENT), best_run_id: "run_0001", repeat_queue: [queued] }, [trial("run_0006")], [verdict("run_0006", { repeat: true, reason: "inside the noise" })]);
     const rec6 = configRecord("run_0006", [0.29], { next_seed: 42 });
     const { py, calls } = finishRound(ws, { records: [{ config: rec6, incumbent: INCUMBENT }], best_run_id: "run_0001", n_runs: 5 });
-    const out = await update(updateStateNode(state, fakeDeps(py, silentUi().ui, { maxRisePct: 40 })));
+    const out = await update(updateStateNode(state, fakeDeps(py, silentUi().ui, { options: { thresholds: { ...searchOpts().thresholds, maxRise: 40 } } })));
     expect(opt(calls[0].args, "--max-rise")).toBe("40");
     expect(JSON.parse(opt(calls[0].args, "--runs")!)[0].info.evaluation_reason).toBe("pending: inside the noise");
     expect(out.repeat_queue).toEqual([

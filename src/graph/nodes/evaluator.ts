@@ -118,13 +118,13 @@ async function recordPending(state: GraphState, deps: GraphDeps, trials: Trial[]
       advice: t.advice,
       error: r?.run_error ?? null,
       search_id: state.search_id,
-      max_epochs_cap: state.options.max_epochs,
+      max_epochs_cap: deps.options.maxEpochs,
       evaluation_reason: "verdict pending",
     };
     return { run_id: t.run_id, info };
   });
   if (runs.length === 0) return [];
-  const limits = ["--baseline-seeds", String(state.options.baseline_seeds), "--max-repeats", String(state.options.max_repeats)];
+  const limits = ["--baseline-seeds", String(deps.options.baselineSeeds), "--max-repeats", String(deps.options.maxRepeats)];
   const args: HelperArgs = ["record-runs", "--runs", JSON.stringify(runs), ...limits, ...maxRiseArgs(deps)];
   return (await agent<{ records: Pending[] }>(deps.py, args)).records;
 }

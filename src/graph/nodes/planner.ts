@@ -30,12 +30,12 @@ type Draft = Omit<Trial, "run_id">;
 
 export async function plannerNode(state: GraphState, deps: GraphDeps): Promise<GraphUpdate> {
   const started = performance.now();
-  const room = Math.min(state.options.parallel, state.max_iterations - state.iteration);
+  const room = Math.min(deps.options.parallel, state.max_iterations - state.iteration);
   const queue = [...state.repeat_queue];
   const drafts: Draft[] = queue.splice(0, room).map((r) => repeatDraft(r));
   const baseline = !state.baseline_done && state.baseline_needed && drafts.length < room;
-  if (baseline) drafts.push(baselineDraft(state));
-  const seedsNow = baseline ? Math.min(state.options.baseline_seeds - 1, room - drafts.length) : 0;
+  if (baseline) drafts.push(baselineDraft(state, deps.options.baselineSeeds));
+  const seedsNow = baseline ? Math.min(deps.options.baselineSeeds - 1, room - drafts.length) : 0;
   const base = state.incumbent ? runConfigRel(state.incumbent.root_run_id) : startConfigRel(state.search_id);
 
   let result: PlannerResult | null = null;
@@ -45,7 +45,7 @@ export async function plannerNode(state: GraphState, deps: GraphDeps): Promise<G
   const renders: Renders = new Map();
   if (slots > 0) {
     const ctx = await buildContext(state, deps, base, slots, renders);
-    if (state.options.portfolio) portfolio.push(...(await portfolioProposals(ctx, slots)));
+    if (deps.options.portfolio) portfolio.push(...(await portfolioProposals(ctx, slots)));
     slots -= portfolio.length;
     if (slots > 0) {
       const asked = performance.now();
@@ -56,7 +56,7 @@ export async function plannerNode(state: GraphState, deps: GraphDeps): Promise<G
   // A round whose LLM call failed was planned by the optimizer: say so once; too many in a row stop the search
   const failure = result?.llm_failure ?? null;
   const inRow = failure ? state.llm_failures_in_row + 1 : result && result.usage.calls > 0 ? 0 : state.llm_failures_in_row;
-  const maxInRow = deps.maxLlmFailures ?? DEFAULT_MAX_LLM_FAILURES;
+  const maxInRow = deps.options.maxLlmFailures ?? DEFAULT_MAX_LLM_FAILURES;
   if (failure && inRow >= maxInRow) throw new LlmFailuresStop(inRow, failure);
   if (failure) deps.ui.llmFallback(failure, inRow, maxInRow);
   const fallbacks = state.llm_fallbacks + (failure ? 1 : 0);
@@ -68,7 +68,7 @@ export async function plannerNode(state: GraphState, deps: GraphDeps): Promise<G
   const runIds = count > 0 ? await reserveRunIds(deps, count) : [];
   killPoint("planner"); // the fault suite: ids reserved, not yet checkpointed
   const trials: Trial[] = drafts.map((d, i) => ({ ...d, run_id: runIds[i] }));
-  if (baseline) queueBaselineSeeds(state, trials, runIds.slice(drafts.length), queue);
+  if (baseline) queueBaselineSeeds(state, deps.options.baselineSeeds, trials, runIds.slice(drafts.length), queue);
 
   const usage = addUsage(state.usage, result?.usage);
   const best = bestSummary(state.incumbent);
@@ -119,7 +119,7 @@ async function reserveRunIds(deps: GraphDeps, count: number): Promise<string[]> 
   return (await agent<{ run_ids: string[] }>(deps.py, ["next-run-id", "--count", String(count)])).run_ids;
 }
 
-function baselineDraft(state: GraphState): Draft {
+function baselineDraft(state: GraphState, seeds: number): Draft {
   return {
     kind: "baseline",
     repeat_of: null,
@@ -128,8 +128,8 @@ function baselineDraft(state: GraphState): Draft {
     config_changes: [],
     step_type: "baseline",
     plan: BASELINE_PLAN,
-    reason: state.options.baseline_seeds > 1
-      ? `No incumbent at this fidelity: measure the starting point and its seed noise (${state.options.baseline_seeds} seeds)`
+    reason: seeds > 1
+      ? `No incumbent at this fidelity: measure the starting point and its seed noise (${seeds} seeds)`
       : "No incumbent at this fidelity: measure the starting point first",
     planner_name: "baseline",
     fallback: null,
@@ -142,15 +142,15 @@ function baselineDraft(state: GraphState): Draft {
  * this round, right after the first seed (from the start snapshot, since the first seed's
  * config_used.py is not written yet); the rest wait in front of the queue.
  */
-function queueBaselineSeeds(state: GraphState, trials: Trial[], ids: string[], queue: RepeatRequest[]): void {
+function queueBaselineSeeds(state: GraphState, count: number, trials: Trial[], ids: string[], queue: RepeatRequest[]): void {
   const root = trials.find((t) => t.kind === "baseline" && t.repeat_of === null)!;
   const start = state.start_seed ?? 0;
-  const seeds = Array.from({ length: state.options.baseline_seeds - 1 }, (_, i) => start + i + 1);
+  const seeds = Array.from({ length: count - 1 }, (_, i) => start + i + 1);
   const request = (seed: number, i: number): RepeatRequest => ({
     root_run_id: root.run_id,
     seed,
     kind: "baseline",
-    plan: `Baseline seed ${i + 2} of ${state.options.baseline_seeds}: measure the seed noise`,
+    plan: `Baseline seed ${i + 2} of ${count}: measure the seed noise`,
   });
   const now = ids.map((run_id, i) => ({ ...repeatDraft(request(seeds[i], i)), base: root.base, run_id }));
   trials.splice(trials.indexOf(root) + 1, 0, ...now);
@@ -213,10 +213,10 @@ async function buildContext(state: GraphState, deps: GraphDeps, base: string, ba
     configText: fs.readFileSync(baseAbs, "utf8"),
     searchSpace: await deps.searchSpace(),
     lastFeedback: state.verdicts.at(-1)?.feedback ?? null,
-    targetValMse: state.options.target_val_mse,
+    targetValMse: deps.options.targetValMse,
     checkChanges: (changes) => checkChanges(deps, changes, baseAbs, renders),
     knownConfigs,
-    suggest: (sampler, count) => suggest(deps, sampler, state.options.seed ?? 0, count, baseAbs, renders),
+    suggest: (sampler, count) => suggest(deps, sampler, deps.options.seed ?? 0, count, baseAbs, renders),
     signal: deps.signal,
   };
 }

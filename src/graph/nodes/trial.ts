@@ -27,7 +27,8 @@ interface Failure {
 
 export async function trialNode(input: TrialInput, deps: GraphDeps): Promise<GraphUpdate> {
   const started = performance.now();
-  const { trial, options } = input;
+  const { trial } = input;
+  const options = deps.options;
   const runId = trial.run_id;
   const dir = runDir(deps.py.ws, runId);
   const done = (r: Omit<TrialResult, "run_id" | "trial_s">): GraphUpdate => ({
@@ -38,10 +39,9 @@ export async function trialNode(input: TrialInput, deps: GraphDeps): Promise<Gra
     searchId: input.search_id,
     configPath: trialConfigRel(runId),
     seed: trial.seed,
-    maxEpochs: options.max_epochs,
-    timeoutS: options.run_timeout_s,
+    maxEpochs: options.maxEpochs,
+    timeoutS: options.runTimeoutS,
     slot: input.slot,
-    parallel: options.parallel,
   };
   // first: stop a leftover local train.py, or find a Slurm job still at work on this run
   const earlier = await deps.executor.prepare(job, { notice: deps.ui.notice });
@@ -64,7 +64,7 @@ export async function trialNode(input: TrialInput, deps: GraphDeps): Promise<Gra
   // it left the queue); and when the executor stops it itself, its verdict, written before the
   // stop signal goes out: a resume after a crash reads a timeout (final: train.py's failure.json
   // only says "interrupted") apart from a Ctrl-C (retrained) there, never from file times.
-  const attempt: AttemptRecord = { run_id: runId, started_at_ms: null, timeout_s: options.run_timeout_s };
+  const attempt: AttemptRecord = { run_id: runId, started_at_ms: null, timeout_s: options.runTimeoutS };
   writeJsonAtomic(attemptPath(deps, runId), attempt);
   killPoint("trial"); // the fault suite: config written, training not started
   let out: TrainOutcome;
@@ -91,7 +91,7 @@ export async function trialNode(input: TrialInput, deps: GraphDeps): Promise<Gra
   if (deps.signal.aborted) {
     throw new UserError("interrupted during training; continue with 'nas-graph resume'", 130);
   }
-  return done({ ...outcome(out, dir, options.run_timeout_s), diff: written.diff, train_s: out.wallS });
+  return done({ ...outcome(out, dir, options.runTimeoutS), diff: written.diff, train_s: out.wallS });
 }
 
 type Outcome = Pick<TrialResult, "run_status" | "run_error" | "training_success">;

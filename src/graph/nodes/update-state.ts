@@ -45,9 +45,9 @@ export async function updateStateNode(state: GraphState, deps: GraphDeps): Promi
   // (nas_agent owns that rule, for `override` too), sync the Optuna study, reserve the next ids.
   const runs = state.verdicts.map((v) => ({ run_id: v.run_id, info: verdictInfo(v, state.results[v.run_id]?.run_status === "ok") }));
   const args: HelperArgs = ["finish-round", "--runs", JSON.stringify(runs), "--known-best", state.best_run_id ?? "", ...maxRiseArgs(deps)];
-  args.push("--fallback", path.join(deps.py.ws.dir, startConfigRel(state.search_id)), "--reserve", String(state.options.parallel));
-  args.push("--baseline-seeds", String(state.options.baseline_seeds));
-  const closes = deps.closing !== undefined && lastRound(state, queue);
+  args.push("--fallback", path.join(deps.py.ws.dir, startConfigRel(state.search_id)), "--reserve", String(deps.options.parallel));
+  args.push("--baseline-seeds", String(deps.options.baselineSeeds));
+  const closes = deps.closing !== undefined && lastRound(state, queue, deps);
   if (closes) args.push("--close");
   const end = await agent<RoundEnd>(deps.py, args);
   if (deps.closing) deps.closing.value = closes ? (end.closing ?? null) : null;
@@ -68,7 +68,7 @@ export async function updateStateNode(state: GraphState, deps: GraphDeps): Promi
   const wanted = Math.max(0, ...state.verdicts.map((v) => (v.accept ? (v.baseline_seeds ?? 0) : 0)));
   const first = end.records.at(-1)?.incumbent;
   const seeds = first && wanted > 0 ? (first.missing_seeds ?? []).slice(0, wanted) : [];
-  if (first && seeds.length > 0) queue.unshift(...baselineSeedsOf(first, seeds, state.options.baseline_seeds));
+  if (first && seeds.length > 0) queue.unshift(...baselineSeedsOf(first, seeds, deps.options.baselineSeeds));
   if (deps.runIds) deps.runIds.next = end.next_run_ids;
   if (end.restore_warning) deps.ui.warn(end.restore_warning);
   if (end.study_error) deps.ui.warn(studyWarning(end.study_error));
@@ -104,8 +104,8 @@ export async function updateStateNode(state: GraphState, deps: GraphDeps): Promi
       promising: Boolean(v.promising && r?.run_status === "ok" && !v.accept),
       error: r?.run_error ?? null,
       advice: t.advice,
-      max_epochs_cap: state.options.max_epochs,
-      max_rise_pct: deps.maxRisePct ?? null,
+      max_epochs_cap: deps.options.maxEpochs,
+      max_rise_pct: deps.options.thresholds.maxRise,
       best_run_id: bestRunId,
       best_val_mse: incumbent?.val_mean ?? null,
       timings: { ...timings, train_s: r?.train_s ?? 0, trial_s: r?.trial_s ?? 0 },
@@ -132,9 +132,9 @@ export async function updateStateNode(state: GraphState, deps: GraphDeps): Promi
  * asked; the incumbent, hence the target, is only known from the answer): its request also
  * brings the search's closing. A rejected baseline ends the search with an error, no closing.
  */
-function lastRound(state: GraphState, queue: RepeatRequest[]): boolean {
+function lastRound(state: GraphState, queue: RepeatRequest[], deps: GraphDeps): boolean {
   if (baselineRejected(state)) return false;
-  return shouldContinue({ ...state, iteration: state.iteration + state.trials.length, repeat_queue: queue, incumbent: null }) === END;
+  return shouldContinue({ ...state, iteration: state.iteration + state.trials.length, repeat_queue: queue, incumbent: null }, deps.options) === END;
 }
 
 /**
