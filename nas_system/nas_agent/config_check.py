@@ -35,6 +35,8 @@ FAMILY_NAMES = ("informer", "dlinear", "nlinear", "patchtst")
 # space's implicit value, run records and config statistics read it; src/planners/families.ts
 # mirrors it, checked by test/agent-server.test.ts).
 DEFAULT_FAMILY = "informer"
+# the seed of a config.py that sets none
+DEFAULT_SEED = 42
 # Keys of each model family on top of model.family, enc_in, dec_in and c_out. Keys of the other
 # families may stay in the model dict (so a search can switch back and forth) and are ignored.
 FAMILY_RULES = {
@@ -174,7 +176,7 @@ def check_fields(cfg: dict) -> dict:
         if section == "model":
             _check_section(section, sec, FAMILY_RULES[sec["family"]])
         out[section] = sec
-    seed = cfg.get("seed", 42)
+    seed = cfg.get("seed", DEFAULT_SEED)
     if not _is_int(seed):
         raise ConfigError(f"seed is {seed!r}; it must be an integer")
     out["seed"] = seed

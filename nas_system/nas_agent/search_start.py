@@ -1,5 +1,6 @@
 """The start of a search (``begin-search``): its pre-flight, its fidelity, whether config.py is
-trained first as a baseline (or put back on this fidelity's incumbent), its first seed and run ids."""
+trained first as a baseline (or put back on this fidelity's incumbent), the seeds that train
+first and the first run ids."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,6 +8,7 @@ from pathlib import Path
 from . import agent_state as st
 from . import fidelity as fid
 from . import warm_up
+from .config_check import DEFAULT_SEED
 from .config_edit import literal_at, restore
 from .config_stats import SeedLimits, next_seed
 from .config_id import config_id
@@ -26,8 +28,9 @@ def begin_search(ws: Workspace, config_arg: str | None, max_epochs_cap: int | No
     ``config_written``) is no user edit: it is put back on this fidelity's incumbent, which
     survives searches at other fidelities (``config_restored_from``). With ``--preflight`` the
     pre-flight checks come first (``preflight`` in the answer): on a failure nothing is written.
-    With ``--baseline-seeds`` the answer says which seeds of the incumbent still train first
-    (``incumbent_missing_seeds``)."""
+    ``baseline_seeds``: the seeds config.py trains first, as a baseline's, in order (the one rule
+    for which seeds come next is Python's): the planned baseline's --baseline-seeds seeds (1 when
+    not given), or those a first-success incumbent still lacks (``_missing_seeds``); else []."""
     checks = {}
     if preflight:
         checks = {"preflight": preflight_of(ws, python, True)}
@@ -54,42 +57,44 @@ def begin_search(ws: Workspace, config_arg: str | None, max_epochs_cap: int | No
         why = None
     st.save_agent_state(state, ws.state_path)
     standing = standing_of(state, None, limits)
-    missing = None if why is not None else _missing_seeds(state, standing)
+    if why is not None:
+        first = _start_seed(_seed(config), state.runs, cid, key)
+        seeds = list(range(first, first + ((limits.baseline_seeds if limits else None) or 1)))
+    else:
+        seeds = _missing_seeds(state, standing)
     return {"fidelity": key, "task": task, "task_key": fid.task_key(task), "config_id": cid,
-            "seed": _start_seed(_seed(config), state.runs, cid, key),
             "baseline_needed": why is not None, "baseline_reason": why, "config_restored_from": restored,
-            **standing, "incumbent_missing_seeds": missing,
+            **standing, "baseline_seeds": seeds,
             "next_run_ids": next_run_ids(ws, state, reserve, "--reserve"), **checks, "begun": True}
 
 
-def _missing_seeds(state: st.AgentState, standing: dict) -> dict | None:
+def _missing_seeds(state: st.AgentState, standing: dict) -> list[int]:
     """An incumbent that was the first successful run of its fidelity (a proposal accepted with
     nothing to compare it with, as every baseline seed failed) whose seeds an earlier search's
     budget did not train, while no noise is measured at this fidelity: its missing seeds, up to
-    --baseline-seeds, train first, as a baseline's ({root_run_id, config_id, seeds}; else None)."""
+    --baseline-seeds, train first, as a baseline's (its record's missing_seeds; else [])."""
     inc = standing["incumbent"]
     if inc is None or standing["noise"] or not inc.get("baseline_seeds_left"):
-        return None
+        return []
     root = state.find(inc["root_run_id"])
     if root is None or root.kind != "proposal" or root.extra.get("evaluation_source") != "baseline":
-        return None
-    return {"root_run_id": inc["root_run_id"], "config_id": inc["config_id"], "seeds": inc["missing_seeds"]}
+        return []
+    return inc["missing_seeds"]
 
 
-def _start_seed(own: int | None, runs, cid: str, fidelity: str) -> int | None:
+def _start_seed(own: int, runs, cid: str, fidelity: str) -> int:
     """The baseline's first seed: the config's own, unless this config (same id and fidelity)
     already trained some seed, then one past the largest it used. A config never gets a seed it
     already has: CPU training is deterministic, so a reused seed would enter the noise pool as an
     independent one and shrink the standard error."""
     used = [r.seed for r in runs if r.config_id == cid and r.fidelity == fidelity]
-    after = next_seed(used, own)  # own when the config trained no seed yet
-    return after if own is None else max(after, own)
+    return max(next_seed(used, own), own)  # own when the config trained no seed yet
 
 
-def _seed(config_path: Path) -> int | None:
-    """The config's own top-level seed (repeats train seed + 1, seed + 2, ...)."""
+def _seed(config_path: Path) -> int:
+    """The config's own top-level seed, train.py's default when it sets none (repeats train seed + 1, seed + 2, ...)."""
     value = literal_at(config_path, "seed")
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else DEFAULT_SEED
 
 
 def preflight_of(ws: Workspace, python: str | None, parse_config: bool) -> dict:

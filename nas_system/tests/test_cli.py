@@ -1,5 +1,6 @@
 """The nas_agent CLI through its real entry point (`python -m nas_agent`), on crafted run dirs."""
 import json
+import re
 import math
 import os
 import shutil
@@ -344,10 +345,31 @@ def test_a_first_success_says_its_next_seed_and_the_baseline_seeds_it_lacks_and_
     shutil.copy(ws / "runs" / "run_0001" / "config_used.py", ws / "config.py")  # config.py follows the incumbent
     _, out = cli(ws, "begin-search", "--baseline-seeds", "3", check=0)
     assert out["baseline_needed"] is False and out["noise"] is None
-    assert out["incumbent_missing_seeds"] == {"root_run_id": "run_0001", "config_id": first["config"]["config_id"],
-                                              "seeds": [43, 44]}
+    assert out["baseline_seeds"] == [43, 44] == out["incumbent"]["missing_seeds"]
     _, out = cli(ws, "begin-search", "--baseline-seeds", "1", check=0)  # one seed is all the search asks
-    assert out["incumbent_missing_seeds"] is None
+    assert out["baseline_seeds"] == []
+
+
+def test_begin_search_names_the_planned_baselines_seeds_from_the_configs_own_on(ws):
+    """A config.py to train as a baseline: its --baseline-seeds seeds in training order, from its
+    own seed on (train.py's default when it sets none), past any seed it already trained at this
+    fidelity; one seed when the search asks none."""
+    config = ws / "config.py"
+    text = config.read_text()
+    assert re.search(r"^seed = 42$", text, re.M)
+    config.write_text(re.sub(r"^seed = 42$", "seed = 7", text, flags=re.M))
+    _, out = cli(ws, "begin-search", "--baseline-seeds", "3", check=0)
+    assert out["baseline_needed"] is True and out["baseline_seeds"] == [7, 8, 9]
+    _, out = cli(ws, "begin-search", check=0)
+    assert out["baseline_seeds"] == [7]
+    config.write_text(re.sub(r"^seed = 42\n", "", text, flags=re.M))
+    _, out = cli(ws, "begin-search", "--baseline-seeds", "2", check=0)
+    assert out["baseline_seeds"] == [42, 43]
+    make_run(ws, "run_0000", seed=42, history=False, failure={"status": "crashed", "reason": "out of memory"})
+    shutil.copy(ws / "runs" / "run_0000" / "config_used.py", config)
+    cli(ws, "record-runs", "--runs", json.dumps([{"run_id": "run_0000", "info": {"kind": "baseline", "status": "crashed", "seed": 42}}]), check=0)
+    _, out = cli(ws, "begin-search", "--baseline-seeds", "2", check=0)
+    assert out["baseline_seeds"] == [43, 44]  # never a seed the config already has
 
 
 def test_a_family_without_its_own_seeds_gets_the_measured_relative_noise_at_its_own_level(ws):

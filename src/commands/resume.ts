@@ -10,10 +10,9 @@ import { llmConfigured } from "../llm/settings.js";
 import { acquireLock, openWorkspace, readSearch, writeSearch, type SearchOptions } from "../workspace.js";
 import { checkCostCap, checkMaxLlmFailures, PLANNERS } from "./search-options.js";
 import { driveSearch, searchPosition, type SearchInput, type SearchPosition, type SearchSummary } from "../graph/session.js";
-import type { RepeatRequest } from "../graph/state.js";
+import type { RepeatRequest, ReviewAnswer, ReviewPayload } from "../graph/state.js";
 import { agent } from "../python.js";
 import type { SearchRecord, Workspace } from "../workspace.js";
-import type { ReviewAnswer, ReviewPayload } from "../graph/nodes/review.js";
 
 export interface ResumeOptions {
   systemDir: string;

@@ -18,6 +18,7 @@ import {
   type SearchRecord,
 } from "../workspace.js";
 import { driveSearch, type SearchSummary } from "../graph/session.js";
+import type { GraphUpdate } from "../graph/state.js";
 import { baselineSeedsOf } from "../graph/seeds.js";
 import { printSummary } from "./resume.js";
 import { searchOptions, type RequestedOptions, type RunOptions } from "./search-options.js";
@@ -27,7 +28,6 @@ export type { RunOptions } from "./search-options.js";
 /** What `nas_agent begin-search` says about config.py at this search's fidelity. */
 interface SearchStart {
   fidelity: string;
-  seed: number | null;
   baseline_needed: boolean;
   baseline_reason: string | null;
   /** config.py held what the tool wrote at another fidelity: put back on this fidelity's incumbent (from this file). */
@@ -35,10 +35,12 @@ interface SearchStart {
   incumbent: ConfigRecord | null;
   noise: NoiseRecord | null;
   /**
-   * The incumbent was the first successful run of its fidelity (a proposal accepted with nothing to
-   * compare it with) and an earlier search's budget left out its baseline seeds: they train first.
+   * The seeds config.py trains first, as a baseline's, in order (up to --baseline-seeds): the
+   * planned baseline's when baseline_needed; else those the incumbent lacks when it was the first
+   * successful run of its fidelity (a proposal accepted with nothing to compare it with) and an
+   * earlier search's budget left them out; else none.
    */
-  incumbent_missing_seeds: { root_run_id: string; config_id: string | null; seeds: number[] } | null;
+  baseline_seeds: number[];
   /** The first round's free run ids (--reserve K, K = --parallel). */
   next_run_ids: string[];
   /** The pre-flight's checks, sent first in the same request (--preflight). */
@@ -64,7 +66,7 @@ export async function startSearch(opts: RunOptions, env: NodeJS.ProcessEnv = pro
     // one request: the pre-flight (packages, search space, config.py parses, train.py --check: config,
     // model and data as a training sees them), then, when all pass, the search's start; a failed check writes nothing
     const cap = options.maxEpochs ? ["--max-epochs-cap", String(options.maxEpochs)] : [];
-    // the incumbent's missing seeds are only asked for while no noise is measured: count them against that case's --baseline-seeds
+    // the seeds that train first, counted against --baseline-seeds as if no noise were measured (the most a search asks)
     const seeds = ["--baseline-seeds", String(baselineSeeds(options, null))];
     const begin = await agent<SearchStart>({ ws, env }, ["begin-search", "--preflight", "--python", pythonBin(env), "--reserve", String(options.parallel), ...cap, ...seeds]);
     const space = checkPreflight({ ws, env }, begin.preflight);
@@ -80,12 +82,7 @@ export async function startSearch(opts: RunOptions, env: NodeJS.ProcessEnv = pro
     writeSearch(ws, rec);
     ui.notice(`search ${threadId}: up to ${options.maxIterations} trainings in ${ws.dir} (fidelity ${begin.fidelity})`);
     announce(begin, resolved);
-    const missing = begin.incumbent_missing_seeds;
-    const unmeasured = missing && begin.incumbent ? baselineSeedsOf(begin.incumbent, missing.seeds, resolved.baselineSeeds) : [];
-    if (unmeasured.length > 0) {
-      ui.notice(`the incumbent ${missing!.root_run_id} was the first successful run (the baseline's seeds failed) and has no measured noise: ${unmeasured.length} more seed${unmeasured.length === 1 ? "" : "s"} of it train first, as a baseline's`);
-    }
-    return await driveSearch(ws, rec, { start: { ...initialState(rec, begin), repeat_queue: unmeasured }, runIds: begin.next_run_ids }, env, space);
+    return await driveSearch(ws, rec, { start: initialState(rec, begin), runIds: begin.next_run_ids }, env, space);
   } finally {
     release();
   }
@@ -120,16 +117,23 @@ function announce(begin: SearchStart, o: SearchOptions): void {
   }
 }
 
-export function initialState(rec: SearchRecord, begin: SearchStart) {
+/** The first state: the planned baseline's seeds, or the seeds the incumbent lacks queued first (begin-search's, up to the search's --baseline-seeds). */
+export function initialState(rec: SearchRecord, begin: SearchStart): GraphUpdate {
   const o = rec.options;
+  const seeds = begin.baseline_seeds.slice(0, o.baselineSeeds);
   const incumbent = begin.baseline_needed ? null : evidenceOf(begin.incumbent);
+  const unmeasured = !begin.baseline_needed && begin.incumbent ? baselineSeedsOf(begin.incumbent, seeds, o.baselineSeeds) : [];
+  if (unmeasured.length > 0) {
+    ui.notice(`the incumbent ${begin.incumbent!.root_run_id} was the first successful run (the baseline's seeds failed) and has no measured noise: ${unmeasured.length} more seed${unmeasured.length === 1 ? "" : "s"} of it train first, as a baseline's`);
+  }
   return {
     search_id: rec.thread_id,
     iteration: 0,
     max_iterations: o.maxIterations,
     fidelity: begin.fidelity,
-    start_seed: begin.seed,
     baseline_needed: begin.baseline_needed,
+    baseline_seeds: begin.baseline_needed ? seeds : [],
+    repeat_queue: unmeasured,
     incumbent,
     best_run_id: incumbent?.root_run_id ?? null,
   };

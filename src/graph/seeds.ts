@@ -1,7 +1,7 @@
 /**
  * Queued seeds of a config (the graph state's repeat_queue): what a search start (`run`) and a
  * round's end (update_state) both queue. The seeds themselves are the helper's (its config
- * record's missing_seeds, begin-search's incumbent_missing_seeds).
+ * record's missing_seeds, begin-search's baseline_seeds).
  */
 import type { ConfigRecord } from "../contracts.js";
 import type { RepeatRequest } from "./state.js";

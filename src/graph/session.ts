@@ -22,8 +22,7 @@ import { ui } from "../ui.js";
 import { writeSearch, type SearchRecord, type Workspace } from "../workspace.js";
 import { baselineRejected, buildGraph, inertDeps, recursionLimitFor, type SearchGraph } from "./graph.js";
 import type { GraphDeps, SearchClosing } from "./deps.js";
-import type { ReviewAnswer, ReviewPayload } from "./nodes/review.js";
-import type { GraphState, GraphUpdate, RepeatRequest } from "./state.js";
+import type { GraphState, GraphUpdate, RepeatRequest, ReviewAnswer, ReviewPayload } from "./state.js";
 
 export interface SearchSummary {
   search_id: string;

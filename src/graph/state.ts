@@ -12,7 +12,7 @@
  * | search_id          | run command   | thread id of this search (also recorded per run) |
  * | max_iterations     | run command   | the budget: trainings in this search, baseline seeds and repeats included |
  * | fidelity           | run command   | the comparability key of this search's runs (nas_agent begin-search) |
- * | start_seed         | run command   | config.py's seed; baseline seed i trains start_seed + i |
+ * | baseline_seeds     | run command   | the planned baseline's seeds in training order (begin-search's: the helper owns which seeds come next); [] with no baseline to plan |
  * | baseline_needed    | run command   | config.py is not the incumbent at this fidelity: train it first |
  * | iteration          | update_state  | trainings finished in this search |
  * | round              | planner       | rounds planned so far |
@@ -93,6 +93,21 @@ export interface Verdict {
   improvement_pct: number | null;
 }
 
+/** What a review pause (run --review) shows: the interrupt's value, kept in the checkpoint. */
+export interface ReviewPayload {
+  run_id: string;
+  metrics: Record<string, unknown> | null;
+  verdict: { accept: boolean; repeat: boolean; reason: string; status: string | null };
+  /** Trainings the budget has left for a repeat of this run's config (0: accept or reject only; absent in older checkpoints). */
+  repeats_left?: number;
+}
+
+/** The human's answer to a review pause (resume --accept / --reject / --repeat): the resume value. */
+export interface ReviewAnswer {
+  accept?: unknown;
+  repeat?: unknown;
+}
+
 export interface RepeatRequest {
   /** The config's first run: its config_used.py is trained again. */
   root_run_id: string;
@@ -135,7 +150,7 @@ export const GraphStateAnnotation = Annotation.Root({
   search_id: field<string>(() => ""),
   max_iterations: field<number>(() => 20),
   fidelity: field<string | null>(() => null),
-  start_seed: field<number | null>(() => null),
+  baseline_seeds: field<number[]>(() => []),
   baseline_needed: field<boolean>(() => true),
   iteration: field<number>(() => 0),
   round: field<number>(() => 0),

@@ -9,7 +9,8 @@
  *   so the server starts without one).
  * Studio shows the graph and its state; a search with the lock, the start snapshot and
  * search.json is started with `nas-graph run` (a Studio run's input is the state, e.g.
- * {"search_id": "studio", "max_iterations": 2, "baseline_needed": true}).
+ * {"search_id": "studio", "max_iterations": 2, "baseline_needed": true,
+ * "baseline_seeds": [42, 43, 44]}).
  */
 import path from "node:path";
 import dotenv from "dotenv";

@@ -210,10 +210,10 @@ export async function update(pending: Promise<GraphUpdate>): Promise<Partial<Gra
   return (await pending) as Partial<GraphState>;
 }
 
-/** A hand-built GraphState: the annotation's own defaults, this file's search (id, fidelity, config seed), then `over`. */
+/** A hand-built GraphState: the annotation's own defaults, this file's search (id, fidelity, the baseline's 3 seeds from config.py's 41), then `over`. */
 export function graphState(over: Partial<GraphState> = {}): GraphState {
   const defaults = Object.fromEntries(Object.entries(GraphStateAnnotation.spec).map(([k, channel]) => [k, channel.fromCheckpoint().get()]));
-  return { ...(defaults as GraphState), search_id: SEARCH_ID, fidelity: "fid-1", start_seed: 41, ...over };
+  return { ...(defaults as GraphState), search_id: SEARCH_ID, fidelity: "fid-1", baseline_seeds: [41, 42, 43], ...over };
 }
 
 /** A trial of a round (a proposal on the start config unless `over` says otherwise). */

@@ -50,6 +50,15 @@ describe("planner node", () => {
     expect(of("iteration").map(([h]) => (h as { n: number; runId: string }).n)).toEqual([1, 2]);
   });
 
+  it("refuses in one line a checkpoint of an older version saved before its first round (no baseline seeds in the state), asking nothing", async () => {
+    const ws = workspace();
+    const { py, calls } = fakeHelper(ws, {});
+    await expect(plannerNode(graphState({ baseline_seeds: [] }), fakeDeps(py, silentUi().ui))).rejects.toThrow(
+      "this search was saved by an older nas-graph before its first training; start it again with 'nas-graph run'",
+    );
+    expect(calls).toEqual([]);
+  });
+
   it("with room to spare, trains all the baseline's seeds at once and fills the rest with proposals on the start config", async () => {
     const ws = workspace();
     const { py, calls } = fakeHelper(ws, { "next-run-id": (a) => ({ run_ids: ids(Number(opt(a, "--count"))) }) });

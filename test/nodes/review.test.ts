@@ -3,8 +3,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { Command, END, MemorySaver, START, StateGraph } from "@langchain/langgraph";
-import { reviewNode, type ReviewAnswer, type ReviewPayload } from "../../src/graph/nodes/review.js";
-import { GraphStateAnnotation, type GraphState, type Verdict } from "../../src/graph/state.js";
+import { reviewNode } from "../../src/graph/nodes/review.js";
+import { GraphStateAnnotation, type GraphState, type ReviewAnswer, type ReviewPayload, type Verdict } from "../../src/graph/state.js";
 import type { Workspace } from "../../src/workspace-paths.js";
 import { fakeDeps, fakeHelper, graphState, metrics, silentUi, tempWorkspaces, trial } from "./fakes.js";
 

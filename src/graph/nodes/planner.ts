@@ -1,8 +1,8 @@
 /**
  * planner: plan the next round of up to --parallel K trials, within the training budget:
  *   1. repeats of configs whose verdict waits for another seed (repeat_queue), first;
- *   2. the baseline's seeds, when config.py is not the incumbent at this fidelity (its first
- *      seed is the config's own, then seed + 1, seed + 2, ...; seeds beyond this round queue up);
+ *   2. the baseline's seeds, when config.py is not the incumbent at this fidelity (the seeds
+ *      begin-search named, state.baseline_seeds; those beyond this round queue up);
  *   3. the literature portfolio (each family at its published recipe, planners/portfolio.ts), once
  *      per family and fidelity, unless --portfolio off;
  *   4. new proposals from the planner for the slots left, relative to the incumbent's config.
@@ -14,6 +14,7 @@ import type { ChangeCheck, ConfigChange, PlannerContext, PlannerDecision, Planne
 import { largestCall } from "../../llm/budget.js";
 import { LlmFailuresStop } from "../../llm/errors.js";
 import { agent, AgentError, type HelperArgs } from "../../python.js";
+import { UserError } from "../../errors.js";
 import { readAgentState, runConfigRel, startConfigRel } from "../../workspace.js";
 import { addUsage, ZERO_USAGE, type GraphState, type GraphUpdate, type RenderedConfig, type RepeatRequest, type Trial } from "../state.js";
 import { bestSummary } from "../../runs-view.js";
@@ -34,8 +35,8 @@ export async function plannerNode(state: GraphState, deps: GraphDeps): Promise<G
   const queue = [...state.repeat_queue];
   const drafts: Draft[] = queue.splice(0, room).map((r) => repeatDraft(r));
   const baseline = !state.baseline_done && state.baseline_needed && drafts.length < room;
-  if (baseline) drafts.push(baselineDraft(state, deps.options.baselineSeeds));
-  const seedsNow = baseline ? Math.min(deps.options.baselineSeeds - 1, room - drafts.length) : 0;
+  if (baseline) drafts.push(baselineDraft(state));
+  const seedsNow = baseline ? Math.min(state.baseline_seeds.length - 1, room - drafts.length) : 0;
   const base = state.incumbent ? runConfigRel(state.incumbent.root_run_id) : startConfigRel(state.search_id);
 
   let result: PlannerResult | null = null;
@@ -68,7 +69,7 @@ export async function plannerNode(state: GraphState, deps: GraphDeps): Promise<G
   const runIds = count > 0 ? await reserveRunIds(deps, count) : [];
   killPoint("planner"); // the fault suite: ids reserved, not yet checkpointed
   const trials: Trial[] = drafts.map((d, i) => ({ ...d, run_id: runIds[i] }));
-  if (baseline) queueBaselineSeeds(state, deps.options.baselineSeeds, trials, runIds.slice(drafts.length), queue);
+  if (baseline) queueBaselineSeeds(state, trials, runIds.slice(drafts.length), queue);
 
   const usage = addUsage(state.usage, result?.usage);
   const best = bestSummary(state.incumbent);
@@ -119,11 +120,16 @@ async function reserveRunIds(deps: GraphDeps, count: number): Promise<string[]> 
   return (await agent<{ run_ids: string[] }>(deps.py, ["next-run-id", "--count", String(count)])).run_ids;
 }
 
-function baselineDraft(state: GraphState, seeds: number): Draft {
+function baselineDraft(state: GraphState): Draft {
+  const seeds = state.baseline_seeds.length;
+  if (seeds === 0) {
+    // a checkpoint of an older version, saved before its first round was planned: nothing trained yet
+    throw new UserError("this search was saved by an older nas-graph before its first training; start it again with 'nas-graph run'");
+  }
   return {
     kind: "baseline",
     repeat_of: null,
-    seed: state.start_seed,
+    seed: state.baseline_seeds[0],
     base: startConfigRel(state.search_id),
     config_changes: [],
     step_type: "baseline",
@@ -138,14 +144,14 @@ function baselineDraft(state: GraphState, seeds: number): Draft {
 }
 
 /**
- * The baseline's further seeds (seed + 1, seed + 2, ...): those with a reserved run id train in
- * this round, right after the first seed (from the start snapshot, since the first seed's
- * config_used.py is not written yet); the rest wait in front of the queue.
+ * The baseline's further seeds (begin-search's, after the first): those with a reserved run id
+ * train in this round, right after the first seed (from the start snapshot, since the first
+ * seed's config_used.py is not written yet); the rest wait in front of the queue.
  */
-function queueBaselineSeeds(state: GraphState, count: number, trials: Trial[], ids: string[], queue: RepeatRequest[]): void {
+function queueBaselineSeeds(state: GraphState, trials: Trial[], ids: string[], queue: RepeatRequest[]): void {
   const root = trials.find((t) => t.kind === "baseline" && t.repeat_of === null)!;
-  const start = state.start_seed ?? 0;
-  const seeds = Array.from({ length: count - 1 }, (_, i) => start + i + 1);
+  const count = state.baseline_seeds.length;
+  const seeds = state.baseline_seeds.slice(1);
   const request = (seed: number, i: number): RepeatRequest => ({
     root_run_id: root.run_id,
     seed,

@@ -9,22 +9,9 @@
 import path from "node:path";
 import { interrupt } from "@langchain/langgraph";
 import { readJson, runDir } from "../../workspace.js";
-import type { GraphState, GraphUpdate, Verdict } from "../state.js";
+import type { GraphState, GraphUpdate, ReviewAnswer, ReviewPayload, Verdict } from "../state.js";
 import type { GraphDeps } from "../deps.js";
 import { killPoint } from "../../test-hooks.js";
-
-export interface ReviewPayload {
-  run_id: string;
-  metrics: Record<string, unknown> | null;
-  verdict: { accept: boolean; repeat: boolean; reason: string; status: string | null };
-  /** Trainings the budget has left for a repeat of this run's config (0: accept or reject only; absent in older checkpoints). */
-  repeats_left?: number;
-}
-
-export interface ReviewAnswer {
-  accept?: unknown;
-  repeat?: unknown;
-}
 
 export async function reviewNode(state: GraphState, deps: GraphDeps): Promise<GraphUpdate> {
   const verdicts: Verdict[] = [];
