@@ -18,7 +18,7 @@ export interface AgentAnswer {
 
 /**
  * The helper's commands, listed once: the keys of COMMANDS in nas_system/nas_agent/cli.py
- * (test/helper-commands.test.ts checks that both lists agree).
+ * (test/agent-server.test.ts checks that both lists agree).
  */
 export const HELPER_COMMANDS = [
   "space", "config-get", "config-apply", "config-id", "next-run-id", "preflight", "begin-search",

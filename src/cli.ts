@@ -6,10 +6,14 @@
  */
 import { Command, InvalidArgumentError } from "commander";
 import dotenv from "dotenv";
+import { PLANNER_NAMES } from "./planners/names.js";
 import { RUN_DEFAULTS } from "./run-defaults.js";
 import { UserError, oneLine } from "./errors.js";
 
 const DEFAULT_DIR = "./nas_system";
+const PLANNERS = PLANNER_NAMES.join(" | ");
+/** The demo has no mock script to replay. */
+const DEMO_PLANNERS = PLANNER_NAMES.filter((p) => p !== "mock").join(" | ");
 
 function num(flag: string) {
   return (v: string): number => {
@@ -49,7 +53,7 @@ function program(): Command {
     .description("start a new search")
     .option("--system-dir <dir>", "workspace with config.py and train.py", DEFAULT_DIR)
     .option("--max-iterations <n>", "trainings in this search, baseline seeds and repeats included", int("--max-iterations"), RUN_DEFAULTS.maxIterations)
-    .option("--planner <name>", "llm | mock | optuna | random | llm+optuna (default: llm with OPENROUTER_API_KEY, else optuna)")
+    .option("--planner <name>", `${PLANNERS} (default: llm with OPENROUTER_API_KEY, else optuna)`)
     .option("--mock-file <file>", "JSON list of planner decisions for --planner mock")
     .option("--evaluator <mode>", "llm | rules (default: llm with OPENROUTER_API_KEY, else rules)")
     .option("--target-val-mse <x>", "stop once the best val_mse is below this", num("--target-val-mse"))
@@ -58,7 +62,7 @@ function program(): Command {
     .option("--review", "pause after each evaluation for a human verdict (answer with resume --accept/--reject)")
     .option("--seed <n>", "seed for the optuna/random planners", seedArg)
     .option("--max-cost-usd <x>", "stop (resumable) before an LLM call that could pass this total cost", num("--max-cost-usd"))
-    .option("--max-llm-failures <n>", "stop (resumable) after this many LLM planner rounds in a row without an answer (each falls back to optuna) (default 3)", int("--max-llm-failures"))
+    .option("--max-llm-failures <n>", `stop (resumable) after this many LLM planner rounds in a row without an answer (each falls back to optuna) (default ${RUN_DEFAULTS.maxLlmFailures})`, int("--max-llm-failures"))
     .option("--parallel <k>", "trainings in flight at once (a round trains up to K trials)", int("--parallel"), RUN_DEFAULTS.parallel)
     .option("--executor <kind>", "where trainings run: local (train.py children) | slurm (one sbatch job each)", RUN_DEFAULTS.executor)
     .option("--gpus <ids>", "local: GPUs to spread trainings over, e.g. 0,1 (default: CUDA_VISIBLE_DEVICES)")
@@ -68,7 +72,7 @@ function program(): Command {
     .option("--slurm-args <args>", "slurm: extra sbatch arguments (default: NAS_SLURM_ARGS)")
     .option("--slurm-poll <seconds>", "slurm: seconds between job polls (default: NAS_SLURM_POLL_S, else 5)", num("--slurm-poll"))
     .option("--acceptance <rule>", "noise: means over seeds against the measured seed noise; fixed: the seed's percent rules on single runs", RUN_DEFAULTS.acceptance)
-    .option("--baseline-seeds <n>", "seeds of the baseline config, to measure the seed noise (default 3; 1 when the noise is already measured, or with --acceptance fixed)", int("--baseline-seeds"))
+    .option("--baseline-seeds <n>", `seeds of the baseline config, to measure the seed noise (default ${RUN_DEFAULTS.baselineSeeds}; 1 when the noise is already measured, or with --acceptance fixed)`, int("--baseline-seeds"))
     .option("--max-repeats <n>", "extra seeds a candidate inside the noise margin may get before its verdict", int("--max-repeats"), RUN_DEFAULTS.maxRepeats)
     .option("--portfolio <on|off>", "after the baseline, first propose each model family at its published recipe (search_space.json recipes)", RUN_DEFAULTS.portfolio)
     .option("--alpha <a>", "false-accept rate of the noise test: how often a config no better than the incumbent may be accepted, over all its repeats (a one-sided t test on the pooled seed noise)", num("--alpha"), RUN_DEFAULTS.alpha)
@@ -89,7 +93,7 @@ function program(): Command {
     // 8 trainings: room for 3 baseline seeds (the noise measurement) and 5 proposals
     .option("--max-iterations <n>", "trainings in the demo search", int("--max-iterations"), 8)
     .option("--max-epochs <n>", "cap the epochs of every training (the demo config has 3)", int("--max-epochs"))
-    .option("--planner <name>", "llm | mock | optuna | random | llm+optuna", "optuna")
+    .option("--planner <name>", DEMO_PLANNERS, "optuna")
     .option("--json", "print a final JSON summary (search and report paths) on stdout")
     .action(async (opts) => (await import("./commands/demo.js")).demoCommand(opts));
 
@@ -102,7 +106,7 @@ function program(): Command {
     .option("--max-iterations <n>", "raise the training budget of a finished search (in all, this search's trainings so far included); promising configs get another seed first", int("--max-iterations"))
     .option("--max-cost-usd <x>", "set a new LLM cost cap for the rest of the search", num("--max-cost-usd"))
     .option("--max-llm-failures <n>", "set a new limit of LLM planner rounds in a row without an answer for the rest of the search", int("--max-llm-failures"))
-    .option("--planner <name>", "switch the planner for the rest of the search: llm | mock | optuna | random | llm+optuna")
+    .option("--planner <name>", `switch the planner for the rest of the search: ${PLANNERS}`)
     .option("--mock-file <file>", "JSON list of planner decisions for --planner mock")
     .option("--evaluator <mode>", "switch the evaluator for the rest of the search: llm | rules")
     .option("--json", "print a final JSON summary on stdout")

@@ -167,8 +167,13 @@ export interface AgentStateFile {
   baselines?: Record<string, NaiveBaselines>;
   /** Fidelity -> the last ensemble selected at it (never a run: no reader of `runs` sees it). */
   ensembles?: Record<string, EnsembleRecord>;
+  /** run_id -> its verdict label, the helper's one rule (config_stats.run_labels); written with every state. */
+  verdicts?: Record<string, RunLabel>;
   [extra: string]: unknown;
 }
+
+/** A run's verdict label: failed (it did not train), accepted (its config is), promising (a gain inside the seed noise, unconfirmed) or rejected. */
+export type RunLabel = "failed" | "accepted" | "promising" | "rejected";
 
 /** A config record as evaluation evidence (null when it has no ok seed). */
 export function evidenceOf(rec: ConfigRecord | null | undefined): ConfigEvidence | null {

@@ -10,6 +10,7 @@ import { UserError } from "./errors.js";
 import type { ExecutorOptions } from "./executors/index.js";
 import type { Thresholds } from "./evaluation/rules.js";
 import { readJson, writeJsonAtomic, type Workspace } from "./workspace-paths.js";
+import { RUN_DEFAULTS } from "./run-defaults.js";
 
 // the paths and the JSON files, in a module of their own (the executors and the Python bridge import only those)
 export * from "./workspace-paths.js";
@@ -175,8 +176,8 @@ export interface SearchOptions extends ExecutorOptions {
   maxRepeats: number;
   /** --portfolio on|off: each family at its recipe first. */
   portfolio: boolean;
-  /** False-accept rate of the noise test over a candidate's looks (--alpha); older records had marginZ: 0.025 then. */
-  alpha?: number;
+  /** False-accept rate of the noise test over a candidate's looks (--alpha). */
+  alpha: number;
   defaultRelSd: number;
   /** LLM cost cap in USD (--max-cost-usd; resume --max-cost-usd changes it); absent in older records. */
   maxCostUsd?: number | null;
@@ -204,6 +205,7 @@ export function readSearch(ws: Workspace): SearchRecord | null {
     if (o.thresholds) o.thresholds = thresholdsOf(o.thresholds as unknown as Record<string, number>);
     o.baselineSeeds ??= 1;
     o.portfolio ??= true;
+    o.alpha ??= RUN_DEFAULTS.alpha; // records from before --alpha: the margin they used was this rate
   }
   return rec;
 }

@@ -13,6 +13,7 @@ import { agent } from "../src/python.js";
 import { pythonBin, pythonEnv } from "../src/python.js";
 import { workspacePaths } from "../src/workspace.js";
 import { cliEnv, makeWorkspace, removeWorkspace, runCli, writeMockScript, LR_DECISION } from "./helpers/workspace.js";
+import { RUN_DEFAULTS } from "../src/run-defaults.js";
 
 const dirs: string[] = [];
 const servers: AgentServer[] = [];
@@ -114,5 +115,13 @@ describe("what both sides list", () => {
       encoding: "utf8",
     });
     expect(IMPLICIT_FAMILY).toBe(py.trim());
+  });
+
+  it("the helper's own --max-rise default is run's (a one-shot call without the flag judges the same curve)", () => {
+    const py = execFileSync(pythonBin(process.env), ["-c", "from nas_agent.curve import MAX_RISE_PCT; print(MAX_RISE_PCT)"], {
+      env: pythonEnv(process.env),
+      encoding: "utf8",
+    });
+    expect(Number(py.trim())).toBe(RUN_DEFAULTS.maxRise);
   });
 });

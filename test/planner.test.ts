@@ -29,6 +29,7 @@ const STATE: AgentStateFile = {
       config_changes: { "training.optimizer_params.lr": 0.01 }, status: "diverged", error: "non-finite loss at epoch 2",
     },
   ],
+  verdicts: { run_0001: "accepted", run_0002: "rejected", run_0003: "failed" }, // the helper's labels
 };
 
 /** A change is valid when its key is in the search space and a numeric value lies in its range. */
@@ -131,7 +132,7 @@ describe("llm planner", () => {
     expect(prompt).toContain("- model.d_model: int, one of 16 | 32 | 64 | 128 | 256 | 512; step medium; now 256 - model width");
     expect(prompt).toContain('"optim.AdamW"');
     expect(prompt).toContain("- model.d_model divisible by model.n_heads");
-    expect(prompt).toContain("- run_0003 (diverged): training.optimizer_params.lr=0.01 -> non-finite loss at epoch 2");
+    expect(prompt).toContain("- run_0003 (failed: diverged): training.optimizer_params.lr=0.01 -> non-finite loss at epoch 2");
     expect(prompt).toContain("- run_0002 (rejected): training.optimizer_params.lr=0.005 -> performance degraded");
     expect(prompt).toContain("seed = 42");
     expect(prompt).toContain("Advice from an Optuna TPE sampler (you may adopt, modify or ignore it):\nnone");

@@ -128,9 +128,12 @@ describe("planner prompt", () => {
       accepted: true, config_changes: { "model.dropout": 0.1 }, status: "ok",
     }));
     const incumbent = { root_run_id: "run_0011", val_values: [0.19], n: 1, val_mean: 0.19, val_sd: null, noise_sd: null, noise_source: null };
-    const text = buildPlannerPrompt(ctx({ agentState: { max_runs: 20, best_run_id: "run_0011", runs }, incumbent }), null);
+    // the helper's labels: run_0010's config is promising, unconfirmed
+    const verdicts = Object.fromEntries(runs.map((r) => [r.run_id, r.run_id === "run_0010" ? "promising" : "accepted"] as const));
+    const text = buildPlannerPrompt(ctx({ agentState: { max_runs: 20, best_run_id: "run_0011", runs, verdicts }, incumbent }), null);
     expect(text).not.toContain("- run_0003 [");
     expect(text).toContain("- run_0004 [accepted]");
+    expect(text).toContain("- run_0010 [promising]");
     expect(text).toContain("- run_0011 [accepted, best]");
     expect(text).toContain("Best run ID: run_0011");
     expect(text).not.toMatch(/test_mse|0\.0777/); // held out: never shown to the planner

@@ -25,7 +25,7 @@ from . import config_stats
 DEFAULT_MAX_RUNS = 50
 STATUSES = ("ok", "failed", "diverged", "crashed", "interrupted", "timeout", "invalid")
 KINDS = ("baseline", "proposal", "repeat")
-DERIVED = ("configs", "noise")  # recomputed on every write, never read back
+DERIVED = ("configs", "noise", "verdicts")  # recomputed on every write, never read back
 
 
 class AgentStateError(ValueError):
@@ -136,6 +136,7 @@ class AgentState:
         table, noise = self.stats()
         out = {"max_runs": self.max_runs, "best_run_id": self.best_run_id, "fidelity": self.fidelity,
                "runs": [r.to_dict() for r in self.runs], "configs": [c.to_dict() for c in table], "noise": noise,
+               "verdicts": config_stats.run_labels(self.runs),
                "baselines": self.baselines, "ensembles": self.ensembles}
         for k, v in self.extra.items():
             out.setdefault(k, v)

@@ -99,6 +99,37 @@ class SeedLimits:
         return out
 
 
+def promising_keys(runs: Iterable[Any]) -> set[tuple]:
+    """Group keys of the configs whose last finished run's verdict was promising, unconfirmed
+    (a later repeat's verdict, accept or reject, replaces it)."""
+    last: dict[tuple, Any] = {}
+    for run in runs:
+        if _ok_run(run) and "verdict pending" != run.evaluation_reason:
+            last[group_key(run)] = run
+    return {key for key, run in last.items() if run.extra.get("promising") and not run.accepted}
+
+
+def run_labels(runs: list[Any]) -> dict[str, str]:
+    """Each run's verdict label, the one rule every view reads (status, the report, the Optuna
+    dashboard, the planner's prompt through agent_state.json's ``verdicts``): ``failed`` (it did
+    not train), ``accepted`` (its config is), ``promising`` (its config's last verdict was
+    "promising, unconfirmed": a gain inside the seed noise with no repeat or training left, or one
+    the LLM evaluator favoured; never the incumbent) or ``rejected``."""
+    keys = promising_keys(runs)
+
+    def label(run) -> str:
+        if run.status != "ok":
+            return "failed"
+        if run.accepted:
+            return "accepted"
+        return "promising" if group_key(run) in keys else "rejected"
+    return {r.run_id: label(r) for r in runs}
+
+
+def _ok_run(run) -> bool:
+    return run.status == "ok" and isinstance(run.val_mse, (int, float)) and math.isfinite(run.val_mse)
+
+
 def group_key(run) -> tuple[str | None, str]:
     return run.fidelity, run.config_id or f"run:{run.run_id}"
 

@@ -27,7 +27,7 @@ from typing import Any
 
 from . import standing
 from .agent_state import AgentState, RunInfo
-from .config_stats import group_key
+from .config_stats import group_key, run_labels
 from .search_space import SearchSpace
 
 GREEN, ORANGE, RED, BLUE, GREY = "#2ca02c", "#ff7f0e", "#d62728", "#1f77b4", "#7f7f7f"
@@ -40,14 +40,6 @@ def _finite(x: Any) -> bool:
 
 def _f(x: Any, digits: int = 4) -> str:
     return f"{x:.{digits}f}" if _finite(x) else "-"
-
-
-def verdict(run: RunInfo) -> str:
-    """The run's label, as nas_agent.standing derives it for every view (set by build_report)."""
-    return _LABELS.get(run.run_id) or ("failed" if run.status != "ok" else "accepted" if run.accepted else "rejected")
-
-
-_LABELS: dict[str, str] = {}  # run_id -> standing.run_verdicts of the state being reported
 
 
 def config_key(run: RunInfo) -> str:
@@ -164,15 +156,16 @@ def noise_sd(state: AgentState, best: RunInfo | None) -> tuple[float | None, str
 def plot_history(state: AgentState, best: RunInfo | None, target: float | None) -> bytes:
     plt = _plt()
     runs = state.runs
+    labels = run_labels(runs)
     fig, ax = plt.subplots(figsize=(10.5, 4.2))
     xs = list(range(1, len(runs) + 1))
     ok_vals = [r.val_mse for r in runs if r.status == "ok" and _finite(r.val_mse)]
     top = max(ok_vals) * 1.08 if ok_vals else 1.0
     for kind, color, marker in (("accepted", GREEN, "o"), ("rejected", ORANGE, "X"), ("promising", "#9467bd", "D")):
-        pts = [(x, r.val_mse) for x, r in zip(xs, runs) if verdict(r) == kind and _finite(r.val_mse)]
+        pts = [(x, r.val_mse) for x, r in zip(xs, runs) if labels[r.run_id] == kind and _finite(r.val_mse)]
         if pts:
             ax.scatter(*zip(*pts), c=color, marker=marker, s=55, zorder=3, label=f"{kind} ({len(pts)})")
-    failed = [x for x, r in zip(xs, runs) if verdict(r) == "failed"]
+    failed = [x for x, r in zip(xs, runs) if labels[r.run_id] == "failed"]
     if failed:
         ax.scatter(failed, [top] * len(failed), c=RED, marker="v", s=60, zorder=3, label=f"failed ({len(failed)}, no value)")
     bsf = best_so_far(runs)
@@ -238,11 +231,12 @@ def plot_keys(runs: list[RunInfo], keys: list[str], space: SearchSpace | None) -
     if not keys:
         return None
     plt = _plt()
+    labels = run_labels(runs)
     cols = min(3, len(keys))
     rows = math.ceil(len(keys) / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 2.8 * rows), squeeze=False)
     for ax, key in zip(axes.flat, keys):
-        pts = [(r.params[key], r.val_mse, verdict(r)) for r in runs
+        pts = [(r.params[key], r.val_mse, labels[r.run_id]) for r in runs
                if r.status == "ok" and _finite(r.val_mse) and key in (r.params or {})]
         numeric = all(_finite(v) for v, _, _ in pts)
         if numeric:
@@ -324,10 +318,9 @@ def build_report(ws: Path, state: AgentState, space: SearchSpace | None, decisio
     task or epoch caps are never mixed into its plots and tables."""
     shown = standing.resolve_fidelity(state, fidelity)
     others = {f: sum(r.fidelity == f for r in state.runs) for f in standing.fidelities(state) if f != shown}
-    _LABELS.clear()
-    _LABELS.update(standing.run_verdicts(state))
     state = standing.view(state, shown)
     runs = state.runs
+    labels = run_labels(runs)  # the labels of one fidelity's runs are those of the whole state: configs never span fidelities
     configs = configs_of(runs)
     best = state.find(state.best_run_id) if state.best_run_id else None
     best_cfg = configs.get(config_key(best)) if best else None
@@ -335,9 +328,9 @@ def build_report(ws: Path, state: AgentState, space: SearchSpace | None, decisio
     sections: list[Section] = []
 
     # summary
-    n_fail = sum(verdict(r) == "failed" for r in runs)
-    n_acc = sum(verdict(r) == "accepted" for r in runs)
-    n_prom = sum(verdict(r) == "promising" for r in runs)
+    n_fail = sum(labels[r.run_id] == "failed" for r in runs)
+    n_acc = sum(labels[r.run_id] == "accepted" for r in runs)
+    n_prom = sum(labels[r.run_id] == "promising" for r in runs)
     lines = [f"Fidelity {shown or '-'}: {len(runs)} trainings: {n_acc} accepted, {len(runs) - n_acc - n_fail - n_prom} rejected, "
              f"{n_prom} promising (unconfirmed), {n_fail} failed."]
     if others:
@@ -444,7 +437,7 @@ def _ensemble(state: AgentState) -> Section | None:
 def _decisions(runs: list[RunInfo], configs: dict[str, Config], costs: dict[str, float]) -> Section:
     head = ["run", "planner", "step", "plan", "planner's reason", "val_mse", "config mean ± sd (seeds)", "seed",
             "verdict", "evaluator's reason", "LLM cost"]
-    rows = []
+    rows, labels = [], run_labels(runs)
     for r in runs:
         cfg = configs[config_key(r)]
         group = f"{_f(cfg.mean)} ± {_f(cfg.sd)} ({len(cfg.values)})" if len(cfg.values) > 1 else ""
@@ -452,7 +445,7 @@ def _decisions(runs: list[RunInfo], configs: dict[str, Config], costs: dict[str,
         rows.append([r.run_id, r.planner or "-", str(r.kind or r.step_type or "-"), _one_line(r.plan),
                      _one_line(r.reason), _f(r.val_mse) if r.status == "ok" else "-", group,
                      "-" if seed is None else str(seed),
-                     verdict(r) if r.status == "ok" else f"failed ({r.status})",
+                     labels[r.run_id] if r.status == "ok" else f"failed ({r.status})",
                      _one_line(r.evaluation_reason or r.error), f"${costs[r.run_id]:.4f}" if r.run_id in costs else "-"])
     h, m = _table(head, rows, "decisions")
     return Section("Decisions", h, m)
@@ -486,7 +479,8 @@ def _baselines_and_noise(state: AgentState) -> Section | None:
 def _held_out(runs: list[RunInfo], best_cfg: Config | None) -> Section:
     note = ("Held out: test metrics are recorded for every finished run and shown here, but no decision used them "
             "(not the planner, not the evaluator, not the Optuna history). Selection used val_mse only.")
-    rows = [[r.run_id, verdict(r), _f(r.val_mse), _f(r.test_mse), _f(r.test_mae)]
+    labels = run_labels(runs)
+    rows = [[r.run_id, labels[r.run_id], _f(r.val_mse), _f(r.test_mse), _f(r.test_mae)]
             for r in runs if r.status == "ok"]
     h, m = _table(["run", "verdict", "val_mse", "test_mse", "test_mae"], rows, "heldout")
     tests = [r.test_mse for r in (best_cfg.runs if best_cfg else []) if r.status == "ok" and _finite(r.test_mse)]

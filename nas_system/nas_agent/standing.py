@@ -1,9 +1,6 @@
-"""What each run stands as, derived once, here, for every view (status, the report, resume):
+"""What each run stands as, derived once for every view (status, the report, resume):
 
-- the verdict label of a run: ``failed`` (it did not train), ``accepted`` (its config is),
-  ``promising`` (its config's last verdict was "promising, unconfirmed": a gain inside the seed
-  noise with no repeat or training left, or one the LLM evaluator favoured; never the incumbent)
-  or ``rejected``;
+- the verdict label of a run (config_stats.run_labels, also agent_state.json's ``verdicts``);
 - the promising configs a larger budget can confirm (``resume --max-iterations``): those of the
   current fidelity that ``--max-repeats`` still allows another seed;
 - persistence (repeat the last value) on the current task, validation MSE: the bar a useful model
@@ -14,43 +11,15 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .agent_state import AgentState, RunInfo
-from .config_stats import ConfigStats, SeedLimits, group_key
-
-
-def _ok(run: RunInfo) -> bool:
-    return run.status == "ok" and isinstance(run.val_mse, (int, float)) and math.isfinite(run.val_mse)
-
-
-def promising_keys(state: AgentState) -> set[tuple]:
-    """Group keys of the configs whose last finished run's verdict was promising, unconfirmed
-    (a later repeat's verdict, accept or reject, replaces it)."""
-    last: dict[tuple, RunInfo] = {}
-    for run in state.runs:
-        if _ok(run) and "verdict pending" != run.evaluation_reason:
-            last[group_key(run)] = run
-    return {key for key, run in last.items() if run.extra.get("promising") and not run.accepted}
-
-
-def run_verdict(run: RunInfo, promising: set[tuple]) -> str:
-    if run.status != "ok":
-        return "failed"
-    if run.accepted:
-        return "accepted"
-    return "promising" if group_key(run) in promising else "rejected"
-
-
-def run_verdicts(state: AgentState) -> dict[str, str]:
-    """run_id -> failed | accepted | promising | rejected."""
-    keys = promising_keys(state)
-    return {r.run_id: run_verdict(r, keys) for r in state.runs}
+from .agent_state import AgentState
+from .config_stats import ConfigStats, SeedLimits, promising_keys, run_labels
 
 
 def confirmable(state: AgentState, table: list[ConfigStats], max_repeats: int) -> list[dict[str, Any]]:
     """The promising configs of the current fidelity that may get another seed: fewer than
     ``max_repeats`` repeats so far (SeedLimits.left: the repeats_left every record says).
     Each: root_run_id, run_ids, seeds, next_seed (the config's, config_stats), val_mean."""
-    keys, current, limits = promising_keys(state), state.current_fidelity(), SeedLimits(max_repeats=max_repeats)
+    keys, current, limits = promising_keys(state.runs), state.current_fidelity(), SeedLimits(max_repeats=max_repeats)
     out = []
     for c in table:
         key = (c.fidelity, c.config_id or f"run:{c.root_run_id}")
@@ -124,5 +93,5 @@ def summary(state: AgentState, spec: str | None = None) -> dict[str, Any]:
     counts = {f: sum(r.fidelity == f for r in state.runs) for f in fidelities(state)}
     return {"fidelity": fidelity, "current_fidelity": state.current_fidelity(),
             "fidelities": [{"fidelity": f, "runs": n} for f, n in counts.items()],
-            "best_run_id": part.best_run_id, "verdicts": run_verdicts(state),
+            "best_run_id": part.best_run_id, "verdicts": run_labels(state.runs),
             "persistence_val_mse": persistence_val(state, fidelity)}

@@ -7,7 +7,7 @@ agent_state.json stays the source of truth: every recorded run is one trial, in 
   values outside the current space, or keys not in it, are left out of the trial and kept in
   the ``other_params`` user attr;
 - value: val_mse (minimize); a failed run (any status but ok) is a FAIL trial;
-- user_attrs: run_id, planner, plan, verdict (accepted | rejected | failed), status, seed,
+- user_attrs: run_id, planner, plan, verdict (accepted | rejected | promising | failed: config_stats.run_labels), status, seed,
   config_id, kind, step_type, and ``digest`` (what the trial was built from).
 Test metrics are never written here (the study is history a sampler could read).
 
@@ -35,6 +35,7 @@ import optuna
 from optuna.trial import FrozenTrial
 
 from .agent_state import AgentState, RunInfo
+from .config_stats import run_labels
 from .search_space import SearchSpace
 from .suggest import run_trial
 
@@ -85,17 +86,11 @@ def storage_url(system_dir: str | Path) -> str:
     return f"sqlite:///{study_path(system_dir).resolve()}"
 
 
-def verdict(run: RunInfo) -> str:
-    if run.status != "ok":
-        return "failed"
-    return "accepted" if run.accepted else "rejected"
-
-
-def study_trial(run: RunInfo, space: SearchSpace) -> FrozenTrial:
+def study_trial(run: RunInfo, space: SearchSpace, verdict: str) -> FrozenTrial:
     """One run as a dashboard trial (suggest.run_trial, failed runs as FAIL trials), its user
     attrs, and ``digest``: a hash of everything the trial is made of (the staleness check)."""
     attrs = {
-        "run_id": run.run_id, "planner": run.planner, "plan": run.plan, "verdict": verdict(run),
+        "run_id": run.run_id, "planner": run.planner, "plan": run.plan, "verdict": verdict,
         "status": run.status, "seed": run.seed, "config_id": run.config_id,
         "kind": run.kind, "step_type": run.step_type,
     }
@@ -119,7 +114,8 @@ def sync_study(system_dir: str | Path, state: AgentState, space: SearchSpace) ->
     created = not path.exists()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # experimental-feature warnings of create_trial/add_trials
-        trials = [study_trial(r, space) for r in state.runs]
+        labels = run_labels(state.runs)
+        trials = [study_trial(r, space, labels[r.run_id]) for r in state.runs]
         storage, study, have = _opened(system_dir)
         rebuilt = False
         want = [t.user_attrs["digest"] for t in trials]

@@ -3,8 +3,8 @@ import math
 
 import pytest
 
-from nas_agent.agent_state import RunInfo
-from nas_agent.config_stats import SeedLimits, config_table, incumbent, next_seed, noise_table
+from nas_agent.agent_state import AgentState, RunInfo
+from nas_agent.config_stats import SeedLimits, config_table, incumbent, next_seed, noise_table, run_labels
 
 FID = "ETTh1.csv MS OT->96 8640/2880/2880 @3ep"
 
@@ -78,3 +78,19 @@ def test_the_incumbent_is_the_accepted_config_with_the_lowest_mean_since_the_las
     runs.append(run(4, "e", 0.30, kind="baseline"))
     table = config_table(runs)
     assert incumbent(runs, table, FID).config_id == "e"
+
+
+def test_each_runs_verdict_label_is_one_rule_and_agent_state_json_carries_it():
+    """failed / accepted / promising / rejected: a promising config's label holds until a later
+    seed's verdict replaces it; a pending verdict does not count; agent_state.json writes them."""
+    cand = [run(1, "b", 0.19, accepted=False), run(2, "b", 0.18, accepted=False, repeat_of="run_0001")]
+    cand[0].extra["promising"] = True
+    runs = [run(0, "a", 0.20, kind="baseline"), *cand, run(3, "c", None, status="timeout", accepted=False),
+            run(4, "d", 0.30, accepted=False)]
+    runs[2].evaluation_reason = "verdict pending"  # the repeat waits: the first seed's verdict stands
+    labels = run_labels(runs)
+    assert labels == {"run_0000": "accepted", "run_0001": "promising", "run_0002": "promising",
+                      "run_0003": "failed", "run_0004": "rejected"}
+    runs[2].evaluation_reason = "rejected: no gain beyond the noise"  # the repeat's verdict replaces it
+    assert run_labels(runs)["run_0001"] == "rejected"
+    assert AgentState(runs=runs).to_dict()["verdicts"] == run_labels(runs)

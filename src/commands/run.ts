@@ -3,6 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { evidenceOf, type ConfigRecord, type NoiseRecord } from "../contracts.js";
 import { agent, pythonBin } from "../python.js";
+import { RUN_DEFAULTS } from "../run-defaults.js";
 import { checkPreflight, type PreflightAnswer } from "../preflight.js";
 import { openExecutor } from "../executors/index.js";
 import { SlurmExecutor } from "../executors/slurm.js";
@@ -88,10 +89,10 @@ export async function startSearch(opts: RunOptions, env: NodeJS.ProcessEnv = pro
   }
 }
 
-/** 3 seeds measure the noise; 1 when it is already measured at this fidelity or the rules are fixed. */
+/** --baseline-seeds, else 3 seeds measure the noise (run's default); 1 when it is already measured at this fidelity or the rules are fixed. */
 function baselineSeeds(o: RequestedOptions, noise: NoiseRecord | null): number {
   if (o.baselineSeeds !== null) return o.baselineSeeds;
-  return o.acceptance === "fixed" || noise ? 1 : 3;
+  return o.acceptance === "fixed" || noise ? 1 : RUN_DEFAULTS.baselineSeeds;
 }
 
 /** One line each: why the search starts where it does, and what its verdicts rest on. */

@@ -11,7 +11,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import pc from "picocolors";
-import type { AgentStateFile, EnsembleRecord, LlmUsage, NaiveBaselines, RunInfo } from "../contracts.js";
+import type { AgentStateFile, EnsembleRecord, LlmUsage, NaiveBaselines, RunInfo, RunLabel } from "../contracts.js";
 import { ensembleLine } from "../ensemble.js";
 import { readDecisions, type DecisionEntry } from "../decision-log.js";
 import { configStats, finite, type ConfigStats } from "../runs-view.js";
@@ -32,11 +32,9 @@ export interface Standing {
   current_fidelity: string | null;
   fidelities: Array<{ fidelity: string; runs: number }>;
   best_run_id: string | null;
-  verdicts: Record<string, Verdict>;
+  verdicts: Record<string, RunLabel>;
   persistence_val_mse: number | null;
 }
-
-export type Verdict = "accepted" | "rejected" | "promising" | "failed";
 
 export interface StatusRow {
   run_id: string;
@@ -46,7 +44,7 @@ export interface StatusRow {
   seed: number | null;
   status: string;
   accepted: boolean;
-  verdict: Verdict;
+  verdict: RunLabel;
   overridden: boolean;
   val_mse: number | null;
   /** The run's config over its seeds (runs sharing config_id); n = finished runs. */
@@ -118,7 +116,7 @@ export function statusData(ws: Workspace, standing: Standing): StatusData {
   const bestRun = state.runs.find((r) => r.run_id === standing.best_run_id) ?? null;
   const bestGroup = bestRun ? (groups.get(bestRun.run_id) ?? null) : null;
   const bestMean = bestGroup?.mean ?? (bestRun && finite(bestRun.val_mse) ? bestRun.val_mse : null);
-  const rows = shown.map((r) => toRow(r, groups.get(r.run_id)!, bestGroup, bestMean, standing.verdicts[r.run_id] ?? "rejected"));
+  const rows = shown.map((r) => toRow(r, groups.get(r.run_id)!, bestGroup, bestMean, standing.verdicts[r.run_id]));
   const search = readSearch(ws);
   const usage = usageTotals(decisions);
   const data: StatusData = {
@@ -166,7 +164,7 @@ function studyOf(ws: Workspace): StatusData["study"] | null {
   return { path: db, trials: last?.ok && typeof last.trials === "number" ? last.trials : null, error: last?.ok === false ? String(last.error) : null };
 }
 
-function toRow(r: RunInfo, g: ConfigStats, best: ConfigStats | null, bestMean: number | null, verdict: Verdict): StatusRow {
+function toRow(r: RunInfo, g: ConfigStats, best: ConfigStats | null, bestMean: number | null, verdict: RunLabel): StatusRow {
   const own = finite(r.val_mse) && (r.status ?? "ok") === "ok" ? r.val_mse : null;
   const value = g.n > 1 ? g.mean : own;
   return {

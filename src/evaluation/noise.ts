@@ -25,6 +25,7 @@
  */
 import type { ConfigEvidence } from "../contracts.js";
 import { tQuantile } from "./stats.js";
+import { RUN_DEFAULTS } from "../run-defaults.js";
 
 export interface NoiseOptions {
   /** The false-accept rate of a candidate no better than the incumbent, over all its looks (--alpha). */
@@ -35,7 +36,8 @@ export interface NoiseOptions {
   maxLooks: number;
 }
 
-export const DEFAULT_NOISE: NoiseOptions = { alpha: 0.025, defaultRelSd: 0.1, maxLooks: 3 };
+/** `nas-graph run`'s defaults (src/run-defaults.ts). */
+export const DEFAULT_NOISE: NoiseOptions = { alpha: RUN_DEFAULTS.alpha, defaultRelSd: RUN_DEFAULTS.defaultRelSd, maxLooks: 1 + RUN_DEFAULTS.maxRepeats };
 
 /** alpha_k of look k (1-based, capped at K): alpha * k / (1 + ... + K); they sum to alpha. */
 export function lookAlpha(alpha: number, look: number, maxLooks: number): number {

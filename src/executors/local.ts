@@ -57,7 +57,7 @@ export class LocalExecutor implements Executor {
 
   constructor(
     private readonly ctx: PyContext,
-    private readonly opts: LocalOptions = { gpus: null, parallel: 1 },
+    private readonly opts: LocalOptions,
   ) {
     // Children run in their own process group; take them down on any exit of ours
     // (Linux also has the parent-death signal, which covers kill -9 too).

@@ -174,7 +174,7 @@ function buildSearchGraph(
         mode: o.evaluator,
         acceptance: o.acceptance,
         thresholds: o.thresholds,
-        noise: { alpha: o.alpha ?? 0.025, defaultRelSd: o.defaultRelSd, maxLooks: 1 + o.maxRepeats },
+        noise: { alpha: o.alpha, defaultRelSd: o.defaultRelSd, maxLooks: 1 + o.maxRepeats },
         env,
         budget,
       }),

@@ -4,7 +4,7 @@
  * its own), with its collaborators chosen as the CLI's defaults from the environment:
  * - NAS_SYSTEM_DIR: the workspace (default <repo>/nas_system);
  * - planner and evaluator: llm with OPENROUTER_API_KEY, else optuna and rules;
- * - the other search options: `nas-graph run`'s defaults (src/run-defaults.ts), 3 baseline seeds;
+ * - the other search options: `nas-graph run`'s defaults (src/run-defaults.ts);
  * - .env in the current directory is read, as the CLI does (langgraph.json names no env file,
  *   so the server starts without one).
  * Studio shows the graph and its state; a search with the lock, the start snapshot and
@@ -30,7 +30,7 @@ function studioGraph(env: NodeJS.ProcessEnv) {
   const systemDir = path.resolve(env.NAS_SYSTEM_DIR || path.join(REPO_ROOT, "nas_system"));
   const py = { ws: workspacePaths(systemDir), env };
   const llm = llmConfigured(env);
-  const options = { ...searchOptions({ ...RUN_DEFAULTS, systemDir, planner: llm ? "llm" : "optuna", evaluator: llm ? "llm" : "rules" }, env), baselineSeeds: 3 };
+  const options = { ...searchOptions({ ...RUN_DEFAULTS, systemDir, planner: llm ? "llm" : "optuna", evaluator: llm ? "llm" : "rules" }, env), baselineSeeds: RUN_DEFAULTS.baselineSeeds };
   let space: Promise<SearchSpace> | null = null;
   return buildGraph({
     options,

@@ -25,8 +25,8 @@ export function buildPlannerPrompt(ctx: PlannerContext, advice: PlannerDecision[
     iterations_left: Math.max(0, ctx.maxIterations - ctx.iteration),
     target_val_mse: ctx.targetValMse === null ? "none given" : fmt(ctx.targetValMse),
     last_feedback: ctx.lastFeedback?.trim() || "none yet",
-    recent_runs_summary: formatRecentRuns(runs.slice(-RECENT_RUNS), ctx.agentState.best_run_id),
-    failed_runs_summary: formatFailedRuns(runs),
+    recent_runs_summary: formatRecentRuns(runs.slice(-RECENT_RUNS), ctx.agentState),
+    failed_runs_summary: formatFailedRuns(runs, ctx.agentState),
     current_config: ctx.configText.trimEnd(),
     search_space: formatSearchSpace(ctx.searchSpace, best?.params ?? null),
     naive_baselines: formatBaselines(ctx.agentState),
@@ -73,10 +73,13 @@ export function fmt(value: unknown): string {
   return typeof value === "string" ? value : JSON.stringify(value);
 }
 
-function runLabel(run: RunInfo, bestId: string | null): string {
-  const status = run.status ?? (run.val_mse === null ? "failed" : "ok");
-  const verdict = status !== "ok" ? status : run.accepted ? "accepted" : "rejected";
-  return run.run_id === bestId ? `${verdict}, best` : verdict;
+type Labels = Pick<AgentStateFile, "verdicts">;
+
+/** The helper's verdict label (agent_state.json's `verdicts`); a failed run says how it failed (crashed, timeout, ...). */
+function runLabel(run: RunInfo, state: Labels, bestId: string | null = null): string {
+  const label = state.verdicts?.[run.run_id] ?? "not judged yet";
+  const shown = label === "failed" && run.status ? `failed: ${run.status}` : label;
+  return run.run_id === bestId ? `${shown}, best` : shown;
 }
 
 function formatChanges(changes: Record<string, unknown> | undefined): string {
@@ -84,12 +87,12 @@ function formatChanges(changes: Record<string, unknown> | undefined): string {
   return entries.length === 0 ? "none (baseline)" : entries.map(([k, v]) => `${k}=${fmt(v)}`).join(", ");
 }
 
-export function formatRecentRuns(runs: RunInfo[], bestId: string | null): string {
+export function formatRecentRuns(runs: RunInfo[], state: Labels & Pick<AgentStateFile, "best_run_id">): string {
   if (runs.length === 0) return "none yet";
   return runs
     .map((r) => {
       const lines = [
-        `- ${r.run_id} [${runLabel(r, bestId)}] step ${r.step_type ?? "baseline"}${r.planner ? ` (${r.planner})` : ""}${r.repeat_of ? ` (another seed of ${r.repeat_of})` : ""}: ${r.plan ?? "starting config"}`,
+        `- ${r.run_id} [${runLabel(r, state, state.best_run_id)}] step ${r.step_type ?? "baseline"}${r.planner ? ` (${r.planner})` : ""}${r.repeat_of ? ` (another seed of ${r.repeat_of})` : ""}: ${r.plan ?? "starting config"}`,
         `  changes: ${formatChanges(r.config_changes)}`,
         `  val_mse ${fmt(r.val_mse)}${r.seed != null ? ` (seed ${r.seed})` : ""} | train_mse ${fmt(r.train_mse)} | best_epoch ${fmt(r.best_epoch)} of ${fmt(r.epochs_run)}`,
       ];
@@ -101,13 +104,13 @@ export function formatRecentRuns(runs: RunInfo[], bestId: string | null): string
     .join("\n");
 }
 
-export function formatFailedRuns(runs: RunInfo[]): string {
-  const bad = runs.filter((r) => (r.status ?? "ok") !== "ok" || !r.accepted).slice(-FAILED_RUNS);
+export function formatFailedRuns(runs: RunInfo[], state: Labels): string {
+  const bad = runs.filter((r) => state.verdicts?.[r.run_id] !== "accepted").slice(-FAILED_RUNS);
   if (bad.length === 0) return "none";
   return bad
     .map((r) => {
       const why = r.error || r.evaluation_reason || r.reason || "no reason recorded";
-      return `- ${r.run_id} (${runLabel(r, null)}): ${formatChanges(r.config_changes)} -> ${why}`;
+      return `- ${r.run_id} (${runLabel(r, state)}): ${formatChanges(r.config_changes)} -> ${why}`;
     })
     .join("\n");
 }

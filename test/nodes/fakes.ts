@@ -180,10 +180,10 @@ export function fakeEvaluate(byRun: Record<string, Partial<EvaluationResult>>) {
 
 export const SPACE: SearchSpace = { params: {}, class_defaults: {}, constraints: [] };
 
-/** The options `nas-graph run` checks and records by default (optuna, rules, 3 baseline seeds), then `over`. */
+/** The options `nas-graph run` checks and records by default (with optuna and rules), then `over`. */
 export function searchOpts(over: Partial<SearchOptions> = {}): SearchOptions {
   const cli = searchOptions({ ...RUN_DEFAULTS, systemDir: ".", planner: "optuna", evaluator: "rules" }, {});
-  return { ...cli, baselineSeeds: 3, ...over };
+  return { ...cli, baselineSeeds: RUN_DEFAULTS.baselineSeeds, ...over };
 }
 
 /** GraphDeps of fakes; each test overrides what it drives (`options`: over run's defaults). */

@@ -15,6 +15,7 @@ import { largestCall } from "../../llm/budget.js";
 import { LlmFailuresStop } from "../../llm/errors.js";
 import { agent, AgentError, type HelperArgs } from "../../python.js";
 import { UserError } from "../../errors.js";
+import { RUN_DEFAULTS } from "../../run-defaults.js";
 import { readAgentState, runConfigRel, startConfigRel } from "../../workspace.js";
 import { addUsage, ZERO_USAGE, type GraphState, type GraphUpdate, type RenderedConfig, type RepeatRequest, type Trial } from "../state.js";
 import { bestSummary } from "../../runs-view.js";
@@ -22,8 +23,6 @@ import { portfolioProposals } from "../../planners/portfolio.js";
 import type { GraphDeps } from "../deps.js";
 import { killPoint } from "../../test-hooks.js";
 
-/** --max-llm-failures: planner rounds in a row without an LLM answer before the search stops. */
-export const DEFAULT_MAX_LLM_FAILURES = 3;
 
 export const BASELINE_PLAN = "Baseline: train the starting config as is";
 
@@ -57,7 +56,7 @@ export async function plannerNode(state: GraphState, deps: GraphDeps): Promise<G
   // A round whose LLM call failed was planned by the optimizer: say so once; too many in a row stop the search
   const failure = result?.llm_failure ?? null;
   const inRow = failure ? state.llm_failures_in_row + 1 : result && result.usage.calls > 0 ? 0 : state.llm_failures_in_row;
-  const maxInRow = deps.options.maxLlmFailures ?? DEFAULT_MAX_LLM_FAILURES;
+  const maxInRow = deps.options.maxLlmFailures ?? RUN_DEFAULTS.maxLlmFailures; // older search.json: none recorded
   if (failure && inRow >= maxInRow) throw new LlmFailuresStop(inRow, failure);
   if (failure) deps.ui.llmFallback(failure, inRow, maxInRow);
   const fallbacks = state.llm_fallbacks + (failure ? 1 : 0);
