@@ -499,3 +499,14 @@ def test_a_train_check_past_its_timeout_is_stopped_and_named(ws, monkeypatch):
     pid = int((ws / "pid").read_text())
     with pytest.raises(ProcessLookupError):  # killed and reaped, not left running
         os.kill(pid, 0)
+
+
+def test_every_parsed_command_has_one_handler_and_every_handler_a_parser():
+    """The command list is COMMANDS (the TS side checks HELPER_COMMANDS against it); the parser
+    knows exactly those, plus serve (the long-lived helper's loop, not a request)."""
+    import argparse
+
+    from nas_agent.cli import COMMANDS, build_parser
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    assert set(sub.choices) == set(COMMANDS) | {"serve"}

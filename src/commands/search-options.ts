@@ -6,12 +6,14 @@
 import fs from "node:fs";
 import path from "node:path";
 import { UserError } from "../errors.js";
+import { checkNoise } from "../evaluation/noise.js";
+import { checkThresholds } from "../evaluation/rules.js";
 import { EXECUTORS, parseGpus, type ExecutorOptions } from "../executors/index.js";
 import { slurmOptions } from "../executors/slurm.js";
 import { llmConfigured } from "../llm/settings.js";
 import { PLANNER_NAMES } from "../planners/names.js";
 import { ui } from "../ui.js";
-import type { SearchOptions } from "../workspace.js";
+import type { SearchOptions, Thresholds } from "../workspace.js";
 
 /** The planners `--planner` accepts: listed once, in src/planners/names.ts. */
 export const PLANNERS = PLANNER_NAMES;
@@ -80,7 +82,8 @@ function checkUsage(opts: RunOptions): void {
   if (opts.baselineSeeds !== undefined) positiveInt("--baseline-seeds", opts.baselineSeeds);
   if (!Number.isInteger(opts.maxRepeats) || opts.maxRepeats < 0) throw new UserError(`--max-repeats must be an integer >= 0 (got ${opts.maxRepeats})`);
   if (opts.portfolio !== undefined && opts.portfolio !== "on" && opts.portfolio !== "off") throw new UserError(`unknown --portfolio '${opts.portfolio}'; use on or off`);
-  if (!(Number.isFinite(opts.alpha) && opts.alpha > 0 && opts.alpha < 0.5)) throw new UserError(`--alpha must be a false-accept rate in (0, 0.5), e.g. 0.025 (got ${opts.alpha})`);
+  checkNoise({ alpha: opts.alpha, defaultRelSd: opts.defaultRelSd, maxLooks: 1 + opts.maxRepeats });
+  checkThresholds(thresholdsOf(opts));
   if (opts.maxEpochs !== undefined) positiveInt("--max-epochs", opts.maxEpochs);
   if (opts.runTimeout !== undefined && !(opts.runTimeout > 0)) throw new UserError("--run-timeout must be a positive number of seconds");
   checkCostCap(opts.maxCostUsd);
@@ -111,13 +114,12 @@ function resolved(opts: RunOptions, env: NodeJS.ProcessEnv, planner: string, eva
     maxCostUsd: opts.maxCostUsd ?? null,
     maxLlmFailures: opts.maxLlmFailures ?? null,
     ...executorOptions(opts, env),
-    thresholds: {
-      acceptAbove: opts.acceptAbove,
-      rejectBelow: opts.rejectBelow,
-      maxRise: opts.maxRise,
-      minBestEpoch: opts.minBestEpoch,
-    },
+    thresholds: thresholdsOf(opts),
   };
+}
+
+function thresholdsOf(opts: RunOptions): Thresholds {
+  return { acceptAbove: opts.acceptAbove, rejectBelow: opts.rejectBelow, maxRise: opts.maxRise, minBestEpoch: opts.minBestEpoch };
 }
 
 export function checkMaxLlmFailures(v: number | undefined): void {

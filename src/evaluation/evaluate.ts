@@ -19,8 +19,8 @@ import { emptyUsage } from "../llm/usage.js";
 import { logger } from "../log.js";
 import { fmt, formatChangeList } from "../planners/prompt.js";
 import { renderPrompt } from "../prompts.js";
-import { DEFAULT_NOISE, configSd, noiseVerdict, type NoiseOptions, type NoiseVerdict } from "./noise.js";
-import { DEFAULT_THRESHOLDS, applyRules, naiveNote, settledCases, type RulesVerdict, type Thresholds } from "./rules.js";
+import { DEFAULT_NOISE, checkNoise, configSd, noiseVerdict, type NoiseOptions, type NoiseVerdict } from "./noise.js";
+import { DEFAULT_THRESHOLDS, applyRules, checkThresholds, naiveNote, settledCases, type RulesVerdict, type Thresholds } from "./rules.js";
 
 export const EVALUATOR_TOOL = "evaluator_decision";
 
@@ -67,15 +67,6 @@ export function createEvaluator(opts: EvaluatorOptions): Evaluator {
   };
 }
 
-/** The noise margin's parameters must be usable numbers. */
-export function checkNoise(o: NoiseOptions): NoiseOptions {
-  if (!(Number.isFinite(o.alpha) && o.alpha > 0 && o.alpha < 0.5)) throw new UserError(`--alpha must be a false-accept rate in (0, 0.5), e.g. 0.025 (got ${o.alpha})`);
-  if (!(Number.isFinite(o.defaultRelSd) && o.defaultRelSd > 0 && o.defaultRelSd < 1)) {
-    throw new UserError(`--default-rel-sd must be a fraction in (0, 1), e.g. 0.1 (got ${o.defaultRelSd})`);
-  }
-  return o;
-}
-
 function fromNoise(v: NoiseVerdict): EvaluationResult {
   const feedback: Record<Exclude<NoiseVerdict["decision"], "open">, string> = {
     accept: "This change helped beyond the seed noise; refine around it.",
@@ -109,20 +100,6 @@ function unconfirmed(res: EvaluationResult): EvaluationResult {
   if (res.source !== "llm") return res;
   if (!res.accept) return { ...res, promising: false };
   return { ...res, accept: false, promising: true, reason: `${res.reason}; recorded as promising, unconfirmed: a gain inside the seed noise never becomes the incumbent` };
-}
-
-/** Every threshold must be known and finite; the accept bound must lie above the reject bound. */
-export function checkThresholds(t: Record<string, unknown>): Thresholds {
-  for (const [key, value] of Object.entries(t)) {
-    if (!(key in DEFAULT_THRESHOLDS)) throw new UserError(`unknown evaluator threshold "${key}"; use ${Object.keys(DEFAULT_THRESHOLDS).join(", ")}`);
-    if (typeof value !== "number" || !Number.isFinite(value)) throw new UserError(`evaluator threshold ${key} must be a number (got ${String(value)})`);
-  }
-  const th = t as unknown as Thresholds;
-  if (th.maxRise < 0) throw new UserError(`--max-rise must be >= 0 (got ${th.maxRise})`);
-  if (th.acceptAbove < th.rejectBelow) {
-    throw new UserError(`the accept threshold (${th.acceptAbove}%) is below the reject threshold (${th.rejectBelow}%); raise it or lower the other`);
-  }
-  return th;
 }
 
 function evaluatorSettings(env: Record<string, string | undefined>): LlmSettings {

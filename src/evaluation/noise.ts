@@ -25,6 +25,7 @@
  */
 import type { ConfigEvidence } from "../contracts.js";
 import { tQuantile } from "./stats.js";
+import { UserError } from "../errors.js";
 import { RUN_DEFAULTS } from "../run-defaults.js";
 
 export interface NoiseOptions {
@@ -38,6 +39,15 @@ export interface NoiseOptions {
 
 /** `nas-graph run`'s defaults (src/run-defaults.ts). */
 export const DEFAULT_NOISE: NoiseOptions = { alpha: RUN_DEFAULTS.alpha, defaultRelSd: RUN_DEFAULTS.defaultRelSd, maxLooks: 1 + RUN_DEFAULTS.maxRepeats };
+
+/** The noise margin's parameters must be usable numbers. */
+export function checkNoise(o: NoiseOptions): NoiseOptions {
+  if (!(Number.isFinite(o.alpha) && o.alpha > 0 && o.alpha < 0.5)) throw new UserError(`--alpha must be a false-accept rate in (0, 0.5), e.g. 0.025 (got ${o.alpha})`);
+  if (!(Number.isFinite(o.defaultRelSd) && o.defaultRelSd > 0 && o.defaultRelSd < 1)) {
+    throw new UserError(`--default-rel-sd must be a fraction in (0, 1), e.g. 0.1 (got ${o.defaultRelSd})`);
+  }
+  return o;
+}
 
 /** alpha_k of look k (1-based, capped at K): alpha * k / (1 + ... + K); they sum to alpha. */
 export function lookAlpha(alpha: number, look: number, maxLooks: number): number {

@@ -22,6 +22,7 @@
  * so that the incumbent has a measured mean and noise before other configs are judged against it.
  */
 import type { EvaluationInput } from "../contracts.js";
+import { UserError } from "../errors.js";
 import { RUN_DEFAULTS } from "../run-defaults.js";
 
 export interface Thresholds {
@@ -37,6 +38,20 @@ export interface Thresholds {
 
 /** `nas-graph run`'s defaults (src/run-defaults.ts). */
 export const DEFAULT_THRESHOLDS: Thresholds = (({ acceptAbove, rejectBelow, maxRise, minBestEpoch }) => ({ acceptAbove, rejectBelow, maxRise, minBestEpoch }))(RUN_DEFAULTS);
+
+/** Every threshold must be known and finite; the accept bound must lie above the reject bound. */
+export function checkThresholds(t: Record<string, unknown> | Thresholds): Thresholds {
+  for (const [key, value] of Object.entries(t)) {
+    if (!(key in DEFAULT_THRESHOLDS)) throw new UserError(`unknown evaluator threshold "${key}"; use ${Object.keys(DEFAULT_THRESHOLDS).join(", ")}`);
+    if (typeof value !== "number" || !Number.isFinite(value)) throw new UserError(`evaluator threshold ${key} must be a number (got ${String(value)})`);
+  }
+  const th = t as unknown as Thresholds;
+  if (th.maxRise < 0) throw new UserError(`--max-rise must be >= 0 (got ${th.maxRise})`);
+  if (th.acceptAbove < th.rejectBelow) {
+    throw new UserError(`the accept threshold (${th.acceptAbove}%) is below the reject threshold (${th.rejectBelow}%); raise it or lower the other`);
+  }
+  return th;
+}
 
 export interface RulesVerdict {
   /** true accept, false reject, null borderline (needs the LLM or the tie-break). */

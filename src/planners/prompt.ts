@@ -47,7 +47,7 @@ function formatNoise(ctx: PlannerContext): string {
   const noise = ctx.fidelity ? ctx.agentState.noise?.[ctx.fidelity] : undefined;
   if (!noise) return "not measured yet: a gain must clear a default relative sd before it counts";
   const rel = noise.rel_sd != null ? ` (${(noise.rel_sd * 100).toFixed(1)}% of the mean)` : "";
-  return `sd ${fmt(noise.sd)}${rel} of val_mse between seeds of one config (${noise.n} runs); gains smaller than about twice that are retrained with new seeds before they count`;
+  return `sd ${fmt(noise.sd)}${rel} of val_mse between seeds of one config (${noise.n} runs); a gain counts only when a one-sided t test on this noise, over both configs' seeds, finds it beyond chance: a smaller gain is retrained with new seeds first, then rejected or kept as promising`;
 }
 
 function answerFormat(wanted: number): string {
