@@ -70,12 +70,12 @@ describe("planner node", () => {
     const out = await update(plannerNode(graphState(), fakeDeps(py, silentUi().ui, { planner, options: { parallel: 4, baselineSeeds: 3, portfolio: false } })));
     expect(asked.map((c) => [c.batchSize, c.incumbent, c.configText])).toEqual([[1, null, "seed = 41\nlr = 0.001\n"]]);
     expect(opt(calls[0].args, "--count")).toBe("4");
-    // ids go to the drafts first (the baseline, then the proposals), then to the seeds listed after their root
-    expect(out.trials!.map((t) => [t.run_id, t.kind, t.seed, t.base])).toEqual([
-      ["run_0001", "baseline", 41, startConfigRel(SEARCH_ID)],
-      ["run_0003", "baseline", 42, startConfigRel(SEARCH_ID)],
-      ["run_0004", "baseline", 43, startConfigRel(SEARCH_ID)],
-      ["run_0002", "proposal", null, startConfigRel(SEARCH_ID)],
+    // ids in trial order: the baseline, its seeds, then the proposals
+    expect(out.trials!.map((t) => [t.run_id, t.kind, t.repeat_of, t.seed, t.base])).toEqual([
+      ["run_0001", "baseline", null, 41, startConfigRel(SEARCH_ID)],
+      ["run_0002", "baseline", "run_0001", 42, startConfigRel(SEARCH_ID)],
+      ["run_0003", "baseline", "run_0001", 43, startConfigRel(SEARCH_ID)],
+      ["run_0004", "proposal", null, null, startConfigRel(SEARCH_ID)],
     ]);
     expect(out.repeat_queue).toEqual([]);
     expect(out.planner_call).toBe(1);

@@ -6,7 +6,7 @@
  *   3. the literature portfolio (each family at its published recipe, planners/portfolio.ts), once
  *      per family and fidelity, unless --portfolio off;
  *   4. new proposals from the planner for the slots left, relative to the incumbent's config.
- * Run ids are reserved up front, consecutive, so a re-run of a trial task uses the same one.
+ * Run ids are reserved up front, consecutive and in trial order, so a re-run of a trial task uses the same one.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -34,6 +34,7 @@ export async function plannerNode(state: GraphState, deps: GraphDeps): Promise<G
   const queue = [...state.repeat_queue];
   const drafts: Draft[] = queue.splice(0, room).map((r) => repeatDraft(r));
   const baseline = !state.baseline_done && state.baseline_needed && drafts.length < room;
+  const rootAt = drafts.length; // the baseline's first seed, when planned: its further seeds train right after it
   if (baseline) drafts.push(baselineDraft(state));
   const seedsNow = baseline ? Math.min(state.baseline_seeds.length - 1, room - drafts.length) : 0;
   const base = state.incumbent ? runConfigRel(state.incumbent.root_run_id) : startConfigRel(state.search_id);
@@ -67,8 +68,11 @@ export async function plannerNode(state: GraphState, deps: GraphDeps): Promise<G
   const count = drafts.length + seedsNow;
   const runIds = count > 0 ? await reserveRunIds(deps, count) : [];
   killPoint("planner"); // the fault suite: ids reserved, not yet checkpointed
-  const trials: Trial[] = drafts.map((d, i) => ({ ...d, run_id: runIds[i] }));
-  if (baseline) queueBaselineSeeds(state, trials, runIds.slice(drafts.length), queue);
+  // ids in trial order: the queued repeats, the baseline and its seeds of this round, the proposals
+  const seedIds = runIds.slice(rootAt + 1, rootAt + 1 + seedsNow);
+  const draftIds = [...runIds.slice(0, rootAt + 1), ...runIds.slice(rootAt + 1 + seedsNow)];
+  const trials: Trial[] = drafts.map((d, i) => ({ ...d, run_id: draftIds[i] }));
+  if (baseline) queueBaselineSeeds(state, trials, seedIds, queue);
 
   const usage = addUsage(state.usage, result?.usage);
   const best = bestSummary(state.incumbent);
