@@ -17,6 +17,7 @@ import { printSummary } from "./resume.js";
 import { llmConfigured, noLlmError } from "../llm/settings.js";
 import { startSearch, type RunOptions } from "./run.js";
 import { PLANNERS } from "./search-options.js";
+import { RUN_DEFAULTS } from "../run-defaults.js";
 
 export interface DemoOptions {
   dir: string;
@@ -39,8 +40,11 @@ export async function demoCommand(opts: DemoOptions, env: NodeJS.ProcessEnv = pr
   // 20x slower on 2 shared cores); a tiny model gains nothing from more.
   const childEnv: NodeJS.ProcessEnv = env.OMP_NUM_THREADS ? env : { ...env, OMP_NUM_THREADS: "1" };
   ui.notice(`demo workspace ${opts.dir}: ETTh1, 48 -> 24 steps, from a CPU-sized Informer; the search may switch to DLinear or NLinear at their papers' recipes (up to 3 epochs per training), ${opts.maxIterations} trainings, torch threads ${childEnv.OMP_NUM_THREADS}`);
-  // Explicit options, so the demo's budget does not move with the defaults of `run`.
+  // The verdicts of every search (run's defaults: noise-aware, its test and thresholds); the demo's
+  // budget is explicit, so it does not move with run's defaults: 3 seeds of the baseline measure
+  // the noise, a candidate inside the noise margin gets one more seed before its verdict.
   const run: RunOptions = {
+    ...RUN_DEFAULTS,
     systemDir: dir,
     maxIterations: opts.maxIterations,
     planner: opts.planner ?? "optuna",
@@ -49,17 +53,9 @@ export async function demoCommand(opts: DemoOptions, env: NodeJS.ProcessEnv = pr
     maxEpochs: opts.maxEpochs,
     runTimeout: 300,
     parallel: 1,
-    // the noise-aware verdicts of every search: 3 seeds of the baseline measure the noise,
-    // a candidate inside the noise margin gets one more seed before its verdict
     acceptance: "noise",
     baselineSeeds: 3,
     maxRepeats: 1,
-    alpha: 0.025,
-    defaultRelSd: 0.1,
-    maxRise: 25,
-    acceptAbove: 2,
-    rejectBelow: -0.5,
-    minBestEpoch: 3,
     json: opts.json,
   };
   let summary;
