@@ -6,13 +6,19 @@
  * (LangGraph builds the state from the declared channels only, so no node can see them; this
  * guards the resume itself against them.)
  */
-import Database from "better-sqlite3";
 import path from "node:path";
+import { SqliteSaver } from "@langchain/langgraph-checkpoint-sqlite";
 import { describe, expect, it } from "vitest";
 import { fakeTrainingPython } from "./helpers/stand-ins.js";
 import { cliEnv, readAgentState, runCli, tempWorkspaces, writeMockScript } from "./helpers/workspace.js";
 
 const workspace = tempWorkspaces();
+
+/** The checkpointer's own SQLite connection (better-sqlite3), the part of it this test needs. */
+interface SqliteDb {
+  prepare(sql: string): { all(): unknown[]; run(...params: unknown[]): unknown };
+  close(): void;
+}
 
 /** What an older version kept in the graph state besides today's channels. */
 const OLD_CHANNELS = {
@@ -29,7 +35,7 @@ describe("a checkpoint of an older version", () => {
     expect(run.code, run.stderr).toBe(0);
     expect(JSON.parse(run.stdout).pending_review).toMatchObject({ run_id: "run_0000" });
 
-    const db = new Database(path.join(dir, ".nas-graph", "checkpoints.sqlite"));
+    const db = (SqliteSaver.fromConnString(path.join(dir, ".nas-graph", "checkpoints.sqlite")) as unknown as { db: SqliteDb }).db;
     const rows = db.prepare("SELECT rowid, type, checkpoint FROM checkpoints").all() as Array<{ rowid: number; type: string; checkpoint: Buffer }>;
     let withState = 0;
     for (const row of rows) {

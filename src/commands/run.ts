@@ -83,7 +83,12 @@ export async function startSearch(opts: RunOptions, env: NodeJS.ProcessEnv = pro
     writeSearch(ws, rec);
     ui.notice(`search ${threadId}: up to ${options.maxIterations} trainings in ${ws.dir} (fidelity ${begin.fidelity})`);
     announce(begin, resolved);
-    return await driveSearch(ws, rec, { start: initialState(rec, begin), runIds: begin.next_run_ids }, env, space);
+    const first = initialState(rec, begin);
+    if (first.repeat_queue.length > 0) {
+      const n = first.repeat_queue.length;
+      ui.notice(`the incumbent ${begin.incumbent!.root_run_id} was the first successful run (the baseline's seeds failed) and has no measured noise: ${n} more seed${n === 1 ? "" : "s"} of it train first, as a baseline's`);
+    }
+    return await driveSearch(ws, rec, { start: first, runIds: begin.next_run_ids }, env, space);
   } finally {
     release();
   }
@@ -119,14 +124,11 @@ function announce(begin: SearchStart, o: SearchOptions): void {
 }
 
 /** The first state: the planned baseline's seeds, or the seeds the incumbent lacks queued first (begin-search's, up to the search's --baseline-seeds). */
-export function initialState(rec: SearchRecord, begin: SearchStart): GraphUpdate {
+export function initialState(rec: SearchRecord, begin: SearchStart) {
   const o = rec.options;
   const seeds = begin.baseline_seeds.slice(0, o.baselineSeeds);
   const incumbent = begin.baseline_needed ? null : evidenceOf(begin.incumbent);
   const unmeasured = !begin.baseline_needed && begin.incumbent ? baselineSeedsOf(begin.incumbent, seeds, o.baselineSeeds) : [];
-  if (unmeasured.length > 0) {
-    ui.notice(`the incumbent ${begin.incumbent!.root_run_id} was the first successful run (the baseline's seeds failed) and has no measured noise: ${unmeasured.length} more seed${unmeasured.length === 1 ? "" : "s"} of it train first, as a baseline's`);
-  }
   return {
     search_id: rec.thread_id,
     iteration: 0,
@@ -137,5 +139,5 @@ export function initialState(rec: SearchRecord, begin: SearchStart): GraphUpdate
     repeat_queue: unmeasured,
     incumbent,
     best_run_id: incumbent?.root_run_id ?? null,
-  };
+  } satisfies GraphUpdate;
 }
