@@ -121,7 +121,7 @@ class AgentState:
         run = self.find(run_id)
         key = config_stats.group_key(run) if run else None
         configs = table if table is not None else self.configs()
-        return next((c for c in configs if (c.fidelity, c.config_id or f"run:{c.root_run_id}") == key), None)
+        return next((c for c in configs if c.key == key), None)
 
     def current_fidelity(self) -> str | None:
         """The current search's fidelity; before any search began, the last run's."""

@@ -56,6 +56,11 @@ class ConfigStats:
     noise_pool: str | None = None  # "family": its family's runs alone; "all": every family's (pools overlap)
     next_seed: int = 0  # the seed its next run trains (next_seed)
 
+    @property
+    def key(self) -> tuple[str | None, str]:
+        """Its group key: ``group_key`` of each of its runs."""
+        return _key(self.fidelity, self.config_id, self.root_run_id)
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -130,8 +135,14 @@ def _ok_run(run) -> bool:
     return run.status == "ok" and isinstance(run.val_mse, (int, float)) and math.isfinite(run.val_mse)
 
 
+def _key(fidelity: str | None, config_id: str | None, run_id: str) -> tuple[str | None, str]:
+    # a run without a config_id is a config of its own (its first and only run is itself)
+    return fidelity, config_id or f"run:{run_id}"
+
+
 def group_key(run) -> tuple[str | None, str]:
-    return run.fidelity, run.config_id or f"run:{run.run_id}"
+    """The config a run belongs to: (fidelity, config_id); ``ConfigStats.key`` of its config."""
+    return _key(run.fidelity, run.config_id, run.run_id)
 
 
 def is_baseline_root(run) -> bool:

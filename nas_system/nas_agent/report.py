@@ -19,7 +19,6 @@ import html
 import io
 import json
 import math
-import statistics
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -27,7 +26,7 @@ from typing import Any
 
 from . import standing
 from .agent_state import AgentState, RunInfo
-from .config_stats import group_key, run_labels
+from .config_stats import ConfigStats, config_table, group_key, run_labels
 from .search_space import SearchSpace
 
 GREEN, ORANGE, RED, BLUE, GREY = "#2ca02c", "#ff7f0e", "#d62728", "#1f77b4", "#7f7f7f"
@@ -42,39 +41,44 @@ def _f(x: Any, digits: int = 4) -> str:
     return f"{x:.{digits}f}" if _finite(x) else "-"
 
 
-def config_key(run: RunInfo) -> str:
-    fidelity, config = group_key(run)
-    return f"{config}@{fidelity}" if fidelity else config
-
-
 @dataclass
 class Config:
-    key: str
+    """One config's runs, for the plots that read them (learning curves), beside its statistics:
+    config_stats.ConfigStats, the one grouping and the one mean, sd and values; none recomputed
+    here. Built without ``stats`` (one config's runs at hand), they are config_stats'."""
+    key: Any
     runs: list[RunInfo] = field(default_factory=list)
+    stats: ConfigStats | None = None
+
+    def __post_init__(self) -> None:
+        if self.stats is None:
+            table = config_table(self.runs)
+            if len(table) != 1:
+                raise ValueError(f"a Config holds the runs of one config, not {len(table)}")
+            self.stats = table[0]
 
     @property
     def values(self) -> list[float]:
-        return [r.val_mse for r in self.runs if r.status == "ok" and _finite(r.val_mse)]
+        return self.stats.val_values
 
     @property
     def mean(self) -> float | None:
-        v = self.values
-        return statistics.fmean(v) if v else None
+        return self.stats.val_mean
 
     @property
     def sd(self) -> float | None:
-        v = self.values
-        return statistics.stdev(v) if len(v) > 1 else None
+        return self.stats.val_sd
 
     @property
     def first(self) -> RunInfo:
         return self.runs[0]
 
 
-def configs_of(runs: list[RunInfo]) -> dict[str, Config]:
-    out: dict[str, Config] = {}
+def configs_of(runs: list[RunInfo]) -> dict[tuple, Config]:
+    """Each config of ``runs`` (config_stats.config_table), keyed by its group key, with its runs."""
+    out = {c.key: Config(c.key, stats=c) for c in config_table(runs)}
     for r in runs:
-        out.setdefault(config_key(r), Config(config_key(r))).runs.append(r)
+        out[group_key(r)].runs.append(r)
     return out
 
 
@@ -132,12 +136,11 @@ def _png(fig) -> bytes:
 
 
 def best_so_far(runs: list[RunInfo]) -> list[float | None]:
-    """After each training: the lowest config mean among accepted configs, seeds so far."""
-    seen: dict[str, Config] = {}
+    """After each training: the lowest config mean among accepted configs, seeds so far (config_stats
+    over the runs up to it)."""
     out = []
-    for r in runs:
-        seen.setdefault(config_key(r), Config(config_key(r))).runs.append(r)
-        means = [c.mean for c in seen.values() if any(x.accepted and x.status == "ok" for x in c.runs) and c.mean is not None]
+    for i in range(len(runs)):
+        means = [c.val_mean for c in config_table(runs[: i + 1]) if c.accepted and c.val_mean is not None]
         out.append(min(means) if means else None)
     return out
 
@@ -323,7 +326,7 @@ def build_report(ws: Path, state: AgentState, space: SearchSpace | None, decisio
     labels = run_labels(runs)  # the labels of one fidelity's runs are those of the whole state: configs never span fidelities
     configs = configs_of(runs)
     best = state.find(state.best_run_id) if state.best_run_id else None
-    best_cfg = configs.get(config_key(best)) if best else None
+    best_cfg = configs.get(group_key(best)) if best else None
     files: dict[str, bytes] = {}
     sections: list[Section] = []
 
@@ -434,12 +437,12 @@ def _ensemble(state: AgentState) -> Section | None:
                    f"{text}\n\n{m}\n{cmd}\n")
 
 
-def _decisions(runs: list[RunInfo], configs: dict[str, Config], costs: dict[str, float]) -> Section:
+def _decisions(runs: list[RunInfo], configs: dict[tuple, Config], costs: dict[str, float]) -> Section:
     head = ["run", "planner", "step", "plan", "planner's reason", "val_mse", "config mean ± sd (seeds)", "seed",
             "verdict", "evaluator's reason", "LLM cost"]
     rows, labels = [], run_labels(runs)
     for r in runs:
-        cfg = configs[config_key(r)]
+        cfg = configs[group_key(r)]
         group = f"{_f(cfg.mean)} ± {_f(cfg.sd)} ({len(cfg.values)})" if len(cfg.values) > 1 else ""
         seed = r.seed
         rows.append([r.run_id, r.planner or "-", str(r.kind or r.step_type or "-"), _one_line(r.plan),
@@ -483,10 +486,10 @@ def _held_out(runs: list[RunInfo], best_cfg: Config | None) -> Section:
     rows = [[r.run_id, labels[r.run_id], _f(r.val_mse), _f(r.test_mse), _f(r.test_mae)]
             for r in runs if r.status == "ok"]
     h, m = _table(["run", "verdict", "val_mse", "test_mse", "test_mae"], rows, "heldout")
-    tests = [r.test_mse for r in (best_cfg.runs if best_cfg else []) if r.status == "ok" and _finite(r.test_mse)]
+    tests = best_cfg.stats.test_values if best_cfg else []
     best_line = ""
     if tests:
-        best_line = f"Best config ({best_cfg.first.run_id}): test_mse {_f(statistics.fmean(tests))}" + (
+        best_line = f"Best config ({best_cfg.first.run_id}): test_mse {_f(best_cfg.stats.test_mean)}" + (
             f" mean over {len(tests)} seeds." if len(tests) > 1 else ".")
     return Section("Held-out test results (not used for selection)",
                    f"<p class=note>{html.escape(note)}</p>" + (f"<p>{html.escape(best_line)}</p>" if best_line else "") + h,

@@ -22,8 +22,7 @@ def confirmable(state: AgentState, table: list[ConfigStats], max_repeats: int) -
     keys, current, limits = promising_keys(state.runs), state.current_fidelity(), SeedLimits(max_repeats=max_repeats)
     out = []
     for c in table:
-        key = (c.fidelity, c.config_id or f"run:{c.root_run_id}")
-        if c.fidelity != current or key not in keys or c.accepted or limits.left(c)["repeats_left"] == 0:
+        if c.fidelity != current or c.key not in keys or c.accepted or limits.left(c)["repeats_left"] == 0:
             continue
         seeds = [r.seed for r in state.runs if r.run_id in c.run_ids and isinstance(r.seed, int) and not isinstance(r.seed, bool)]
         out.append({"root_run_id": c.root_run_id, "run_ids": c.run_ids, "seeds": seeds,

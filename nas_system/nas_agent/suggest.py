@@ -52,7 +52,7 @@ from optuna.distributions import BaseDistribution, CategoricalDistribution, Floa
 from optuna.trial import FrozenTrial, Trial, TrialState, create_trial
 
 from .agent_state import AgentState, RunInfo, get_best_run
-from .config_stats import config_table, group_key
+from .config_stats import config_table
 from .config_edit import ConfigEditError, read_values
 from .search_space import FAMILY_KEY, IMPLICIT, ParamSpec, SearchSpace, check_constraints
 
