@@ -2,7 +2,9 @@
 rebuilt state), and what the tool itself wrote there (``config_written``: a later search that
 finds these bytes knows no user edited them). The one owner of that rule: the incumbent's config
 source (``incumbent_source``), config.py written from it and noted (``put_config``), and whether
-config.py must follow a changed incumbent (``follow_if_changed``)."""
+config.py must follow a changed incumbent (``follow_if_changed``). ``ws`` is a
+workspace.Workspace, not imported: rebuild-state uses this module and helper_errors imports
+rebuild, while workspace imports helper_errors (an import cycle)."""
 from __future__ import annotations
 
 import hashlib
@@ -10,10 +12,9 @@ from pathlib import Path
 
 from . import agent_state as st
 from .config_edit import restore
-from .workspace import Workspace
 
 
-def is_workspace_config(ws: Workspace, path: Path) -> bool:
+def is_workspace_config(ws, path: Path) -> bool:
     """Whether ``path`` is the workspace's own config.py (the file the tool may put back)."""
     return path.resolve() == (ws.dir / "config.py").resolve()
 
@@ -37,7 +38,7 @@ def tool_wrote(state: st.AgentState, config: Path) -> bool:
     return isinstance(written, dict) and written.get("sha256") is not None and written.get("sha256") == _sha256(config)
 
 
-def incumbent_source(ws: Workspace, run_id: str | None) -> Path | None:
+def incumbent_source(ws, run_id: str | None) -> Path | None:
     """The config an incumbent run trained: ``runs/<run_id>/config_used.py`` (None without a run id)."""
     return ws.run_dir(run_id) / "config_used.py" if run_id else None
 
@@ -56,7 +57,7 @@ def put_config(state: st.AgentState, source: Path, config: Path, write: bool = T
     return True
 
 
-def follow_incumbent(ws: Workspace, best_run_id: str | None, fallback: str | None) -> dict:
+def follow_incumbent(ws, best_run_id: str | None, fallback: str | None) -> dict:
     """config.py follows the incumbent: its run's config_used.py, else (no incumbent left) the
     fallback snapshot; neither there: config.py is left as is and a warning says so."""
     source = incumbent_source(ws, best_run_id) or (Path(fallback) if fallback else None)
@@ -68,7 +69,7 @@ def follow_incumbent(ws: Workspace, best_run_id: str | None, fallback: str | Non
     return {"config_restored_from": str(source)}
 
 
-def follow_if_changed(ws: Workspace, best_run_id: str | None, known: str | None, fallback: str | None) -> dict | None:
+def follow_if_changed(ws, best_run_id: str | None, known: str | None, fallback: str | None) -> dict | None:
     """The decision finish-round and set-accept --follow share: config.py follows the incumbent
     (``follow_incumbent``'s answer) only when it is not the one the caller knew (``known``: its
     run id, None for none); else None, and config.py is left as is."""
