@@ -20,13 +20,14 @@ def is_workspace_config(ws, path: Path) -> bool:
 
 
 def _sha256(path: Path) -> str | None:
+    """The file's sha256 (hex), None when it cannot be read."""
     try:
         return hashlib.sha256(path.read_bytes()).hexdigest()
     except OSError:
         return None
 
 
-def note_written(state: st.AgentState, config: Path, source) -> None:
+def _note_written(state: st.AgentState, config: Path, source) -> None:
     """Remember what the tool itself put into config.py (agent_state.json ``config_written``):
     a later search that finds these bytes there knows no user edited the file."""
     state.extra["config_written"] = {"sha256": _sha256(config), "from": str(source), "at": st._now()}
@@ -53,7 +54,7 @@ def put_config(state: st.AgentState, source: Path, config: Path, write: bool = T
         held = _sha256(config)
         if held is None or held != _sha256(source):
             return False
-    note_written(state, config, source)
+    _note_written(state, config, source)
     return True
 
 
