@@ -25,7 +25,7 @@ from .config_id import config_id
 from .config_stats import SeedLimits
 from .curve import MAX_RISE_PCT
 from .helper_errors import USER_ERRORS, CliError, missing_package, one_line
-from .incumbent_config import follow_incumbent
+from .incumbent_config import follow_if_changed
 from .rounds import finish_round, study_sync, sync_study
 from .run_numbering import next_run_ids
 from .run_records import build_run, ensure_baselines, record_all, record_run, round_runs
@@ -223,7 +223,7 @@ def cmd_set_accept(ws: Workspace, args) -> dict:
     out = {"run": run.to_dict(), "best_run_id": state.best_run_id, "previous_best_run_id": previous}
     if not args.follow:
         return out
-    follow = follow_incumbent(ws, state.best_run_id, args.fallback) if state.best_run_id != previous else {"config_restored_from": None}
+    follow = follow_if_changed(ws, state.best_run_id, previous, args.fallback) or {"config_restored_from": None}
     return {**out, **follow, **sync_study(ws)}
 
 

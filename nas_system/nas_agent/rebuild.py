@@ -12,7 +12,6 @@ redo them) and the ensembles (``nas-graph ensemble`` selects one again).
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from datetime import datetime, timezone
@@ -21,6 +20,7 @@ from typing import Any, Callable
 
 from . import agent_state as st
 from . import fidelity as fid
+from .incumbent_config import incumbent_source, put_config
 
 NOT_REBUILT = ["manual overrides (nas-graph override): redo them",
                "the ensembles: run 'nas-graph ensemble' to select one again"]
@@ -154,11 +154,9 @@ def rebuild(ws, build_run: Callable, ensure_baselines: Callable, force: bool) ->
             baselines_errors.append(str(exc))
 
     # config.py as the search left it: the incumbent's snapshot, written by the tool (config_written)
-    config, best = ws.dir / "config.py", state.best_run_id
-    source = ws.run_dir(best) / "config_used.py" if best else None
-    if source is not None and source.is_file() and config.is_file() and source.read_bytes() == config.read_bytes():
-        state.extra["config_written"] = {"sha256": hashlib.sha256(config.read_bytes()).hexdigest(), "from": str(source),
-                                         "at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    source = incumbent_source(ws, state.best_run_id)
+    if source is not None:
+        put_config(state, source, ws.dir / "config.py", write=False)
 
     moved = None
     if state_path.exists():

@@ -9,7 +9,7 @@ from . import ensemble
 from . import standing
 from .config_stats import SeedLimits
 from .helper_errors import USER_ERRORS, CliError, missing_package, one_line
-from .incumbent_config import follow_incumbent
+from .incumbent_config import follow_if_changed
 from .run_numbering import next_run_ids
 from .run_records import record_all, round_runs
 from .workspace import Workspace
@@ -23,10 +23,9 @@ def finish_round(ws: Workspace, runs_arg: str, max_rise: float, known_best: str,
     state, runs = round_runs(ws, runs_arg)
     previous = state.best_run_id
     records = record_all(ws, state, runs, max_rise, limits)
-    known = known_best or None
-    follow = follow_incumbent(ws, state.best_run_id, fallback) if runs and state.best_run_id != known else {}
+    follow = follow_if_changed(ws, state.best_run_id, known_best or None, fallback) if runs else None
     out = {"records": records, "best_run_id": state.best_run_id, "previous_best_run_id": previous,
-           "n_runs": len(state.runs), **follow, **sync_study(ws),
+           "n_runs": len(state.runs), **(follow or {}), **sync_study(ws),
            "next_run_ids": next_run_ids(ws, state, reserve, "--reserve")}
     return {**out, "closing": closing(ws)} if close else out
 

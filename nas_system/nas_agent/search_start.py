@@ -9,10 +9,10 @@ from . import agent_state as st
 from . import fidelity as fid
 from . import warm_up
 from .config_check import DEFAULT_SEED
-from .config_edit import literal_at, restore
+from .config_edit import literal_at
 from .config_stats import SeedLimits, next_seed
 from .config_id import config_id
-from .incumbent_config import is_workspace_config, note_written, tool_wrote
+from .incumbent_config import incumbent_source, is_workspace_config, put_config, tool_wrote
 from .preflight import preflight
 from .run_numbering import next_run_ids
 from .run_records import standing_of
@@ -46,10 +46,9 @@ def begin_search(ws: Workspace, config_arg: str | None, max_epochs_cap: int | No
     if incumbent is None:
         why = "no accepted run at this fidelity yet"
     elif incumbent.config_id != cid:
-        source = ws.run_dir(incumbent.root_run_id) / "config_used.py"
+        source = incumbent_source(ws, incumbent.root_run_id)
         if is_workspace_config(ws, config) and tool_wrote(state, config) and source.is_file():
-            restore(source, config)
-            note_written(state, config, source)
+            put_config(state, source, config)
             restored, cid, why = str(source), config_id(config), None
         else:
             why = f"config.py differs from the incumbent {incumbent.root_run_id}'s config"

@@ -1,4 +1,5 @@
 """The nas_agent CLI through its real entry point (`python -m nas_agent`), on crafted run dirs."""
+import hashlib
 import json
 import re
 import math
@@ -260,6 +261,47 @@ def test_finish_round_records_follows_the_incumbent_and_reserves(ws):
     (ws / ".nas-graph" / "optuna.db").mkdir()
     _, out = cli(ws, "finish-round", "--runs", json.dumps(runs[1:]), "--known-best", "", check=0)
     assert "cannot write the Optuna study" in out["study_error"] and out["records"][0]["run"]["accepted"] is True
+
+
+def test_config_py_follows_the_incumbent_across_fidelities_and_a_rebuild(ws):
+    """incumbent_config's one rule through finish-round, begin-search and rebuild-state: config.py
+    follows the incumbent (noted as config_written); a search at another fidelity puts the tool's
+    config.py back on that fidelity's incumbent, never a user's edit; a rebuilt state notes
+    config.py as the tool's only when it holds the incumbent's bytes, and never writes it."""
+    config = ws / "config.py"
+    written = lambda: json.loads((ws / "agent_state.json").read_text()).get("config_written")
+    sha = lambda p: hashlib.sha256(p.read_bytes()).hexdigest()
+    full = make_run(ws, "run_0000", val=0.5, lr=1e-4) / "config_used.py"  # 20 epochs
+    short = make_run(ws, "run_0001", val=0.3, lr=2e-4, max_epochs=5) / "config_used.py"  # 5 epochs
+    cli(ws, "begin-search", check=0)
+    _, out = cli(ws, "finish-round", "--runs", json.dumps([{"run_id": "run_0000", "info": {"accepted": True}}]),
+                 "--known-best", "", check=0)
+    assert out["config_restored_from"] == str(full) and config.read_bytes() == full.read_bytes()
+    assert written()["sha256"] == sha(full) and written()["from"] == str(full)
+    _, out = cli(ws, "begin-search", "--max-epochs-cap", "5", check=0)
+    assert out["baseline_needed"] is True and out["config_restored_from"] is None  # no incumbent at 5 epochs yet
+    _, out = cli(ws, "finish-round", "--runs", json.dumps([{"run_id": "run_0001", "info": {"accepted": True}}]),
+                 "--known-best", "", check=0)
+    assert out["best_run_id"] == "run_0001" and config.read_bytes() == short.read_bytes()
+    # back at 20 epochs: the tool's config.py goes back on that fidelity's incumbent
+    _, out = cli(ws, "begin-search", check=0)
+    assert out["config_restored_from"] == str(full) and out["baseline_needed"] is False
+    assert config.read_bytes() == full.read_bytes() and written()["sha256"] == sha(full) and written()["from"] == str(full)
+    # a user's edit stays: it is trained as a baseline
+    edited = full.read_text().replace('"lr": 0.0001', '"lr": 0.0003')
+    assert edited != full.read_text()
+    config.write_text(edited)
+    _, out = cli(ws, "begin-search", "--max-epochs-cap", "5", check=0)
+    assert out["config_restored_from"] is None and out["baseline_needed"] is True and config.read_text() == edited
+    # rebuild-state: the incumbent is run_0001 (the last search's fidelity); config.py never written
+    (ws / ".nas-graph").mkdir(exist_ok=True)
+    (ws / ".nas-graph" / "decisions.jsonl").write_text("".join(
+        json.dumps({"run_id": r, "run_status": "ok", "accepted": True}) + "\n" for r in ("run_0000", "run_0001")))
+    _, out = cli(ws, "rebuild-state", "--force", check=0)
+    assert out["best_run_id"] == "run_0001" and written() is None and config.read_text() == edited
+    config.write_bytes(short.read_bytes())
+    _, out = cli(ws, "rebuild-state", "--force", check=0)
+    assert written()["sha256"] == sha(short) and written()["from"] == str(short)
 
 
 def test_corrupt_state_is_reported_not_reset(ws):
