@@ -10,7 +10,7 @@ from . import fidelity as fid
 from . import warm_up
 from .config_check import DEFAULT_SEED
 from .config_edit import literal_at
-from .config_stats import SeedLimits, next_seed
+from .config_stats import SeedLimits
 from .config_id import config_id
 from .incumbent_config import incumbent_source, is_workspace_config, put_config, tool_wrote
 from .preflight import preflight
@@ -57,7 +57,7 @@ def begin_search(ws: Workspace, config_arg: str | None, max_epochs_cap: int | No
     st.save_agent_state(state, ws.state_path)
     standing = standing_of(state, None, limits)
     if why is not None:
-        first = _start_seed(_seed(config), state.runs, cid, key)
+        first = _start_seed(_seed(config), state, cid, key)
         seeds = list(range(first, first + ((limits.baseline_seeds if limits else None) or 1)))
     else:
         seeds = _missing_seeds(state, standing)
@@ -81,13 +81,13 @@ def _missing_seeds(state: st.AgentState, standing: dict) -> list[int]:
     return inc["missing_seeds"]
 
 
-def _start_seed(own: int, runs, cid: str, fidelity: str) -> int:
+def _start_seed(own: int, state: st.AgentState, cid: str, fidelity: str) -> int:
     """The baseline's first seed: the config's own, unless this config (same id and fidelity)
-    already trained some seed, then one past the largest it used. A config never gets a seed it
-    already has: CPU training is deterministic, so a reused seed would enter the noise pool as an
-    independent one and shrink the standard error."""
-    used = [r.seed for r in runs if r.config_id == cid and r.fidelity == fidelity]
-    return max(next_seed(used, own), own)  # own when the config trained no seed yet
+    already trained some seed, then its next seed (config_stats: one past the largest it used).
+    A config never gets a seed it already has: CPU training is deterministic, so a reused seed
+    would enter the noise pool as an independent one and shrink the standard error."""
+    trained = next((c for c in state.configs() if c.key == (fidelity, cid)), None)
+    return own if trained is None else max(trained.next_seed, own)
 
 
 def _seed(config_path: Path) -> int:
