@@ -53,6 +53,9 @@ describe("nas_agent helper", () => {
     const s = server();
     await s.request(["--system-dir", dir, "space"], "space");
     const pid = s.pid!;
+    // stopped first, so the request is surely in flight (unanswered) when the helper dies: a warm
+    // helper could answer config-get before a SIGKILL sent right after the request lands
+    process.kill(pid, "SIGSTOP");
     const pending = s.request(["--system-dir", dir, "config-get"], "config-get");
     process.kill(pid, "SIGKILL");
     const res = await pending;
