@@ -76,11 +76,16 @@ def next_seed(seeds: Iterable[Any], default: Any) -> Any:
     return max(used) + 1 if used else default
 
 
+def seeds_from(first: int, n: int) -> list[int]:
+    """The ``n`` seeds a config trains, in order, from ``first`` on (the one rule for which seeds
+    come next: a planned baseline's from its first seed, a first incumbent's missing ones from its
+    next_seed, at a round's end or at the start of the next search)."""
+    return list(range(first, first + n))
+
+
 def missing_seeds(c: ConfigStats, n: int) -> list[int]:
-    """The ``n`` seeds a config trains next, in order: from its next_seed on (the one rule for
-    which seeds come next: a first incumbent's missing baseline seeds, at a round's end or at the
-    start of the next search)."""
-    return list(range(c.next_seed, c.next_seed + n))
+    """The ``n`` seeds a config trains next: from its next_seed on."""
+    return seeds_from(c.next_seed, n)
 
 
 @dataclass(frozen=True)
@@ -132,7 +137,8 @@ def run_labels(runs: list[Any]) -> dict[str, str]:
 
 
 def _ok_run(run) -> bool:
-    return run.status == "ok" and isinstance(run.val_mse, (int, float)) and math.isfinite(run.val_mse)
+    """A run that trained: its val_mse counts in its config's statistics."""
+    return run.status == "ok" and _finite(run.val_mse)
 
 
 def _key(fidelity: str | None, config_id: str | None, run_id: str) -> tuple[str | None, str]:
@@ -161,7 +167,7 @@ def config_table(runs: Iterable) -> list[ConfigStats]:
         if c is None:
             c = table[key] = ConfigStats(run.config_id, run.fidelity, run.run_id, family=run.family or DEFAULT_FAMILY)
         c.run_ids.append(run.run_id)
-        if run.status == "ok" and _finite(run.val_mse):
+        if _ok_run(run):
             c.val_values.append(float(run.val_mse))
             c.seeds.append(run.seed)
             if _finite(run.test_mse):

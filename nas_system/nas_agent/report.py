@@ -45,17 +45,10 @@ def _f(x: Any, digits: int = 4) -> str:
 class Config:
     """One config's runs, for the plots that read them (learning curves), beside its statistics:
     config_stats.ConfigStats, the one grouping and the one mean, sd and values; none recomputed
-    here. Built without ``stats`` (one config's runs at hand), they are config_stats'."""
+    here (configs_of builds them)."""
     key: Any
+    stats: ConfigStats
     runs: list[RunInfo] = field(default_factory=list)
-    stats: ConfigStats | None = None
-
-    def __post_init__(self) -> None:
-        if self.stats is None:
-            table = config_table(self.runs)
-            if len(table) != 1:
-                raise ValueError(f"a Config holds the runs of one config, not {len(table)}")
-            self.stats = table[0]
 
     @property
     def values(self) -> list[float]:
@@ -76,7 +69,7 @@ class Config:
 
 def configs_of(runs: list[RunInfo]) -> dict[tuple, Config]:
     """Each config of ``runs`` (config_stats.config_table), keyed by its group key, with its runs."""
-    out = {c.key: Config(c.key, stats=c) for c in config_table(runs)}
+    out = {c.key: Config(c.key, c) for c in config_table(runs)}
     for r in runs:
         out[group_key(r)].runs.append(r)
     return out
@@ -156,10 +149,10 @@ def noise_sd(state: AgentState, best: RunInfo | None) -> tuple[float | None, str
     return (float(sd), key) if _finite(sd) else (None, None)
 
 
-def plot_history(state: AgentState, best: RunInfo | None, target: float | None) -> bytes:
+def plot_history(state: AgentState, best: RunInfo | None, target: float | None, labels: dict[str, str]) -> bytes:
+    """The optimization history; ``labels``: each run's verdict label (config_stats.run_labels)."""
     plt = _plt()
     runs = state.runs
-    labels = run_labels(runs)
     fig, ax = plt.subplots(figsize=(10.5, 4.2))
     xs = list(range(1, len(runs) + 1))
     ok_vals = [r.val_mse for r in runs if r.status == "ok" and _finite(r.val_mse)]
@@ -230,11 +223,10 @@ def searched_keys(runs: list[RunInfo], space: SearchSpace | None) -> list[str]:
     return out
 
 
-def plot_keys(runs: list[RunInfo], keys: list[str], space: SearchSpace | None) -> bytes | None:
+def plot_keys(runs: list[RunInfo], keys: list[str], space: SearchSpace | None, labels: dict[str, str]) -> bytes | None:
     if not keys:
         return None
     plt = _plt()
-    labels = run_labels(runs)
     cols = min(3, len(keys))
     rows = math.ceil(len(keys) / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 2.8 * rows), squeeze=False)
@@ -356,7 +348,7 @@ def build_report(ws: Path, state: AgentState, space: SearchSpace | None, decisio
     sections.append(Section("Summary", "".join(f"<p>{html.escape(x)}</p>" for x in lines), "\n\n".join(lines) + "\n"))
 
     if runs:
-        h, m = _img("history.png", plot_history(state, best, target), "optimization history", files)
+        h, m = _img("history.png", plot_history(state, best, target, labels), "optimization history", files)
         sd, fid = noise_sd(state, best)
         note = (f"Blue band: the seed-to-seed sd of val_mse measured on the baseline ({_f(sd)}, fidelity {fid}) "
                 "around the best-so-far line." if sd is not None else "No noise measurement recorded (no band).")
@@ -369,7 +361,7 @@ def build_report(ws: Path, state: AgentState, space: SearchSpace | None, decisio
         sections.append(Section("Learning curves of the best configs", h, m))
 
     keys = searched_keys(runs, space)
-    per_key = plot_keys(runs, keys, space)
+    per_key = plot_keys(runs, keys, space, labels)
     if per_key:
         h, m = _img("keys.png", per_key, "val_mse against each searched key", files)
         sections.append(Section("Searched keys", h, m))
@@ -380,11 +372,11 @@ def build_report(ws: Path, state: AgentState, space: SearchSpace | None, decisio
     ensemble = _ensemble(state)
     if ensemble:
         sections.append(ensemble)
-    sections.append(_decisions(runs, configs, costs))
+    sections.append(_decisions(runs, configs, costs, labels))
     extra = _baselines_and_noise(state)
     if extra:
         sections.append(extra)
-    sections.append(_held_out(runs, best_cfg))
+    sections.append(_held_out(runs, best_cfg, labels))
 
     out_dir = ws / "runs"
     (out_dir / "report_files").mkdir(parents=True, exist_ok=True)
@@ -437,10 +429,10 @@ def _ensemble(state: AgentState) -> Section | None:
                    f"{text}\n\n{m}\n{cmd}\n")
 
 
-def _decisions(runs: list[RunInfo], configs: dict[tuple, Config], costs: dict[str, float]) -> Section:
+def _decisions(runs: list[RunInfo], configs: dict[tuple, Config], costs: dict[str, float], labels: dict[str, str]) -> Section:
     head = ["run", "planner", "step", "plan", "planner's reason", "val_mse", "config mean ± sd (seeds)", "seed",
             "verdict", "evaluator's reason", "LLM cost"]
-    rows, labels = [], run_labels(runs)
+    rows = []
     for r in runs:
         cfg = configs[group_key(r)]
         group = f"{_f(cfg.mean)} ± {_f(cfg.sd)} ({len(cfg.values)})" if len(cfg.values) > 1 else ""
@@ -479,10 +471,9 @@ def _baselines_and_noise(state: AgentState) -> Section | None:
     return Section("Noise and naive baselines", "".join(parts_h), "\n".join(parts_m))
 
 
-def _held_out(runs: list[RunInfo], best_cfg: Config | None) -> Section:
+def _held_out(runs: list[RunInfo], best_cfg: Config | None, labels: dict[str, str]) -> Section:
     note = ("Held out: test metrics are recorded for every finished run and shown here, but no decision used them "
             "(not the planner, not the evaluator, not the Optuna history). Selection used val_mse only.")
-    labels = run_labels(runs)
     rows = [[r.run_id, labels[r.run_id], _f(r.val_mse), _f(r.test_mse), _f(r.test_mae)]
             for r in runs if r.status == "ok"]
     h, m = _table(["run", "verdict", "val_mse", "test_mse", "test_mae"], rows, "heldout")

@@ -10,7 +10,7 @@ from . import fidelity as fid
 from . import warm_up
 from .config_check import DEFAULT_SEED
 from .config_edit import literal_at
-from .config_stats import SeedLimits
+from .config_stats import SeedLimits, config_table, seeds_from
 from .config_id import config_id
 from .incumbent_config import incumbent_source, is_workspace_config, put_config, tool_wrote
 from .preflight import preflight
@@ -58,7 +58,7 @@ def begin_search(ws: Workspace, config_arg: str | None, max_epochs_cap: int | No
     standing = standing_of(state, None, limits)
     if why is not None:
         first = _start_seed(_seed(config), state, cid, key)
-        seeds = list(range(first, first + ((limits.baseline_seeds if limits else None) or 1)))
+        seeds = seeds_from(first, (limits.baseline_seeds if limits else None) or 1)
     else:
         seeds = _missing_seeds(state, standing)
     return {"fidelity": key, "task": task, "task_key": fid.task_key(task), "config_id": cid,
@@ -86,7 +86,7 @@ def _start_seed(own: int, state: st.AgentState, cid: str, fidelity: str) -> int:
     already trained some seed, then its next seed (config_stats: one past the largest it used).
     A config never gets a seed it already has: CPU training is deterministic, so a reused seed
     would enter the noise pool as an independent one and shrink the standard error."""
-    trained = next((c for c in state.configs() if c.key == (fidelity, cid)), None)
+    trained = next((c for c in config_table(state.runs) if c.key == (fidelity, cid)), None)  # no noise table needed
     return own if trained is None else max(trained.next_seed, own)
 
 

@@ -3,6 +3,7 @@ import json
 
 from nas_agent import report
 from nas_agent.agent_state import AgentState, RunInfo
+from nas_agent.config_stats import run_labels
 
 FID = "ETTh1.csv MS OT->24 8640/2880/2880 @3ep"
 
@@ -28,10 +29,10 @@ def test_every_axis_is_labelled_and_integer_keys_get_integer_ticks(monkeypatch, 
         (tmp_path / "runs" / r.run_id / "history.json").write_text(json.dumps(
             {"epochs": [{"epoch": e, "val_mse": r.val_mse + 0.1 / e, "train_mse": r.val_mse} for e in (1, 2, 3)]}))
     state = AgentState(10, "run_0001", runs, {}, fidelity=FID)
-    report.plot_history(state, runs[1], None)
-    report.plot_curves(tmp_path, [report.Config(r.run_id, [r]) for r in runs])
+    report.plot_history(state, runs[1], None, run_labels(runs))
+    report.plot_curves(tmp_path, list(report.configs_of(runs).values()))  # one config per run
     keys = report.searched_keys(runs, None)
-    report.plot_keys(runs, keys, None)
+    report.plot_keys(runs, keys, None, run_labels(runs))
     assert len(figs) == 3
     for fig in figs:
         for ax in fig.axes:

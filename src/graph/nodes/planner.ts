@@ -23,7 +23,6 @@ import { portfolioProposals } from "../../planners/portfolio.js";
 import type { GraphDeps } from "../deps.js";
 import { killPoint } from "../../test-hooks.js";
 
-
 export const BASELINE_PLAN = "Baseline: train the starting config as is";
 
 type Draft = Omit<Trial, "run_id">;
@@ -57,7 +56,7 @@ export async function plannerNode(state: GraphState, deps: GraphDeps): Promise<G
   // A round whose LLM call failed was planned by the optimizer: say so once; too many in a row stop the search
   const failure = result?.llm_failure ?? null;
   const inRow = failure ? state.llm_failures_in_row + 1 : result && result.usage.calls > 0 ? 0 : state.llm_failures_in_row;
-  const maxInRow = deps.options.maxLlmFailures ?? RUN_DEFAULTS.maxLlmFailures; // older search.json: none recorded
+  const maxInRow = deps.options.maxLlmFailures ?? RUN_DEFAULTS.maxLlmFailures; // null: --max-llm-failures not given
   if (failure && inRow >= maxInRow) throw new LlmFailuresStop(inRow, failure);
   if (failure) deps.ui.llmFallback(failure, inRow, maxInRow);
   const fallbacks = state.llm_fallbacks + (failure ? 1 : 0);
